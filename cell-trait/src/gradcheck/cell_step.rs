@@ -1,0 +1,90 @@
+//! One step of a cell as a [`Differentiable`], so a cell is checked before anything unrolls it.
+
+use super::{check, normal_vec, Differentiable, Options, Report};
+use crate::{seeded, Cell};
+
+/// One step of `cell` on a fixed input and previous state, with loss `<cotangent, state_t>`.
+///
+/// Groups: every parameter by its name, then `input` and `state` (the previous state, `h` and
+/// any extra rows such as LSTM's `c`).
+pub struct CellStep<'a, C> {
+    cell: &'a mut C,
+    batch: usize,
+    x: Vec<f64>,
+    prev: Vec<f64>,
+    cotangent: Vec<f64>,
+}
+
+impl<'a, C: Cell<f64>> CellStep<'a, C> {
+    /// A step on standard-normal input, previous state and cotangent drawn from `seed`.
+    pub fn random(cell: &'a mut C, batch: usize, seed: u64) -> Self {
+        let mut rng = seeded(seed);
+        let x = normal_vec(cell.input_size() * batch, &mut rng);
+        let prev = normal_vec(cell.state_size() * batch, &mut rng);
+        let cotangent = normal_vec(cell.state_size() * batch, &mut rng);
+        Self { cell, batch, x, prev, cotangent }
+    }
+
+    /// The next state and the cache.
+    fn run(&self) -> (Vec<f64>, Vec<f64>) {
+        let (s, b) = (self.cell.state_size(), self.batch);
+        let mut next = vec![0.0; s * b];
+        let mut cache = vec![0.0; self.cell.cache_size() * b];
+        let mut scratch = vec![0.0; self.cell.step_scratch_size(b)];
+        self.cell.step_forward(&self.x, &self.prev, &mut next, &mut cache, b, &mut scratch);
+        (next, cache)
+    }
+}
+
+impl<C: Cell<f64>> Differentiable for CellStep<'_, C> {
+    fn groups(&self) -> Vec<String> {
+        let mut g: Vec<String> = self.cell.params().names().map(String::from).collect();
+        g.push("input".into());
+        g.push("state".into());
+        g
+    }
+
+    fn values_mut(&mut self, group: usize) -> &mut [f64] {
+        let n = self.cell.params().len();
+        match group {
+            g if g < n => self.cell.params_mut().at_mut(g).data_mut(),
+            g if g == n => &mut self.x,
+            _ => &mut self.prev,
+        }
+    }
+
+    fn loss(&mut self) -> f64 {
+        let (next, _) = self.run();
+        next.iter().zip(&self.cotangent).map(|(a, b)| a * b).sum()
+    }
+
+    fn gradients(&mut self) -> Vec<Vec<f64>> {
+        let b = self.batch;
+        let (_, cache) = self.run();
+        let mut grads = self.cell.params().zeros_like();
+        let mut d_x = vec![0.0; self.x.len()];
+        let mut d_prev = vec![0.0; self.prev.len()];
+        let mut scratch = vec![0.0; self.cell.step_scratch_size(b)];
+        self.cell
+            .step_backward(&self.x, &self.prev, &cache, &self.cotangent, &mut d_x, &mut d_prev, &mut grads, b, &mut scratch);
+        let mut g: Vec<Vec<f64>> = grads.iter().map(|p| p.data().to_vec()).collect();
+        g.push(d_x);
+        g.push(d_prev);
+        g
+    }
+}
+
+/// Checks one step of `cell` on a random batch (see [`CellStep::random`]): every parameter
+/// element, the input and the previous state.
+///
+/// ```
+/// # use rnnzoo_cell::{gradcheck, Cell};
+/// # fn demo<C: Cell<f64>>(my_cell: &mut C) {
+/// let report = gradcheck::check_cell(my_cell, 3, 42, &gradcheck::Options::default());
+/// println!("{report}");
+/// assert!(report.passed());
+/// # }
+/// ```
+pub fn check_cell<C: Cell<f64>>(cell: &mut C, batch: usize, seed: u64, opts: &Options) -> Report {
+    check(&mut CellStep::random(cell, batch, seed), opts)
+}

@@ -1,0 +1,33 @@
+//! # rnnzoo-cell: what every recurrent cell is
+//!
+//! This crate defines the contract between a recurrent cell and everything that uses one, so that
+//! a cell written anywhere (rnnzoo's vanilla, LSTM and GRU cells, or yours, in your crate) gets the
+//! unroller, bidirectional and deep stacks and the gradient checker of `rnnzoo-layers` unchanged.
+//!
+//! - [`Real`]: `f32` for speed, `f64` for gradient checks; everything is generic over it.
+//! - [`gemm`]: strided matrix views and the one GEMM call the kernels make. Matrices are
+//!   column-major, sample `b` of a batch is column `b`; PyTorch's row-major weights are read through
+//!   swapped strides, never copied.
+//! - [`Param`]/[`Params`]: named parameters in PyTorch's names and layout, and their gradients.
+//! - [`Init`]: PyTorch's default uniform, orthogonal, identity, normal and constant initialisers,
+//!   driven by a seeded RNG ([`seeded`]).
+//! - [`Cell`]: one step, forward and backward, in the gated two-GEMM form ([`GatedStep`], the fast
+//!   path) or as a general step ([`GeneralStep`]). The trait's docs show how to write your own.
+//! - [`gradcheck`]: finite-difference checks with `torch.autograd.gradcheck`'s tolerances.
+//! - [`strategies`] (feature `strategies`, on by default): proptest strategies for check suites.
+
+mod cell;
+mod error;
+pub mod gemm;
+pub mod gradcheck;
+mod init;
+mod params;
+mod real;
+#[cfg(feature = "strategies")]
+pub mod strategies;
+
+pub use cell::{add_row_sums, broadcast_bias, h_view, Cell, GateParams, GatedStep, GeneralStep, StepForm};
+pub use error::CellError;
+pub use init::{seeded, Init};
+pub use params::{Param, Params};
+pub use real::Real;

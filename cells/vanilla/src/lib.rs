@@ -1,0 +1,247 @@
+//! # rnnzoo-vanilla: the Elman cell
+//!
+//! `h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)` with `f` = tanh or relu: PyTorch's
+//! `nn.RNN` cell, with its parameter names (`weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`), shapes
+//! and default initialisation, so a PyTorch `state_dict` loads into it unchanged.
+//!
+//! ```
+//! use rnnzoo_cell::{gradcheck, seeded, Cell};
+//! use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
+//!
+//! let mut cell = VanillaCell::<f64>::new(3, 5, Nonlinearity::Tanh, &mut seeded(0))?;
+//! assert_eq!(cell.params().names().collect::<Vec<_>>(), ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]);
+//! assert!(gradcheck::check_cell(&mut cell, 2, 0, &Default::default()).passed());
+//! # Ok::<(), rnnzoo_cell::CellError>(())
+//! ```
+
+use rand::Rng;
+use rnnzoo_cell::{Cell, CellError, GateParams, GatedStep, Init, Param, Params, Real, StepForm};
+
+/// The activation of a vanilla cell, as PyTorch's `nonlinearity` argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Nonlinearity {
+    /// `tanh` (PyTorch's default; mode `RNN_TANH`).
+    Tanh,
+    /// `relu` (mode `RNN_RELU`).
+    Relu,
+}
+
+impl Nonlinearity {
+    /// PyTorch's mode string: `"RNN_TANH"` or `"RNN_RELU"`.
+    pub fn mode(self) -> &'static str {
+        match self {
+            Nonlinearity::Tanh => "RNN_TANH",
+            Nonlinearity::Relu => "RNN_RELU",
+        }
+    }
+}
+
+/// The Elman cell (see the crate docs).
+///
+/// State: `h` (`state_size == hidden_size`). Cache: `h_t`, from which both activations' derivatives
+/// follow (`1 - h^2` for tanh, `h > 0` for relu).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VanillaCell<T> {
+    params: Params<T>,
+    input: usize,
+    hidden: usize,
+    nonlinearity: Nonlinearity,
+    bias: bool,
+}
+
+const W_IH: usize = 0;
+const W_HH: usize = 1;
+const B_IH: usize = 2;
+const B_HH: usize = 3;
+
+impl<T: Real> VanillaCell<T> {
+    /// A cell with biases and PyTorch's default initialisation, `U(-1/sqrt(H), 1/sqrt(H))`.
+    ///
+    /// # Errors
+    ///
+    /// [`CellError::ZeroSize`] if `input` or `hidden` is zero.
+    pub fn new<R: Rng + ?Sized>(input: usize, hidden: usize, nonlinearity: Nonlinearity, rng: &mut R) -> Result<Self, CellError> {
+        Self::with_bias(input, hidden, nonlinearity, true, rng)
+    }
+
+    /// A cell with or without biases (PyTorch's `bias=False`), PyTorch's default initialisation.
+    ///
+    /// # Errors
+    ///
+    /// [`CellError::ZeroSize`] if `input` or `hidden` is zero.
+    pub fn with_bias<R: Rng + ?Sized>(
+        input: usize,
+        hidden: usize,
+        nonlinearity: Nonlinearity,
+        bias: bool,
+        rng: &mut R,
+    ) -> Result<Self, CellError> {
+        let mut cell = Self::zeros(input, hidden, nonlinearity, bias)?;
+        let init = Init::pytorch(hidden);
+        for p in cell.params.iter_mut() {
+            init.apply(p, rng);
+        }
+        Ok(cell)
+    }
+
+    /// A cell whose parameters are all zero, to be filled by [`Params::set`] or an [`Init`].
+    ///
+    /// # Errors
+    ///
+    /// [`CellError::ZeroSize`] if `input` or `hidden` is zero.
+    pub fn zeros(input: usize, hidden: usize, nonlinearity: Nonlinearity, bias: bool) -> Result<Self, CellError> {
+        if input == 0 {
+            return Err(CellError::ZeroSize { what: "input_size" });
+        }
+        if hidden == 0 {
+            return Err(CellError::ZeroSize { what: "hidden_size" });
+        }
+        let mut params = Params::new();
+        params.push(Param::zeros("weight_ih", &[hidden, input], 1)?)?;
+        params.push(Param::zeros("weight_hh", &[hidden, hidden], 1)?)?;
+        if bias {
+            params.push(Param::zeros("bias_ih", &[hidden], 1)?)?;
+            params.push(Param::zeros("bias_hh", &[hidden], 1)?)?;
+        }
+        Ok(Self { params, input, hidden, nonlinearity, bias })
+    }
+
+    /// The activation.
+    pub fn nonlinearity(&self) -> Nonlinearity {
+        self.nonlinearity
+    }
+
+    /// Whether the cell has biases.
+    pub fn has_bias(&self) -> bool {
+        self.bias
+    }
+}
+
+impl<T: Real> Cell<T> for VanillaCell<T> {
+    fn input_size(&self) -> usize {
+        self.input
+    }
+
+    fn hidden_size(&self) -> usize {
+        self.hidden
+    }
+
+    fn cache_size(&self) -> usize {
+        self.hidden
+    }
+
+    fn mode(&self) -> &str {
+        self.nonlinearity.mode()
+    }
+
+    fn params(&self) -> &Params<T> {
+        &self.params
+    }
+
+    fn params_mut(&mut self) -> &mut Params<T> {
+        &mut self.params
+    }
+
+    fn form(&self) -> StepForm<'_, T> {
+        StepForm::Gated(self)
+    }
+}
+
+impl<T: Real> GatedStep<T> for VanillaCell<T> {
+    fn gates(&self) -> usize {
+        1
+    }
+
+    fn gate_params(&self) -> GateParams {
+        GateParams {
+            weight_ih: W_IH,
+            weight_hh: W_HH,
+            bias_ih: self.bias.then_some(B_IH),
+            bias_hh: self.bias.then_some(B_HH),
+        }
+    }
+
+    fn forward_pointwise(&self, gi: &[T], gh: &[T], _prev: &[T], next: &mut [T], cache: &mut [T], batch: usize) {
+        let n = self.hidden * batch;
+        let (gi, gh, next, cache) = (&gi[..n], &gh[..n], &mut next[..n], &mut cache[..n]);
+        match self.nonlinearity {
+            Nonlinearity::Tanh => {
+                for i in 0..n {
+                    next[i] = (gi[i] + gh[i]).tanh();
+                }
+            }
+            Nonlinearity::Relu => {
+                for i in 0..n {
+                    next[i] = (gi[i] + gh[i]).max(T::zero());
+                }
+            }
+        }
+        cache.copy_from_slice(next);
+    }
+
+    fn backward_pointwise(
+        &self,
+        cache: &[T],
+        _prev: &[T],
+        d_next: &[T],
+        d_gi: &mut [T],
+        d_gh: &mut [T],
+        d_prev: &mut [T],
+        batch: usize,
+    ) {
+        let n = self.hidden * batch;
+        let (h, d_next, d_gi) = (&cache[..n], &d_next[..n], &mut d_gi[..n]);
+        match self.nonlinearity {
+            Nonlinearity::Tanh => {
+                for i in 0..n {
+                    d_gi[i] = d_next[i] * (T::one() - h[i] * h[i]);
+                }
+            }
+            Nonlinearity::Relu => {
+                // relu'(0) = 0, as in PyTorch.
+                for i in 0..n {
+                    d_gi[i] = if h[i] > T::zero() { d_next[i] } else { T::zero() };
+                }
+            }
+        }
+        d_gh[..n].copy_from_slice(d_gi);
+        // The only path from h_{t-1} to h_t is through W_hh, which the caller adds.
+        d_prev[..n].fill(T::zero());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rnnzoo_cell::{gradcheck, seeded};
+
+    #[test]
+    fn both_nonlinearities_pass_a_one_step_check_with_and_without_bias() {
+        for nl in [Nonlinearity::Tanh, Nonlinearity::Relu] {
+            for bias in [true, false] {
+                let mut cell = VanillaCell::<f64>::with_bias(4, 3, nl, bias, &mut seeded(1)).unwrap();
+                let report = gradcheck::check_cell(&mut cell, 3, 2, &Default::default());
+                assert!(report.passed(), "{nl:?} bias={bias}\n{report}");
+                assert_eq!(report.groups.len(), if bias { 6 } else { 4 });
+            }
+        }
+    }
+
+    #[test]
+    fn zero_sizes_are_refused() {
+        assert_eq!(
+            VanillaCell::<f32>::new(0, 3, Nonlinearity::Tanh, &mut seeded(0)),
+            Err(CellError::ZeroSize { what: "input_size" })
+        );
+        assert!(VanillaCell::<f32>::new(3, 0, Nonlinearity::Tanh, &mut seeded(0)).is_err());
+    }
+
+    #[test]
+    fn default_init_is_pytorchs_bound() {
+        let cell = VanillaCell::<f64>::new(10, 16, Nonlinearity::Tanh, &mut seeded(9)).unwrap();
+        for p in cell.params().iter() {
+            assert!(p.data().iter().all(|x| x.abs() <= 0.25), "{}", p.name());
+            assert!(p.data().iter().any(|x| x.abs() > 0.2), "{}", p.name());
+        }
+    }
+}
