@@ -146,7 +146,15 @@ pub trait Cell<T: Real>: Send + Sync {
     /// If a buffer is shorter than its layout (see the trait docs) or `scratch` is shorter than
     /// [`step_scratch_size`](Cell::step_scratch_size). The unroller checks shapes that come from a
     /// user before it calls this.
-    fn step_forward(&self, x: &[T], prev: &[T], next: &mut [T], cache: &mut [T], batch: usize, scratch: &mut [T]) {
+    fn step_forward(
+        &self,
+        x: &[T],
+        prev: &[T],
+        next: &mut [T],
+        cache: &mut [T],
+        batch: usize,
+        scratch: &mut [T],
+    ) {
         match self.form() {
             StepForm::Gated(g) => gated_step_forward(self, g, x, prev, next, cache, batch, scratch),
             StepForm::General(s) => s.forward(x, prev, next, cache, batch, scratch),
@@ -174,10 +182,12 @@ pub trait Cell<T: Real>: Send + Sync {
         scratch: &mut [T],
     ) {
         match self.form() {
-            StepForm::Gated(g) => {
-                gated_step_backward(self, g, x, prev, cache, d_next, d_x, d_prev, grads, batch, scratch)
+            StepForm::Gated(g) => gated_step_backward(
+                self, g, x, prev, cache, d_next, d_x, d_prev, grads, batch, scratch,
+            ),
+            StepForm::General(s) => {
+                s.backward(x, prev, cache, d_next, d_x, d_prev, grads, batch, scratch)
             }
-            StepForm::General(s) => s.backward(x, prev, cache, d_next, d_x, d_prev, grads, batch, scratch),
         }
     }
 }
@@ -213,7 +223,15 @@ pub trait GatedStep<T: Real>: Send + Sync {
     fn gate_params(&self) -> GateParams;
 
     /// `next` and `cache` from the pre-activations `gi`, `gh` (biases included) and `prev`.
-    fn forward_pointwise(&self, gi: &[T], gh: &[T], prev: &[T], next: &mut [T], cache: &mut [T], batch: usize);
+    fn forward_pointwise(
+        &self,
+        gi: &[T],
+        gh: &[T],
+        prev: &[T],
+        next: &mut [T],
+        cache: &mut [T],
+        batch: usize,
+    );
 
     /// `d_gi`, `d_gh` and the elementwise part of `d_prev`, from `d_next`.
     #[allow(clippy::too_many_arguments)]
@@ -239,7 +257,15 @@ pub trait GeneralStep<T: Real>: Send + Sync {
     }
 
     /// `next` and `cache` from `x` and `prev`.
-    fn forward(&self, x: &[T], prev: &[T], next: &mut [T], cache: &mut [T], batch: usize, scratch: &mut [T]);
+    fn forward(
+        &self,
+        x: &[T],
+        prev: &[T],
+        next: &mut [T],
+        cache: &mut [T],
+        batch: usize,
+        scratch: &mut [T],
+    );
 
     /// Writes `d_x` and `d_prev` and adds to `grads`, from `d_next`.
     #[allow(clippy::too_many_arguments)]
@@ -260,7 +286,9 @@ pub trait GeneralStep<T: Real>: Send + Sync {
 /// Sets every column of the `rows x batch` matrix `out` to `bias`, or to zero without one.
 pub fn broadcast_bias<T: Real>(out: &mut [T], bias: Option<&[T]>, rows: usize) {
     match bias {
-        Some(b) => out.chunks_exact_mut(rows).for_each(|col| col.copy_from_slice(b)),
+        Some(b) => out
+            .chunks_exact_mut(rows)
+            .for_each(|col| col.copy_from_slice(b)),
         None => out.fill(T::zero()),
     }
 }
@@ -299,8 +327,20 @@ fn gated_step_forward<T: Real, C: Cell<T> + ?Sized>(
     broadcast_bias(gi, gp.bias_ih.map(|k| p[k].data()), gh_rows);
     broadcast_bias(gh, gp.bias_hh.map(|k| p[k].data()), gh_rows);
     let xv = MatRef::col_major(x, i, batch).expect("x sized by the caller");
-    gemm(T::one(), p[gp.weight_ih].view(), xv, T::one(), MatMut::col_major(gi, gh_rows, batch).unwrap());
-    gemm(T::one(), p[gp.weight_hh].view(), h_view(prev, h, s, batch), T::one(), MatMut::col_major(gh, gh_rows, batch).unwrap());
+    gemm(
+        T::one(),
+        p[gp.weight_ih].view(),
+        xv,
+        T::one(),
+        MatMut::col_major(gi, gh_rows, batch).unwrap(),
+    );
+    gemm(
+        T::one(),
+        p[gp.weight_hh].view(),
+        h_view(prev, h, s, batch),
+        T::one(),
+        MatMut::col_major(gh, gh_rows, batch).unwrap(),
+    );
     g.forward_pointwise(gi, gh, prev, next, cache, batch);
 }
 
@@ -331,11 +371,29 @@ fn gated_step_backward<T: Real, C: Cell<T> + ?Sized>(
     // d h_{t-1} += W_hh^T d_gh, into the h rows of d_prev.
     let d_h = MatMut::new(d_prev, h, batch, 1, s).expect("d_prev sized by the caller");
     gemm(T::one(), p[gp.weight_hh].view().t(), d_gh_v, T::one(), d_h);
-    gemm(T::one(), p[gp.weight_ih].view().t(), d_gi_v, T::zero(), MatMut::col_major(d_x, i, batch).unwrap());
+    gemm(
+        T::one(),
+        p[gp.weight_ih].view().t(),
+        d_gi_v,
+        T::zero(),
+        MatMut::col_major(d_x, i, batch).unwrap(),
+    );
     let w_ih = grads.at_mut(gp.weight_ih);
-    gemm(T::one(), d_gi_v, xv.t(), T::one(), MatMut::row_major(w_ih.data_mut(), gh_rows, i).unwrap());
+    gemm(
+        T::one(),
+        d_gi_v,
+        xv.t(),
+        T::one(),
+        MatMut::row_major(w_ih.data_mut(), gh_rows, i).unwrap(),
+    );
     let w_hh = grads.at_mut(gp.weight_hh);
-    gemm(T::one(), d_gh_v, h_view(prev, h, s, batch).t(), T::one(), MatMut::row_major(w_hh.data_mut(), gh_rows, h).unwrap());
+    gemm(
+        T::one(),
+        d_gh_v,
+        h_view(prev, h, s, batch).t(),
+        T::one(),
+        MatMut::row_major(w_hh.data_mut(), gh_rows, h).unwrap(),
+    );
     if let Some(k) = gp.bias_ih {
         add_row_sums(grads.at_mut(k).data_mut(), d_gi, gh_rows);
     }

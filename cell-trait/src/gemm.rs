@@ -37,7 +37,9 @@ use crate::Real;
 
 /// A view does not fit the slice it was made from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a {rows}x{cols} view with strides ({rs}, {cs}) needs {needed} elements, the slice has {len}")]
+#[error(
+    "a {rows}x{cols} view with strides ({rs}, {cs}) needs {needed} elements, the slice has {len}"
+)]
 pub struct ViewError {
     /// Rows asked for.
     pub rows: usize,
@@ -67,7 +69,14 @@ fn extent(rows: usize, cols: usize, rs: usize, cs: usize, len: usize) -> Result<
     if needed <= len && rs <= isize::MAX as usize && cs <= isize::MAX as usize {
         Ok(())
     } else {
-        Err(ViewError { rows, cols, rs, cs, needed, len })
+        Err(ViewError {
+            rows,
+            cols,
+            rs,
+            cs,
+            needed,
+            len,
+        })
     }
 }
 
@@ -87,9 +96,21 @@ impl<'a, T> MatRef<'a, T> {
     /// # Errors
     ///
     /// [`ViewError`] if an addressed element would fall outside `data`.
-    pub fn new(data: &'a [T], rows: usize, cols: usize, rs: usize, cs: usize) -> Result<Self, ViewError> {
+    pub fn new(
+        data: &'a [T],
+        rows: usize,
+        cols: usize,
+        rs: usize,
+        cs: usize,
+    ) -> Result<Self, ViewError> {
         extent(rows, cols, rs, cs, data.len())?;
-        Ok(Self { data, rows, cols, rs, cs })
+        Ok(Self {
+            data,
+            rows,
+            cols,
+            rs,
+            cs,
+        })
     }
 
     /// A column-major `rows x cols` view (`rs = 1`, `cs = rows`).
@@ -112,7 +133,13 @@ impl<'a, T> MatRef<'a, T> {
 
     /// The transpose: the same elements with rows and columns (and their strides) swapped.
     pub fn t(self) -> Self {
-        Self { data: self.data, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }
+        Self {
+            data: self.data,
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+        }
     }
 
     /// Number of rows.
@@ -131,7 +158,12 @@ impl<'a, T> MatRef<'a, T> {
     ///
     /// If `i >= rows` or `j >= cols`.
     pub fn at(&self, i: usize, j: usize) -> &T {
-        assert!(i < self.rows && j < self.cols, "({i}, {j}) outside a {}x{} view", self.rows, self.cols);
+        assert!(
+            i < self.rows && j < self.cols,
+            "({i}, {j}) outside a {}x{} view",
+            self.rows,
+            self.cols
+        );
         &self.data[i * self.rs + j * self.cs]
     }
 }
@@ -156,9 +188,21 @@ impl<'a, T> MatMut<'a, T> {
     /// # Errors
     ///
     /// [`ViewError`] if an addressed element would fall outside `data`.
-    pub fn new(data: &'a mut [T], rows: usize, cols: usize, rs: usize, cs: usize) -> Result<Self, ViewError> {
+    pub fn new(
+        data: &'a mut [T],
+        rows: usize,
+        cols: usize,
+        rs: usize,
+        cs: usize,
+    ) -> Result<Self, ViewError> {
         extent(rows, cols, rs, cs, data.len())?;
-        Ok(Self { data, rows, cols, rs, cs })
+        Ok(Self {
+            data,
+            rows,
+            cols,
+            rs,
+            cs,
+        })
     }
 
     /// A column-major `rows x cols` view.
@@ -219,7 +263,11 @@ pub fn gemm<T: Real>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: M
         for j in 0..n {
             for i in 0..m {
                 let x = &mut c.data[i * c.rs + j * c.cs];
-                *x = if beta == T::zero() { T::zero() } else { beta * *x };
+                *x = if beta == T::zero() {
+                    T::zero()
+                } else {
+                    beta * *x
+                };
             }
         }
         return;
@@ -261,18 +309,37 @@ mod tests {
     }
 
     fn filled(n: usize, seed: u64) -> Vec<f64> {
-        (0..n).map(|i| (((i as u64 + 1) * (seed * 2654435761 + 7)) % 1009) as f64 / 97.0 - 5.0).collect()
+        (0..n)
+            .map(|i| (((i as u64 + 1) * (seed * 2654435761 + 7)) % 1009) as f64 / 97.0 - 5.0)
+            .collect()
     }
 
     #[test]
     fn sweeps_sizes_and_layouts_against_a_naive_product() {
-        for &(m, k, n) in &[(1, 1, 1), (3, 1, 5), (1, 7, 1), (6, 5, 4), (17, 9, 13), (33, 64, 2)] {
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (3, 1, 5),
+            (1, 7, 1),
+            (6, 5, 4),
+            (17, 9, 13),
+            (33, 64, 2),
+        ] {
             for a_rm in [false, true] {
                 for b_rm in [false, true] {
                     let ad = filled(m * k, 1);
                     let bd = filled(k * n, 2);
-                    let a = if a_rm { MatRef::row_major(&ad, m, k) } else { MatRef::col_major(&ad, m, k) }.unwrap();
-                    let b = if b_rm { MatRef::row_major(&bd, k, n) } else { MatRef::col_major(&bd, k, n) }.unwrap();
+                    let a = if a_rm {
+                        MatRef::row_major(&ad, m, k)
+                    } else {
+                        MatRef::col_major(&ad, m, k)
+                    }
+                    .unwrap();
+                    let b = if b_rm {
+                        MatRef::row_major(&bd, k, n)
+                    } else {
+                        MatRef::col_major(&bd, k, n)
+                    }
+                    .unwrap();
                     let want = naive(&a, &b);
                     let mut c = vec![f64::NAN; m * n];
                     gemm(1.0, a, b, 0.0, MatMut::col_major(&mut c, m, n).unwrap());
@@ -297,7 +364,13 @@ mod tests {
         assert_eq!(*av.t().at(2, 1), 6.0);
         let x = [1.0, 1.0];
         let mut y = [0.0; 3];
-        gemm(1.0, av.t(), MatRef::col_major(&x, 2, 1).unwrap(), 0.0, MatMut::col_major(&mut y, 3, 1).unwrap());
+        gemm(
+            1.0,
+            av.t(),
+            MatRef::col_major(&x, 2, 1).unwrap(),
+            0.0,
+            MatMut::col_major(&mut y, 3, 1).unwrap(),
+        );
         assert_eq!(y, [3.0, 7.0, 11.0]);
     }
 
@@ -305,7 +378,13 @@ mod tests {
     fn empty_inner_dimension_scales_c() {
         let a: [f32; 0] = [];
         let mut c = [1.0f32, 2.0];
-        gemm(1.0, MatRef::col_major(&a, 2, 0).unwrap(), MatRef::col_major(&a, 0, 1).unwrap(), 0.5, MatMut::col_major(&mut c, 2, 1).unwrap());
+        gemm(
+            1.0,
+            MatRef::col_major(&a, 2, 0).unwrap(),
+            MatRef::col_major(&a, 0, 1).unwrap(),
+            0.5,
+            MatMut::col_major(&mut c, 2, 1).unwrap(),
+        );
         assert_eq!(c, [0.5, 1.0]);
     }
 

@@ -178,7 +178,11 @@ mod tests {
     #[test]
     fn normal_has_its_moments() {
         let mut w = Param::<f64>::zeros("w", &[100, 100], 1).unwrap();
-        Init::Normal { mean: 1.0, std: 0.5 }.apply(&mut w, &mut seeded(5));
+        Init::Normal {
+            mean: 1.0,
+            std: 0.5,
+        }
+        .apply(&mut w, &mut seeded(5));
         let n = w.len() as f64;
         let mean = w.data().iter().sum::<f64>() / n;
         let var = w.data().iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;

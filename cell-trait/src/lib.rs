@@ -26,7 +26,9 @@ mod real;
 #[cfg(feature = "strategies")]
 pub mod strategies;
 
-pub use cell::{add_row_sums, broadcast_bias, h_view, Cell, GateParams, GatedStep, GeneralStep, StepForm};
+pub use cell::{
+    add_row_sums, broadcast_bias, h_view, Cell, GateParams, GatedStep, GeneralStep, StepForm,
+};
 pub use error::CellError;
 pub use init::{seeded, Init};
 pub use params::{Param, Params};

@@ -47,19 +47,38 @@ impl<T: Real> Param<T> {
     /// # Errors
     ///
     /// As [`Param::zeros`], and if `data.len()` is not the product of `shape`.
-    pub fn from_vec(name: &str, shape: &[usize], gates: usize, data: Vec<T>) -> Result<Self, CellError> {
-        let bad = |reason: String| CellError::BadParam { name: name.to_string(), reason };
+    pub fn from_vec(
+        name: &str,
+        shape: &[usize],
+        gates: usize,
+        data: Vec<T>,
+    ) -> Result<Self, CellError> {
+        let bad = |reason: String| CellError::BadParam {
+            name: name.to_string(),
+            reason,
+        };
         if shape.is_empty() || shape.len() > 2 {
             return Err(bad(format!("shape {shape:?} is not 1- or 2-dimensional")));
         }
         if gates == 0 || shape[0] % gates != 0 {
-            return Err(bad(format!("{gates} gate blocks do not divide {} rows", shape[0])));
+            return Err(bad(format!(
+                "{gates} gate blocks do not divide {} rows",
+                shape[0]
+            )));
         }
         let n: usize = shape.iter().product();
         if data.len() != n {
-            return Err(bad(format!("shape {shape:?} holds {n} values, got {}", data.len())));
+            return Err(bad(format!(
+                "shape {shape:?} holds {n} values, got {}",
+                data.len()
+            )));
         }
-        Ok(Self { name: name.to_string(), shape: shape.to_vec(), gates, data })
+        Ok(Self {
+            name: name.to_string(),
+            shape: shape.to_vec(),
+            gates,
+            data,
+        })
     }
 
     /// PyTorch's name for it, without a layer suffix (`weight_ih`, not `weight_ih_l0`).
@@ -115,7 +134,8 @@ impl<T: Real> Param<T> {
 
     /// The parameter as a `rows x cols` matrix view for [`crate::gemm::gemm`].
     pub fn view(&self) -> MatRef<'_, T> {
-        MatRef::row_major(&self.data, self.rows(), self.cols()).expect("shape checked at construction")
+        MatRef::row_major(&self.data, self.rows(), self.cols())
+            .expect("shape checked at construction")
     }
 
     /// Number of values.
@@ -161,7 +181,9 @@ impl<T: Real> Params<T> {
     /// [`CellError::DuplicateParam`] if the name is taken.
     pub fn push(&mut self, p: Param<T>) -> Result<usize, CellError> {
         if self.index_of(p.name()).is_some() {
-            return Err(CellError::DuplicateParam { name: p.name().to_string() });
+            return Err(CellError::DuplicateParam {
+                name: p.name().to_string(),
+            });
         }
         self.list.push(p);
         Ok(self.list.len() - 1)
@@ -208,7 +230,10 @@ impl<T: Real> Params<T> {
     /// `values` has the wrong length.
     pub fn set(&mut self, name: &str, values: &[T]) -> Result<(), CellError> {
         let known = self.names().map(String::from).collect();
-        let p = self.get_mut(name).ok_or_else(|| CellError::UnknownParam { name: name.to_string(), known })?;
+        let p = self.get_mut(name).ok_or_else(|| CellError::UnknownParam {
+            name: name.to_string(),
+            known,
+        })?;
         if p.data.len() != values.len() {
             return Err(CellError::ParamShape {
                 name: name.to_string(),
@@ -255,7 +280,12 @@ impl<T: Real> Params<T> {
         let list = self
             .list
             .iter()
-            .map(|p| Param { name: p.name.clone(), shape: p.shape.clone(), gates: p.gates, data: vec![T::zero(); p.len()] })
+            .map(|p| Param {
+                name: p.name.clone(),
+                shape: p.shape.clone(),
+                gates: p.gates,
+                data: vec![T::zero(); p.len()],
+            })
             .collect();
         Self { list }
     }
@@ -270,7 +300,11 @@ impl<T: Real> Params<T> {
     /// Whether `other` has the same names and shapes in the same order.
     pub fn same_layout(&self, other: &Self) -> bool {
         self.list.len() == other.list.len()
-            && self.list.iter().zip(&other.list).all(|(a, b)| a.name == b.name && a.shape == b.shape)
+            && self
+                .list
+                .iter()
+                .zip(&other.list)
+                .all(|(a, b)| a.name == b.name && a.shape == b.shape)
     }
 }
 
@@ -292,8 +326,14 @@ mod tests {
         assert!(Param::<f32>::from_vec("w", &[2], 1, vec![0.0; 3]).is_err());
         let mut p = Params::<f32>::new();
         p.push(Param::zeros("w", &[2], 1).unwrap()).unwrap();
-        assert_eq!(p.push(Param::zeros("w", &[3], 1).unwrap()), Err(CellError::DuplicateParam { name: "w".into() }));
-        assert!(matches!(p.set("w", &[1.0; 3]), Err(CellError::ParamShape { .. })));
+        assert_eq!(
+            p.push(Param::zeros("w", &[3], 1).unwrap()),
+            Err(CellError::DuplicateParam { name: "w".into() })
+        );
+        assert!(matches!(
+            p.set("w", &[1.0; 3]),
+            Err(CellError::ParamShape { .. })
+        ));
     }
 
     #[test]

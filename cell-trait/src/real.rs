@@ -118,7 +118,9 @@ impl Real for f32 {
         csc: isize,
     ) {
         // SAFETY: the caller upholds matrixmultiply's contract, which is ours word for word.
-        unsafe { matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+        unsafe {
+            matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+        }
     }
 }
 
@@ -152,7 +154,9 @@ impl Real for f64 {
         csc: isize,
     ) {
         // SAFETY: the caller upholds matrixmultiply's contract, which is ours word for word.
-        unsafe { matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+        unsafe {
+            matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+        }
     }
 }
 

@@ -35,7 +35,12 @@ pub struct SizeRanges {
 impl Default for SizeRanges {
     /// Input and hidden 1..=8, batch 1..=4, steps 1..=8: small enough to check every element.
     fn default() -> Self {
-        Self { input: 1..=8, hidden: 1..=8, batch: 1..=4, steps: 1..=8 }
+        Self {
+            input: 1..=8,
+            hidden: 1..=8,
+            batch: 1..=4,
+            steps: 1..=8,
+        }
     }
 }
 
@@ -77,14 +82,16 @@ pub fn unroll_case(ranges: SizeRanges) -> impl Strategy<Value = UnrollCase> {
                 any::<u64>(),
             )
         })
-        .prop_map(|((input, hidden, batch, steps), lengths, reverse, initial_state, seed)| UnrollCase {
-            input,
-            hidden,
-            batch,
-            steps,
-            lengths,
-            reverse,
-            initial_state,
-            seed,
-        })
+        .prop_map(
+            |((input, hidden, batch, steps), lengths, reverse, initial_state, seed)| UnrollCase {
+                input,
+                hidden,
+                batch,
+                steps,
+                lengths,
+                reverse,
+                initial_state,
+                seed,
+            },
+        )
 }

@@ -22,7 +22,13 @@ impl<'a, C: Cell<f64>> CellStep<'a, C> {
         let x = normal_vec(cell.input_size() * batch, &mut rng);
         let prev = normal_vec(cell.state_size() * batch, &mut rng);
         let cotangent = normal_vec(cell.state_size() * batch, &mut rng);
-        Self { cell, batch, x, prev, cotangent }
+        Self {
+            cell,
+            batch,
+            x,
+            prev,
+            cotangent,
+        }
     }
 
     /// The next state and the cache.
@@ -31,7 +37,8 @@ impl<'a, C: Cell<f64>> CellStep<'a, C> {
         let mut next = vec![0.0; s * b];
         let mut cache = vec![0.0; self.cell.cache_size() * b];
         let mut scratch = vec![0.0; self.cell.step_scratch_size(b)];
-        self.cell.step_forward(&self.x, &self.prev, &mut next, &mut cache, b, &mut scratch);
+        self.cell
+            .step_forward(&self.x, &self.prev, &mut next, &mut cache, b, &mut scratch);
         (next, cache)
     }
 }
@@ -65,8 +72,17 @@ impl<C: Cell<f64>> Differentiable for CellStep<'_, C> {
         let mut d_x = vec![0.0; self.x.len()];
         let mut d_prev = vec![0.0; self.prev.len()];
         let mut scratch = vec![0.0; self.cell.step_scratch_size(b)];
-        self.cell
-            .step_backward(&self.x, &self.prev, &cache, &self.cotangent, &mut d_x, &mut d_prev, &mut grads, b, &mut scratch);
+        self.cell.step_backward(
+            &self.x,
+            &self.prev,
+            &cache,
+            &self.cotangent,
+            &mut d_x,
+            &mut d_prev,
+            &mut grads,
+            b,
+            &mut scratch,
+        );
         let mut g: Vec<Vec<f64>> = grads.iter().map(|p| p.data().to_vec()).collect();
         g.push(d_x);
         g.push(d_prev);

@@ -80,7 +80,14 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { eps: 1e-6, atol: 1e-5, rtol: 1e-3, max_elements: 4096, directions: 32, seed: 0 }
+        Self {
+            eps: 1e-6,
+            atol: 1e-5,
+            rtol: 1e-3,
+            max_elements: 4096,
+            directions: 32,
+            seed: 0,
+        }
     }
 }
 
@@ -95,13 +102,31 @@ impl Default for Options {
 pub fn check<F: Differentiable + ?Sized>(f: &mut F, opts: &Options) -> Report {
     let names = f.groups();
     let analytic = f.gradients();
-    assert_eq!(analytic.len(), names.len(), "gradients() returned {} groups for {} names", analytic.len(), names.len());
+    assert_eq!(
+        analytic.len(),
+        names.len(),
+        "gradients() returned {} groups for {} names",
+        analytic.len(),
+        names.len()
+    );
     let mut rng = seeded(opts.seed);
     let mut groups = Vec::with_capacity(names.len());
     for (g, name) in names.into_iter().enumerate() {
         let n = f.values_mut(g).len();
-        assert_eq!(analytic[g].len(), n, "gradient of `{name}` has {} values, the group {n}", analytic[g].len());
-        let mut rep = GroupReport::new(name, if n <= opts.max_elements { Sampling::Every } else { Sampling::Directions });
+        assert_eq!(
+            analytic[g].len(),
+            n,
+            "gradient of `{name}` has {} values, the group {n}",
+            analytic[g].len()
+        );
+        let mut rep = GroupReport::new(
+            name,
+            if n <= opts.max_elements {
+                Sampling::Every
+            } else {
+                Sampling::Directions
+            },
+        );
         if n <= opts.max_elements {
             for k in 0..n {
                 let numeric = central_difference(f, g, opts.eps, |v, s| v[k] += s);
@@ -172,9 +197,18 @@ mod tests {
 
     #[test]
     fn directions_mode_catches_a_wrong_gradient_too() {
-        let opts = Options { max_elements: 4, ..Options::default() };
+        let opts = Options {
+            max_elements: 4,
+            ..Options::default()
+        };
         let w: Vec<f64> = (0..50).map(|i| (i as f64 / 10.0).sin()).collect();
-        let good = check(&mut Cubic { w: w.clone(), bias: 0.0 }, &opts);
+        let good = check(
+            &mut Cubic {
+                w: w.clone(),
+                bias: 0.0,
+            },
+            &opts,
+        );
         assert!(good.passed(), "{good}");
         assert_eq!(good.groups[0].sampling, Sampling::Directions);
         assert_eq!(good.groups[0].checked, opts.directions);
@@ -185,7 +219,10 @@ mod tests {
     #[test]
     fn values_are_restored_exactly() {
         let w = vec![0.1, 0.7, -0.3];
-        let mut f = Cubic { w: w.clone(), bias: 0.0 };
+        let mut f = Cubic {
+            w: w.clone(),
+            bias: 0.0,
+        };
         check(&mut f, &Options::default());
         assert_eq!(f.w, w);
     }

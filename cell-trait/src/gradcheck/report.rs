@@ -57,13 +57,18 @@ impl GroupReport {
         let rel = diff / analytic.abs().max(numeric.abs()).max(opts.atol);
         let excess = diff - (opts.atol + opts.rtol * numeric.abs());
         self.checked += 1;
-        // A NaN anywhere is a failure, never a pass: comparisons with NaN are false.
-        if !(excess <= 0.0) {
+        // A NaN anywhere is a failure, never a pass.
+        let within = excess <= 0.0;
+        if !within {
             self.failures += 1;
         }
         self.worst_abs = self.worst_abs.max(diff);
-        self.worst_rel = if rel.is_nan() { f64::NAN } else { self.worst_rel.max(rel) };
-        if !(excess <= self.worst_excess) {
+        self.worst_rel = if rel.is_nan() {
+            f64::NAN
+        } else {
+            self.worst_rel.max(rel)
+        };
+        if excess.is_nan() || excess > self.worst_excess {
             self.worst_excess = excess;
             self.worst_index = Some(index);
             self.worst_pair = (analytic, numeric);
@@ -102,9 +107,17 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<20} {:>8} {:>10} {:>12} {:>12}  result", "group", "checked", "failures", "worst abs", "worst rel")?;
+        writeln!(
+            f,
+            "{:<20} {:>8} {:>10} {:>12} {:>12}  result",
+            "group", "checked", "failures", "worst abs", "worst rel"
+        )?;
         for g in &self.groups {
-            let how = if g.sampling == Sampling::Directions { " dirs" } else { "" };
+            let how = if g.sampling == Sampling::Directions {
+                " dirs"
+            } else {
+                ""
+            };
             write!(
                 f,
                 "{:<20} {:>8} {:>10} {:>12.3e} {:>12.3e}  {}{how}",
@@ -117,7 +130,11 @@ impl fmt::Display for Report {
             )?;
             if !g.passed() {
                 if let Some(i) = g.worst_index {
-                    write!(f, " (worst at {i}: analytic {:.6e}, numeric {:.6e})", g.worst_pair.0, g.worst_pair.1)?;
+                    write!(
+                        f,
+                        " (worst at {i}: analytic {:.6e}, numeric {:.6e})",
+                        g.worst_pair.0, g.worst_pair.1
+                    )?;
                 }
             }
             writeln!(f)?;

@@ -1,0 +1,98 @@
+//! The errors a layer returns for a caller's mistake.
+
+use rnnzoo_cell::CellError;
+
+/// A caller mistake: a shape, a length or a state that does not fit the layer.
+///
+/// Every variant says what was expected and what came.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LayerError {
+    /// The batch is empty.
+    #[error("batch must be at least 1, got 0")]
+    EmptyBatch,
+    /// The sequence has no steps.
+    #[error("a sequence must have at least 1 step, got 0")]
+    NoSteps,
+    /// The input does not hold `steps * batch * input_size` values.
+    #[error(
+        "input has {got} values; a (steps={steps}, batch={batch}, features={features}) sequence has {expected} \
+         (is the feature width {features}?)"
+    )]
+    InputShape {
+        /// Values expected.
+        expected: usize,
+        /// Values given.
+        got: usize,
+        /// Steps `T`.
+        steps: usize,
+        /// Batch `B`.
+        batch: usize,
+        /// The layer's input size.
+        features: usize,
+    },
+    /// The initial state does not hold `state_size * batch` values.
+    #[error("initial state has {got} values; expected state_size {state_size} x batch {batch} = {expected}")]
+    InitialState {
+        /// Values expected.
+        expected: usize,
+        /// Values given.
+        got: usize,
+        /// The cell's state size.
+        state_size: usize,
+        /// Batch `B`.
+        batch: usize,
+    },
+    /// There is not one length per sample.
+    #[error("got {got} lengths for a batch of {expected}")]
+    LengthsCount {
+        /// The batch size.
+        expected: usize,
+        /// Lengths given.
+        got: usize,
+    },
+    /// A sample's length is zero.
+    #[error("sample {sample} has length 0; every length must be in 1..={steps}")]
+    ZeroLength {
+        /// The sample.
+        sample: usize,
+        /// Steps `T`.
+        steps: usize,
+    },
+    /// A sample's length exceeds the sequence.
+    #[error("sample {sample} has length {length}, longer than the sequence's {steps} steps")]
+    LengthTooLong {
+        /// The sample.
+        sample: usize,
+        /// Its length.
+        length: usize,
+        /// Steps `T`.
+        steps: usize,
+    },
+    /// A gradient passed to backward has the wrong number of values.
+    #[error("{what} has {got} values, expected {expected}")]
+    GradShape {
+        /// Which gradient (`"d_output"`, `"d_final"`).
+        what: &'static str,
+        /// Values expected.
+        expected: usize,
+        /// Values given.
+        got: usize,
+    },
+    /// The gradient store does not have the layer's parameter names and shapes.
+    #[error("gradient store does not match the layer's parameters ({expected:?})")]
+    GradsLayout {
+        /// The parameter names of the layer.
+        expected: Vec<String>,
+    },
+    /// The tape was recorded by a layer of other sizes.
+    #[error("tape was recorded by a layer with (input, hidden, state, cache) = {got:?}; this layer has {expected:?}")]
+    TapeMismatch {
+        /// This layer's sizes.
+        expected: (usize, usize, usize, usize),
+        /// The tape's sizes.
+        got: (usize, usize, usize, usize),
+    },
+    /// A cell or parameter error.
+    #[error(transparent)]
+    Cell(#[from] CellError),
+}

@@ -1,0 +1,16 @@
+//! # rnnzoo-layers: sequence layers for any cell
+//!
+//! [`Recurrent`] unrolls any [`rnnzoo_cell::Cell`], rnnzoo's or one from another crate, over a
+//! sequence with backpropagation through time: per-sample lengths with no sorting, both
+//! directions, an optional initial state, and the gradients of the input, the initial state and
+//! every parameter. [`gradcheck`] checks the whole unroll against finite differences.
+//!
+//! The layout is PyTorch's time-major `(T, B, F)`, read as a column-major `F x (T*B)` matrix; see
+//! [`unroll`].
+
+mod error;
+pub mod gradcheck;
+pub mod unroll;
+
+pub use error::LayerError;
+pub use unroll::{Direction, InputGrads, Inputs, Output, Recurrent, Tape};

@@ -1,0 +1,183 @@
+//! Backpropagation through time.
+//!
+//! Gated cells: per step, only the cell's elementwise backward and `d h_{t-1} += W_hh^T d gh_t`
+//! are serial. `dW_ih = dGI X^T`, `dW_hh = dGH H_prev^T`, the bias sums and `dX = W_ih^T dGI` are
+//! each one GEMM (or one pass) over all steps after the loop. General cells: the cell's step
+//! backward per step.
+
+use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::{add_row_sums, Cell, Params, Real, StepForm};
+
+use super::forward::Shape;
+
+/// What backward needs from the tape, borrowed.
+pub(crate) struct Recorded<'a, T> {
+    pub x: &'a [T],
+    pub states: &'a [T],
+    pub cache: &'a [T],
+    pub lengths: Option<&'a [usize]>,
+}
+
+/// Returns `(d_x, d_initial)` and adds the parameter gradients to `grads`. `d_output` is in the
+/// cell's step order (already reversed for a reversed layer).
+pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
+    cell: &C,
+    rec: &Recorded<'_, T>,
+    shape: &Shape,
+    d_output: &[T],
+    d_final: Option<&[T]>,
+    grads: &mut Params<T>,
+) -> (Vec<T>, Vec<T>) {
+    let (steps, batch) = (shape.steps, shape.batch);
+    let (i, h, s, c) = (
+        cell.input_size(),
+        cell.hidden_size(),
+        cell.state_size(),
+        cell.cache_size(),
+    );
+    let (sb, cb, n) = (s * batch, c * batch, steps * batch);
+    let mut d_state = match d_final {
+        Some(d) => d.to_vec(),
+        None => vec![T::zero(); sb],
+    };
+    let mut d_prev = vec![T::zero(); sb];
+    let mut d_x = vec![T::zero(); i * n];
+    let padded = |t: usize, b: usize| rec.lengths.is_some_and(|l| t >= l[b]);
+
+    match cell.form() {
+        StepForm::Gated(g) => {
+            let p = cell.params();
+            let gp = g.gate_params();
+            let rows = g.gates() * h;
+            let mut d_gi = vec![T::zero(); rows * n];
+            let mut d_gh = vec![T::zero(); rows * n];
+            let w_hh_t = p[gp.weight_hh].view().t();
+            for t in (0..steps).rev() {
+                add_output_grad(
+                    &mut d_state,
+                    &d_output[t * h * batch..][..h * batch],
+                    h,
+                    s,
+                    |b| padded(t, b),
+                );
+                let d_gi_t = &mut d_gi[t * rows * batch..][..rows * batch];
+                let d_gh_t = &mut d_gh[t * rows * batch..][..rows * batch];
+                let prev = &rec.states[t * sb..][..sb];
+                g.backward_pointwise(
+                    &rec.cache[t * cb..][..cb],
+                    prev,
+                    &d_state,
+                    d_gi_t,
+                    d_gh_t,
+                    &mut d_prev,
+                    batch,
+                );
+                for b in (0..batch).filter(|&b| padded(t, b)) {
+                    // A padded step is the identity on the state: its gradient passes unchanged.
+                    d_gi_t[b * rows..][..rows].fill(T::zero());
+                    d_gh_t[b * rows..][..rows].fill(T::zero());
+                    d_prev[b * s..][..s].copy_from_slice(&d_state[b * s..][..s]);
+                }
+                let d_h = MatMut::new(&mut d_prev, h, batch, 1, s).unwrap();
+                gemm(
+                    T::one(),
+                    w_hh_t,
+                    MatRef::col_major(&*d_gh_t, rows, batch).unwrap(),
+                    T::one(),
+                    d_h,
+                );
+                std::mem::swap(&mut d_state, &mut d_prev);
+            }
+            let d_gi_v = MatRef::col_major(&d_gi, rows, n).unwrap();
+            let d_gh_v = MatRef::col_major(&d_gh, rows, n).unwrap();
+            let xv = MatRef::col_major(rec.x, i, n).unwrap();
+            // h_{t-1} for every step: the h rows of state slots 0..T, one strided view.
+            let h_prev = MatRef::new(&rec.states[..steps * sb], h, n, 1, s).unwrap();
+            gemm(
+                T::one(),
+                p[gp.weight_ih].view().t(),
+                d_gi_v,
+                T::zero(),
+                MatMut::col_major(&mut d_x, i, n).unwrap(),
+            );
+            gemm(
+                T::one(),
+                d_gi_v,
+                xv.t(),
+                T::one(),
+                MatMut::row_major(grads.at_mut(gp.weight_ih).data_mut(), rows, i).unwrap(),
+            );
+            gemm(
+                T::one(),
+                d_gh_v,
+                h_prev.t(),
+                T::one(),
+                MatMut::row_major(grads.at_mut(gp.weight_hh).data_mut(), rows, h).unwrap(),
+            );
+            if let Some(k) = gp.bias_ih {
+                add_row_sums(grads.at_mut(k).data_mut(), &d_gi, rows);
+            }
+            if let Some(k) = gp.bias_hh {
+                add_row_sums(grads.at_mut(k).data_mut(), &d_gh, rows);
+            }
+        }
+        StepForm::General(_) => {
+            let mut scratch = vec![T::zero(); cell.step_scratch_size(batch)];
+            let mut carried = vec![T::zero(); sb];
+            for t in (0..steps).rev() {
+                add_output_grad(
+                    &mut d_state,
+                    &d_output[t * h * batch..][..h * batch],
+                    h,
+                    s,
+                    |b| padded(t, b),
+                );
+                // Backward is linear in d_state: zeroing a padded sample's column makes the cell
+                // add nothing for it, and its gradient is carried past the step instead.
+                for b in (0..batch).filter(|&b| padded(t, b)) {
+                    carried[b * s..][..s].copy_from_slice(&d_state[b * s..][..s]);
+                    d_state[b * s..][..s].fill(T::zero());
+                }
+                let d_x_t = &mut d_x[t * i * batch..][..i * batch];
+                cell.step_backward(
+                    &rec.x[t * i * batch..][..i * batch],
+                    &rec.states[t * sb..][..sb],
+                    &rec.cache[t * cb..][..cb],
+                    &d_state,
+                    d_x_t,
+                    &mut d_prev,
+                    grads,
+                    batch,
+                    &mut scratch,
+                );
+                for b in (0..batch).filter(|&b| padded(t, b)) {
+                    d_prev[b * s..][..s].copy_from_slice(&carried[b * s..][..s]);
+                    d_x_t[b * i..][..i].fill(T::zero());
+                }
+                std::mem::swap(&mut d_state, &mut d_prev);
+            }
+        }
+    }
+    (d_x, d_state)
+}
+
+/// `d_state[h rows] += d_output_t` for the valid samples (a padded output is a constant zero).
+fn add_output_grad<T: Real>(
+    d_state: &mut [T],
+    d_out: &[T],
+    h: usize,
+    s: usize,
+    padded: impl Fn(usize) -> bool,
+) {
+    for (b, (ds, dy)) in d_state
+        .chunks_exact_mut(s)
+        .zip(d_out.chunks_exact(h))
+        .enumerate()
+    {
+        if !padded(b) {
+            for (a, &v) in ds[..h].iter_mut().zip(dy) {
+                *a += v;
+            }
+        }
+    }
+}

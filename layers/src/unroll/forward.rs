@@ -1,0 +1,166 @@
+//! The forward loop over time.
+//!
+//! Gated cells: the input product `W_ih X + b_ih` for all steps is one GEMM before the loop; each
+//! step is one GEMM (`W_hh h_{t-1} + b_hh`) and the cell's elementwise part. General cells: one
+//! call to the cell's step per step. Either way every buffer is allocated before the loop.
+
+use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::{broadcast_bias, h_view, Cell, Real, StepForm};
+
+/// What the loop produced. With `keep`, `states` holds all `T + 1` states (slot `t` is the state
+/// before step `t`) and `cache` every step's cache; without, two state slots and one cache slot.
+pub(crate) struct Forward<T> {
+    pub output: Vec<T>,
+    pub states: Vec<T>,
+    pub cache: Vec<T>,
+}
+
+pub(crate) struct Shape {
+    pub steps: usize,
+    pub batch: usize,
+}
+
+/// Runs `cell` over `x` (`I x T*B`, padded columns already zero) from `init` (`S x B`).
+pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
+    cell: &C,
+    x: &[T],
+    shape: &Shape,
+    init: Option<&[T]>,
+    lengths: Option<&[usize]>,
+    keep: bool,
+) -> Forward<T> {
+    let (steps, batch) = (shape.steps, shape.batch);
+    let (i, h, s, c) = (
+        cell.input_size(),
+        cell.hidden_size(),
+        cell.state_size(),
+        cell.cache_size(),
+    );
+    let (sb, cb) = (s * batch, c * batch);
+    let state_slots = if keep { steps + 1 } else { 2 };
+    let mut states = vec![T::zero(); state_slots * sb];
+    if let Some(init) = init {
+        states[..sb].copy_from_slice(init);
+    }
+    let mut cache = vec![T::zero(); if keep { steps * cb } else { cb }];
+    let mut output = vec![T::zero(); h * steps * batch];
+
+    match cell.form() {
+        StepForm::Gated(g) => {
+            let p = cell.params();
+            let gp = g.gate_params();
+            let rows = g.gates() * h;
+            let mut gi = vec![T::zero(); rows * steps * batch];
+            broadcast_bias(&mut gi, gp.bias_ih.map(|k| p[k].data()), rows);
+            let xv = MatRef::col_major(x, i, steps * batch).expect("input checked by the caller");
+            gemm(
+                T::one(),
+                p[gp.weight_ih].view(),
+                xv,
+                T::one(),
+                MatMut::col_major(&mut gi, rows, steps * batch).unwrap(),
+            );
+            let mut gh = vec![T::zero(); rows * batch];
+            let w_hh = p[gp.weight_hh].view();
+            let b_hh = gp.bias_hh.map(|k| p[k].data());
+            for t in 0..steps {
+                let (prev, next) = slots(&mut states, sb, t, keep);
+                broadcast_bias(&mut gh, b_hh, rows);
+                gemm(
+                    T::one(),
+                    w_hh,
+                    h_view(prev, h, s, batch),
+                    T::one(),
+                    MatMut::col_major(&mut gh, rows, batch).unwrap(),
+                );
+                let cache_t = &mut cache[if keep { t * cb } else { 0 }..][..cb];
+                g.forward_pointwise(
+                    &gi[t * rows * batch..][..rows * batch],
+                    &gh,
+                    prev,
+                    next,
+                    cache_t,
+                    batch,
+                );
+                finish_step(
+                    prev,
+                    next,
+                    &mut output[t * h * batch..][..h * batch],
+                    h,
+                    s,
+                    t,
+                    lengths,
+                );
+            }
+        }
+        StepForm::General(_) => {
+            let mut scratch = vec![T::zero(); cell.step_scratch_size(batch)];
+            for t in 0..steps {
+                let (prev, next) = slots(&mut states, sb, t, keep);
+                let cache_t = &mut cache[if keep { t * cb } else { 0 }..][..cb];
+                cell.step_forward(
+                    &x[t * i * batch..][..i * batch],
+                    prev,
+                    next,
+                    cache_t,
+                    batch,
+                    &mut scratch,
+                );
+                finish_step(
+                    prev,
+                    next,
+                    &mut output[t * h * batch..][..h * batch],
+                    h,
+                    s,
+                    t,
+                    lengths,
+                );
+            }
+        }
+    }
+    Forward {
+        output,
+        states,
+        cache,
+    }
+}
+
+/// The state before step `t` and the slot for the state after it.
+pub(crate) fn slots<T>(states: &mut [T], sb: usize, t: usize, keep: bool) -> (&[T], &mut [T]) {
+    let (a, b) = if keep {
+        (t, t + 1)
+    } else {
+        (t % 2, (t + 1) % 2)
+    };
+    if a < b {
+        let (lo, hi) = states.split_at_mut(b * sb);
+        (&lo[a * sb..], &mut hi[..sb])
+    } else {
+        let (lo, hi) = states.split_at_mut(a * sb);
+        (&hi[..sb], &mut lo[b * sb..][..sb])
+    }
+}
+
+/// Padded samples carry their state and output zero; valid samples output `h`.
+fn finish_step<T: Real>(
+    prev: &[T],
+    next: &mut [T],
+    out: &mut [T],
+    h: usize,
+    s: usize,
+    t: usize,
+    lengths: Option<&[usize]>,
+) {
+    for (b, (out, next)) in out
+        .chunks_exact_mut(h)
+        .zip(next.chunks_exact_mut(s))
+        .enumerate()
+    {
+        if lengths.is_some_and(|l| t >= l[b]) {
+            next.copy_from_slice(&prev[b * s..][..s]);
+            out.fill(T::zero());
+        } else {
+            out.copy_from_slice(&next[..h]);
+        }
+    }
+}
