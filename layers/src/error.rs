@@ -92,6 +92,19 @@ pub enum LayerError {
         /// The tape's sizes.
         got: (usize, usize, usize, usize),
     },
+    /// A class index is not below the number of classes.
+    #[error("target at column {column} is class {class}, but there are {classes} classes")]
+    ClassOutOfRange {
+        /// The column.
+        column: usize,
+        /// The class given.
+        class: usize,
+        /// Number of classes.
+        classes: usize,
+    },
+    /// A loss's mask keeps no position.
+    #[error("the mask keeps no position: nothing to average")]
+    NothingToAverage,
     /// A cell or parameter error.
     #[error(transparent)]
     Cell(#[from] CellError),

@@ -10,6 +10,9 @@
 
 mod error;
 pub mod gradcheck;
+pub mod head;
+pub mod loss;
+pub mod optim;
 pub mod unroll;
 
 pub use error::LayerError;

@@ -1,1 +1,404 @@
-//! The LSTM cell.
+//! # rnnzoo-lstm: the LSTM cell
+//!
+//! PyTorch's `nn.LSTM` cell (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al.
+//! 2000), with PyTorch's parameter names, shapes, gate order, two biases and default
+//! initialisation, so a PyTorch `state_dict` loads into it unchanged:
+//!
+//! ```text
+//! a = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh         (4H rows: gate blocks i, f, g, o)
+//! i = σ(a_i)   f = σ(a_f)   g = tanh(a_g)   o = σ(a_o)
+//! c_t = f * c_{t-1} + i * g
+//! h_t = o * tanh(c_t)
+//! ```
+//!
+//! The cell is in the gated two-GEMM form ([`StepForm::Gated`], `G = 4`), so the unroller of
+//! `rnnzoo-layers` hoists the input product over all steps. The carried state is `(h, c)`:
+//! `state_size = 2H`, and column `b` of a `2H x batch` state is `[h_b; c_b]`; the step's output is
+//! the `h` rows.
+//!
+//! ```
+//! use rnnzoo_cell::{gradcheck, seeded, Cell};
+//! use rnnzoo_lstm::{LstmCell, LstmOptions};
+//!
+//! let opts = LstmOptions::default().with_unit_forget_bias(true);
+//! let mut cell = LstmCell::<f64>::with_options(3, 5, opts, &mut seeded(0))?;
+//! assert_eq!(cell.params().names().collect::<Vec<_>>(), ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]);
+//! assert_eq!((cell.hidden_size(), cell.state_size()), (5, 10));
+//!
+//! // One step on a batch of 2 from a zero state; each column of `next` is [h; c].
+//! let batch = 2;
+//! let x = vec![0.5; 3 * batch];
+//! let prev = vec![0.0; cell.state_size() * batch];
+//! let mut next = vec![0.0; cell.state_size() * batch];
+//! let mut cache = vec![0.0; cell.cache_size() * batch];
+//! let mut scratch = vec![0.0; cell.step_scratch_size(batch)];
+//! cell.step_forward(&x, &prev, &mut next, &mut cache, batch, &mut scratch);
+//! assert!(next.iter().all(|v| v.abs() < 1.0));
+//!
+//! // The analytic gradients of a step agree with finite differences.
+//! assert!(gradcheck::check_cell(&mut cell, batch, 0, &Default::default()).passed());
+//! # Ok::<(), rnnzoo_cell::CellError>(())
+//! ```
+//!
+//! ## Forget-gate bias 1
+//!
+//! Initialising the forget gate's bias to 1 (Jozefowicz et al. 2015; Keras' `unit_forget_bias`;
+//! PyTorch issue #20102) keeps the cell remembering early in training. PyTorch has two biases
+//! whose sum is the effective bias, so [`LstmOptions::with_unit_forget_bias`] sets the `f` block
+//! (rows `H..2H`) of `bias_ih` to 1 **and** that of `bias_hh` to 0: the effective forget bias is
+//! exactly 1, as in Keras, and a model saved for PyTorch behaves the same there. The other blocks
+//! keep PyTorch's default initialisation, and the random draws are the same with or without the
+//! option, so one seed gives the same weights either way.
+
+use rand::Rng;
+use rnnzoo_cell::{Cell, CellError, GateParams, GatedStep, Init, Param, Params, Real, StepForm};
+
+#[cfg(test)]
+mod tests;
+
+/// How to build an [`LstmCell`]: the default is PyTorch's (`bias=True`, no forget-bias
+/// initialisation).
+///
+/// ```
+/// use rnnzoo_lstm::LstmOptions;
+/// let opts = LstmOptions::default().with_bias(true).with_unit_forget_bias(true);
+/// assert!(opts.bias && opts.unit_forget_bias);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct LstmOptions {
+    /// Whether the cell has `bias_ih` and `bias_hh` (PyTorch's `bias`; default `true`).
+    pub bias: bool,
+    /// Whether the forget gate's effective bias starts at exactly 1: the `f` block of `bias_ih` is
+    /// set to 1 and that of `bias_hh` to 0 (default `false`; needs `bias`). See the crate docs.
+    pub unit_forget_bias: bool,
+}
+
+impl Default for LstmOptions {
+    fn default() -> Self {
+        Self {
+            bias: true,
+            unit_forget_bias: false,
+        }
+    }
+}
+
+impl LstmOptions {
+    /// With or without biases (PyTorch's `bias`).
+    pub fn with_bias(mut self, bias: bool) -> Self {
+        self.bias = bias;
+        self
+    }
+
+    /// With or without the forget-gate bias initialised to 1 (Keras' `unit_forget_bias`).
+    pub fn with_unit_forget_bias(mut self, on: bool) -> Self {
+        self.unit_forget_bias = on;
+        self
+    }
+}
+
+/// The LSTM cell (see the crate docs).
+///
+/// - Parameters: `weight_ih (4H, input)`, `weight_hh (4H, H)`, and with biases `bias_ih (4H)`,
+///   `bias_hh (4H)`, row-major, gate blocks in PyTorch's order `i, f, g, o` (block `k` is rows
+///   `k*H..(k+1)*H`), each with `gates() == 4`.
+/// - State: `state_size = 2H`, column `b` is `[h_b; c_b]`.
+/// - Cache: `5H` per sample, column `b` is `[i; f; g; o; tanh(c_t)]` (the gate activations and
+///   the squashed new cell state); backward reads `c_{t-1}` from the previous state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LstmCell<T> {
+    params: Params<T>,
+    input: usize,
+    hidden: usize,
+    bias: bool,
+}
+
+const W_IH: usize = 0;
+const W_HH: usize = 1;
+const B_IH: usize = 2;
+const B_HH: usize = 3;
+
+/// Gate blocks, in PyTorch's order.
+const GATES: usize = 4;
+/// The forget gate's block.
+const FORGET: usize = 1;
+
+impl<T: Real> LstmCell<T> {
+    /// A cell with biases and PyTorch's default initialisation, every parameter
+    /// `U(-1/sqrt(H), 1/sqrt(H))`.
+    ///
+    /// # Errors
+    ///
+    /// [`CellError::ZeroSize`] if `input` or `hidden` is zero.
+    pub fn new<R: Rng + ?Sized>(
+        input: usize,
+        hidden: usize,
+        rng: &mut R,
+    ) -> Result<Self, CellError> {
+        Self::with_options(input, hidden, LstmOptions::default(), rng)
+    }
+
+    /// A cell built with `options` and PyTorch's default initialisation (then the forget-gate
+    /// bias, if asked for).
+    ///
+    /// # Errors
+    ///
+    /// [`CellError::ZeroSize`] if `input` or `hidden` is zero; [`CellError::Mismatch`] if
+    /// `unit_forget_bias` is asked for without biases.
+    pub fn with_options<R: Rng + ?Sized>(
+        input: usize,
+        hidden: usize,
+        options: LstmOptions,
+        rng: &mut R,
+    ) -> Result<Self, CellError> {
+        let mut cell = Self::zeros(input, hidden, options.bias)?;
+        if options.unit_forget_bias && !options.bias {
+            return Err(no_bias_for_forget());
+        }
+        let init = Init::pytorch(hidden);
+        for p in cell.params.iter_mut() {
+            init.apply(p, rng);
+        }
+        if options.unit_forget_bias {
+            cell.set_unit_forget_bias()?;
+        }
+        Ok(cell)
+    }
+
+    /// A cell whose parameters are all zero, to be filled by [`Params::set`] or an [`Init`].
+    ///
+    /// # Errors
+    ///
+    /// [`CellError::ZeroSize`] if `input` or `hidden` is zero.
+    pub fn zeros(input: usize, hidden: usize, bias: bool) -> Result<Self, CellError> {
+        if input == 0 {
+            return Err(CellError::ZeroSize { what: "input_size" });
+        }
+        if hidden == 0 {
+            return Err(CellError::ZeroSize {
+                what: "hidden_size",
+            });
+        }
+        let rows = GATES * hidden;
+        let mut params = Params::new();
+        params.push(Param::zeros("weight_ih", &[rows, input], GATES)?)?;
+        params.push(Param::zeros("weight_hh", &[rows, hidden], GATES)?)?;
+        if bias {
+            params.push(Param::zeros("bias_ih", &[rows], GATES)?)?;
+            params.push(Param::zeros("bias_hh", &[rows], GATES)?)?;
+        }
+        Ok(Self {
+            params,
+            input,
+            hidden,
+            bias,
+        })
+    }
+
+    /// Sets the forget gate's effective bias to exactly 1: the `f` block (rows `H..2H`) of
+    /// `bias_ih` to 1 and that of `bias_hh` to 0, leaving every other value as it is.
+    ///
+    /// # Errors
+    ///
+    /// [`CellError::Mismatch`] if the cell has no biases.
+    pub fn set_unit_forget_bias(&mut self) -> Result<(), CellError> {
+        if !self.bias {
+            return Err(no_bias_for_forget());
+        }
+        self.params.at_mut(B_IH).gate_mut(FORGET).fill(T::one());
+        self.params.at_mut(B_HH).gate_mut(FORGET).fill(T::zero());
+        Ok(())
+    }
+
+    /// Whether the cell has biases.
+    pub fn has_bias(&self) -> bool {
+        self.bias
+    }
+}
+
+fn no_bias_for_forget() -> CellError {
+    CellError::Mismatch(
+        "unit_forget_bias sets the forget gate's bias, but the cell has no biases (bias = false)"
+            .into(),
+    )
+}
+
+impl<T: Real> Cell<T> for LstmCell<T> {
+    fn input_size(&self) -> usize {
+        self.input
+    }
+
+    fn hidden_size(&self) -> usize {
+        self.hidden
+    }
+
+    fn state_size(&self) -> usize {
+        2 * self.hidden
+    }
+
+    fn cache_size(&self) -> usize {
+        5 * self.hidden
+    }
+
+    fn mode(&self) -> &str {
+        "LSTM"
+    }
+
+    fn params(&self) -> &Params<T> {
+        &self.params
+    }
+
+    fn params_mut(&mut self) -> &mut Params<T> {
+        &mut self.params
+    }
+
+    fn form(&self) -> StepForm<'_, T> {
+        StepForm::Gated(self)
+    }
+}
+
+impl<T: Real> GatedStep<T> for LstmCell<T> {
+    fn gates(&self) -> usize {
+        GATES
+    }
+
+    fn gate_params(&self) -> GateParams {
+        GateParams {
+            weight_ih: W_IH,
+            weight_hh: W_HH,
+            bias_ih: self.bias.then_some(B_IH),
+            bias_hh: self.bias.then_some(B_HH),
+        }
+    }
+
+    fn forward_pointwise(
+        &self,
+        gi: &[T],
+        gh: &[T],
+        prev: &[T],
+        next: &mut [T],
+        cache: &mut [T],
+        batch: usize,
+    ) {
+        let h = self.hidden;
+        let (g, s, k) = (GATES * h, 2 * h, 5 * h);
+        let (gi, gh, prev) = (&gi[..g * batch], &gh[..g * batch], &prev[..s * batch]);
+        let (next, cache) = (&mut next[..s * batch], &mut cache[..k * batch]);
+        for b in 0..batch {
+            forward_column(
+                h,
+                &gi[b * g..(b + 1) * g],
+                &gh[b * g..(b + 1) * g],
+                &prev[b * s..(b + 1) * s],
+                &mut next[b * s..(b + 1) * s],
+                &mut cache[b * k..(b + 1) * k],
+            );
+        }
+    }
+
+    fn backward_pointwise(
+        &self,
+        cache: &[T],
+        prev: &[T],
+        d_next: &[T],
+        d_gi: &mut [T],
+        d_gh: &mut [T],
+        d_prev: &mut [T],
+        batch: usize,
+    ) {
+        let h = self.hidden;
+        let (g, s, k) = (GATES * h, 2 * h, 5 * h);
+        let (cache, prev, d_next) = (
+            &cache[..k * batch],
+            &prev[..s * batch],
+            &d_next[..s * batch],
+        );
+        let (d_gi, d_prev) = (&mut d_gi[..g * batch], &mut d_prev[..s * batch]);
+        for b in 0..batch {
+            backward_column(
+                h,
+                &cache[b * k..(b + 1) * k],
+                &prev[b * s..(b + 1) * s],
+                &d_next[b * s..(b + 1) * s],
+                &mut d_gi[b * g..(b + 1) * g],
+                &mut d_prev[b * s..(b + 1) * s],
+            );
+        }
+        // Every gate's pre-activation is gi + gh, so both get the same gradient.
+        d_gh[..g * batch].copy_from_slice(d_gi);
+    }
+}
+
+/// Splits `s` into four consecutive blocks of `h`.
+#[inline(always)]
+fn blocks4<T>(s: &[T], h: usize) -> [&[T]; 4] {
+    [&s[..h], &s[h..2 * h], &s[2 * h..3 * h], &s[3 * h..4 * h]]
+}
+
+/// One sample's forward: `gi`, `gh` are `4H`, `prev`, `next` are `2H`, `cache` is `5H`.
+#[inline(always)]
+fn forward_column<T: Real>(
+    h: usize,
+    gi: &[T],
+    gh: &[T],
+    prev: &[T],
+    next: &mut [T],
+    cache: &mut [T],
+) {
+    let [ai, af, ag, ao] = blocks4(gi, h);
+    let [bi, bf, bg, bo] = blocks4(gh, h);
+    let c_prev = &prev[h..2 * h];
+    let (h_next, c_next) = next[..2 * h].split_at_mut(h);
+    let (ci, rest) = cache[..5 * h].split_at_mut(h);
+    let (cf, rest) = rest.split_at_mut(h);
+    let (cg, rest) = rest.split_at_mut(h);
+    let (co, ctc) = rest.split_at_mut(h);
+    for j in 0..h {
+        let i = (ai[j] + bi[j]).sigmoid();
+        let f = (af[j] + bf[j]).sigmoid();
+        let g = (ag[j] + bg[j]).tanh();
+        let o = (ao[j] + bo[j]).sigmoid();
+        let c = f * c_prev[j] + i * g;
+        let tc = c.tanh();
+        c_next[j] = c;
+        h_next[j] = o * tc;
+        ci[j] = i;
+        cf[j] = f;
+        cg[j] = g;
+        co[j] = o;
+        ctc[j] = tc;
+    }
+}
+
+/// One sample's backward: writes `d_gi` (`4H`, pre-activation gradients) and `d_prev` (`2H`: zero
+/// into `h`, `f * dc` into `c`).
+#[inline(always)]
+fn backward_column<T: Real>(
+    h: usize,
+    cache: &[T],
+    prev: &[T],
+    d_next: &[T],
+    d_gi: &mut [T],
+    d_prev: &mut [T],
+) {
+    let one = T::one();
+    let [ci, cf, cg, co] = blocks4(cache, h);
+    let ctc = &cache[4 * h..5 * h];
+    let c_prev = &prev[h..2 * h];
+    let (dh, dc_next) = (&d_next[..h], &d_next[h..2 * h]);
+    let (da_i, rest) = d_gi[..4 * h].split_at_mut(h);
+    let (da_f, rest) = rest.split_at_mut(h);
+    let (da_g, da_o) = rest.split_at_mut(h);
+    let (dh_prev, dc_prev) = d_prev[..2 * h].split_at_mut(h);
+    for j in 0..h {
+        let (i, f, g, o, tc) = (ci[j], cf[j], cg[j], co[j], ctc[j]);
+        let dc = dc_next[j] + dh[j] * o * (one - tc * tc);
+        da_i[j] = dc * g * i * (one - i);
+        da_f[j] = dc * c_prev[j] * f * (one - f);
+        da_g[j] = dc * i * (one - g * g);
+        da_o[j] = dh[j] * tc * o * (one - o);
+        dc_prev[j] = dc * f;
+    }
+    // h_{t-1} reaches the step only through W_hh, whose product the caller adds.
+    dh_prev.fill(T::zero());
+}

@@ -60,7 +60,12 @@ impl<T: Real> VanillaCell<T> {
     /// # Errors
     ///
     /// [`CellError::ZeroSize`] if `input` or `hidden` is zero.
-    pub fn new<R: Rng + ?Sized>(input: usize, hidden: usize, nonlinearity: Nonlinearity, rng: &mut R) -> Result<Self, CellError> {
+    pub fn new<R: Rng + ?Sized>(
+        input: usize,
+        hidden: usize,
+        nonlinearity: Nonlinearity,
+        rng: &mut R,
+    ) -> Result<Self, CellError> {
         Self::with_bias(input, hidden, nonlinearity, true, rng)
     }
 
@@ -89,12 +94,19 @@ impl<T: Real> VanillaCell<T> {
     /// # Errors
     ///
     /// [`CellError::ZeroSize`] if `input` or `hidden` is zero.
-    pub fn zeros(input: usize, hidden: usize, nonlinearity: Nonlinearity, bias: bool) -> Result<Self, CellError> {
+    pub fn zeros(
+        input: usize,
+        hidden: usize,
+        nonlinearity: Nonlinearity,
+        bias: bool,
+    ) -> Result<Self, CellError> {
         if input == 0 {
             return Err(CellError::ZeroSize { what: "input_size" });
         }
         if hidden == 0 {
-            return Err(CellError::ZeroSize { what: "hidden_size" });
+            return Err(CellError::ZeroSize {
+                what: "hidden_size",
+            });
         }
         let mut params = Params::new();
         params.push(Param::zeros("weight_ih", &[hidden, input], 1)?)?;
@@ -103,7 +115,13 @@ impl<T: Real> VanillaCell<T> {
             params.push(Param::zeros("bias_ih", &[hidden], 1)?)?;
             params.push(Param::zeros("bias_hh", &[hidden], 1)?)?;
         }
-        Ok(Self { params, input, hidden, nonlinearity, bias })
+        Ok(Self {
+            params,
+            input,
+            hidden,
+            nonlinearity,
+            bias,
+        })
     }
 
     /// The activation.
@@ -161,7 +179,15 @@ impl<T: Real> GatedStep<T> for VanillaCell<T> {
         }
     }
 
-    fn forward_pointwise(&self, gi: &[T], gh: &[T], _prev: &[T], next: &mut [T], cache: &mut [T], batch: usize) {
+    fn forward_pointwise(
+        &self,
+        gi: &[T],
+        gh: &[T],
+        _prev: &[T],
+        next: &mut [T],
+        cache: &mut [T],
+        batch: usize,
+    ) {
         let n = self.hidden * batch;
         let (gi, gh, next, cache) = (&gi[..n], &gh[..n], &mut next[..n], &mut cache[..n]);
         match self.nonlinearity {
@@ -200,7 +226,11 @@ impl<T: Real> GatedStep<T> for VanillaCell<T> {
             Nonlinearity::Relu => {
                 // relu'(0) = 0, as in PyTorch.
                 for i in 0..n {
-                    d_gi[i] = if h[i] > T::zero() { d_next[i] } else { T::zero() };
+                    d_gi[i] = if h[i] > T::zero() {
+                        d_next[i]
+                    } else {
+                        T::zero()
+                    };
                 }
             }
         }
@@ -219,7 +249,8 @@ mod tests {
     fn both_nonlinearities_pass_a_one_step_check_with_and_without_bias() {
         for nl in [Nonlinearity::Tanh, Nonlinearity::Relu] {
             for bias in [true, false] {
-                let mut cell = VanillaCell::<f64>::with_bias(4, 3, nl, bias, &mut seeded(1)).unwrap();
+                let mut cell =
+                    VanillaCell::<f64>::with_bias(4, 3, nl, bias, &mut seeded(1)).unwrap();
                 let report = gradcheck::check_cell(&mut cell, 3, 2, &Default::default());
                 assert!(report.passed(), "{nl:?} bias={bias}\n{report}");
                 assert_eq!(report.groups.len(), if bias { 6 } else { 4 });

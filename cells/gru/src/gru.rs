@@ -1,0 +1,241 @@
+//! PyTorch's GRU: the reset gate after the recurrent product.
+
+use rand::Rng;
+use rnnzoo_cell::{Cell, CellError, GateParams, GatedStep, Params, Real, StepForm};
+
+use crate::{blocks3, blocks3_mut, init_pytorch, zero_params, B_HH, B_IH, GATES, W_HH, W_IH};
+
+/// PyTorch's GRU cell, `n = tanh(W_in x + b_in + r * (W_hn h + b_hn))` (see the crate docs).
+///
+/// - Parameters: `weight_ih (3H, input)`, `weight_hh (3H, H)`, and with biases `bias_ih (3H)`,
+///   `bias_hh (3H)`, row-major, gate blocks in PyTorch's order `r, z, n` (block `k` is rows
+///   `k*H..(k+1)*H`), each with `gates() == 3`.
+/// - Form: gated two-GEMM, `G = 3`; mode `"GRU"`.
+/// - State: `h` (`state_size = H`).
+/// - Cache: `4H` per sample, column `b` is `[r; z; n; gh_n]`, where `gh_n = W_hn h + b_hn` is the
+///   recurrent pre-activation the reset gate multiplies (needed for `r`'s gradient).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GruCell<T> {
+    params: Params<T>,
+    input: usize,
+    hidden: usize,
+    bias: bool,
+}
+
+impl<T: Real> GruCell<T> {
+    /// A cell with biases and PyTorch's default initialisation, every parameter
+    /// `U(-1/sqrt(H), 1/sqrt(H))`.
+    ///
+    /// # Errors
+    ///
+    /// [`CellError::ZeroSize`] if `input` or `hidden` is zero.
+    pub fn new<R: Rng + ?Sized>(
+        input: usize,
+        hidden: usize,
+        rng: &mut R,
+    ) -> Result<Self, CellError> {
+        Self::with_bias(input, hidden, true, rng)
+    }
+
+    /// A cell with or without biases (PyTorch's `bias=False`), PyTorch's default initialisation.
+    ///
+    /// # Errors
+    ///
+    /// [`CellError::ZeroSize`] if `input` or `hidden` is zero.
+    pub fn with_bias<R: Rng + ?Sized>(
+        input: usize,
+        hidden: usize,
+        bias: bool,
+        rng: &mut R,
+    ) -> Result<Self, CellError> {
+        let mut cell = Self::zeros(input, hidden, bias)?;
+        init_pytorch(&mut cell.params, hidden, rng);
+        Ok(cell)
+    }
+
+    /// A cell whose parameters are all zero, to be filled by [`Params::set`] or an
+    /// [`Init`](rnnzoo_cell::Init).
+    ///
+    /// # Errors
+    ///
+    /// [`CellError::ZeroSize`] if `input` or `hidden` is zero.
+    pub fn zeros(input: usize, hidden: usize, bias: bool) -> Result<Self, CellError> {
+        Ok(Self {
+            params: zero_params(input, hidden, bias)?,
+            input,
+            hidden,
+            bias,
+        })
+    }
+
+    /// Whether the cell has biases.
+    pub fn has_bias(&self) -> bool {
+        self.bias
+    }
+}
+
+impl<T: Real> Cell<T> for GruCell<T> {
+    fn input_size(&self) -> usize {
+        self.input
+    }
+
+    fn hidden_size(&self) -> usize {
+        self.hidden
+    }
+
+    fn cache_size(&self) -> usize {
+        4 * self.hidden
+    }
+
+    fn mode(&self) -> &str {
+        "GRU"
+    }
+
+    fn params(&self) -> &Params<T> {
+        &self.params
+    }
+
+    fn params_mut(&mut self) -> &mut Params<T> {
+        &mut self.params
+    }
+
+    fn form(&self) -> StepForm<'_, T> {
+        StepForm::Gated(self)
+    }
+}
+
+impl<T: Real> GatedStep<T> for GruCell<T> {
+    fn gates(&self) -> usize {
+        GATES
+    }
+
+    fn gate_params(&self) -> GateParams {
+        GateParams {
+            weight_ih: W_IH,
+            weight_hh: W_HH,
+            bias_ih: self.bias.then_some(B_IH),
+            bias_hh: self.bias.then_some(B_HH),
+        }
+    }
+
+    fn forward_pointwise(
+        &self,
+        gi: &[T],
+        gh: &[T],
+        prev: &[T],
+        next: &mut [T],
+        cache: &mut [T],
+        batch: usize,
+    ) {
+        let h = self.hidden;
+        let (g, k) = (GATES * h, 4 * h);
+        let (gi, gh, prev) = (&gi[..g * batch], &gh[..g * batch], &prev[..h * batch]);
+        let (next, cache) = (&mut next[..h * batch], &mut cache[..k * batch]);
+        for b in 0..batch {
+            forward_column(
+                h,
+                &gi[b * g..(b + 1) * g],
+                &gh[b * g..(b + 1) * g],
+                &prev[b * h..(b + 1) * h],
+                &mut next[b * h..(b + 1) * h],
+                &mut cache[b * k..(b + 1) * k],
+            );
+        }
+    }
+
+    fn backward_pointwise(
+        &self,
+        cache: &[T],
+        prev: &[T],
+        d_next: &[T],
+        d_gi: &mut [T],
+        d_gh: &mut [T],
+        d_prev: &mut [T],
+        batch: usize,
+    ) {
+        let h = self.hidden;
+        let (g, k) = (GATES * h, 4 * h);
+        let (cache, prev, d_next) = (
+            &cache[..k * batch],
+            &prev[..h * batch],
+            &d_next[..h * batch],
+        );
+        let (d_gi, d_gh, d_prev) = (
+            &mut d_gi[..g * batch],
+            &mut d_gh[..g * batch],
+            &mut d_prev[..h * batch],
+        );
+        for b in 0..batch {
+            backward_column(
+                h,
+                &cache[b * k..(b + 1) * k],
+                &prev[b * h..(b + 1) * h],
+                &d_next[b * h..(b + 1) * h],
+                &mut d_gi[b * g..(b + 1) * g],
+                &mut d_gh[b * g..(b + 1) * g],
+                &mut d_prev[b * h..(b + 1) * h],
+            );
+        }
+    }
+}
+
+/// One sample's forward: `gi`, `gh` are `3H`, `prev`, `next` are `H`, `cache` is `4H`.
+#[inline(always)]
+fn forward_column<T: Real>(
+    h: usize,
+    gi: &[T],
+    gh: &[T],
+    prev: &[T],
+    next: &mut [T],
+    cache: &mut [T],
+) {
+    let [ar, az, an] = blocks3(gi, h);
+    let [br, bz, bn] = blocks3(gh, h);
+    let (h_prev, next) = (&prev[..h], &mut next[..h]);
+    let (cr, rest) = cache[..4 * h].split_at_mut(h);
+    let (cz, rest) = rest.split_at_mut(h);
+    let (cn, cghn) = rest.split_at_mut(h);
+    for j in 0..h {
+        let r = (ar[j] + br[j]).sigmoid();
+        let z = (az[j] + bz[j]).sigmoid();
+        let n = (an[j] + r * bn[j]).tanh();
+        // (1 - z) n + z h, written as PyTorch writes it.
+        next[j] = n + z * (h_prev[j] - n);
+        cr[j] = r;
+        cz[j] = z;
+        cn[j] = n;
+        cghn[j] = bn[j];
+    }
+}
+
+/// One sample's backward: writes `d_gi`, `d_gh` (`3H`) and `d_prev` (`H`, the path through `z`).
+#[inline(always)]
+fn backward_column<T: Real>(
+    h: usize,
+    cache: &[T],
+    prev: &[T],
+    d_next: &[T],
+    d_gi: &mut [T],
+    d_gh: &mut [T],
+    d_prev: &mut [T],
+) {
+    let one = T::one();
+    let [cr, cz, cn] = blocks3(cache, h);
+    let ghn = &cache[3 * h..4 * h];
+    let (h_prev, dh, d_prev) = (&prev[..h], &d_next[..h], &mut d_prev[..h]);
+    let [di_r, di_z, di_n] = blocks3_mut(d_gi, h);
+    let [dh_r, dh_z, dh_n] = blocks3_mut(d_gh, h);
+    for j in 0..h {
+        let (r, z, n) = (cr[j], cz[j], cn[j]);
+        let da_n = dh[j] * (one - z) * (one - n * n);
+        let da_z = dh[j] * (h_prev[j] - n) * z * (one - z);
+        let da_r = da_n * ghn[j] * r * (one - r);
+        di_r[j] = da_r;
+        dh_r[j] = da_r;
+        di_z[j] = da_z;
+        dh_z[j] = da_z;
+        di_n[j] = da_n;
+        dh_n[j] = da_n * r;
+        d_prev[j] = dh[j] * z;
+    }
+}

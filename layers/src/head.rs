@@ -1,0 +1,216 @@
+//! A dense head on top of a recurrent layer: `y = g(W h + b)` over every column at once.
+
+use rand::Rng;
+use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::{add_row_sums, broadcast_bias, Init, Param, Params, Real};
+
+use crate::LayerError;
+
+/// The head's output function `g`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Activation {
+    /// `y = W h + b`: regression outputs, or logits for [`crate::loss::cross_entropy`].
+    Identity,
+    /// `y = sigmoid(W h + b)`, elementwise.
+    Sigmoid,
+    /// `y = softmax(W h + b)` over each column: class probabilities for inference.
+    Softmax,
+}
+
+/// `y = g(W h + b)` applied to a `input x n` matrix of columns (every step of every sample, or one
+/// column per sample) with one GEMM. Parameters `weight (output, input)` and `bias (output)`,
+/// as PyTorch's `nn.Linear`, initialised as it does: `U(-1/sqrt(input), 1/sqrt(input))`.
+///
+/// ```
+/// use rnnzoo_cell::seeded;
+/// use rnnzoo_layers::head::{Activation, Dense};
+/// let head = Dense::<f64>::new(4, 3, Activation::Softmax, &mut seeded(0))?;
+/// let h = vec![0.5; 4 * 2]; // two columns
+/// let y = head.forward(&h, 2)?;
+/// assert!((y[..3].iter().sum::<f64>() - 1.0).abs() < 1e-12);
+/// # Ok::<(), rnnzoo_layers::LayerError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dense<T> {
+    params: Params<T>,
+    input: usize,
+    output: usize,
+    activation: Activation,
+}
+
+impl<T: Real> Dense<T> {
+    /// A head with PyTorch's `nn.Linear` initialisation.
+    ///
+    /// # Errors
+    ///
+    /// [`LayerError::Cell`] with a zero-size error if `input` or `output` is zero.
+    pub fn new<R: Rng + ?Sized>(
+        input: usize,
+        output: usize,
+        activation: Activation,
+        rng: &mut R,
+    ) -> Result<Self, LayerError> {
+        if input == 0 || output == 0 {
+            let what = if input == 0 {
+                "head input"
+            } else {
+                "head output"
+            };
+            return Err(rnnzoo_cell::CellError::ZeroSize { what }.into());
+        }
+        let mut params = Params::new();
+        params.push(Param::zeros("weight", &[output, input], 1)?)?;
+        params.push(Param::zeros("bias", &[output], 1)?)?;
+        let init = Init::pytorch(input);
+        for p in params.iter_mut() {
+            init.apply(p, rng);
+        }
+        Ok(Self {
+            params,
+            input,
+            output,
+            activation,
+        })
+    }
+
+    /// Input rows.
+    pub fn input_size(&self) -> usize {
+        self.input
+    }
+
+    /// Output rows.
+    pub fn output_size(&self) -> usize {
+        self.output
+    }
+
+    /// The output function.
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    /// `weight` and `bias`.
+    pub fn params(&self) -> &Params<T> {
+        &self.params
+    }
+
+    /// `weight` and `bias`, for writing.
+    pub fn params_mut(&mut self) -> &mut Params<T> {
+        &mut self.params
+    }
+
+    fn check(
+        &self,
+        what: &'static str,
+        rows: usize,
+        data: &[T],
+        n: usize,
+    ) -> Result<(), LayerError> {
+        if data.len() != rows * n {
+            return Err(LayerError::GradShape {
+                what,
+                expected: rows * n,
+                got: data.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `y` (`output x n`) for the columns `h` (`input x n`).
+    ///
+    /// # Errors
+    ///
+    /// [`LayerError::GradShape`] if `h` is not `input x n`.
+    pub fn forward(&self, h: &[T], n: usize) -> Result<Vec<T>, LayerError> {
+        self.check("head input", self.input, h, n)?;
+        let mut y = vec![T::zero(); self.output * n];
+        broadcast_bias(&mut y, Some(self.params[1].data()), self.output);
+        gemm(
+            T::one(),
+            self.params[0].view(),
+            MatRef::col_major(h, self.input, n).unwrap(),
+            T::one(),
+            MatMut::col_major(&mut y, self.output, n).unwrap(),
+        );
+        match self.activation {
+            Activation::Identity => {}
+            Activation::Sigmoid => y.iter_mut().for_each(|v| *v = v.sigmoid()),
+            Activation::Softmax => y.chunks_exact_mut(self.output).for_each(softmax_in_place),
+        }
+        Ok(y)
+    }
+
+    /// From `d_y`, the gradient of the loss with respect to the head's output `y` (as returned by
+    /// [`forward`](Dense::forward)): adds the parameter gradients to `grads` and returns `d h`.
+    ///
+    /// # Errors
+    ///
+    /// [`LayerError`] if a buffer is not the size `n` columns imply or `grads` is not laid out as
+    /// the head's parameters.
+    pub fn backward(
+        &self,
+        h: &[T],
+        y: &[T],
+        d_y: &[T],
+        n: usize,
+        grads: &mut Params<T>,
+    ) -> Result<Vec<T>, LayerError> {
+        self.check("head input", self.input, h, n)?;
+        self.check("head output", self.output, y, n)?;
+        self.check("d_y", self.output, d_y, n)?;
+        if !grads.same_layout(&self.params) {
+            return Err(LayerError::GradsLayout {
+                expected: self.params.names().map(String::from).collect(),
+            });
+        }
+        // d of the pre-activation.
+        let mut d_z = d_y.to_vec();
+        match self.activation {
+            Activation::Identity => {}
+            Activation::Sigmoid => d_z
+                .iter_mut()
+                .zip(y)
+                .for_each(|(d, &s)| *d *= s * (T::one() - s)),
+            Activation::Softmax => {
+                for (dz, p) in d_z
+                    .chunks_exact_mut(self.output)
+                    .zip(y.chunks_exact(self.output))
+                {
+                    let dot: T = dz.iter().zip(p).map(|(&a, &b)| a * b).sum();
+                    dz.iter_mut()
+                        .zip(p)
+                        .for_each(|(d, &pk)| *d = pk * (*d - dot));
+                }
+            }
+        }
+        let dz = MatRef::col_major(&d_z, self.output, n).unwrap();
+        let hv = MatRef::col_major(h, self.input, n).unwrap();
+        gemm(
+            T::one(),
+            dz,
+            hv.t(),
+            T::one(),
+            MatMut::row_major(grads.at_mut(0).data_mut(), self.output, self.input).unwrap(),
+        );
+        add_row_sums(grads.at_mut(1).data_mut(), &d_z, self.output);
+        let mut d_h = vec![T::zero(); self.input * n];
+        gemm(
+            T::one(),
+            self.params[0].view().t(),
+            dz,
+            T::zero(),
+            MatMut::col_major(&mut d_h, self.input, n).unwrap(),
+        );
+        Ok(d_h)
+    }
+}
+
+/// Softmax of one column, shifted by its maximum so that `exp` cannot overflow.
+pub(crate) fn softmax_in_place<T: Real>(z: &mut [T]) {
+    let max = z.iter().copied().fold(T::neg_infinity(), T::max);
+    let mut sum = T::zero();
+    for v in z.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    z.iter_mut().for_each(|v| *v /= sum);
+}

@@ -1,0 +1,206 @@
+//! Losses over the columns a head produced, masked by lengths.
+//!
+//! A loss returns its value and its gradient with respect to the prediction, laid out as the
+//! prediction. Both average over the positions the mask keeps (every valid step, or one column per
+//! sample), like PyTorch's `reduction="mean"` over the non-ignored positions.
+
+use rnnzoo_cell::Real;
+
+use crate::head::softmax_in_place;
+use crate::LayerError;
+
+/// A loss's value and its gradient with respect to the prediction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loss<T> {
+    /// The mean loss (in `f64`).
+    pub value: f64,
+    /// `d value / d prediction`, laid out as the prediction; zero at masked columns.
+    pub grad: Vec<T>,
+    /// Positions averaged over.
+    pub count: usize,
+}
+
+/// Which columns of a `features x (T*B)` sequence count: `t < lengths[b]`, or all of them.
+///
+/// ```
+/// assert_eq!(rnnzoo_layers::loss::step_mask(2, 2, Some(&[2, 1])), [true, true, true, false]);
+/// ```
+pub fn step_mask(steps: usize, batch: usize, lengths: Option<&[usize]>) -> Vec<bool> {
+    (0..steps)
+        .flat_map(|t| (0..batch).map(move |b| lengths.is_none_or(|l| t < l[b])))
+        .collect()
+}
+
+/// The output at each sample's last valid step: a `hidden x batch` matrix from a
+/// `hidden x (T*B)` sequence (what a per-sequence head reads).
+///
+/// ```
+/// use rnnzoo_layers::loss::last_steps;
+/// // hidden 1, T = 3, B = 2: value = 10 t + b
+/// let out = [0.0, 1.0, 10.0, 11.0, 20.0, 21.0];
+/// assert_eq!(last_steps(&out, 1, 3, 2, Some(&[2, 3])), [10.0, 21.0]);
+/// ```
+pub fn last_steps<T: Real>(
+    output: &[T],
+    hidden: usize,
+    steps: usize,
+    batch: usize,
+    lengths: Option<&[usize]>,
+) -> Vec<T> {
+    let mut out = Vec::with_capacity(hidden * batch);
+    for b in 0..batch {
+        let t = lengths.map_or(steps, |l| l[b]) - 1;
+        out.extend_from_slice(&output[(t * batch + b) * hidden..][..hidden]);
+    }
+    out
+}
+
+/// The adjoint of [`last_steps`]: a `hidden x (T*B)` gradient that is `d` at each sample's last
+/// valid step and zero elsewhere.
+pub fn scatter_last_steps<T: Real>(
+    d: &[T],
+    hidden: usize,
+    steps: usize,
+    batch: usize,
+    lengths: Option<&[usize]>,
+) -> Vec<T> {
+    let mut out = vec![T::zero(); hidden * steps * batch];
+    for b in 0..batch {
+        let t = lengths.map_or(steps, |l| l[b]) - 1;
+        out[(t * batch + b) * hidden..][..hidden].copy_from_slice(&d[b * hidden..][..hidden]);
+    }
+    out
+}
+
+fn check_mask(mask: Option<&[bool]>, columns: usize) -> Result<usize, LayerError> {
+    match mask {
+        Some(m) if m.len() != columns => Err(LayerError::GradShape {
+            what: "mask",
+            expected: columns,
+            got: m.len(),
+        }),
+        Some(m) => Ok(m.iter().filter(|&&k| k).count()),
+        None => Ok(columns),
+    }
+}
+
+/// Mean squared error `mean((pred - target)^2)` over the kept columns' elements.
+///
+/// ```
+/// let l = rnnzoo_layers::loss::mse(&[1.0f64, 3.0], &[0.0, 1.0], 1, None)?;
+/// assert_eq!((l.value, l.grad), (2.5, vec![1.0, 2.0]));
+/// # Ok::<(), rnnzoo_layers::LayerError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`LayerError::GradShape`] if `target` or `mask` does not match `pred`'s columns of `rows`
+/// values, [`LayerError::NothingToAverage`] if the mask keeps nothing.
+pub fn mse<T: Real>(
+    pred: &[T],
+    target: &[T],
+    rows: usize,
+    mask: Option<&[bool]>,
+) -> Result<Loss<T>, LayerError> {
+    if rows == 0 || pred.len() % rows != 0 || target.len() != pred.len() {
+        return Err(LayerError::GradShape {
+            what: "target",
+            expected: pred.len(),
+            got: target.len(),
+        });
+    }
+    let columns = pred.len() / rows;
+    let count = check_mask(mask, columns)?;
+    if count == 0 {
+        return Err(LayerError::NothingToAverage);
+    }
+    let n = (count * rows) as f64;
+    let scale = T::from_f64_lossy(2.0 / n);
+    let mut value = 0.0;
+    let mut grad = vec![T::zero(); pred.len()];
+    for c in 0..columns {
+        if mask.is_some_and(|m| !m[c]) {
+            continue;
+        }
+        for k in c * rows..(c + 1) * rows {
+            let d = pred[k] - target[k];
+            value += d.to_f64_lossless().powi(2);
+            grad[k] = scale * d;
+        }
+    }
+    Ok(Loss {
+        value: value / n,
+        grad,
+        count,
+    })
+}
+
+/// Softmax cross-entropy from logits (`classes x n`) and a class index per column, like
+/// PyTorch's `nn.CrossEntropyLoss`: `mean(-log softmax(z)[target])` over the kept columns.
+/// The gradient is `(softmax(z) - onehot) / count`.
+///
+/// ```
+/// let l = rnnzoo_layers::loss::cross_entropy(&[0.0f64, 0.0], &[1], 2, None)?;
+/// assert!((l.value - 2f64.ln()).abs() < 1e-15);
+/// assert_eq!(l.grad, vec![0.5, -0.5]);
+/// # Ok::<(), rnnzoo_layers::LayerError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`LayerError::GradShape`] if `targets` or `mask` does not have one entry per column,
+/// [`LayerError::ClassOutOfRange`] for a kept target `>= classes`,
+/// [`LayerError::NothingToAverage`] if the mask keeps nothing.
+pub fn cross_entropy<T: Real>(
+    logits: &[T],
+    targets: &[usize],
+    classes: usize,
+    mask: Option<&[bool]>,
+) -> Result<Loss<T>, LayerError> {
+    if classes == 0 || logits.len() % classes != 0 || targets.len() * classes != logits.len() {
+        return Err(LayerError::GradShape {
+            what: "targets",
+            expected: logits.len() / classes.max(1),
+            got: targets.len(),
+        });
+    }
+    let columns = targets.len();
+    let count = check_mask(mask, columns)?;
+    if count == 0 {
+        return Err(LayerError::NothingToAverage);
+    }
+    let inv = T::from_f64_lossy(1.0 / count as f64);
+    let mut value = 0.0;
+    let mut grad = vec![T::zero(); logits.len()];
+    for (c, &target) in targets.iter().enumerate() {
+        if mask.is_some_and(|m| !m[c]) {
+            continue;
+        }
+        if target >= classes {
+            return Err(LayerError::ClassOutOfRange {
+                column: c,
+                class: target,
+                classes,
+            });
+        }
+        let z = &logits[c * classes..][..classes];
+        let g = &mut grad[c * classes..][..classes];
+        g.copy_from_slice(z);
+        softmax_in_place(g);
+        // -log p_target = logsumexp(z) - z_target, computed stably from the shifted maximum.
+        let max = z.iter().copied().fold(T::neg_infinity(), T::max);
+        let lse = max.to_f64_lossless()
+            + z.iter()
+                .map(|&v| (v - max).to_f64_lossless().exp())
+                .sum::<f64>()
+                .ln();
+        value += lse - z[target].to_f64_lossless();
+        g[target] -= T::one();
+        g.iter_mut().for_each(|v| *v *= inv);
+    }
+    Ok(Loss {
+        value: value / count as f64,
+        grad,
+        count,
+    })
+}

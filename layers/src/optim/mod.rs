@@ -1,0 +1,1 @@
+//! Optimizers and gradient clipping (being written).

@@ -1,0 +1,145 @@
+//! The dense head and the losses against finite differences, and their masking.
+
+use rnnzoo_cell::gradcheck::{check, normal_vec, Differentiable, Options};
+use rnnzoo_cell::seeded;
+use rnnzoo_layers::head::{Activation, Dense};
+use rnnzoo_layers::loss::{cross_entropy, last_steps, mse, scatter_last_steps, step_mask};
+use rnnzoo_layers::LayerError;
+
+/// Head then loss, as a function of the head's parameters and its input.
+struct HeadLoss {
+    head: Dense<f64>,
+    h: Vec<f64>,
+    n: usize,
+    kind: Kind,
+    mask: Vec<bool>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Mse(Activation),
+    CrossEntropy,
+    Linear(Activation),
+}
+
+impl HeadLoss {
+    fn eval(&self) -> (f64, Vec<f64>) {
+        let y = self.head.forward(&self.h, self.n).unwrap();
+        let rows = self.head.output_size();
+        match self.kind {
+            Kind::Mse(_) => {
+                let target: Vec<f64> = (0..y.len()).map(|k| (k as f64 * 0.37).sin()).collect();
+                let l = mse(&y, &target, rows, Some(&self.mask)).unwrap();
+                (l.value, l.grad)
+            }
+            Kind::CrossEntropy => {
+                let targets: Vec<usize> = (0..self.n).map(|c| (c * 7 + 1) % rows).collect();
+                let l = cross_entropy(&y, &targets, rows, Some(&self.mask)).unwrap();
+                (l.value, l.grad)
+            }
+            Kind::Linear(_) => {
+                let w = normal_vec(y.len(), &mut seeded(4));
+                (y.iter().zip(&w).map(|(a, b)| a * b).sum(), w)
+            }
+        }
+    }
+}
+
+impl Differentiable for HeadLoss {
+    fn groups(&self) -> Vec<String> {
+        vec!["weight".into(), "bias".into(), "h".into()]
+    }
+    fn values_mut(&mut self, g: usize) -> &mut [f64] {
+        if g < 2 {
+            self.head.params_mut().at_mut(g).data_mut()
+        } else {
+            &mut self.h
+        }
+    }
+    fn loss(&mut self) -> f64 {
+        self.eval().0
+    }
+    fn gradients(&mut self) -> Vec<Vec<f64>> {
+        let y = self.head.forward(&self.h, self.n).unwrap();
+        let (_, d_y) = self.eval();
+        let mut grads = self.head.params().zeros_like();
+        let d_h = self
+            .head
+            .backward(&self.h, &y, &d_y, self.n, &mut grads)
+            .unwrap();
+        vec![
+            grads.at(0).data().to_vec(),
+            grads.at(1).data().to_vec(),
+            d_h,
+        ]
+    }
+}
+
+#[test]
+fn head_and_losses_pass_the_gradient_check() {
+    let kinds = [
+        Kind::Linear(Activation::Identity),
+        Kind::Linear(Activation::Sigmoid),
+        Kind::Linear(Activation::Softmax),
+        Kind::Mse(Activation::Identity),
+        Kind::Mse(Activation::Sigmoid),
+        Kind::CrossEntropy,
+    ];
+    for kind in kinds {
+        let act = match kind {
+            Kind::Mse(a) | Kind::Linear(a) => a,
+            Kind::CrossEntropy => Activation::Identity,
+        };
+        let n = 6;
+        let mut f = HeadLoss {
+            head: Dense::new(5, 4, act, &mut seeded(1)).unwrap(),
+            h: normal_vec(5 * n, &mut seeded(2)),
+            n,
+            kind,
+            mask: step_mask(3, 2, Some(&[3, 1])),
+        };
+        let report = check(&mut f, &Options::default());
+        assert!(report.passed(), "{kind:?}\n{report}");
+    }
+}
+
+#[test]
+fn masked_columns_do_not_count() {
+    let pred = [1.0f64, 100.0, 3.0];
+    let l = mse(&pred, &[0.0, 0.0, 1.0], 1, Some(&[true, false, true])).unwrap();
+    assert_eq!((l.value, l.count), (2.5, 2));
+    assert_eq!(l.grad, vec![1.0, 0.0, 2.0]);
+    let ce = cross_entropy(&[0.0f64, 0.0, 5.0, -5.0], &[0, 9], 2, Some(&[true, false])).unwrap();
+    assert!((ce.value - 2f64.ln()).abs() < 1e-15);
+    assert_eq!(
+        mse(&pred, &[0.0; 3], 1, Some(&[false; 3])).unwrap_err(),
+        LayerError::NothingToAverage
+    );
+    assert_eq!(
+        cross_entropy(&[0.0f64, 0.0], &[2], 2, None).unwrap_err(),
+        LayerError::ClassOutOfRange {
+            column: 0,
+            class: 2,
+            classes: 2
+        }
+    );
+}
+
+#[test]
+fn cross_entropy_is_stable_for_large_logits() {
+    let l = cross_entropy(&[1000.0f32, 0.0], &[1], 2, None).unwrap();
+    assert!((l.value - 1000.0).abs() < 1e-3 && l.grad.iter().all(|g| g.is_finite()));
+}
+
+#[test]
+fn scatter_is_the_adjoint_of_gather() {
+    let (h, t, b) = (2, 4, 3);
+    let lengths = [4, 1, 3];
+    let x = normal_vec(h * t * b, &mut seeded(1));
+    let y = normal_vec(h * b, &mut seeded(2));
+    let gx = last_steps(&x, h, t, b, Some(&lengths));
+    let sy = scatter_last_steps(&y, h, t, b, Some(&lengths));
+    let lhs: f64 = gx.iter().zip(&y).map(|(a, b)| a * b).sum();
+    let rhs: f64 = x.iter().zip(&sy).map(|(a, b)| a * b).sum();
+    assert!((lhs - rhs).abs() < 1e-12);
+}
