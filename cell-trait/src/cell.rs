@@ -401,3 +401,35 @@ fn gated_step_backward<T: Real, C: Cell<T> + ?Sized>(
         add_row_sums(grads.at_mut(k).data_mut(), d_gh, gh_rows);
     }
 }
+
+/// A boxed cell is a cell, so layers can hold cells of kinds chosen at run time
+/// (`Box<dyn Cell<T>>`), as a stack loaded from a PyTorch file does.
+impl<T: Real, C: Cell<T> + ?Sized> Cell<T> for Box<C> {
+    fn input_size(&self) -> usize {
+        (**self).input_size()
+    }
+    fn hidden_size(&self) -> usize {
+        (**self).hidden_size()
+    }
+    fn state_size(&self) -> usize {
+        (**self).state_size()
+    }
+    fn cache_size(&self) -> usize {
+        (**self).cache_size()
+    }
+    fn mode(&self) -> &str {
+        (**self).mode()
+    }
+    fn params(&self) -> &Params<T> {
+        (**self).params()
+    }
+    fn params_mut(&mut self) -> &mut Params<T> {
+        (**self).params_mut()
+    }
+    fn form(&self) -> StepForm<'_, T> {
+        (**self).form()
+    }
+    fn step_scratch_size(&self, batch: usize) -> usize {
+        (**self).step_scratch_size(batch)
+    }
+}
