@@ -17,3 +17,8 @@ pub mod unroll;
 
 pub use error::LayerError;
 pub use unroll::{Direction, InputGrads, Inputs, Output, Recurrent, Tape};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,139 @@
+//! `rnnzoo reproduce NAME`: the experiments, each writing `NAME.json`, its plots and a section of
+//! `REPORT.md` into the output folder.
+
+pub mod gradcheck;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use serde_json::json;
+
+/// How big an experiment runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+pub enum Scale {
+    /// Minutes for the whole suite on two cores.
+    Quick,
+    /// Paper-scale settings.
+    Full,
+    /// Seconds: what the test suite runs.
+    Tiny,
+}
+
+/// What every experiment is given.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The seed of everything random.
+    pub seed: u64,
+    /// The scale.
+    pub scale: Scale,
+    /// The output folder.
+    pub out: PathBuf,
+    /// Whether to draw progress bars.
+    pub progress: bool,
+}
+
+/// What an experiment found.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// One line for the terminal.
+    pub summary: String,
+    /// Its section of `REPORT.md` (without the heading).
+    pub markdown: String,
+    /// Its results, for `NAME.json`.
+    pub json: serde_json::Value,
+    /// Plot files it wrote, relative to the output folder.
+    pub plots: Vec<String>,
+}
+
+/// An experiment: a name, a title and a function.
+pub struct Experiment {
+    /// The name on the command line.
+    pub name: &'static str,
+    /// The heading of its report section.
+    pub title: &'static str,
+    /// Runs it.
+    pub run: fn(&Context) -> anyhow::Result<Outcome>,
+}
+
+/// Every experiment, in the order `reproduce all` runs them.
+pub const EXPERIMENTS: &[Experiment] = &[Experiment {
+    name: "gradcheck",
+    title: "Gradient checks of every cell",
+    run: gradcheck::run,
+}];
+
+/// Runs one experiment by name and writes its files; returns its outcome.
+///
+/// # Errors
+///
+/// An unknown name, a failed experiment or a file that could not be written.
+pub fn run_named(name: &str, ctx: &Context) -> anyhow::Result<Outcome> {
+    let exp = EXPERIMENTS
+        .iter()
+        .find(|e| e.name == name)
+        .with_context(|| {
+            format!(
+                "no experiment `{name}`; there are: all, {}",
+                names().join(", ")
+            )
+        })?;
+    std::fs::create_dir_all(&ctx.out).with_context(|| format!("creating {}", ctx.out.display()))?;
+    let started = Instant::now();
+    let outcome = (exp.run)(ctx).with_context(|| format!("experiment {name}"))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let doc = json!({
+        "experiment": name,
+        "seed": ctx.seed,
+        "scale": ctx.scale,
+        "seconds": seconds,
+        "summary": outcome.summary,
+        "plots": outcome.plots,
+        "results": outcome.json,
+    });
+    write_atomic(
+        &ctx.out.join(format!("{name}.json")),
+        serde_json::to_string_pretty(&doc)?.as_bytes(),
+    )?;
+    let mut section = format!(
+        "## {}\n\n`rnnzoo reproduce {name} --seed {} ({:?})`, {seconds:.1} s.\n\n",
+        exp.title, ctx.seed, ctx.scale
+    );
+    section += &outcome.markdown;
+    for p in &outcome.plots {
+        section += &format!("\n![{name}]({p})\n");
+    }
+    write_atomic(&ctx.out.join(format!("{name}.md")), section.as_bytes())?;
+    write_report(&ctx.out)?;
+    Ok(outcome)
+}
+
+/// The experiments' names.
+pub fn names() -> Vec<&'static str> {
+    EXPERIMENTS.iter().map(|e| e.name).collect()
+}
+
+/// `REPORT.md`: every section present in the folder, in suite order.
+fn write_report(out: &Path) -> anyhow::Result<()> {
+    let mut report = String::from("# rnnzoo: reproduced results\n\nMade by `rnnzoo reproduce`; each section says the command and seed.\n\n");
+    for e in EXPERIMENTS {
+        if let Ok(s) = std::fs::read_to_string(out.join(format!("{}.md", e.name))) {
+            report += &s;
+            report += "\n";
+        }
+    }
+    write_atomic(&out.join("REPORT.md"), report.as_bytes())
+}
+
+/// Writes a file so that a crash leaves either the old or the new contents: a temporary file in
+/// the same folder, flushed to disk, then renamed over the target.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+    Ok(())
+}
