@@ -105,6 +105,15 @@ pub enum LayerError {
     /// A loss's mask keeps no position.
     #[error("the mask keeps no position: nothing to average")]
     NothingToAverage,
+    /// A tape from another kind of layer was passed to backward.
+    #[error("the tape given to {layer}::backward was recorded by another kind of layer")]
+    WrongTape {
+        /// The layer whose backward was called.
+        layer: &'static str,
+    },
+    /// Layers that do not fit together (sizes of a stack, merge of a bidirectional pair).
+    #[error("{0}")]
+    Compose(String),
     /// A cell or parameter error.
     #[error(transparent)]
     Cell(#[from] CellError),

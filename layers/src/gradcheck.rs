@@ -1,10 +1,13 @@
-//! Gradient checks through time: any cell, unrolled, against finite differences.
+//! Gradient checks through time: any cell, layer or model against finite differences.
 //!
-//! [`UnrolledLoss`] makes a [`Recurrent`] layer on a fixed sequence a
-//! [`Differentiable`]: the loss is `<d_out, output> + <d_final, final_state>` with random
-//! cotangents, the groups are every parameter, the input and the initial state. [`check_unrolled`]
-//! draws all of it from an [`UnrollCase`], which `rnnzoo_cell::strategies` generates, so a cell in
-//! any crate is checked through time in a few lines:
+//! - [`LayerLoss`] makes any [`Layer`] on a fixed sequence a [`Differentiable`]: the loss is
+//!   `<d_out, output> + <d_final, final_state>` with random cotangents; the groups are every
+//!   parameter (PyTorch names with their `_l{k}`/`_reverse` suffixes), the input and the initial
+//!   state.
+//! - [`check_unrolled`] does it for one cell in a [`Recurrent`] layer, drawing everything from an
+//!   [`UnrollCase`] (which `rnnzoo_cell::strategies` generates), so a cell in any crate is checked
+//!   through time in a few lines.
+//! - [`ModelLoss`] checks a whole [`Model`] through its head and a real loss.
 //!
 //! ```
 //! use rnnzoo_cell::{gradcheck::Options, seeded, strategies::UnrollCase};
@@ -25,58 +28,30 @@ use rnnzoo_cell::gradcheck::{check, normal_vec, Differentiable, Options, Report}
 use rnnzoo_cell::strategies::UnrollCase;
 use rnnzoo_cell::{seeded, Cell};
 
-use crate::{Direction, Inputs, LayerError, Recurrent};
+use crate::loss::{cross_entropy, mse, step_mask};
+use crate::{Direction, Inputs, Layer, LayerError, Model, Readout, Recurrent};
 
-/// A layer on a fixed sequence with a random linear loss (see the module docs).
-pub struct UnrolledLoss<C> {
-    layer: Recurrent<C>,
+/// A sequence, optional initial state and lengths, drawn from a case's seed.
+struct Sequence {
     x: Vec<f64>,
     initial: Option<Vec<f64>>,
     lengths: Option<Vec<usize>>,
     steps: usize,
     batch: usize,
-    d_out: Vec<f64>,
-    d_final: Vec<f64>,
 }
 
-impl<C: Cell<f64>> UnrolledLoss<C> {
-    /// The layer, sequence, optional initial state and lengths of `case`, with the cell's own sizes;
-    /// inputs, state and cotangents are standard normal from `case.seed`.
-    ///
-    /// # Errors
-    ///
-    /// [`LayerError`] if the case does not fit the layer (for example lengths longer than the
-    /// sequence).
-    pub fn new(cell: C, case: &UnrollCase) -> Result<Self, LayerError> {
-        let direction = if case.reverse {
-            Direction::Reverse
-        } else {
-            Direction::Forward
-        };
-        let layer = Recurrent::with_direction(cell, direction);
-        let mut rng = seeded(case.seed ^ 0x9e37_79b9_7f4a_7c15);
-        let (i, h, s) = (
-            layer.cell().input_size(),
-            layer.cell().hidden_size(),
-            layer.cell().state_size(),
-        );
+impl Sequence {
+    fn draw(case: &UnrollCase, input: usize, state: usize, rng: &mut impl rand::Rng) -> Self {
         let (steps, batch) = (case.steps, case.batch);
-        let x = normal_vec(i * steps * batch, &mut rng);
-        let initial = case.initial_state.then(|| normal_vec(s * batch, &mut rng));
-        let d_out = normal_vec(h * steps * batch, &mut rng);
-        let d_final = normal_vec(s * batch, &mut rng);
-        let this = Self {
-            layer,
+        let x = normal_vec(input * steps * batch, rng);
+        let initial = case.initial_state.then(|| normal_vec(state * batch, rng));
+        Self {
             x,
             initial,
             lengths: case.lengths.clone(),
             steps,
             batch,
-            d_out,
-            d_final,
-        };
-        this.layer.forward(this.inputs())?;
-        Ok(this)
+        }
     }
 
     fn inputs(&self) -> Inputs<'_, f64> {
@@ -88,39 +63,88 @@ impl<C: Cell<f64>> UnrolledLoss<C> {
             lengths: self.lengths.as_deref(),
         }
     }
-
-    /// The layer.
-    pub fn layer(&self) -> &Recurrent<C> {
-        &self.layer
-    }
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-impl<C: Cell<f64>> Differentiable for UnrolledLoss<C> {
-    fn groups(&self) -> Vec<String> {
-        let mut g: Vec<String> = self
-            .layer
-            .cell()
-            .params()
-            .names()
-            .map(String::from)
+fn param_names<'a>(groups: impl Iterator<Item = crate::ParamGroup<'a, f64>>) -> Vec<String> {
+    groups
+        .flat_map(|g| {
+            g.params
+                .names()
+                .map(|n| format!("{n}{}", g.suffix))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A layer on a fixed sequence with a random linear loss (see the module docs).
+pub struct LayerLoss<L> {
+    layer: L,
+    seq: Sequence,
+    d_out: Vec<f64>,
+    d_final: Vec<f64>,
+    /// (group, index within the group) of every parameter tensor, in `groups()` order.
+    slots: Vec<(usize, usize)>,
+}
+
+impl<L: Layer<f64>> LayerLoss<L> {
+    /// The layer on the sequence, initial state and lengths of `case` (its `input`, `hidden` and
+    /// `reverse` are the caller's business: the layer has its own sizes and directions); inputs,
+    /// state and cotangents are standard normal from `case.seed`.
+    ///
+    /// # Errors
+    ///
+    /// [`LayerError`] if the case does not fit the layer.
+    pub fn new(layer: L, case: &UnrollCase) -> Result<Self, LayerError> {
+        let mut rng = seeded(case.seed ^ 0x9e37_79b9_7f4a_7c15);
+        let seq = Sequence::draw(case, layer.input_size(), layer.state_size(), &mut rng);
+        let d_out = normal_vec(layer.output_size() * case.steps * case.batch, &mut rng);
+        let d_final = normal_vec(layer.state_size() * case.batch, &mut rng);
+        let slots = layer
+            .param_groups()
+            .iter()
+            .enumerate()
+            .flat_map(|(g, p)| (0..p.params.len()).map(move |k| (g, k)))
             .collect();
+        layer.infer(seq.inputs())?;
+        Ok(Self {
+            layer,
+            seq,
+            d_out,
+            d_final,
+            slots,
+        })
+    }
+
+    /// The layer.
+    pub fn layer(&self) -> &L {
+        &self.layer
+    }
+}
+
+impl<L: Layer<f64>> Differentiable for LayerLoss<L> {
+    fn groups(&self) -> Vec<String> {
+        let mut g = param_names(self.layer.param_groups().into_iter());
         g.push("input".into());
-        if self.initial.is_some() {
+        if self.seq.initial.is_some() {
             g.push("initial_state".into());
         }
         g
     }
 
     fn values_mut(&mut self, group: usize) -> &mut [f64] {
-        let n = self.layer.cell().params().len();
+        let n = self.slots.len();
         match group {
-            g if g < n => self.layer.cell_mut().params_mut().at_mut(g).data_mut(),
-            g if g == n => &mut self.x,
+            g if g < n => {
+                let (pg, k) = self.slots[g];
+                self.layer.params_mut().swap_remove(pg).at_mut(k).data_mut()
+            }
+            g if g == n => &mut self.seq.x,
             _ => self
+                .seq
                 .initial
                 .as_deref_mut()
                 .expect("initial_state group exists only with an initial state"),
@@ -130,33 +154,48 @@ impl<C: Cell<f64>> Differentiable for UnrolledLoss<C> {
     fn loss(&mut self) -> f64 {
         let out = self
             .layer
-            .forward(self.inputs())
-            .expect("inputs checked in new")
-            .0;
+            .infer(self.seq.inputs())
+            .expect("inputs checked in new");
         dot(&out.output, &self.d_out) + dot(&out.final_state, &self.d_final)
     }
 
     fn gradients(&mut self) -> Vec<Vec<f64>> {
         let (_, tape) = self
             .layer
-            .forward(self.inputs())
+            .forward(self.seq.inputs(), None)
             .expect("inputs checked in new");
-        let mut grads = self.layer.cell().params().zeros_like();
+        let mut grads = self.layer.zero_grads();
         let g = self
             .layer
             .backward(&tape, &self.d_out, Some(&self.d_final), &mut grads)
             .expect("shapes are the layer's own");
-        let mut out: Vec<Vec<f64>> = grads.iter().map(|p| p.data().to_vec()).collect();
+        let mut out: Vec<Vec<f64>> = grads
+            .iter()
+            .flat_map(|p| p.iter().map(|t| t.data().to_vec()))
+            .collect();
         out.push(g.d_input);
-        if self.initial.is_some() {
+        if self.seq.initial.is_some() {
             out.push(g.d_initial);
         }
         out
     }
 }
 
-/// Checks `cell` unrolled as `case` says: every parameter element, the input and the initial
-/// state (when the case has one), against central differences.
+/// Checks any layer on `case`'s sequence (see [`LayerLoss::new`]).
+///
+/// # Errors
+///
+/// [`LayerError`] if the case does not fit the layer.
+pub fn check_layer<L: Layer<f64>>(
+    layer: L,
+    case: &UnrollCase,
+    opts: &Options,
+) -> Result<Report, LayerError> {
+    Ok(check(&mut LayerLoss::new(layer, case)?, opts))
+}
+
+/// Checks `cell` unrolled as `case` says (direction included): every parameter element, the input
+/// and the initial state (when the case has one), against central differences.
 ///
 /// # Errors
 ///
@@ -166,5 +205,140 @@ pub fn check_unrolled<C: Cell<f64>>(
     case: &UnrollCase,
     opts: &Options,
 ) -> Result<Report, LayerError> {
-    Ok(check(&mut UnrolledLoss::new(cell, case)?, opts))
+    let direction = if case.reverse {
+        Direction::Reverse
+    } else {
+        Direction::Forward
+    };
+    check_layer(Recurrent::with_direction(cell, direction), case, opts)
+}
+
+/// The loss a [`ModelLoss`] applies to the model's predictions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LossKind {
+    /// Mean squared error against standard-normal targets.
+    MeanSquared,
+    /// Softmax cross-entropy against random classes (the head's outputs are the logits).
+    CrossEntropy,
+}
+
+/// A [`Model`] on a fixed sequence through its head and a real loss (masked by the lengths when
+/// the model reads every step). Groups: every parameter (the head's as `weight_head`,
+/// `bias_head`) and the initial state.
+pub struct ModelLoss {
+    model: Model<f64>,
+    seq: Sequence,
+    kind: LossKind,
+    targets: Vec<f64>,
+    classes: Vec<usize>,
+    slots: Vec<(usize, usize)>,
+}
+
+impl ModelLoss {
+    /// The model on `case`'s sequence with random targets.
+    ///
+    /// # Errors
+    ///
+    /// [`LayerError`] if the case does not fit the model.
+    pub fn new(model: Model<f64>, case: &UnrollCase, kind: LossKind) -> Result<Self, LayerError> {
+        let mut rng = seeded(case.seed ^ 0x5851_f42d_4c95_7f2d);
+        let seq = Sequence::draw(
+            case,
+            model.body().input_size(),
+            model.body().state_size(),
+            &mut rng,
+        );
+        let out = model.head().output_size();
+        let columns = model.columns(case.steps, case.batch);
+        let targets = normal_vec(out * columns, &mut rng);
+        let classes = (0..columns)
+            .map(|_| rand::Rng::random_range(&mut rng, 0..out))
+            .collect();
+        let slots = model
+            .param_groups()
+            .iter()
+            .enumerate()
+            .flat_map(|(g, p)| (0..p.params.len()).map(move |k| (g, k)))
+            .collect();
+        model.predict(seq.inputs())?;
+        Ok(Self {
+            model,
+            seq,
+            kind,
+            targets,
+            classes,
+            slots,
+        })
+    }
+
+    /// The loss and its gradient with respect to the predictions.
+    fn evaluate(&self, predictions: &[f64]) -> (f64, Vec<f64>) {
+        let mask = match self.model.readout() {
+            Readout::EveryStep => Some(step_mask(
+                self.seq.steps,
+                self.seq.batch,
+                self.seq.lengths.as_deref(),
+            )),
+            Readout::LastStep => None,
+        };
+        let rows = self.model.head().output_size();
+        let l = match self.kind {
+            LossKind::MeanSquared => mse(predictions, &self.targets, rows, mask.as_deref()),
+            LossKind::CrossEntropy => {
+                cross_entropy(predictions, &self.classes, rows, mask.as_deref())
+            }
+        }
+        .expect("targets are sized for the model");
+        (l.value, l.grad)
+    }
+}
+
+impl Differentiable for ModelLoss {
+    fn groups(&self) -> Vec<String> {
+        let mut g = param_names(self.model.param_groups().into_iter());
+        if self.seq.initial.is_some() {
+            g.push("initial_state".into());
+        }
+        g
+    }
+
+    fn values_mut(&mut self, group: usize) -> &mut [f64] {
+        match self.slots.get(group) {
+            Some(&(pg, k)) => self.model.params_mut().swap_remove(pg).at_mut(k).data_mut(),
+            None => self
+                .seq
+                .initial
+                .as_deref_mut()
+                .expect("initial_state group exists only with an initial state"),
+        }
+    }
+
+    fn loss(&mut self) -> f64 {
+        let p = self
+            .model
+            .predict(self.seq.inputs())
+            .expect("inputs checked in new");
+        self.evaluate(&p.predictions).0
+    }
+
+    fn gradients(&mut self) -> Vec<Vec<f64>> {
+        let (p, tape) = self
+            .model
+            .forward(self.seq.inputs(), None)
+            .expect("inputs checked in new");
+        let (_, d_pred) = self.evaluate(&p.predictions);
+        let mut grads = self.model.zero_grads();
+        let d_initial = self
+            .model
+            .backward(&tape, &d_pred, None, &mut grads)
+            .expect("shapes are the model's own");
+        let mut out: Vec<Vec<f64>> = grads
+            .iter()
+            .flat_map(|p| p.iter().map(|t| t.data().to_vec()))
+            .collect();
+        if self.seq.initial.is_some() {
+            out.push(d_initial);
+        }
+        out
+    }
 }

@@ -8,14 +8,22 @@
 //! The layout is PyTorch's time-major `(T, B, F)`, read as a column-major `F x (T*B)` matrix; see
 //! [`unroll`].
 
+mod bidirectional;
 mod error;
 pub mod gradcheck;
 pub mod head;
+mod layer;
 pub mod loss;
+mod model;
 pub mod optim;
+mod stack;
 pub mod unroll;
 
+pub use bidirectional::{Bidirectional, Merge};
 pub use error::LayerError;
+pub use layer::{Layer, LayerTape, ParamGroup};
+pub use model::{Model, ModelTape, Prediction, Readout};
+pub use stack::Stack;
 pub use unroll::{Direction, InputGrads, Inputs, Output, Recurrent, Tape};
 
 /// The README's examples, compiled and run as doctests.

@@ -17,13 +17,57 @@
 
 mod backward;
 mod forward;
-mod lengths;
+pub(crate) mod lengths;
 
 use rnnzoo_cell::{Cell, Params, Real};
 
 use crate::LayerError;
 use forward::Shape;
-use lengths::{check_lengths, permute_valid};
+use lengths::check_lengths;
+pub(crate) use lengths::reorder;
+
+/// Checks a layer's inputs once, at the API boundary: non-empty, `input_size x (steps * batch)`
+/// values, an initial state of `state_size x batch`, one length in `1..=steps` per sample.
+pub(crate) fn validate<T>(
+    inp: &Inputs<'_, T>,
+    input_size: usize,
+    state_size: usize,
+) -> Result<(), LayerError> {
+    if inp.batch == 0 {
+        return Err(LayerError::EmptyBatch);
+    }
+    if inp.steps == 0 {
+        return Err(LayerError::NoSteps);
+    }
+    let expected = inp
+        .steps
+        .checked_mul(inp.batch)
+        .and_then(|n| n.checked_mul(input_size))
+        .unwrap_or(usize::MAX);
+    if inp.x.len() != expected {
+        return Err(LayerError::InputShape {
+            expected,
+            got: inp.x.len(),
+            steps: inp.steps,
+            batch: inp.batch,
+            features: input_size,
+        });
+    }
+    if let Some(init) = inp.initial {
+        if init.len() != state_size * inp.batch {
+            return Err(LayerError::InitialState {
+                expected: state_size * inp.batch,
+                got: init.len(),
+                state_size,
+                batch: inp.batch,
+            });
+        }
+    }
+    if let Some(l) = inp.lengths {
+        check_lengths(l, inp.batch, inp.steps)?;
+    }
+    Ok(())
+}
 
 /// Which way a layer reads its sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -208,40 +252,8 @@ impl<C> Recurrent<C> {
     where
         C: Cell<T>,
     {
-        let (i, s) = (self.cell.input_size(), self.cell.state_size());
-        if inp.batch == 0 {
-            return Err(LayerError::EmptyBatch);
-        }
-        if inp.steps == 0 {
-            return Err(LayerError::NoSteps);
-        }
-        let expected = inp
-            .steps
-            .checked_mul(inp.batch)
-            .and_then(|n| n.checked_mul(i))
-            .unwrap_or(usize::MAX);
-        if inp.x.len() != expected {
-            return Err(LayerError::InputShape {
-                expected,
-                got: inp.x.len(),
-                steps: inp.steps,
-                batch: inp.batch,
-                features: i,
-            });
-        }
-        if let Some(init) = inp.initial {
-            if init.len() != s * inp.batch {
-                return Err(LayerError::InitialState {
-                    expected: s * inp.batch,
-                    got: init.len(),
-                    state_size: s,
-                    batch: inp.batch,
-                });
-            }
-        }
-        if let Some(l) = inp.lengths {
-            check_lengths(l, inp.batch, inp.steps)?;
-        }
+        validate(inp, self.cell.input_size(), self.cell.state_size())?;
+        let i = self.cell.input_size();
         Ok(self.reorder(inp.x, i, inp.steps, inp.batch, inp.lengths))
     }
 
@@ -255,21 +267,14 @@ impl<C> Recurrent<C> {
         batch: usize,
         lengths: Option<&[usize]>,
     ) -> Vec<T> {
-        let reverse = self.direction == Direction::Reverse;
-        match (lengths, reverse) {
-            (None, false) => src.to_vec(),
-            (Some(l), _) => {
-                let mut dst = vec![T::zero(); src.len()];
-                permute_valid(src, &mut dst, rows, steps, batch, l, reverse);
-                dst
-            }
-            (None, true) => {
-                let full = vec![steps; batch];
-                let mut dst = vec![T::zero(); src.len()];
-                permute_valid(src, &mut dst, rows, steps, batch, &full, true);
-                dst
-            }
-        }
+        reorder(
+            src,
+            rows,
+            steps,
+            batch,
+            lengths,
+            self.direction == Direction::Reverse,
+        )
     }
 
     /// Runs the sequence and records what backward needs.
@@ -412,5 +417,58 @@ impl<C> Recurrent<C> {
         let (d_x, d_initial) = backward::run(&self.cell, &rec, &shape, &d_out, d_final, grads);
         let d_input = self.reorder(&d_x, self.cell.input_size(), steps, batch, lengths);
         Ok(InputGrads { d_input, d_initial })
+    }
+}
+
+impl<T: Real, C: Cell<T>> crate::Layer<T> for Recurrent<C> {
+    fn input_size(&self) -> usize {
+        self.cell.input_size()
+    }
+
+    fn output_size(&self) -> usize {
+        self.cell.hidden_size()
+    }
+
+    fn state_size(&self) -> usize {
+        self.cell.state_size()
+    }
+
+    fn forward(
+        &self,
+        inputs: Inputs<'_, T>,
+        _train: Option<&mut dyn rand::RngCore>,
+    ) -> Result<(Output<T>, crate::LayerTape), LayerError> {
+        let (out, tape) = Recurrent::forward(self, inputs)?;
+        Ok((out, crate::LayerTape::new(tape)))
+    }
+
+    fn infer(&self, inputs: Inputs<'_, T>) -> Result<Output<T>, LayerError> {
+        Recurrent::infer(self, inputs)
+    }
+
+    fn backward(
+        &self,
+        tape: &crate::LayerTape,
+        d_output: &[T],
+        d_final: Option<&[T]>,
+        grads: &mut [Params<T>],
+    ) -> Result<InputGrads<T>, LayerError> {
+        let tape = tape.expect::<Tape<T>>("Recurrent")?;
+        crate::layer::check_grads(&crate::Layer::param_groups(self), grads)?;
+        Recurrent::backward(self, tape, d_output, d_final, &mut grads[0])
+    }
+
+    fn param_groups(&self) -> Vec<crate::ParamGroup<'_, T>> {
+        vec![crate::ParamGroup {
+            suffix: String::new(),
+            mode: self.cell.mode(),
+            hidden_size: self.cell.hidden_size(),
+            state_size: self.cell.state_size(),
+            params: self.cell.params(),
+        }]
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Params<T>> {
+        vec![self.cell.params_mut()]
     }
 }

@@ -151,3 +151,24 @@ pub fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
         want[i]
     );
 }
+
+use rnnzoo_cell::{seeded, Cell, Real};
+use rnnzoo_gru::{GruCell, GruResetBeforeCell};
+use rnnzoo_lstm::LstmCell;
+use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
+
+/// Every cell kind of the zoo, by number (for proptest): rnn-tanh, rnn-relu, lstm, gru,
+/// gru-reset-before.
+pub const KINDS: usize = 5;
+
+/// A cell of kind `kind` (see [`KINDS`]) with PyTorch's default initialisation.
+pub fn any_cell<T: Real>(kind: usize, input: usize, hidden: usize, seed: u64) -> Box<dyn Cell<T>> {
+    let rng = &mut seeded(seed);
+    match kind % KINDS {
+        0 => Box::new(VanillaCell::new(input, hidden, Nonlinearity::Tanh, rng).unwrap()),
+        1 => Box::new(VanillaCell::new(input, hidden, Nonlinearity::Relu, rng).unwrap()),
+        2 => Box::new(LstmCell::new(input, hidden, rng).unwrap()),
+        3 => Box::new(GruCell::new(input, hidden, rng).unwrap()),
+        _ => Box::new(GruResetBeforeCell::new(input, hidden, rng).unwrap()),
+    }
+}

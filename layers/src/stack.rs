@@ -1,0 +1,301 @@
+//! [`Stack`]: layers in sequence, a deep recurrent network.
+
+use rand::{Rng, RngCore};
+use rnnzoo_cell::{Params, Real};
+
+use crate::{InputGrads, Inputs, Layer, LayerError, LayerTape, Output, ParamGroup};
+
+/// Layers of any kind in sequence (an LSTM layer under a GRU layer is fine), each reading the
+/// previous one's output, with dropout between layers but never after the last, as PyTorch's
+/// `num_layers > 1` with `dropout`.
+///
+/// The state is every layer's state, one block after the other, in PyTorch's `h_n` order
+/// (`layer * dirs + direction`). Dropout is inverted (kept values scaled by `1 / (1 - p)`) and
+/// applied only in training, when [`Layer::forward`] is given a random source; the masks come
+/// from that source alone, so a seed fixes them.
+///
+/// ```
+/// use rnnzoo_cell::seeded;
+/// use rnnzoo_layers::{Inputs, Layer, Recurrent, Stack};
+/// use rnnzoo_gru::GruCell;
+/// use rnnzoo_lstm::LstmCell;
+///
+/// let stack = Stack::new(vec![
+///     Box::new(Recurrent::new(LstmCell::<f32>::new(3, 8, &mut seeded(0))?)),
+///     Box::new(Recurrent::new(GruCell::<f32>::new(8, 4, &mut seeded(1))?)),
+/// ])?
+/// .with_dropout(0.2)?;
+/// assert_eq!((stack.output_size(), stack.state_size()), (4, 2 * 8 + 4));
+/// let x = vec![0.1f32; 3 * 6 * 2];
+/// let (out, tape) = stack.forward(Inputs::new(&x, 6, 2), Some(&mut seeded(7)))?;
+/// let mut grads = stack.zero_grads();
+/// let g = stack.backward(&tape, &vec![1.0; out.output.len()], None, &mut grads)?;
+/// assert_eq!(g.d_input.len(), x.len());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Stack<T> {
+    layers: Vec<Box<dyn Layer<T>>>,
+    dropout: f64,
+}
+
+struct StackTape<T> {
+    tapes: Vec<LayerTape>,
+    /// The dropout mask applied to each layer's output (none after the last, none in evaluation).
+    masks: Vec<Option<Vec<T>>>,
+    steps: usize,
+    batch: usize,
+}
+
+impl<T: Real> Stack<T> {
+    /// The layers, bottom first, without dropout.
+    ///
+    /// # Errors
+    ///
+    /// [`LayerError::Compose`] if there are no layers or a layer's input size is not the output
+    /// size of the one below.
+    pub fn new(layers: Vec<Box<dyn Layer<T>>>) -> Result<Self, LayerError> {
+        if layers.is_empty() {
+            return Err(LayerError::Compose(
+                "a stack needs at least one layer".into(),
+            ));
+        }
+        for (k, pair) in layers.windows(2).enumerate() {
+            if pair[0].output_size() != pair[1].input_size() {
+                return Err(LayerError::Compose(format!(
+                    "layer {} outputs {} rows but layer {} takes {}",
+                    k,
+                    pair[0].output_size(),
+                    k + 1,
+                    pair[1].input_size()
+                )));
+            }
+        }
+        Ok(Self {
+            layers,
+            dropout: 0.0,
+        })
+    }
+
+    /// With dropout probability `p` between layers.
+    ///
+    /// # Errors
+    ///
+    /// [`LayerError::Compose`] unless `0 <= p < 1`.
+    pub fn with_dropout(mut self, p: f64) -> Result<Self, LayerError> {
+        if !(0.0..1.0).contains(&p) {
+            return Err(LayerError::Compose(format!(
+                "dropout must be in [0, 1), got {p}"
+            )));
+        }
+        self.dropout = p;
+        Ok(self)
+    }
+
+    /// The dropout probability between layers.
+    pub fn dropout(&self) -> f64 {
+        self.dropout
+    }
+
+    /// The layers, bottom first.
+    pub fn layers(&self) -> &[Box<dyn Layer<T>>] {
+        &self.layers
+    }
+
+    /// The layers, for writing.
+    pub fn layers_mut(&mut self) -> &mut [Box<dyn Layer<T>>] {
+        &mut self.layers
+    }
+
+    /// Each layer's block of a stack state, `(offset, len)` in values for a batch.
+    fn state_blocks(&self, batch: usize) -> Vec<(usize, usize)> {
+        let mut off = 0;
+        self.layers
+            .iter()
+            .map(|l| {
+                let n = l.state_size() * batch;
+                off += n;
+                (off - n, n)
+            })
+            .collect()
+    }
+
+    /// Runs every layer; `layer_run(k, layer, inputs)` does one. Returns the top output, the final
+    /// states concatenated, and what each layer returned besides its output.
+    fn run<X>(
+        &self,
+        inputs: Inputs<'_, T>,
+        mut train: Option<&mut dyn RngCore>,
+        mut layer_run: impl FnMut(
+            &dyn Layer<T>,
+            Inputs<'_, T>,
+            Option<&mut dyn RngCore>,
+        ) -> Result<(Output<T>, X), LayerError>,
+    ) -> Result<(Output<T>, Vec<X>, Vec<Option<Vec<T>>>), LayerError> {
+        crate::unroll::validate(&inputs, self.input_size(), self.state_size())?;
+        let blocks = self.state_blocks(inputs.batch);
+        let mut x = inputs.x.to_vec();
+        let mut final_state = Vec::with_capacity(self.state_size() * inputs.batch);
+        let (mut extras, mut masks) = (Vec::new(), Vec::new());
+        let last = self.layers.len() - 1;
+        for (k, layer) in self.layers.iter().enumerate() {
+            let initial = inputs.initial.map(|s| &s[blocks[k].0..][..blocks[k].1]);
+            let inp = Inputs {
+                x: &x,
+                initial,
+                ..inputs
+            };
+            let (out, extra) = layer_run(
+                layer.as_ref(),
+                inp,
+                train.as_mut().map(|r| &mut **r as &mut dyn RngCore),
+            )?;
+            final_state.extend_from_slice(&out.final_state);
+            extras.push(extra);
+            x = out.output;
+            let mask = match train.as_mut() {
+                Some(rng) if k < last && self.dropout > 0.0 => {
+                    Some(dropout_mask(x.len(), self.dropout, &mut **rng))
+                }
+                _ => None,
+            };
+            if let Some(m) = &mask {
+                x.iter_mut().zip(m).for_each(|(v, &m)| *v *= m);
+            }
+            masks.push(mask);
+        }
+        Ok((
+            Output {
+                output: x,
+                final_state,
+            },
+            extras,
+            masks,
+        ))
+    }
+}
+
+/// Inverted dropout: each value kept with probability `1 - p` and scaled by `1 / (1 - p)`.
+fn dropout_mask<T: Real>(n: usize, p: f64, rng: &mut dyn RngCore) -> Vec<T> {
+    let keep = T::from_f64_lossy(1.0 / (1.0 - p));
+    (0..n)
+        .map(|_| {
+            if rng.random::<f64>() < p {
+                T::zero()
+            } else {
+                keep
+            }
+        })
+        .collect()
+}
+
+impl<T: Real> Layer<T> for Stack<T> {
+    fn input_size(&self) -> usize {
+        self.layers[0].input_size()
+    }
+
+    fn output_size(&self) -> usize {
+        self.layers[self.layers.len() - 1].output_size()
+    }
+
+    fn state_size(&self) -> usize {
+        self.layers.iter().map(|l| l.state_size()).sum()
+    }
+
+    fn forward(
+        &self,
+        inputs: Inputs<'_, T>,
+        train: Option<&mut dyn RngCore>,
+    ) -> Result<(Output<T>, LayerTape), LayerError> {
+        let (out, tapes, masks) =
+            self.run(inputs, train, |layer, inp, rng| layer.forward(inp, rng))?;
+        Ok((
+            out,
+            LayerTape::new(StackTape {
+                tapes,
+                masks,
+                steps: inputs.steps,
+                batch: inputs.batch,
+            }),
+        ))
+    }
+
+    fn infer(&self, inputs: Inputs<'_, T>) -> Result<Output<T>, LayerError> {
+        Ok(self
+            .run(inputs, None, |layer, inp, _| Ok((layer.infer(inp)?, ())))?
+            .0)
+    }
+
+    fn backward(
+        &self,
+        tape: &LayerTape,
+        d_output: &[T],
+        d_final: Option<&[T]>,
+        grads: &mut [Params<T>],
+    ) -> Result<InputGrads<T>, LayerError> {
+        let tape = tape.expect::<StackTape<T>>("Stack")?;
+        crate::layer::check_grads(&self.param_groups(), grads)?;
+        let (steps, batch) = (tape.steps, tape.batch);
+        let columns = steps * batch;
+        if d_output.len() != self.output_size() * columns {
+            return Err(LayerError::GradShape {
+                what: "d_output",
+                expected: self.output_size() * columns,
+                got: d_output.len(),
+            });
+        }
+        if let Some(d) = d_final {
+            if d.len() != self.state_size() * batch {
+                return Err(LayerError::GradShape {
+                    what: "d_final",
+                    expected: self.state_size() * batch,
+                    got: d.len(),
+                });
+            }
+        }
+        let blocks = self.state_blocks(batch);
+        // Where each layer's gradient stores start in `grads`.
+        let mut starts = Vec::with_capacity(self.layers.len());
+        let mut n = 0;
+        for l in &self.layers {
+            starts.push(n);
+            n += l.param_groups().len();
+        }
+        let mut d = d_output.to_vec();
+        let mut d_initials = vec![Vec::new(); self.layers.len()];
+        for k in (0..self.layers.len()).rev() {
+            if let Some(m) = &tape.masks[k] {
+                d.iter_mut().zip(m).for_each(|(v, &m)| *v *= m);
+            }
+            let d_fin = d_final.map(|s| &s[blocks[k].0..][..blocks[k].1]);
+            let end = starts.get(k + 1).copied().unwrap_or(grads.len());
+            let g =
+                self.layers[k].backward(&tape.tapes[k], &d, d_fin, &mut grads[starts[k]..end])?;
+            d = g.d_input;
+            d_initials[k] = g.d_initial;
+        }
+        Ok(InputGrads {
+            d_input: d,
+            d_initial: d_initials.concat(),
+        })
+    }
+
+    fn param_groups(&self) -> Vec<ParamGroup<'_, T>> {
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(k, l)| {
+                l.param_groups().into_iter().map(move |g| ParamGroup {
+                    suffix: format!("_l{k}{}", g.suffix),
+                    ..g
+                })
+            })
+            .collect()
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Params<T>> {
+        self.layers
+            .iter_mut()
+            .flat_map(|l| l.params_mut())
+            .collect()
+    }
+}
