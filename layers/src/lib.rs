@@ -10,12 +10,14 @@
 
 mod bidirectional;
 mod error;
+pub mod file;
 pub mod gradcheck;
 pub mod head;
 mod layer;
 pub mod loss;
 mod model;
 pub mod optim;
+pub mod torch;
 mod stack;
 pub mod unroll;
 

@@ -1,0 +1,395 @@
+//! PyTorch interop: build a stack from an `nn.RNN`/`nn.LSTM`/`nn.GRU` `state_dict` saved as
+//! safetensors, and save any compatible stack back under the same names.
+//!
+//! PyTorch's names are `{weight,bias}_{ih,hh}_l{k}` and `..._l{k}_reverse`; rnnzoo's parameters
+//! have the same names without the suffix and the same shapes and storage, so the mapping copies
+//! bytes and nothing else. The mode, sizes, depth, direction and bias are inferred from names and
+//! shapes (`weight_hh_l0` is `(G*H, H)`: `G` = 1, 3, 4 is RNN, GRU, LSTM). A `state_dict` does
+//! not record an RNN's nonlinearity; the file's metadata may (rnnzoo writes `mode` =
+//! `RNN_TANH`/`RNN_RELU`), otherwise it is tanh, PyTorch's default.
+//!
+//! `rnnzoo-layers` knows no concrete cell, so the caller passes a factory that makes a cell of a
+//! [`CellSpec`]; `rnnzoo_bench::zoo::torch_cell` is rnnzoo's own.
+//!
+//! ```python
+//! # PyTorch side: save a model for rnnzoo, and load one rnnzoo saved.
+//! from safetensors.torch import save_file, load_file
+//! save_file(lstm.state_dict(), "lstm.safetensors")
+//! lstm.load_state_dict(load_file("from_rnnzoo.safetensors"))
+//! ```
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use rnnzoo_cell::{Cell, CellError, Real};
+
+use crate::file::{serialize, write_atomic, FileError, Tensors};
+use crate::{Bidirectional, Layer, Merge, Recurrent, Stack};
+
+/// PyTorch's recurrent modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TorchMode {
+    /// `nn.RNN(nonlinearity="tanh")`.
+    RnnTanh,
+    /// `nn.RNN(nonlinearity="relu")`.
+    RnnRelu,
+    /// `nn.LSTM`.
+    Lstm,
+    /// `nn.GRU`.
+    Gru,
+}
+
+impl TorchMode {
+    /// The mode string rnnzoo's cells report ([`Cell::mode`]).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RnnTanh => "RNN_TANH",
+            Self::RnnRelu => "RNN_RELU",
+            Self::Lstm => "LSTM",
+            Self::Gru => "GRU",
+        }
+    }
+
+    /// The mode a cell reports, if it is one of PyTorch's.
+    pub fn from_name(mode: &str) -> Option<Self> {
+        [Self::RnnTanh, Self::RnnRelu, Self::Lstm, Self::Gru]
+            .into_iter()
+            .find(|m| m.name() == mode)
+    }
+
+    /// Gate blocks `G`.
+    pub fn gates(self) -> usize {
+        match self {
+            Self::RnnTanh | Self::RnnRelu => 1,
+            Self::Lstm => 4,
+            Self::Gru => 3,
+        }
+    }
+
+    /// `H x B` blocks in a cell's state (`h`, and `c` for LSTM).
+    pub fn state_parts(self) -> usize {
+        if self == Self::Lstm {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+/// What a `state_dict` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TorchSpec {
+    /// The mode.
+    pub mode: TorchMode,
+    /// `input_size`.
+    pub input_size: usize,
+    /// `hidden_size`.
+    pub hidden_size: usize,
+    /// `num_layers`.
+    pub num_layers: usize,
+    /// `bidirectional`.
+    pub bidirectional: bool,
+    /// `bias`.
+    pub bias: bool,
+}
+
+/// The cell a factory is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellSpec {
+    /// The mode.
+    pub mode: TorchMode,
+    /// Input size of this layer (`input_size` for layer 0, `dirs * hidden_size` above).
+    pub input: usize,
+    /// Hidden size.
+    pub hidden: usize,
+    /// Whether the cell has biases.
+    pub bias: bool,
+}
+
+/// Splits a PyTorch parameter name into (base, layer, reverse).
+fn parse_name(name: &str) -> Option<(&str, usize, bool)> {
+    let (rest, reverse) = match name.strip_suffix("_reverse") {
+        Some(r) => (r, true),
+        None => (name, false),
+    };
+    let (base, layer) = rest.rsplit_once("_l")?;
+    let layer = layer.parse().ok()?;
+    ["weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"]
+        .contains(&base)
+        .then_some((base, layer, reverse))
+}
+
+impl TorchSpec {
+    /// Infers the module from the names and shapes of `tensors` (every tensor must be a
+    /// recurrent parameter).
+    ///
+    /// # Errors
+    ///
+    /// [`FileError::Unexpected`] for a name that is not a recurrent parameter,
+    /// [`FileError::Unsupported`] for a projection (`weight_hr`) or a gate count of no mode,
+    /// [`FileError::Missing`] / [`FileError::Shape`] for an incomplete or inconsistent set.
+    pub fn infer(tensors: &Tensors) -> Result<Self, FileError> {
+        let mut layers = 0;
+        let mut bidirectional = false;
+        for name in tensors.tensors.keys() {
+            let (base, layer, reverse) =
+                parse_name(name).ok_or_else(|| FileError::Unexpected { name: name.clone() })?;
+            if base == "weight_hr" {
+                return Err(FileError::Unsupported(format!(
+                    "`{name}`: LSTM projections (proj_size) are not supported"
+                )));
+            }
+            layers = layers.max(layer + 1);
+            bidirectional |= reverse;
+        }
+        let w_hh = tensors
+            .tensors
+            .get("weight_hh_l0")
+            .ok_or_else(|| FileError::Missing {
+                name: "weight_hh_l0".into(),
+            })?;
+        let w_ih = tensors
+            .tensors
+            .get("weight_ih_l0")
+            .ok_or_else(|| FileError::Missing {
+                name: "weight_ih_l0".into(),
+            })?;
+        let bad = |what: &str, shape: &[usize]| {
+            FileError::Unsupported(format!("{what} has shape {shape:?}"))
+        };
+        let [gh, hidden] = w_hh.shape[..] else {
+            return Err(bad("weight_hh_l0", &w_hh.shape));
+        };
+        let [_, input_size] = w_ih.shape[..] else {
+            return Err(bad("weight_ih_l0", &w_ih.shape));
+        };
+        if hidden == 0 || gh % hidden != 0 || input_size == 0 {
+            return Err(bad("weight_hh_l0", &w_hh.shape));
+        }
+        let relu = tensors.metadata.get("mode").map(String::as_str) == Some("RNN_RELU")
+            || tensors.metadata.get("nonlinearity").map(String::as_str) == Some("relu");
+        let mode = match gh / hidden {
+            1 if relu => TorchMode::RnnRelu,
+            1 => TorchMode::RnnTanh,
+            3 => TorchMode::Gru,
+            4 => TorchMode::Lstm,
+            g => {
+                return Err(FileError::Unsupported(format!(
+                    "{g} gate blocks in weight_hh_l0: not RNN (1), GRU (3) or LSTM (4)"
+                )))
+            }
+        };
+        let bias = tensors.tensors.contains_key("bias_ih_l0");
+        Ok(Self {
+            mode,
+            input_size,
+            hidden_size: hidden,
+            num_layers: layers,
+            bidirectional,
+            bias,
+        })
+    }
+
+    /// Directions (1 or 2).
+    pub fn dirs(&self) -> usize {
+        if self.bidirectional {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Converts PyTorch's `h0` (and `c0` for LSTM), each `(layers*dirs, B, H)`, into a stack
+    /// state (each cell's `state_size x B` block, column `b` = `[h_b; c_b]`).
+    ///
+    /// # Errors
+    ///
+    /// [`FileError::Shape`] if a tensor does not hold `layers*dirs*B*H` values, or `c0` is
+    /// missing (or present) against the mode.
+    pub fn state_from_torch<T: Real>(
+        &self,
+        h0: &[f64],
+        c0: Option<&[f64]>,
+        batch: usize,
+    ) -> Result<Vec<T>, FileError> {
+        let parts: Vec<&[f64]> = match (self.mode, c0) {
+            (TorchMode::Lstm, Some(c)) => vec![h0, c],
+            (TorchMode::Lstm, None) => return Err(FileError::Missing { name: "c0".into() }),
+            (_, None) => vec![h0],
+            (_, Some(_)) => return Err(FileError::Unexpected { name: "c0".into() }),
+        };
+        let (k, h) = (self.num_layers * self.dirs(), self.hidden_size);
+        for (p, name) in parts.iter().zip(["h0", "c0"]) {
+            if p.len() != k * batch * h {
+                return Err(FileError::Shape {
+                    name: name.into(),
+                    expected: vec![k, batch, h],
+                    got: vec![p.len()],
+                });
+            }
+        }
+        let s = parts.len() * h;
+        let mut state = vec![T::zero(); k * s * batch];
+        for leaf in 0..k {
+            for b in 0..batch {
+                for (q, part) in parts.iter().enumerate() {
+                    let src = &part[(leaf * batch + b) * h..][..h];
+                    let dst = &mut state[leaf * s * batch + b * s + q * h..][..h];
+                    dst.iter_mut()
+                        .zip(src)
+                        .for_each(|(d, &v)| *d = T::from_f64_lossy(v));
+                }
+            }
+        }
+        Ok(state)
+    }
+
+    /// Converts a stack state into PyTorch's `(h_n, c_n)` (`c_n` for LSTM only), each
+    /// `(layers*dirs, B, H)`.
+    pub fn state_to_torch<T: Real>(&self, state: &[T], batch: usize) -> (Vec<T>, Option<Vec<T>>) {
+        let (k, h, parts) = (
+            self.num_layers * self.dirs(),
+            self.hidden_size,
+            self.mode.state_parts(),
+        );
+        let s = parts * h;
+        let part = |q: usize| {
+            let mut out = Vec::with_capacity(k * batch * h);
+            for leaf in 0..k {
+                for b in 0..batch {
+                    out.extend_from_slice(&state[leaf * s * batch + b * s + q * h..][..h]);
+                }
+            }
+            out
+        };
+        (part(0), (parts == 2).then(|| part(1)))
+    }
+}
+
+/// Builds a stack from a `state_dict`: the module `TorchSpec::infer` finds, with every cell made
+/// by `factory` and filled with the file's values. The result computes what the PyTorch module
+/// computes (a bidirectional layer concatenates `[forward; reverse]`, as PyTorch does).
+///
+/// # Errors
+///
+/// As [`TorchSpec::infer`]; [`FileError::Missing`]/[`FileError::Shape`] if a cell's parameter is
+/// not in the file as that cell needs it, [`FileError::Unexpected`] for a tensor no cell took,
+/// and the factory's errors.
+pub fn load_stack<T: Real>(
+    tensors: &Tensors,
+    factory: impl Fn(&CellSpec) -> Result<Box<dyn Cell<T>>, CellError>,
+) -> Result<(TorchSpec, Stack<T>), FileError> {
+    let spec = TorchSpec::infer(tensors)?;
+    let mut used = BTreeSet::new();
+    let mut layers: Vec<Box<dyn Layer<T>>> = Vec::with_capacity(spec.num_layers);
+    for l in 0..spec.num_layers {
+        let input = if l == 0 {
+            spec.input_size
+        } else {
+            spec.hidden_size * spec.dirs()
+        };
+        let cell_spec = CellSpec {
+            mode: spec.mode,
+            input,
+            hidden: spec.hidden_size,
+            bias: spec.bias,
+        };
+        let mut make = |suffix: &str| -> Result<Recurrent<Box<dyn Cell<T>>>, FileError> {
+            let mut cell = factory(&cell_spec)?;
+            let names: Vec<(String, Vec<usize>)> = cell
+                .params()
+                .iter()
+                .map(|p| (p.name().to_string(), p.shape().to_vec()))
+                .collect();
+            for (name, shape) in names {
+                let full = format!("{name}_l{l}{suffix}");
+                let values: Vec<T> = tensors
+                    .take(&full, &shape)?
+                    .iter()
+                    .map(|&v| T::from_f64_lossy(v))
+                    .collect();
+                cell.params_mut().set(&name, &values)?;
+                used.insert(full);
+            }
+            Ok(Recurrent::new(cell))
+        };
+        let fwd = make("")?;
+        if spec.bidirectional {
+            let bwd = make("_reverse")?;
+            layers.push(Box::new(Bidirectional::new(fwd, bwd, Merge::Concat)?));
+        } else {
+            layers.push(Box::new(fwd));
+        }
+    }
+    if let Some(name) = tensors.tensors.keys().find(|n| !used.contains(*n)) {
+        return Err(FileError::Unexpected { name: name.clone() });
+    }
+    Ok((spec, Stack::new(layers)?))
+}
+
+/// The parameters of `layer` under PyTorch's names (`weight_ih_l0`, `..._l1_reverse`), in
+/// order. A layer outside a [`Stack`] counts as layer 0.
+pub fn torch_names<T: Real>(layer: &dyn Layer<T>) -> Vec<(String, Vec<usize>, &[T])> {
+    let mut out = Vec::new();
+    for g in layer.param_groups() {
+        let suffix = if g.suffix.starts_with("_l") {
+            g.suffix.clone()
+        } else {
+            format!("_l0{}", g.suffix)
+        };
+        for p in g.params.iter() {
+            out.push((
+                format!("{}{suffix}", p.name()),
+                p.shape().to_vec(),
+                p.data(),
+            ));
+        }
+    }
+    out
+}
+
+/// Serialises `layer`'s parameters as a `state_dict` PyTorch's `load_state_dict` takes unchanged,
+/// with metadata `mode`, `input_size`, `hidden_size`, `num_layers`, `bidirectional`.
+///
+/// # Errors
+///
+/// [`FileError::Unsupported`] if a cell is not of a PyTorch mode (such a stack still saves with
+/// `checkpoint::save_weights`), or the cells disagree on mode or hidden size.
+pub fn to_torch_bytes<T: Real>(layer: &dyn Layer<T>) -> Result<Vec<u8>, FileError> {
+    let groups = layer.param_groups();
+    let first = groups
+        .first()
+        .ok_or_else(|| FileError::Unsupported("a layer without parameters".into()))?;
+    let mode = TorchMode::from_name(first.mode).ok_or_else(|| {
+        FileError::Unsupported(format!("cell mode {} is not one of PyTorch's", first.mode))
+    })?;
+    if let Some(g) = groups
+        .iter()
+        .find(|g| g.mode != first.mode || g.hidden_size != first.hidden_size)
+    {
+        return Err(FileError::Unsupported(format!(
+            "PyTorch modules have one mode and hidden size; this stack mixes {} (H={}) and {} (H={})",
+            first.mode, first.hidden_size, g.mode, g.hidden_size
+        )));
+    }
+    let bidirectional = groups.iter().any(|g| g.suffix.ends_with("_reverse"));
+    let layers = groups.len() / if bidirectional { 2 } else { 1 };
+    let metadata = HashMap::from([
+        ("mode".to_string(), mode.name().to_string()),
+        ("input_size".to_string(), layer.input_size().to_string()),
+        ("hidden_size".to_string(), first.hidden_size.to_string()),
+        ("num_layers".to_string(), layers.to_string()),
+        ("bidirectional".to_string(), bidirectional.to_string()),
+        ("format".to_string(), "pt".to_string()),
+    ]);
+    serialize(&torch_names(layer), metadata)
+}
+
+/// [`to_torch_bytes`], written atomically to `path`.
+///
+/// # Errors
+///
+/// As [`to_torch_bytes`], and [`FileError::Io`].
+pub fn save_torch<T: Real>(layer: &dyn Layer<T>, path: &Path) -> Result<(), FileError> {
+    write_atomic(path, &to_torch_bytes(layer)?)
+}
