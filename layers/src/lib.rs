@@ -9,6 +9,7 @@
 //! [`unroll`].
 
 mod bidirectional;
+pub mod checkpoint;
 mod error;
 pub mod file;
 pub mod gradcheck;
@@ -18,6 +19,7 @@ pub mod loss;
 mod model;
 pub mod optim;
 pub mod torch;
+pub mod train;
 mod stack;
 pub mod unroll;
 

@@ -84,6 +84,11 @@ impl<T: Real> Model<T> {
         &self.body
     }
 
+    /// Rows of an input column.
+    pub fn body_input_size(&self) -> usize {
+        self.body.input_size()
+    }
+
     /// The head.
     pub fn head(&self) -> &Dense<T> {
         &self.head

@@ -1,0 +1,332 @@
+//! Checkpoints: weights under PyTorch's names, and the full training state.
+//!
+//! Both are safetensors files written atomically ([`crate::file::write_atomic`]: temporary file,
+//! fsync, rename), so a crash mid-save leaves the previous checkpoint intact, and both are read
+//! through the checked parser of [`crate::file`], so a damaged file is an error, never a panic.
+//!
+//! - Weights: every parameter as a tensor named as PyTorch names it (`weight_ih_l0`,
+//!   `bias_hh_l1_reverse`; the head's as `head.weight`, `head.bias`), in the model's dtype.
+//! - Training state: the weights, the optimizer's buffers as F64 tensors (`optim.{buffer}.{k}`,
+//!   exact for f32 and f64), and a JSON document in the metadata (`rnnzoo.training`) with the step,
+//!   the random source's position, the optimizer's kind, hyper-parameters and layout, and the
+//!   training configuration. Resuming from it continues bit for bit. rnnzoo does not use bincode
+//!   (unmaintained; 3.0 does not compile): safetensors plus JSON is maintained and readable from
+//!   Python.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use rand_chacha::ChaCha8Rng;
+use rnnzoo_cell::{Params, Real};
+use serde::{Deserialize, Serialize};
+
+use crate::file::{serialize, write_atomic, FileError, Tensors};
+use crate::optim::{
+    Adam, AdamW, HyperParams, Optimizer, OptimizerState, RmsProp, Sgd, TensorLayout,
+};
+use crate::train::{TrainConfig, Trainer};
+use crate::{Model, ParamGroup};
+
+/// The file name of a group's parameter: PyTorch's for recurrent groups (`weight_ih_l0`), dotted
+/// for others (`head.weight`).
+fn tensor_name(param: &str, suffix: &str) -> String {
+    if suffix.is_empty() {
+        format!("{param}_l0")
+    } else if suffix.starts_with('_') {
+        format!("{param}{suffix}")
+    } else {
+        format!("{suffix}.{param}")
+    }
+}
+
+fn named<'a, T: Real>(groups: &'a [ParamGroup<'a, T>]) -> Vec<(String, Vec<usize>, &'a [T])> {
+    groups
+        .iter()
+        .flat_map(|g| {
+            g.params.iter().map(move |p| {
+                (
+                    tensor_name(p.name(), &g.suffix),
+                    p.shape().to_vec(),
+                    p.data(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Fills every parameter of `groups` from `tensors`, checking names and shapes; returns the
+/// names used.
+fn fill<T: Real>(
+    suffixes: &[String],
+    groups: Vec<&mut Params<T>>,
+    tensors: &Tensors,
+) -> Result<Vec<String>, FileError> {
+    let mut used = Vec::new();
+    for (g, suffix) in groups.into_iter().zip(suffixes) {
+        for p in g.iter_mut() {
+            let name = tensor_name(p.name(), suffix);
+            let values = tensors.take(&name, p.shape())?;
+            for (d, &v) in p.data_mut().iter_mut().zip(values) {
+                *d = T::from_f64_lossy(v);
+            }
+            used.push(name);
+        }
+    }
+    Ok(used)
+}
+
+/// The weights of `model` as safetensors bytes (see the module docs).
+///
+/// # Errors
+///
+/// [`FileError::Format`] if serialisation fails.
+pub fn weights_bytes<T: Real>(model: &Model<T>) -> Result<Vec<u8>, FileError> {
+    let groups = model.param_groups();
+    let modes: Vec<String> = groups
+        .iter()
+        .map(|g| format!("{}{}", g.mode, g.suffix))
+        .collect();
+    let meta = HashMap::from([("rnnzoo.modes".to_string(), modes.join(","))]);
+    serialize(&named(&groups), meta)
+}
+
+/// Saves `model`'s weights atomically.
+///
+/// # Errors
+///
+/// [`FileError`] if it cannot be written.
+pub fn save_weights<T: Real>(model: &Model<T>, path: &Path) -> Result<(), FileError> {
+    write_atomic(path, &weights_bytes(model)?)
+}
+
+/// Loads weights into `model` (built with the same architecture), checking every name and shape;
+/// a tensor in the file that the model does not have is an error too.
+///
+/// # Errors
+///
+/// [`FileError`]: unreadable or damaged file, missing or unexpected tensor, wrong shape.
+pub fn load_weights<T: Real>(model: &mut Model<T>, tensors: &Tensors) -> Result<(), FileError> {
+    let suffixes: Vec<String> = model
+        .param_groups()
+        .iter()
+        .map(|g| g.suffix.clone())
+        .collect();
+    let used = fill(&suffixes, model.params_mut(), tensors)?;
+    if let Some(extra) = tensors
+        .tensors
+        .keys()
+        .find(|n| !n.starts_with("optim.") && !used.contains(n))
+    {
+        return Err(FileError::Unexpected {
+            name: extra.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// The JSON part of a training checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct TrainingMeta {
+    format: u32,
+    steps: u64,
+    rng_seed: Vec<u8>,
+    rng_stream: u64,
+    rng_word_pos: String,
+    optimizer_hyper: HyperParams,
+    optimizer_steps: u64,
+    optimizer_layout: Option<Vec<Vec<TensorLayout>>>,
+    /// Buffer name and its number of tensors, in file order.
+    optimizer_buffers: Vec<(String, usize)>,
+    config: TrainConfig,
+    /// The caller's own record (experiment settings, data position, ...).
+    extra: serde_json::Value,
+}
+
+const META_KEY: &str = "rnnzoo.training";
+
+/// The full training state of `trainer` as safetensors bytes; `extra` is stored alongside for the
+/// caller (for example which epoch and batch come next).
+///
+/// # Errors
+///
+/// [`FileError::Format`] if serialisation fails.
+pub fn training_bytes<T: Real>(
+    trainer: &Trainer<T>,
+    extra: serde_json::Value,
+) -> Result<Vec<u8>, FileError> {
+    let groups = trainer.model().param_groups();
+    let mut tensors = named(&groups);
+    let opt: OptimizerState = trainer.optimizer().state();
+    // Optimizer buffers are stored in f64 so an f32 model's moments round trip exactly; they go in
+    // a second pass because serialize() takes one dtype.
+    let mut buffers: Vec<(String, Vec<usize>, Vec<f64>)> = Vec::new();
+    let mut listing = Vec::new();
+    for (name, tensors_of) in &opt.buffers {
+        listing.push((name.clone(), tensors_of.len()));
+        for (k, v) in tensors_of.iter().enumerate() {
+            buffers.push((format!("optim.{name}.{k}"), vec![v.len()], v.clone()));
+        }
+    }
+    let rng = trainer_rng(trainer);
+    let meta = TrainingMeta {
+        format: 1,
+        steps: trainer.steps(),
+        rng_seed: rng.get_seed().to_vec(),
+        rng_stream: rng.get_stream(),
+        rng_word_pos: rng.get_word_pos().to_string(),
+        optimizer_hyper: opt.hyper,
+        optimizer_steps: opt.steps,
+        optimizer_layout: opt.layout.clone(),
+        optimizer_buffers: listing,
+        config: trainer.config().clone(),
+        extra,
+    };
+    let json = serde_json::to_string(&meta).map_err(|e| FileError::Metadata(e.to_string()))?;
+    let metadata = HashMap::from([(META_KEY.to_string(), json)]);
+    // Weights in T, buffers in f64: serialize each and merge through the f64 path when T is f32
+    // would lose nothing, but keeping the model's dtype lets PyTorch read the weights as trained.
+    if T::NAME == "f64" {
+        let as_f64: Vec<(String, Vec<usize>, Vec<f64>)> = tensors
+            .drain(..)
+            .map(|(n, s, d)| (n, s, d.iter().map(|v| v.to_f64_lossless()).collect()))
+            .collect();
+        let all: Vec<(String, Vec<usize>, &[f64])> = as_f64
+            .iter()
+            .chain(&buffers)
+            .map(|(n, s, d)| (n.clone(), s.clone(), d.as_slice()))
+            .collect();
+        return serialize(&all, metadata);
+    }
+    serialize_mixed(&tensors, &buffers, metadata)
+}
+
+/// Weights in `T`, buffers in f64, in one safetensors file.
+fn serialize_mixed<T: Real>(
+    weights: &[(String, Vec<usize>, &[T])],
+    buffers: &[(String, Vec<usize>, Vec<f64>)],
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>, FileError> {
+    use safetensors::tensor::TensorView;
+    use safetensors::Dtype;
+    let w: Vec<Vec<u8>> = weights
+        .iter()
+        .map(|(_, _, d)| {
+            d.iter()
+                .flat_map(|v| (v.to_f64_lossless() as f32).to_le_bytes())
+                .collect()
+        })
+        .collect();
+    let b: Vec<Vec<u8>> = buffers
+        .iter()
+        .map(|(_, _, d)| d.iter().flat_map(|v| v.to_le_bytes()).collect())
+        .collect();
+    let mut views = Vec::new();
+    for ((name, shape, _), bytes) in weights.iter().zip(&w) {
+        views.push((
+            name.clone(),
+            TensorView::new(Dtype::F32, shape.clone(), bytes)?,
+        ));
+    }
+    for ((name, shape, _), bytes) in buffers.iter().zip(&b) {
+        views.push((
+            name.clone(),
+            TensorView::new(Dtype::F64, shape.clone(), bytes)?,
+        ));
+    }
+    Ok(safetensors::serialize(views, Some(metadata))?)
+}
+
+fn trainer_rng<T: Real>(trainer: &Trainer<T>) -> ChaCha8Rng {
+    trainer.rng_state().clone()
+}
+
+/// Saves the full training state atomically (see [`training_bytes`]).
+///
+/// # Errors
+///
+/// [`FileError`] if it cannot be written.
+pub fn save_training<T: Real>(
+    trainer: &Trainer<T>,
+    extra: serde_json::Value,
+    path: &Path,
+) -> Result<(), FileError> {
+    write_atomic(path, &training_bytes(trainer, extra)?)
+}
+
+/// An optimizer of the kind and hyper-parameters `hyper` says, fresh.
+pub fn optimizer_for<T: Real>(hyper: &HyperParams) -> Box<dyn Optimizer<T>> {
+    match hyper {
+        HyperParams::Sgd(h) => Box::new(Sgd::new(h.lr)),
+        HyperParams::Adam(h) => Box::new(Adam::new(h.lr)),
+        HyperParams::AdamW(h) => Box::new(AdamW::new(h.lr)),
+        HyperParams::RmsProp(h) => Box::new(RmsProp::new(h.lr)),
+    }
+}
+
+/// Resumes training: fills `model` (built with the same architecture as the saved one) from the
+/// file, rebuilds the optimizer with its moments, the step count, the random source and the
+/// configuration, and returns the trainer and the caller's `extra` record.
+///
+/// # Errors
+///
+/// [`FileError`] for a damaged file, missing or misshapen tensors, damaged metadata, or an
+/// optimizer state that does not fit the model.
+pub fn load_training<T: Real>(
+    mut model: Model<T>,
+    bytes: &[u8],
+) -> Result<(Trainer<T>, serde_json::Value), FileError> {
+    let tensors = Tensors::parse(bytes, false)?;
+    let json = tensors.metadata.get(META_KEY).ok_or_else(|| {
+        FileError::Metadata(format!("no `{META_KEY}` entry: not a training checkpoint"))
+    })?;
+    let meta: TrainingMeta =
+        serde_json::from_str(json).map_err(|e| FileError::Metadata(e.to_string()))?;
+    if meta.format != 1 {
+        return Err(FileError::Metadata(format!(
+            "format {} is not 1",
+            meta.format
+        )));
+    }
+    load_weights(&mut model, &tensors)?;
+    let mut buffers = BTreeMap::new();
+    for (name, count) in &meta.optimizer_buffers {
+        // `count` comes from the file: the loop stops at the first missing tensor, so a forged
+        // count cannot make it allocate more than the file holds.
+        let mut list = Vec::new();
+        for k in 0..*count {
+            let key = format!("optim.{name}.{k}");
+            let t = tensors
+                .tensors
+                .get(&key)
+                .ok_or(FileError::Missing { name: key })?;
+            list.push(t.values.clone());
+        }
+        buffers.insert(name.clone(), list);
+    }
+    let state = OptimizerState {
+        hyper: meta.optimizer_hyper,
+        steps: meta.optimizer_steps,
+        layout: meta.optimizer_layout,
+        buffers,
+    };
+    let mut optimizer = optimizer_for::<T>(&state.hyper);
+    optimizer
+        .load_state(&state)
+        .map_err(|e| FileError::Metadata(format!("optimizer state: {e}")))?;
+    let seed: [u8; 32] = meta
+        .rng_seed
+        .as_slice()
+        .try_into()
+        .map_err(|_| FileError::Metadata("rng_seed is not 32 bytes".into()))?;
+    let word_pos: u128 = meta
+        .rng_word_pos
+        .parse()
+        .map_err(|_| FileError::Metadata("rng_word_pos is not a number".into()))?;
+    let mut rng = <ChaCha8Rng as rand::SeedableRng>::from_seed(seed);
+    rng.set_stream(meta.rng_stream);
+    rng.set_word_pos(word_pos);
+    Ok((
+        Trainer::resume(model, optimizer, meta.config, meta.steps, rng),
+        meta.extra,
+    ))
+}

@@ -1,0 +1,515 @@
+//! [`Trainer`]: epochs over batches, truncated BPTT, clipping, progress, metrics, and a hard stop
+//! on a NaN or infinite loss.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rand::RngCore;
+use rand_chacha::ChaCha8Rng;
+use rnnzoo_cell::{seeded, Params, Real};
+use serde::{Deserialize, Serialize};
+
+use crate::file::FileError;
+use crate::loss::{cross_entropy, mse, step_mask, Loss};
+use crate::optim::{clip_grad_norm, clip_grad_value, grad_norm, OptimError, Optimizer};
+use crate::{Inputs, LayerError, Model, Readout};
+
+/// What a batch is trained against.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Targets<T> {
+    /// Regression targets, laid out as the predictions (mean squared error).
+    Values(Vec<T>),
+    /// One class per prediction column (softmax cross-entropy on the head's logits).
+    Classes(Vec<usize>),
+}
+
+/// One batch: a sequence, its lengths and its targets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch<T> {
+    /// The inputs, `features x (steps * batch)` (PyTorch's `(T, B, F)`).
+    pub x: Vec<T>,
+    /// `T`.
+    pub steps: usize,
+    /// `B`.
+    pub batch: usize,
+    /// Valid steps per sample, or `None` for all.
+    pub lengths: Option<Vec<usize>>,
+    /// The targets: per step (`output x (T*B)`) or per sample (`output x B`), as the model's
+    /// [`Readout`].
+    pub targets: Targets<T>,
+}
+
+impl<T: Real> Batch<T> {
+    /// The inputs of this batch.
+    pub fn inputs(&self) -> Inputs<'_, T> {
+        Inputs {
+            x: &self.x,
+            steps: self.steps,
+            batch: self.batch,
+            initial: None,
+            lengths: self.lengths.as_deref(),
+        }
+    }
+
+    /// Steps `[t0, t1)` of a batch without lengths, with per-step targets: a chunk of a long stream
+    /// for truncated BPTT. Time-major storage makes it one contiguous copy.
+    fn chunk(&self, t0: usize, t1: usize, features: usize, outputs: usize) -> Batch<T> {
+        let b = self.batch;
+        let targets = match &self.targets {
+            Targets::Values(v) => Targets::Values(v[t0 * b * outputs..t1 * b * outputs].to_vec()),
+            Targets::Classes(c) => Targets::Classes(c[t0 * b..t1 * b].to_vec()),
+        };
+        Batch {
+            x: self.x[t0 * b * features..t1 * b * features].to_vec(),
+            steps: t1 - t0,
+            batch: b,
+            lengths: None,
+            targets,
+        }
+    }
+}
+
+/// How to train.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Clip the global gradient norm to this (`clip_grad_norm_`), if set.
+    pub clip_norm: Option<f64>,
+    /// Clip every gradient value to `[-v, v]`, if set.
+    pub clip_value: Option<f64>,
+    /// Skip a batch whose loss or gradient is NaN or infinite instead of stopping with an error.
+    pub skip_nonfinite: bool,
+    /// Seed of the trainer's random source (dropout masks, shuffling through [`Trainer::rng`]).
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            clip_norm: None,
+            clip_value: None,
+            skip_nonfinite: false,
+            seed: 0,
+        }
+    }
+}
+
+/// What one update did.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StepStats {
+    /// The update's number (1 for the first).
+    pub step: u64,
+    /// The batch's loss before the update.
+    pub loss: f64,
+    /// The global gradient norm before clipping.
+    pub grad_norm: f64,
+    /// Whether the update was skipped (non-finite loss or gradient, with `skip_nonfinite`).
+    pub skipped: bool,
+}
+
+/// Why training stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The loss or the gradient became NaN or infinite.
+    #[error("step {step}: the {what} is {value} (not finite); lower the learning rate, clip gradients, or set skip_nonfinite")]
+    NonFinite {
+        /// The update's number.
+        step: u64,
+        /// `"loss"` or `"gradient norm"`.
+        what: &'static str,
+        /// The value.
+        value: f64,
+    },
+    /// A batch does not fit the model.
+    #[error(transparent)]
+    Layer(#[from] LayerError),
+    /// The optimizer refused.
+    #[error(transparent)]
+    Optim(#[from] OptimError),
+    /// A file could not be written or read.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// A request that cannot be met (for example truncated BPTT over a batch with lengths).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Trains a [`Model`] with an [`Optimizer`].
+///
+/// ```
+/// use rnnzoo_cell::seeded;
+/// use rnnzoo_layers::head::{Activation, Dense};
+/// use rnnzoo_layers::optim::Adam;
+/// use rnnzoo_layers::train::{Batch, Targets, TrainConfig, Trainer};
+/// use rnnzoo_layers::{Model, Readout, Recurrent, Stack};
+/// use rnnzoo_gru::GruCell;
+///
+/// // Learn to output the first input of a sequence at its end.
+/// let body = Stack::new(vec![Box::new(Recurrent::new(GruCell::<f32>::new(1, 8, &mut seeded(0))?))])?;
+/// let head = Dense::new(8, 1, Activation::Identity, &mut seeded(1))?;
+/// let model = Model::new(body, head, Readout::LastStep)?;
+/// let mut trainer = Trainer::new(model, Box::new(Adam::new(0.02)), TrainConfig::default());
+/// let (t, b) = (5, 16);
+/// let x: Vec<f32> = (0..t * b).map(|k| ((k * 7919) % 13) as f32 / 13.0 - 0.5).collect();
+/// let batch = Batch { x: x.clone(), steps: t, batch: b, lengths: None, targets: Targets::Values(x[..b].to_vec()) };
+/// let first = trainer.step(&batch)?.loss;
+/// for _ in 0..150 { trainer.step(&batch)?; }
+/// assert!(trainer.evaluate(&batch)? < first / 10.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Trainer<T> {
+    model: Model<T>,
+    optimizer: Box<dyn Optimizer<T>>,
+    config: TrainConfig,
+    steps: u64,
+    rng: ChaCha8Rng,
+    grads: Vec<Params<T>>,
+    metrics: Option<PathBuf>,
+}
+
+impl<T: Real> Trainer<T> {
+    /// A trainer at step 0 with its random source seeded from `config.seed`.
+    pub fn new(model: Model<T>, optimizer: Box<dyn Optimizer<T>>, config: TrainConfig) -> Self {
+        let grads = model.zero_grads();
+        let rng = seeded(config.seed);
+        Self {
+            model,
+            optimizer,
+            config,
+            steps: 0,
+            rng,
+            grads,
+            metrics: None,
+        }
+    }
+
+    /// Puts a trainer back together from saved parts (see `checkpoint::load_training`).
+    pub fn resume(
+        model: Model<T>,
+        optimizer: Box<dyn Optimizer<T>>,
+        config: TrainConfig,
+        steps: u64,
+        rng: ChaCha8Rng,
+    ) -> Self {
+        Self {
+            rng,
+            steps,
+            ..Self::new(model, optimizer, config)
+        }
+    }
+
+    /// Appends one JSON object per update (and per epoch, from [`Trainer::fit`]) to `path`.
+    pub fn log_metrics_to(&mut self, path: &Path) {
+        self.metrics = Some(path.to_path_buf());
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Model<T> {
+        &self.model
+    }
+
+    /// The model, for writing.
+    pub fn model_mut(&mut self) -> &mut Model<T> {
+        &mut self.model
+    }
+
+    /// The optimizer.
+    pub fn optimizer(&self) -> &dyn Optimizer<T> {
+        self.optimizer.as_ref()
+    }
+
+    /// The optimizer, for writing (a learning-rate schedule).
+    pub fn optimizer_mut(&mut self) -> &mut dyn Optimizer<T> {
+        self.optimizer.as_mut()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Updates taken.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The trainer's random source (dropout masks; use it to shuffle so a seed fixes everything).
+    pub fn rng(&mut self) -> &mut ChaCha8Rng {
+        &mut self.rng
+    }
+
+    /// The random source as it stands (what a checkpoint saves).
+    pub fn rng_state(&self) -> &ChaCha8Rng {
+        &self.rng
+    }
+
+    fn loss(&self, predictions: &[T], batch: &Batch<T>) -> Result<Loss<T>, LayerError> {
+        let rows = self.model.head().output_size();
+        let mask = match self.model.readout() {
+            Readout::EveryStep if batch.lengths.is_some() => Some(step_mask(
+                batch.steps,
+                batch.batch,
+                batch.lengths.as_deref(),
+            )),
+            _ => None,
+        };
+        match &batch.targets {
+            Targets::Values(v) => mse(predictions, v, rows, mask.as_deref()),
+            Targets::Classes(c) => cross_entropy(predictions, c, rows, mask.as_deref()),
+        }
+    }
+
+    /// The loss of `batch` without updating (no dropout).
+    ///
+    /// # Errors
+    ///
+    /// [`LayerError`] if the batch does not fit the model.
+    pub fn evaluate(&self, batch: &Batch<T>) -> Result<f64, LayerError> {
+        let p = self.model.predict(batch.inputs())?;
+        Ok(self.loss(&p.predictions, batch)?.value)
+    }
+
+    /// One update on `batch`.
+    ///
+    /// # Errors
+    ///
+    /// [`TrainError::NonFinite`] naming the step if the loss or gradient is not finite (unless
+    /// `skip_nonfinite`); [`TrainError::Layer`]/[`TrainError::Optim`] for a batch or state that
+    /// does not fit.
+    pub fn step(&mut self, batch: &Batch<T>) -> Result<StepStats, TrainError> {
+        Ok(self.step_from(batch, None)?.0)
+    }
+
+    /// One update on `batch` starting from `initial` state; returns the final state too (the
+    /// carry of truncated BPTT: the next chunk starts from it, and no gradient flows back into
+    /// this chunk through it).
+    fn step_from(
+        &mut self,
+        batch: &Batch<T>,
+        initial: Option<&[T]>,
+    ) -> Result<(StepStats, Vec<T>), TrainError> {
+        let step = self.steps + 1;
+        let inputs = Inputs {
+            initial,
+            ..batch.inputs()
+        };
+        let (pred, tape) = self
+            .model
+            .forward(inputs, Some(&mut self.rng as &mut dyn RngCore))?;
+        let loss = self.loss(&pred.predictions, batch)?;
+        let nonfinite = |what, value| TrainError::NonFinite { step, what, value };
+        if !loss.value.is_finite() {
+            return self.skip_or_fail(
+                nonfinite("loss", loss.value),
+                step,
+                loss.value,
+                f64::NAN,
+                pred.final_state,
+            );
+        }
+        self.grads.iter_mut().for_each(Params::zero);
+        self.model
+            .backward(&tape, &loss.grad, None, &mut self.grads)?;
+        let grad_norm = match self.config.clip_norm {
+            Some(max) => clip_grad_norm(&mut self.grads.iter_mut().collect::<Vec<_>>(), max),
+            None => grad_norm(&self.grads.iter().collect::<Vec<_>>()),
+        };
+        if !grad_norm.is_finite() {
+            return self.skip_or_fail(
+                nonfinite("gradient norm", grad_norm),
+                step,
+                loss.value,
+                grad_norm,
+                pred.final_state,
+            );
+        }
+        if let Some(v) = self.config.clip_value {
+            clip_grad_value(&mut self.grads.iter_mut().collect::<Vec<_>>(), v);
+        }
+        let grads: Vec<&Params<T>> = self.grads.iter().collect();
+        self.optimizer.step(&mut self.model.params_mut(), &grads)?;
+        self.steps = step;
+        let stats = StepStats {
+            step,
+            loss: loss.value,
+            grad_norm,
+            skipped: false,
+        };
+        self.log(&stats)?;
+        Ok((stats, pred.final_state))
+    }
+
+    fn skip_or_fail(
+        &mut self,
+        err: TrainError,
+        step: u64,
+        loss: f64,
+        grad_norm: f64,
+        state: Vec<T>,
+    ) -> Result<(StepStats, Vec<T>), TrainError> {
+        if !self.config.skip_nonfinite {
+            return Err(err);
+        }
+        // A skipped batch still counts as a step, so step numbers match the batches seen.
+        self.steps = step;
+        let stats = StepStats {
+            step,
+            loss,
+            grad_norm,
+            skipped: true,
+        };
+        self.log(&stats)?;
+        Ok((stats, state))
+    }
+
+    /// Truncated BPTT over one long batch (a stream, no lengths, per-step targets): updates on
+    /// chunks of `k` steps in order, each starting from the previous chunk's final state, with the
+    /// gradient cut at the chunk boundary.
+    ///
+    /// # Errors
+    ///
+    /// [`TrainError::Invalid`] for `k == 0`, a batch with lengths or a model that does not read
+    /// every step; otherwise as [`Trainer::step`].
+    pub fn train_stream(
+        &mut self,
+        stream: &Batch<T>,
+        k: usize,
+    ) -> Result<Vec<StepStats>, TrainError> {
+        if k == 0 || stream.lengths.is_some() || self.model.readout() != Readout::EveryStep {
+            return Err(TrainError::Invalid(
+                "truncated BPTT needs k >= 1, a stream without lengths and a model that reads every step".into(),
+            ));
+        }
+        let (features, outputs) = (
+            self.model.body_input_size(),
+            self.model.head().output_size(),
+        );
+        if stream.x.len() != features * stream.steps * stream.batch {
+            return Err(LayerError::InputShape {
+                expected: features * stream.steps * stream.batch,
+                got: stream.x.len(),
+                steps: stream.steps,
+                batch: stream.batch,
+                features,
+            }
+            .into());
+        }
+        let mut carry: Option<Vec<T>> = None;
+        let mut stats = Vec::new();
+        for t0 in (0..stream.steps).step_by(k) {
+            let chunk = stream.chunk(t0, (t0 + k).min(stream.steps), features, outputs);
+            let (s, state) = self.step_from(&chunk, carry.as_deref())?;
+            carry = Some(state);
+            stats.push(s);
+        }
+        Ok(stats)
+    }
+
+    fn log(&self, stats: &StepStats) -> Result<(), TrainError> {
+        match &self.metrics {
+            Some(path) => append_json(
+                path,
+                &serde_json::json!({"kind": "step", "step": stats.step, "loss": stats.loss, "grad_norm": stats.grad_norm, "skipped": stats.skipped}),
+            ),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `epochs` epochs: each takes the batches `batches(epoch, rng)` returns (shuffle with the
+    /// trainer's `rng` so a seed fixes the order), updates on each, and evaluates `eval` if given.
+    /// Shows a progress bar with loss and speed on a terminal (when `progress`), and logs one JSON
+    /// line per epoch to the metrics file.
+    ///
+    /// # Errors
+    ///
+    /// As [`Trainer::step`].
+    pub fn fit(
+        &mut self,
+        epochs: usize,
+        mut batches: impl FnMut(usize, &mut ChaCha8Rng) -> Vec<Batch<T>>,
+        eval: Option<&Batch<T>>,
+        progress: bool,
+    ) -> Result<Vec<EpochStats>, TrainError> {
+        let mut history = Vec::with_capacity(epochs);
+        for epoch in 0..epochs {
+            let list = batches(epoch, &mut self.rng);
+            let bar = progress_bar(
+                progress,
+                list.len() as u64,
+                &format!("epoch {}/{epochs}", epoch + 1),
+            );
+            let started = Instant::now();
+            let (mut sum, mut n) = (0.0, 0usize);
+            for b in &list {
+                let s = self.step(b)?;
+                if !s.skipped {
+                    sum += s.loss;
+                    n += 1;
+                }
+                bar.set_message(format!("loss {:.4}", sum / n.max(1) as f64));
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
+            let seconds = started.elapsed().as_secs_f64();
+            let eval_loss = eval.map(|e| self.evaluate(e)).transpose()?;
+            let stats = EpochStats {
+                epoch: epoch + 1,
+                train_loss: if n > 0 { sum / n as f64 } else { f64::NAN },
+                eval_loss,
+                batches_per_second: list.len() as f64 / seconds.max(1e-9),
+            };
+            if let Some(path) = &self.metrics {
+                append_json(
+                    path,
+                    &serde_json::json!({"kind": "epoch", "epoch": stats.epoch, "train_loss": stats.train_loss, "eval_loss": stats.eval_loss, "batches_per_second": stats.batches_per_second}),
+                )?;
+            }
+            history.push(stats);
+        }
+        Ok(history)
+    }
+}
+
+/// One epoch's figures.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpochStats {
+    /// The epoch (1 for the first).
+    pub epoch: usize,
+    /// Mean loss of the epoch's updates.
+    pub train_loss: f64,
+    /// The evaluation batch's loss after the epoch, if one was given.
+    pub eval_loss: Option<f64>,
+    /// Updates per second.
+    pub batches_per_second: f64,
+}
+
+/// A progress bar on standard error, drawn only when asked and on a terminal.
+pub fn progress_bar(show: bool, len: u64, prefix: &str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} {msg} {per_sec} eta {eta}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(prefix.to_string());
+    bar
+}
+
+fn append_json(path: &Path, value: &serde_json::Value) -> Result<(), TrainError> {
+    let io = |source| FileError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io)?;
+    writeln!(f, "{value}").map_err(io)?;
+    Ok(())
+}
