@@ -1,0 +1,173 @@
+//! Random malformed calls through the public API: each returns a typed error, none panics.
+
+mod common;
+
+use common::any_cell;
+use proptest::prelude::*;
+use rnnzoo_cell::{seeded, Cell};
+use rnnzoo_layers::file::Tensors;
+use rnnzoo_layers::head::{Activation, Dense};
+use rnnzoo_layers::loss::{cross_entropy, mse};
+use rnnzoo_layers::optim::Adam;
+use rnnzoo_layers::train::{Batch, Targets, TrainConfig, Trainer};
+use rnnzoo_layers::{Bidirectional, Inputs, Layer, Merge, Model, Readout, Recurrent, Stack};
+
+/// One way to get a call wrong.
+#[derive(Debug, Clone)]
+enum Mistake {
+    /// Input values off by `delta` from `I * T * B`.
+    Width(isize),
+    /// Sample `b`'s length set to `T + extra` (extra >= 1).
+    TooLong(usize, usize),
+    /// Sample `b`'s length set to 0.
+    ZeroLength(usize),
+    /// One length too many or too few.
+    LengthCount(bool),
+    /// A batch of zero.
+    EmptyBatch,
+    /// Zero steps.
+    NoSteps,
+    /// Initial state off by `delta` values.
+    State(isize),
+    /// `d_output` off by `delta` values in backward.
+    DOutput(isize),
+}
+
+fn mistake() -> impl Strategy<Value = Mistake> {
+    prop_oneof![
+        (-5isize..=5)
+            .prop_filter("nonzero", |d| *d != 0)
+            .prop_map(Mistake::Width),
+        (0usize..4, 1usize..4).prop_map(|(b, e)| Mistake::TooLong(b, e)),
+        (0usize..4).prop_map(Mistake::ZeroLength),
+        any::<bool>().prop_map(Mistake::LengthCount),
+        Just(Mistake::EmptyBatch),
+        Just(Mistake::NoSteps),
+        (-3isize..=3)
+            .prop_filter("nonzero", |d| *d != 0)
+            .prop_map(Mistake::State),
+        (-3isize..=3)
+            .prop_filter("nonzero", |d| *d != 0)
+            .prop_map(Mistake::DOutput),
+    ]
+}
+
+fn resize(n: usize, delta: isize) -> usize {
+    (n as isize + delta).max(0) as usize
+}
+
+/// Calls `layer` with the mistake applied; returns whether the call returned an error.
+fn call(layer: &dyn Layer<f64>, steps: usize, batch: usize, m: &Mistake) -> bool {
+    let (i, s, h) = (layer.input_size(), layer.state_size(), layer.output_size());
+    let mut x = vec![0.1; i * steps * batch];
+    let mut lengths = vec![steps; batch];
+    let mut init = vec![0.0; s * batch];
+    let (mut t, mut b) = (steps, batch);
+    match *m {
+        Mistake::Width(d) => x.resize(resize(x.len(), d), 0.0),
+        Mistake::TooLong(k, e) => lengths[k % batch] = steps + e,
+        Mistake::ZeroLength(k) => lengths[k % batch] = 0,
+        Mistake::LengthCount(more) => {
+            if more {
+                lengths.push(1)
+            } else {
+                lengths.pop();
+            }
+        }
+        Mistake::EmptyBatch => {
+            b = 0;
+            x.clear();
+            lengths.clear();
+            init.clear();
+        }
+        Mistake::NoSteps => {
+            t = 0;
+            x.clear();
+        }
+        Mistake::State(d) => init.resize(resize(init.len(), d), 0.0),
+        Mistake::DOutput(d) => {
+            let (out, tape) = layer
+                .forward(Inputs::new(&x, t, b).lengths(&lengths).initial(&init), None)
+                .unwrap();
+            let d_out = vec![1.0; resize(out.output.len(), d)];
+            let mut grads = layer.zero_grads();
+            let _ = h;
+            return layer.backward(&tape, &d_out, None, &mut grads).is_err();
+        }
+    }
+    let inputs = Inputs::new(&x, t, b).lengths(&lengths).initial(&init);
+    let forward = layer.forward(inputs, Some(&mut seeded(0))).is_err();
+    let infer = layer.infer(inputs).is_err();
+    assert_eq!(forward, infer, "forward and infer disagree on {m:?}");
+    forward
+}
+
+fn layers(kind: usize, input: usize, hidden: usize) -> Vec<Box<dyn Layer<f64>>> {
+    let rec = || Recurrent::new(any_cell::<f64>(kind, input, hidden, 1));
+    let bi = Bidirectional::new(rec(), rec(), Merge::Concat).unwrap();
+    let deep = Stack::new(vec![
+        Box::new(rec()) as Box<dyn Layer<f64>>,
+        Box::new(Recurrent::new(any_cell::<f64>(kind + 1, hidden, hidden, 2))),
+    ])
+    .unwrap();
+    vec![Box::new(rec()), Box::new(bi), Box::new(deep)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn every_malformed_layer_call_is_an_error(
+        kind in 0usize..5, input in 1usize..5, hidden in 1usize..5,
+        steps in 1usize..5, batch in 1usize..4, m in mistake(),
+    ) {
+        for layer in layers(kind, input, hidden) {
+            prop_assert!(call(layer.as_ref(), steps, batch, &m), "{m:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn malformed_heads_losses_and_batches_are_errors(rows in 1usize..4, n in 1usize..5, d in 1usize..3) {
+        let head = Dense::<f64>::new(3, rows, Activation::Softmax, &mut seeded(0)).unwrap();
+        prop_assert!(head.forward(&vec![0.0; 3 * n + d], n).is_err());
+        let y = head.forward(&vec![0.0; 3 * n], n).unwrap();
+        let mut g = head.params().zeros_like();
+        prop_assert!(head.backward(&vec![0.0; 3 * n], &y, &vec![0.0; y.len() + d], n, &mut g).is_err());
+        prop_assert!(mse(&y, &vec![0.0; y.len() + d], rows, None).is_err());
+        prop_assert!(cross_entropy(&y, &vec![0; n + d], rows, None).is_err());
+        prop_assert!(cross_entropy(&y, &vec![rows + d - 1; n], rows, None).is_err());
+        prop_assert!(mse(&y, &y, rows, Some(&vec![true; n + d])).is_err());
+
+        let body = Stack::new(vec![Box::new(Recurrent::new(any_cell::<f64>(2, 3, 4, 0))) as Box<dyn Layer<f64>>]).unwrap();
+        let model = Model::new(body, Dense::new(4, rows, Activation::Identity, &mut seeded(1)).unwrap(), Readout::LastStep).unwrap();
+        let mut trainer = Trainer::new(model, Box::new(Adam::new(0.01)), TrainConfig::default());
+        let wrong_targets = Batch { x: vec![0.0; 3 * 2 * n], steps: 2, batch: n, lengths: None, targets: Targets::Values(vec![0.0; rows * n + d]) };
+        prop_assert!(trainer.step(&wrong_targets).is_err());
+        let wrong_x = Batch { x: vec![0.0; 3 * 2 * n + d], steps: 2, batch: n, lengths: None, targets: Targets::Values(vec![0.0; rows * n]) };
+        prop_assert!(trainer.step(&wrong_x).is_err());
+        prop_assert_eq!(trainer.steps(), 0);
+    }
+
+    #[test]
+    fn wrong_parameter_shapes_are_errors(kind in 0usize..5, extra in 1usize..4) {
+        let mut cell = any_cell::<f64>(kind, 3, 4, 0);
+        let names: Vec<String> = cell.params().names().map(String::from).collect();
+        for name in names {
+            let n = cell.params().get(&name).unwrap().len();
+            prop_assert!(cell.params_mut().set(&name, &vec![0.0; n + extra]).is_err());
+        }
+        prop_assert!(cell.params_mut().set("weight_xx", &[0.0]).is_err());
+        // Layers that do not fit together.
+        let a = Recurrent::new(any_cell::<f64>(kind, 3, 4, 0));
+        let b = Recurrent::new(any_cell::<f64>(kind, 3 + extra, 4, 0));
+        prop_assert!(Bidirectional::new(Recurrent::new(any_cell::<f64>(kind, 3, 4, 0)), b, Merge::Concat).is_err());
+        let c = Recurrent::new(any_cell::<f64>(kind, 4 + extra, 4, 0));
+        prop_assert!(Stack::new(vec![Box::new(a) as Box<dyn Layer<f64>>, Box::new(c)]).is_err());
+    }
+
+    #[test]
+    fn random_bytes_are_not_a_tensor_file(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        // Whatever the bytes, the parser returns (an error, almost always) and never panics.
+        let _ = Tensors::parse(&bytes, true);
+    }
+}
