@@ -1,0 +1,163 @@
+//! `rnnzoo inspect FILE`: what a weights file, a PyTorch `state_dict` or a training checkpoint
+//! holds. A damaged file is an error (and a non-zero exit), never a panic.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use rnnzoo_layers::file::{FileError, Tensors};
+use rnnzoo_layers::torch::TorchSpec;
+
+/// A summary of a checkpoint.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Summary {
+    /// `"training state"`, `"weights"` or `"state_dict"`.
+    pub kind: String,
+    /// The recurrent module, if the names describe one of PyTorch's.
+    pub mode: Option<String>,
+    /// Input size.
+    pub input_size: Option<usize>,
+    /// Hidden size.
+    pub hidden_size: Option<usize>,
+    /// Layers.
+    pub layers: Option<usize>,
+    /// Directions.
+    pub directions: Option<usize>,
+    /// Values in the model's parameters (optimizer buffers excluded).
+    pub parameters: usize,
+    /// Tensors in the file.
+    pub tensors: usize,
+    /// Training steps, for a training state.
+    pub steps: Option<u64>,
+}
+
+/// Reads and summarises `path`.
+///
+/// # Errors
+///
+/// [`FileError`] if the file cannot be read or is not a valid tensor file.
+pub fn inspect(path: &Path) -> Result<Summary, FileError> {
+    let t = Tensors::read(path, false)?;
+    let training = t.metadata.get("rnnzoo.training");
+    let steps = training
+        .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+        .and_then(|v| v["steps"].as_u64());
+    let mut recurrent = Tensors {
+        tensors: Default::default(),
+        metadata: t.metadata.clone(),
+    };
+    let mut parameters = 0;
+    for (name, tensor) in &t.tensors {
+        if name.starts_with("optim.") {
+            continue;
+        }
+        parameters += tensor.values.len();
+        if !name.contains('.') {
+            recurrent.tensors.insert(name.clone(), tensor.clone());
+        }
+    }
+    let spec = TorchSpec::infer(&recurrent).ok();
+    let kind = if training.is_some() {
+        "training state"
+    } else if t.metadata.contains_key("rnnzoo.modes") {
+        "weights"
+    } else {
+        "state_dict"
+    };
+    Ok(Summary {
+        kind: kind.into(),
+        mode: spec.map(|s| s.mode.name().to_string()),
+        input_size: spec.map(|s| s.input_size),
+        hidden_size: spec.map(|s| s.hidden_size),
+        layers: spec.map(|s| s.num_layers),
+        directions: spec.map(|s| s.dirs()),
+        parameters,
+        tensors: t.tensors.len(),
+        steps,
+    })
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = format!("kind        {}\n", self.kind);
+        let opt = |v: Option<usize>| v.map_or("-".to_string(), |v| v.to_string());
+        let _ = writeln!(
+            s,
+            "mode        {}",
+            self.mode
+                .as_deref()
+                .unwrap_or("- (not one PyTorch recurrent module)")
+        );
+        let _ = writeln!(s, "input       {}", opt(self.input_size));
+        let _ = writeln!(s, "hidden      {}", opt(self.hidden_size));
+        let _ = writeln!(s, "layers      {}", opt(self.layers));
+        let _ = writeln!(s, "directions  {}", opt(self.directions));
+        let _ = writeln!(s, "parameters  {}", self.parameters);
+        let _ = writeln!(s, "tensors     {}", self.tensors);
+        if let Some(st) = self.steps {
+            let _ = writeln!(s, "steps       {st}");
+        }
+        f.write_str(&s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../layers/tests/fixtures")
+            .join(name)
+    }
+
+    #[test]
+    fn a_state_dict_is_summarised() {
+        // The fixture holds parameters and the case's tensors; inspect sees a state_dict whose
+        // extra tensors keep it from being one module, so build a clean one first.
+        let t = Tensors::read(&fixture("torch/lstm_2l_bidir.safetensors"), true).unwrap();
+        let mut sd = Tensors::default();
+        for (k, v) in t
+            .tensors
+            .iter()
+            .filter(|(k, _)| k.starts_with("weight_") || k.starts_with("bias_"))
+        {
+            sd.tensors.insert(k.clone(), v.clone());
+        }
+        let refs: Vec<(String, Vec<usize>, Vec<f64>)> = sd
+            .tensors
+            .iter()
+            .map(|(k, v)| (k.clone(), v.shape.clone(), v.values.clone()))
+            .collect();
+        let views: Vec<(String, Vec<usize>, &[f64])> = refs
+            .iter()
+            .map(|(k, s, v)| (k.clone(), s.clone(), v.as_slice()))
+            .collect();
+        let bytes = rnnzoo_layers::file::serialize(&views, Default::default()).unwrap();
+        let path =
+            std::env::temp_dir().join(format!("rnnzoo-inspect-{}.safetensors", std::process::id()));
+        std::fs::write(&path, bytes).unwrap();
+        let s = inspect(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(s.mode.as_deref(), Some("LSTM"));
+        assert_eq!(
+            (s.layers, s.directions, s.hidden_size, s.input_size),
+            (Some(2), Some(2), Some(4), Some(3))
+        );
+        assert_eq!(s.kind, "state_dict");
+        assert_eq!(
+            s.parameters,
+            sd.tensors.values().map(|t| t.values.len()).sum::<usize>()
+        );
+    }
+
+    #[test]
+    fn damaged_files_are_errors() {
+        for f in std::fs::read_dir(fixture("fuzz")).unwrap() {
+            let path = f.unwrap().path();
+            if let Ok(s) = inspect(&path) {
+                assert!(s.mode.is_none(), "{}: {s:?}", path.display());
+            }
+        }
+        assert!(inspect(Path::new("/nonexistent/file.safetensors")).is_err());
+    }
+}
