@@ -3,6 +3,9 @@
 use rand::Rng;
 use rnnzoo_cell::{Cell, CellError, Real};
 use rnnzoo_gru::{GruCell, GruResetBeforeCell};
+use rnnzoo_layers::file::{FileError, Tensors};
+use rnnzoo_layers::torch::{load_stack, CellSpec, TorchMode, TorchSpec};
+use rnnzoo_layers::Stack;
 use rnnzoo_lstm::{LstmCell, LstmOptions};
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
@@ -71,4 +74,40 @@ impl CellKind {
             Self::GruResetBefore => Box::new(GruResetBeforeCell::new(input, hidden, rng)?),
         })
     }
+}
+
+/// The cell PyTorch's module would have, with zero parameters (the loader fills them): the
+/// factory [`rnnzoo_layers::torch::load_stack`] takes.
+///
+/// # Errors
+///
+/// [`CellError::ZeroSize`] for a zero size.
+pub fn torch_cell<T: Real>(spec: &CellSpec) -> Result<Box<dyn Cell<T>>, CellError> {
+    let (i, h, bias) = (spec.input, spec.hidden, spec.bias);
+    Ok(match spec.mode {
+        TorchMode::RnnTanh => Box::new(VanillaCell::zeros(i, h, Nonlinearity::Tanh, bias)?),
+        TorchMode::RnnRelu => Box::new(VanillaCell::zeros(i, h, Nonlinearity::Relu, bias)?),
+        TorchMode::Lstm => Box::new(LstmCell::zeros(i, h, bias)?),
+        TorchMode::Gru => Box::new(GruCell::zeros(i, h, bias)?),
+    })
+}
+
+/// Loads a PyTorch `nn.RNN`/`nn.LSTM`/`nn.GRU` saved with
+/// `safetensors.torch.save_file(module.state_dict(), path)` as a stack of rnnzoo cells.
+///
+/// ```no_run
+/// use rnnzoo_layers::{Inputs, Layer};
+/// let (spec, lstm) = rnnzoo_bench::zoo::load_torch::<f32>("lstm.safetensors".as_ref())?;
+/// let (t, b) = (50, 1);
+/// let x = vec![0.0f32; spec.input_size * t * b];
+/// let out = lstm.infer(Inputs::new(&x, t, b))?;
+/// let (h_n, c_n) = spec.state_to_torch(&out.final_state, b);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// [`FileError`] for an unreadable or damaged file, or one that is not a recurrent module's.
+pub fn load_torch<T: Real>(path: &std::path::Path) -> Result<(TorchSpec, Stack<T>), FileError> {
+    load_stack(&Tensors::read(path, false)?, torch_cell)
 }

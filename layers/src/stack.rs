@@ -38,6 +38,10 @@ pub struct Stack<T> {
     dropout: f64,
 }
 
+/// What [`Stack::run`] returns: the top output and final states, what each layer returned
+/// besides its output, and the dropout mask after each layer.
+type Run<T, X> = (Output<T>, Vec<X>, Vec<Option<Vec<T>>>);
+
 struct StackTape<T> {
     tapes: Vec<LayerTape>,
     /// The dropout mask applied to each layer's output (none after the last, none in evaluation).
@@ -130,7 +134,7 @@ impl<T: Real> Stack<T> {
             Inputs<'_, T>,
             Option<&mut dyn RngCore>,
         ) -> Result<(Output<T>, X), LayerError>,
-    ) -> Result<(Output<T>, Vec<X>, Vec<Option<Vec<T>>>), LayerError> {
+    ) -> Result<Run<T, X>, LayerError> {
         crate::unroll::validate(&inputs, self.input_size(), self.state_size())?;
         let blocks = self.state_blocks(inputs.batch);
         let mut x = inputs.x.to_vec();

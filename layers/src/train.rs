@@ -71,7 +71,7 @@ impl<T: Real> Batch<T> {
 }
 
 /// How to train.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// Clip the global gradient norm to this (`clip_grad_norm_`), if set.
     pub clip_norm: Option<f64>,
@@ -81,17 +81,6 @@ pub struct TrainConfig {
     pub skip_nonfinite: bool,
     /// Seed of the trainer's random source (dropout masks, shuffling through [`Trainer::rng`]).
     pub seed: u64,
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        Self {
-            clip_norm: None,
-            clip_value: None,
-            skip_nonfinite: false,
-            seed: 0,
-        }
-    }
 }
 
 /// What one update did.
