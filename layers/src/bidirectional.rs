@@ -303,23 +303,7 @@ impl<T: Real, F: Layer<T>, B: Layer<T>> Layer<T> for Bidirectional<F, B> {
         let (steps, batch) = (tape.steps, tape.batch);
         let columns = steps * batch;
         let (hf, hb) = (self.forward.output_size(), self.backward.output_size());
-        if d_output.len() != self.output_size() * columns {
-            return Err(LayerError::GradShape {
-                what: "d_output",
-                expected: self.output_size() * columns,
-                got: d_output.len(),
-            });
-        }
-        if let Some(d) = d_final {
-            if d.len() != self.state_size() * batch {
-                return Err(LayerError::GradShape {
-                    what: "d_final",
-                    expected: self.state_size() * batch,
-                    got: d.len(),
-                });
-            }
-        }
-        crate::layer::check_grads(&self.param_groups(), grads)?;
+        crate::layer::check_backward(self, steps, batch, d_output, d_final, grads)?;
         let nf = self.forward.param_groups().len();
         let (d_yf, d_yb): (Vec<T>, Vec<T>) = match self.merge {
             Merge::Concat => {

@@ -172,3 +172,33 @@ pub(crate) fn check_grads<T: Real>(
     }
     Ok(())
 }
+
+/// Checks what a composite's backward is given: `d_output` of `output_size x (steps * batch)`,
+/// `d_final` of `state_size x batch`, and gradient stores laid out as the layer's groups.
+pub(crate) fn check_backward<T: Real, L: Layer<T> + ?Sized>(
+    layer: &L,
+    steps: usize,
+    batch: usize,
+    d_output: &[T],
+    d_final: Option<&[T]>,
+    grads: &[Params<T>],
+) -> Result<(), LayerError> {
+    let expected = layer.output_size() * steps * batch;
+    if d_output.len() != expected {
+        return Err(LayerError::GradShape {
+            what: "d_output",
+            expected,
+            got: d_output.len(),
+        });
+    }
+    if let Some(d) = d_final {
+        if d.len() != layer.state_size() * batch {
+            return Err(LayerError::GradShape {
+                what: "d_final",
+                expected: layer.state_size() * batch,
+                got: d.len(),
+            });
+        }
+    }
+    check_grads(&layer.param_groups(), grads)
+}

@@ -237,25 +237,8 @@ impl<T: Real> Layer<T> for Stack<T> {
         grads: &mut [Params<T>],
     ) -> Result<InputGrads<T>, LayerError> {
         let tape = tape.expect::<StackTape<T>>("Stack")?;
-        crate::layer::check_grads(&self.param_groups(), grads)?;
         let (steps, batch) = (tape.steps, tape.batch);
-        let columns = steps * batch;
-        if d_output.len() != self.output_size() * columns {
-            return Err(LayerError::GradShape {
-                what: "d_output",
-                expected: self.output_size() * columns,
-                got: d_output.len(),
-            });
-        }
-        if let Some(d) = d_final {
-            if d.len() != self.state_size() * batch {
-                return Err(LayerError::GradShape {
-                    what: "d_final",
-                    expected: self.state_size() * batch,
-                    got: d.len(),
-                });
-            }
-        }
+        crate::layer::check_backward(self, steps, batch, d_output, d_final, grads)?;
         let blocks = self.state_blocks(batch);
         // Where each layer's gradient stores start in `grads`.
         let mut starts = Vec::with_capacity(self.layers.len());

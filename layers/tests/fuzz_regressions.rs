@@ -7,32 +7,15 @@ mod common;
 
 use common::fixture_dir;
 use rnnzoo_cell::{seeded, Cell, CellError};
-use rnnzoo_gru::GruCell;
 use rnnzoo_layers::checkpoint::load_training;
 use rnnzoo_layers::file::Tensors;
 use rnnzoo_layers::head::{Activation, Dense};
-use rnnzoo_layers::torch::{load_stack, CellSpec, TorchMode};
+use rnnzoo_layers::torch::{load_stack, CellSpec};
 use rnnzoo_layers::{Layer, Model, Readout, Recurrent, Stack};
 use rnnzoo_lstm::LstmCell;
-use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
 fn factory(spec: &CellSpec) -> Result<Box<dyn Cell<f32>>, CellError> {
-    Ok(match spec.mode {
-        TorchMode::RnnTanh => Box::new(VanillaCell::zeros(
-            spec.input,
-            spec.hidden,
-            Nonlinearity::Tanh,
-            spec.bias,
-        )?),
-        TorchMode::RnnRelu => Box::new(VanillaCell::zeros(
-            spec.input,
-            spec.hidden,
-            Nonlinearity::Relu,
-            spec.bias,
-        )?),
-        TorchMode::Lstm => Box::new(LstmCell::zeros(spec.input, spec.hidden, spec.bias)?),
-        TorchMode::Gru => Box::new(GruCell::zeros(spec.input, spec.hidden, spec.bias)?),
-    })
+    common::torch_factory(spec)
 }
 
 fn model() -> Model<f32> {

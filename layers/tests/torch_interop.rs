@@ -7,32 +7,14 @@ mod common;
 
 use common::{assert_close, fixture_dir};
 use rnnzoo_cell::{Cell, CellError};
-use rnnzoo_gru::GruCell;
 use rnnzoo_layers::file::{FileError, Tensors};
-use rnnzoo_layers::torch::{load_stack, to_torch_bytes, CellSpec, TorchMode};
+use rnnzoo_layers::torch::{load_stack, to_torch_bytes, CellSpec};
 use rnnzoo_layers::{Inputs, Layer};
-use rnnzoo_lstm::LstmCell;
-use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
 const TOL: f64 = 1e-9;
 
 fn factory(spec: &CellSpec) -> Result<Box<dyn Cell<f64>>, CellError> {
-    Ok(match spec.mode {
-        TorchMode::RnnTanh => Box::new(VanillaCell::zeros(
-            spec.input,
-            spec.hidden,
-            Nonlinearity::Tanh,
-            spec.bias,
-        )?),
-        TorchMode::RnnRelu => Box::new(VanillaCell::zeros(
-            spec.input,
-            spec.hidden,
-            Nonlinearity::Relu,
-            spec.bias,
-        )?),
-        TorchMode::Lstm => Box::new(LstmCell::zeros(spec.input, spec.hidden, spec.bias)?),
-        TorchMode::Gru => Box::new(GruCell::zeros(spec.input, spec.hidden, spec.bias)?),
-    })
+    common::torch_factory(spec)
 }
 
 /// The case's parameters alone: what `state_dict()` holds. The fixture's `nonlinearity`

@@ -152,8 +152,9 @@ pub fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
     );
 }
 
-use rnnzoo_cell::{seeded, Cell, Real};
+use rnnzoo_cell::{seeded, Cell, CellError, Real};
 use rnnzoo_gru::{GruCell, GruResetBeforeCell};
+use rnnzoo_layers::torch::{CellSpec, TorchMode};
 use rnnzoo_lstm::LstmCell;
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
@@ -171,4 +172,15 @@ pub fn any_cell<T: Real>(kind: usize, input: usize, hidden: usize, seed: u64) ->
         3 => Box::new(GruCell::new(input, hidden, rng).unwrap()),
         _ => Box::new(GruResetBeforeCell::new(input, hidden, rng).unwrap()),
     }
+}
+
+/// The cell of PyTorch's mode, parameters zero: the factory `torch::load_stack` takes.
+pub fn torch_factory<T: Real>(spec: &CellSpec) -> Result<Box<dyn Cell<T>>, CellError> {
+    let (i, h, bias) = (spec.input, spec.hidden, spec.bias);
+    Ok(match spec.mode {
+        TorchMode::RnnTanh => Box::new(VanillaCell::zeros(i, h, Nonlinearity::Tanh, bias)?),
+        TorchMode::RnnRelu => Box::new(VanillaCell::zeros(i, h, Nonlinearity::Relu, bias)?),
+        TorchMode::Lstm => Box::new(LstmCell::zeros(i, h, bias)?),
+        TorchMode::Gru => Box::new(GruCell::zeros(i, h, bias)?),
+    })
 }
