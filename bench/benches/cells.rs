@@ -1,1 +1,158 @@
-fn main() {}
+//! Criterion benchmarks of one cell step, forward and backward, and of the vectorised gate
+//! activations.
+//!
+//! `cargo bench -p rnnzoo-bench --bench cells` (a couple of minutes). Filter with criterion's
+//! usual argument, e.g. `cargo bench -p rnnzoo-bench --bench cells -- lstm/forward`.
+//!
+//! - Groups `rnn_tanh`, `lstm`, `gru`, `gru_reset_before`: `Cell::step_forward` and
+//!   `Cell::step_backward` in `f32`, at `(input, hidden, batch)` in [`SIZES`], every buffer
+//!   allocated before timing (the step itself allocates nothing). A gated cell's step includes its
+//!   two GEMMs; the unroller hoists the input GEMM over all steps, so a step here costs more than
+//!   a step inside a sequence.
+//! - Group `pointwise`: `out = f(a + b)` over 64k `f32`s, rnnzoo's slice activations
+//!   ([`rnnzoo_cell::activation`]) against a plain loop over the scalar std functions (`tanhf`,
+//!   the `exp`-based [`Real::sigmoid`]).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+};
+use rand::Rng;
+use rnnzoo_cell::activation::{sigmoid_of_sum, tanh_of_sum};
+use rnnzoo_cell::{seeded, Cell, Real};
+use rnnzoo_gru::{GruCell, GruResetBeforeCell};
+use rnnzoo_lstm::LstmCell;
+use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
+
+/// `(input, hidden, batch)`: small, batch-1 (a matrix-vector step) and large.
+const SIZES: [(usize, usize, usize); 3] = [(32, 32, 8), (128, 128, 1), (256, 256, 64)];
+
+/// Elements of the pointwise benchmarks.
+const POINTWISE_LEN: usize = 1 << 16;
+
+fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {
+    group
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500))
+        .sample_size(20);
+}
+
+fn uniform(n: usize, scale: f32, rng: &mut impl Rng) -> Vec<f32> {
+    (0..n).map(|_| rng.random_range(-scale..scale)).collect()
+}
+
+type MakeCell = fn(usize, usize) -> Box<dyn Cell<f32>>;
+
+fn cells() -> [(&'static str, MakeCell); 4] {
+    [
+        ("rnn_tanh", |i, h| {
+            Box::new(VanillaCell::new(i, h, Nonlinearity::Tanh, &mut seeded(1)).unwrap())
+        }),
+        ("lstm", |i, h| {
+            Box::new(LstmCell::new(i, h, &mut seeded(2)).unwrap())
+        }),
+        ("gru", |i, h| {
+            Box::new(GruCell::new(i, h, &mut seeded(3)).unwrap())
+        }),
+        ("gru_reset_before", |i, h| {
+            Box::new(GruResetBeforeCell::new(i, h, &mut seeded(4)).unwrap())
+        }),
+    ]
+}
+
+fn bench_cells(c: &mut Criterion) {
+    for (name, make) in cells() {
+        let mut group = c.benchmark_group(name);
+        configure(&mut group);
+        for (ni, nh, nb) in SIZES {
+            let cell = make(ni, nh);
+            let cell = cell.as_ref();
+            let (s, k) = (cell.state_size(), cell.cache_size());
+            let mut rng = seeded(10);
+            let x = uniform(ni * nb, 1.0, &mut rng);
+            let prev = uniform(s * nb, 0.5, &mut rng);
+            let d_next = uniform(s * nb, 1.0, &mut rng);
+            let mut next = vec![0.0; s * nb];
+            let mut cache = vec![0.0; k * nb];
+            let mut scratch = vec![0.0; cell.step_scratch_size(nb)];
+            let mut d_x = vec![0.0; ni * nb];
+            let mut d_prev = vec![0.0; s * nb];
+            let mut grads = cell.params().zeros_like();
+            let id = format!("I{ni}_H{nh}_B{nb}");
+
+            group.bench_function(BenchmarkId::new("forward", &id), |bench| {
+                bench.iter(|| {
+                    cell.step_forward(
+                        black_box(&x),
+                        black_box(&prev),
+                        &mut next,
+                        &mut cache,
+                        nb,
+                        &mut scratch,
+                    );
+                    black_box(&next);
+                })
+            });
+
+            // Backward from the cache of a real forward step.
+            cell.step_forward(&x, &prev, &mut next, &mut cache, nb, &mut scratch);
+            group.bench_function(BenchmarkId::new("backward", &id), |bench| {
+                bench.iter(|| {
+                    cell.step_backward(
+                        black_box(&x),
+                        black_box(&prev),
+                        black_box(&cache),
+                        black_box(&d_next),
+                        &mut d_x,
+                        &mut d_prev,
+                        &mut grads,
+                        nb,
+                        &mut scratch,
+                    );
+                    black_box(&d_prev);
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+fn bench_pointwise(c: &mut Criterion) {
+    let mut group = c.benchmark_group("pointwise");
+    configure(&mut group);
+    group.throughput(Throughput::Elements(POINTWISE_LEN as u64));
+    let mut rng = seeded(20);
+    // Gate pre-activations of a typical spread, both signs, both branches of every kernel.
+    let a = uniform(POINTWISE_LEN, 6.0, &mut rng);
+    let b = uniform(POINTWISE_LEN, 2.0, &mut rng);
+    let mut out = vec![0.0f32; POINTWISE_LEN];
+
+    group.bench_function("sigmoid/rnnzoo", |bench| {
+        bench.iter(|| sigmoid_of_sum(black_box(&a), black_box(&b), &mut out))
+    });
+    group.bench_function("sigmoid/scalar_std", |bench| {
+        bench.iter(|| {
+            for ((o, &a), &b) in out.iter_mut().zip(black_box(&a)).zip(black_box(&b)) {
+                *o = (a + b).sigmoid();
+            }
+        })
+    });
+    group.bench_function("tanh/rnnzoo", |bench| {
+        bench.iter(|| tanh_of_sum(black_box(&a), black_box(&b), &mut out))
+    });
+    group.bench_function("tanh/scalar_std", |bench| {
+        bench.iter(|| {
+            for ((o, &a), &b) in out.iter_mut().zip(black_box(&a)).zip(black_box(&b)) {
+                *o = (a + b).tanh();
+            }
+        })
+    });
+    group.finish();
+    black_box(&out);
+}
+
+criterion_group!(benches, bench_pointwise, bench_cells);
+criterion_main!(benches);

@@ -16,6 +16,7 @@
 //! - [`gradcheck`]: finite-difference checks with `torch.autograd.gradcheck`'s tolerances.
 //! - [`strategies`] (feature `strategies`, on by default): proptest strategies for check suites.
 
+pub mod activation;
 mod cell;
 mod error;
 pub mod gemm;

@@ -1,6 +1,7 @@
 //! PyTorch's GRU: the reset gate after the recurrent product.
 
 use rand::Rng;
+use rnnzoo_cell::activation::{sigmoid_of_sum, tanh_in_place};
 use rnnzoo_cell::{Cell, CellError, GateParams, GatedStep, Params, Real, StepForm};
 
 use crate::{blocks3, blocks3_mut, init_pytorch, zero_params, B_HH, B_IH, GATES, W_HH, W_IH};
@@ -180,6 +181,10 @@ impl<T: Real> GatedStep<T> for GruCell<T> {
 }
 
 /// One sample's forward: `gi`, `gh` are `3H`, `prev`, `next` are `H`, `cache` is `4H`.
+///
+/// `r|z` are activated together, straight into the cache, by one vectorised slice activation
+/// ([`rnnzoo_cell::activation`]); `n`'s pre-activation is built in its cache block and squashed
+/// there in one call.
 #[inline(always)]
 fn forward_column<T: Real>(
     h: usize,
@@ -189,23 +194,23 @@ fn forward_column<T: Real>(
     next: &mut [T],
     cache: &mut [T],
 ) {
-    let [ar, az, an] = blocks3(gi, h);
-    let [br, bz, bn] = blocks3(gh, h);
+    let (gi, gh) = (&gi[..3 * h], &gh[..3 * h]);
+    let (an, bn) = (&gi[2 * h..], &gh[2 * h..]);
     let (h_prev, next) = (&prev[..h], &mut next[..h]);
-    let (cr, rest) = cache[..4 * h].split_at_mut(h);
-    let (cz, rest) = rest.split_at_mut(h);
+    let (rz, rest) = cache[..4 * h].split_at_mut(2 * h);
     let (cn, cghn) = rest.split_at_mut(h);
+    sigmoid_of_sum(&gi[..2 * h], &gh[..2 * h], rz);
+    let (cr, cz) = (&rz[..h], &rz[h..]);
     for j in 0..h {
-        let r = (ar[j] + br[j]).sigmoid();
-        let z = (az[j] + bz[j]).sigmoid();
-        let n = (an[j] + r * bn[j]).tanh();
-        // (1 - z) n + z h, written as PyTorch writes it.
-        next[j] = n + z * (h_prev[j] - n);
-        cr[j] = r;
-        cz[j] = z;
-        cn[j] = n;
-        cghn[j] = bn[j];
+        cn[j] = an[j] + cr[j] * bn[j];
     }
+    tanh_in_place(cn);
+    for j in 0..h {
+        let n = cn[j];
+        // (1 - z) n + z h, written as PyTorch writes it.
+        next[j] = n + cz[j] * (h_prev[j] - n);
+    }
+    cghn.copy_from_slice(bn);
 }
 
 /// One sample's backward: writes `d_gi`, `d_gh` (`3H`) and `d_prev` (`H`, the path through `z`).

@@ -1,6 +1,7 @@
 //! The original GRU: the reset gate before the recurrent product.
 
 use rand::Rng;
+use rnnzoo_cell::activation::{sigmoid_of_sum, tanh_of_sum};
 use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
 use rnnzoo_cell::{
     add_row_sums, broadcast_bias, Cell, CellError, GeneralStep, Params, Real, StepForm,
@@ -157,18 +158,16 @@ impl<T: Real> GeneralStep<T> for GruResetBeforeCell<T> {
             MatMut::new(gh, 2 * h, batch, 1, g).unwrap(),
         );
 
-        // r, z, and r * h.
+        // r, z (one vectorised activation over the contiguous r|z block), and r * h.
         for b in 0..batch {
-            let [ar, az, _] = blocks3(&gi[b * g..(b + 1) * g], h);
-            let [br, bz, _] = blocks3(&gh[b * g..(b + 1) * g], h);
-            let [cr, cz, _] = blocks3_mut(&mut cache[b * g..(b + 1) * g], h);
+            let (gi, gh) = (&gi[b * g..b * g + 2 * h], &gh[b * g..b * g + 2 * h]);
+            let rz = &mut cache[b * g..b * g + 2 * h];
+            sigmoid_of_sum(gi, gh, rz);
+            let cr = &rz[..h];
             let h_prev = &prev[b * h..(b + 1) * h];
             let rh = &mut rh[b * h..(b + 1) * h];
             for j in 0..h {
-                let r = (ar[j] + br[j]).sigmoid();
-                cr[j] = r;
-                cz[j] = (az[j] + bz[j]).sigmoid();
-                rh[j] = r * h_prev[j];
+                rh[j] = cr[j] * h_prev[j];
             }
         }
 
@@ -182,16 +181,16 @@ impl<T: Real> GeneralStep<T> for GruResetBeforeCell<T> {
             MatMut::new(&mut gh[2 * h..], h, batch, 1, g).unwrap(),
         );
 
-        // n and h_t.
+        // n (one vectorised activation, straight into the cache) and h_t.
         for b in 0..batch {
             let an = &gi[b * g + 2 * h..(b + 1) * g];
             let bn = &gh[b * g + 2 * h..(b + 1) * g];
             let [_, cz, cn] = blocks3_mut(&mut cache[b * g..(b + 1) * g], h);
+            tanh_of_sum(an, bn, cn);
             let h_prev = &prev[b * h..(b + 1) * h];
             let next = &mut next[b * h..(b + 1) * h];
             for j in 0..h {
-                let n = (an[j] + bn[j]).tanh();
-                cn[j] = n;
+                let n = cn[j];
                 next[j] = n + cz[j] * (h_prev[j] - n);
             }
         }

@@ -51,6 +51,7 @@
 //! option, so one seed gives the same weights either way.
 
 use rand::Rng;
+use rnnzoo_cell::activation::{sigmoid_of_sum, tanh_in_place, tanh_of_sum};
 use rnnzoo_cell::{Cell, CellError, GateParams, GatedStep, Init, Param, Params, Real, StepForm};
 
 #[cfg(test)]
@@ -336,6 +337,10 @@ fn blocks4<T>(s: &[T], h: usize) -> [&[T]; 4] {
 }
 
 /// One sample's forward: `gi`, `gh` are `4H`, `prev`, `next` are `2H`, `cache` is `5H`.
+///
+/// The gate activations are written straight into the cache, a contiguous block at a time (`i|f`
+/// together), by the vectorised slice activations of [`rnnzoo_cell::activation`]; `c_t` goes into
+/// the `tanh(c_t)` block first and is squashed there in one call.
 #[inline(always)]
 fn forward_column<T: Real>(
     h: usize,
@@ -345,28 +350,26 @@ fn forward_column<T: Real>(
     next: &mut [T],
     cache: &mut [T],
 ) {
-    let [ai, af, ag, ao] = blocks4(gi, h);
-    let [bi, bf, bg, bo] = blocks4(gh, h);
+    let (gi, gh) = (&gi[..4 * h], &gh[..4 * h]);
     let c_prev = &prev[h..2 * h];
     let (h_next, c_next) = next[..2 * h].split_at_mut(h);
-    let (ci, rest) = cache[..5 * h].split_at_mut(h);
-    let (cf, rest) = rest.split_at_mut(h);
-    let (cg, rest) = rest.split_at_mut(h);
-    let (co, ctc) = rest.split_at_mut(h);
+    let (gates, ctc) = cache[..5 * h].split_at_mut(4 * h);
+    {
+        let (ifg, o) = gates.split_at_mut(3 * h);
+        let (i_f, g) = ifg.split_at_mut(2 * h);
+        sigmoid_of_sum(&gi[..2 * h], &gh[..2 * h], i_f);
+        tanh_of_sum(&gi[2 * h..3 * h], &gh[2 * h..3 * h], g);
+        sigmoid_of_sum(&gi[3 * h..], &gh[3 * h..], o);
+    }
+    let [ci, cf, cg, co] = blocks4(gates, h);
     for j in 0..h {
-        let i = (ai[j] + bi[j]).sigmoid();
-        let f = (af[j] + bf[j]).sigmoid();
-        let g = (ag[j] + bg[j]).tanh();
-        let o = (ao[j] + bo[j]).sigmoid();
-        let c = f * c_prev[j] + i * g;
-        let tc = c.tanh();
+        let c = cf[j] * c_prev[j] + ci[j] * cg[j];
         c_next[j] = c;
-        h_next[j] = o * tc;
-        ci[j] = i;
-        cf[j] = f;
-        cg[j] = g;
-        co[j] = o;
-        ctc[j] = tc;
+        ctc[j] = c;
+    }
+    tanh_in_place(ctc);
+    for j in 0..h {
+        h_next[j] = co[j] * ctc[j];
     }
 }
 

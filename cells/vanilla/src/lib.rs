@@ -15,6 +15,7 @@
 //! ```
 
 use rand::Rng;
+use rnnzoo_cell::activation::tanh_of_sum;
 use rnnzoo_cell::{Cell, CellError, GateParams, GatedStep, Init, Param, Params, Real, StepForm};
 
 /// The activation of a vanilla cell, as PyTorch's `nonlinearity` argument.
@@ -190,15 +191,12 @@ impl<T: Real> GatedStep<T> for VanillaCell<T> {
     ) {
         let n = self.hidden * batch;
         let (gi, gh, next, cache) = (&gi[..n], &gh[..n], &mut next[..n], &mut cache[..n]);
+        // The whole `H x batch` block is contiguous: one vectorised activation call.
         match self.nonlinearity {
-            Nonlinearity::Tanh => {
-                for i in 0..n {
-                    next[i] = (gi[i] + gh[i]).tanh();
-                }
-            }
+            Nonlinearity::Tanh => tanh_of_sum(gi, gh, next),
             Nonlinearity::Relu => {
-                for i in 0..n {
-                    next[i] = (gi[i] + gh[i]).max(T::zero());
+                for ((o, &a), &b) in next.iter_mut().zip(gi).zip(gh) {
+                    *o = (a + b).max(T::zero());
                 }
             }
         }
@@ -216,25 +214,30 @@ impl<T: Real> GatedStep<T> for VanillaCell<T> {
         batch: usize,
     ) {
         let n = self.hidden * batch;
-        let (h, d_next, d_gi) = (&cache[..n], &d_next[..n], &mut d_gi[..n]);
+        let (h, d_next) = (&cache[..n], &d_next[..n]);
+        let (d_gi, d_gh) = (&mut d_gi[..n], &mut d_gh[..n]);
+        // Both pre-activations enter as gi + gh, so they get the same gradient.
         match self.nonlinearity {
             Nonlinearity::Tanh => {
                 for i in 0..n {
-                    d_gi[i] = d_next[i] * (T::one() - h[i] * h[i]);
+                    let d = d_next[i] * (T::one() - h[i] * h[i]);
+                    d_gi[i] = d;
+                    d_gh[i] = d;
                 }
             }
             Nonlinearity::Relu => {
-                // relu'(0) = 0, as in PyTorch.
+                // relu'(0) = 0, as in PyTorch; a select, not a branch.
                 for i in 0..n {
-                    d_gi[i] = if h[i] > T::zero() {
+                    let d = if h[i] > T::zero() {
                         d_next[i]
                     } else {
                         T::zero()
                     };
+                    d_gi[i] = d;
+                    d_gh[i] = d;
                 }
             }
         }
-        d_gh[..n].copy_from_slice(d_gi);
         // The only path from h_{t-1} to h_t is through W_hh, which the caller adds.
         d_prev[..n].fill(T::zero());
     }
