@@ -26,6 +26,7 @@ mod params;
 mod real;
 #[cfg(feature = "strategies")]
 pub mod strategies;
+mod weights;
 
 pub use cell::{
     add_row_sums, broadcast_bias, h_view, Cell, GateParams, GatedStep, GeneralStep, StepForm,
@@ -34,3 +35,4 @@ pub use error::CellError;
 pub use init::{seeded, Init};
 pub use params::{Param, Params};
 pub use real::Real;
+pub use weights::GateWeights;

@@ -2,9 +2,9 @@
 
 use rand::Rng;
 use rnnzoo_cell::activation::{sigmoid_of_sum, tanh_in_place};
-use rnnzoo_cell::{Cell, CellError, GateParams, GatedStep, Params, Real, StepForm};
+use rnnzoo_cell::{Cell, CellError, GateParams, GateWeights, GatedStep, Params, Real, StepForm};
 
-use crate::{blocks3, blocks3_mut, init_pytorch, zero_params, B_HH, B_IH, GATES, W_HH, W_IH};
+use crate::{blocks3, blocks3_mut, GATES};
 
 /// PyTorch's GRU cell, `n = tanh(W_in x + b_in + r * (W_hn h + b_hn))` (see the crate docs).
 ///
@@ -17,10 +17,7 @@ use crate::{blocks3, blocks3_mut, init_pytorch, zero_params, B_HH, B_IH, GATES, 
 ///   recurrent pre-activation the reset gate multiplies (needed for `r`'s gradient).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GruCell<T> {
-    params: Params<T>,
-    input: usize,
-    hidden: usize,
-    bias: bool,
+    weights: GateWeights<T>,
 }
 
 impl<T: Real> GruCell<T> {
@@ -50,7 +47,7 @@ impl<T: Real> GruCell<T> {
         rng: &mut R,
     ) -> Result<Self, CellError> {
         let mut cell = Self::zeros(input, hidden, bias)?;
-        init_pytorch(&mut cell.params, hidden, rng);
+        cell.weights.init_pytorch(rng);
         Ok(cell)
     }
 
@@ -62,30 +59,27 @@ impl<T: Real> GruCell<T> {
     /// [`CellError::ZeroSize`] if `input` or `hidden` is zero.
     pub fn zeros(input: usize, hidden: usize, bias: bool) -> Result<Self, CellError> {
         Ok(Self {
-            params: zero_params(input, hidden, bias)?,
-            input,
-            hidden,
-            bias,
+            weights: GateWeights::zeros(input, hidden, GATES, bias)?,
         })
     }
 
     /// Whether the cell has biases.
     pub fn has_bias(&self) -> bool {
-        self.bias
+        self.weights.has_bias()
     }
 }
 
 impl<T: Real> Cell<T> for GruCell<T> {
     fn input_size(&self) -> usize {
-        self.input
+        self.weights.input()
     }
 
     fn hidden_size(&self) -> usize {
-        self.hidden
+        self.weights.hidden()
     }
 
     fn cache_size(&self) -> usize {
-        4 * self.hidden
+        4 * self.weights.hidden()
     }
 
     fn mode(&self) -> &str {
@@ -93,11 +87,11 @@ impl<T: Real> Cell<T> for GruCell<T> {
     }
 
     fn params(&self) -> &Params<T> {
-        &self.params
+        self.weights.params()
     }
 
     fn params_mut(&mut self) -> &mut Params<T> {
-        &mut self.params
+        self.weights.params_mut()
     }
 
     fn form(&self) -> StepForm<'_, T> {
@@ -107,16 +101,11 @@ impl<T: Real> Cell<T> for GruCell<T> {
 
 impl<T: Real> GatedStep<T> for GruCell<T> {
     fn gates(&self) -> usize {
-        GATES
+        self.weights.gates()
     }
 
     fn gate_params(&self) -> GateParams {
-        GateParams {
-            weight_ih: W_IH,
-            weight_hh: W_HH,
-            bias_ih: self.bias.then_some(B_IH),
-            bias_hh: self.bias.then_some(B_HH),
-        }
+        self.weights.gate_params()
     }
 
     fn forward_pointwise(
@@ -128,7 +117,7 @@ impl<T: Real> GatedStep<T> for GruCell<T> {
         cache: &mut [T],
         batch: usize,
     ) {
-        let h = self.hidden;
+        let h = self.weights.hidden();
         let (g, k) = (GATES * h, 4 * h);
         let (gi, gh, prev) = (&gi[..g * batch], &gh[..g * batch], &prev[..h * batch]);
         let (next, cache) = (&mut next[..h * batch], &mut cache[..k * batch]);
@@ -154,7 +143,7 @@ impl<T: Real> GatedStep<T> for GruCell<T> {
         d_prev: &mut [T],
         batch: usize,
     ) {
-        let h = self.hidden;
+        let h = self.weights.hidden();
         let (g, k) = (GATES * h, 4 * h);
         let (cache, prev, d_next) = (
             &cache[..k * batch],

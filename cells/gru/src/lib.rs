@@ -60,46 +60,8 @@ mod tests;
 pub use gru::GruCell;
 pub use reset_before::GruResetBeforeCell;
 
-use rand::Rng;
-use rnnzoo_cell::{CellError, Init, Param, Params, Real};
-
-const W_IH: usize = 0;
-const W_HH: usize = 1;
-const B_IH: usize = 2;
-const B_HH: usize = 3;
-
 /// Gate blocks, in PyTorch's order `r, z, n`.
 const GATES: usize = 3;
-
-/// PyTorch's GRU parameters, all zero: `weight_ih (3H, input)`, `weight_hh (3H, H)`, and with
-/// biases `bias_ih (3H)`, `bias_hh (3H)`.
-fn zero_params<T: Real>(input: usize, hidden: usize, bias: bool) -> Result<Params<T>, CellError> {
-    if input == 0 {
-        return Err(CellError::ZeroSize { what: "input_size" });
-    }
-    if hidden == 0 {
-        return Err(CellError::ZeroSize {
-            what: "hidden_size",
-        });
-    }
-    let rows = GATES * hidden;
-    let mut params = Params::new();
-    params.push(Param::zeros("weight_ih", &[rows, input], GATES)?)?;
-    params.push(Param::zeros("weight_hh", &[rows, hidden], GATES)?)?;
-    if bias {
-        params.push(Param::zeros("bias_ih", &[rows], GATES)?)?;
-        params.push(Param::zeros("bias_hh", &[rows], GATES)?)?;
-    }
-    Ok(params)
-}
-
-/// PyTorch's default initialisation, `U(-1/sqrt(H), 1/sqrt(H))`, of every parameter.
-fn init_pytorch<T: Real, R: Rng + ?Sized>(params: &mut Params<T>, hidden: usize, rng: &mut R) {
-    let init = Init::pytorch(hidden);
-    for p in params.iter_mut() {
-        init.apply(p, rng);
-    }
-}
 
 /// Splits `s` into three consecutive blocks of `h`.
 #[inline(always)]

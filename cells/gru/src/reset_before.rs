@@ -4,10 +4,11 @@ use rand::Rng;
 use rnnzoo_cell::activation::{sigmoid_of_sum, tanh_of_sum};
 use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
 use rnnzoo_cell::{
-    add_row_sums, broadcast_bias, Cell, CellError, GeneralStep, Params, Real, StepForm,
+    add_row_sums, broadcast_bias, Cell, CellError, GateWeights, GeneralStep, Param, Params, Real,
+    StepForm,
 };
 
-use crate::{blocks3, blocks3_mut, init_pytorch, zero_params, B_HH, B_IH, GATES, W_HH, W_IH};
+use crate::{blocks3, blocks3_mut, GATES};
 
 /// The GRU of Cho et al. 2014 with the reset gate before the recurrent product,
 /// `n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)`: Keras' GRU with `reset_after=False` (see the
@@ -23,10 +24,7 @@ use crate::{blocks3, blocks3_mut, init_pytorch, zero_params, B_HH, B_IH, GATES, 
 /// - Scratch: `7H` per sample ([`GeneralStep::scratch_size`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GruResetBeforeCell<T> {
-    params: Params<T>,
-    input: usize,
-    hidden: usize,
-    bias: bool,
+    weights: GateWeights<T>,
 }
 
 impl<T: Real> GruResetBeforeCell<T> {
@@ -56,7 +54,7 @@ impl<T: Real> GruResetBeforeCell<T> {
         rng: &mut R,
     ) -> Result<Self, CellError> {
         let mut cell = Self::zeros(input, hidden, bias)?;
-        init_pytorch(&mut cell.params, hidden, rng);
+        cell.weights.init_pytorch(rng);
         Ok(cell)
     }
 
@@ -68,30 +66,27 @@ impl<T: Real> GruResetBeforeCell<T> {
     /// [`CellError::ZeroSize`] if `input` or `hidden` is zero.
     pub fn zeros(input: usize, hidden: usize, bias: bool) -> Result<Self, CellError> {
         Ok(Self {
-            params: zero_params(input, hidden, bias)?,
-            input,
-            hidden,
-            bias,
+            weights: GateWeights::zeros(input, hidden, GATES, bias)?,
         })
     }
 
     /// Whether the cell has biases.
     pub fn has_bias(&self) -> bool {
-        self.bias
+        self.weights.has_bias()
     }
 }
 
 impl<T: Real> Cell<T> for GruResetBeforeCell<T> {
     fn input_size(&self) -> usize {
-        self.input
+        self.weights.input()
     }
 
     fn hidden_size(&self) -> usize {
-        self.hidden
+        self.weights.hidden()
     }
 
     fn cache_size(&self) -> usize {
-        GATES * self.hidden
+        GATES * self.weights.hidden()
     }
 
     fn mode(&self) -> &str {
@@ -99,11 +94,11 @@ impl<T: Real> Cell<T> for GruResetBeforeCell<T> {
     }
 
     fn params(&self) -> &Params<T> {
-        &self.params
+        self.weights.params()
     }
 
     fn params_mut(&mut self) -> &mut Params<T> {
-        &mut self.params
+        self.weights.params_mut()
     }
 
     fn form(&self) -> StepForm<'_, T> {
@@ -115,7 +110,7 @@ impl<T: Real> GeneralStep<T> for GruResetBeforeCell<T> {
     /// Forward: `gi` and `gh` (`3H` each, gate layout) and `r * h` (`H`). Backward: the
     /// pre-activation gradients (`3H`), `r * h` and its gradient (`H` each).
     fn scratch_size(&self, batch: usize) -> usize {
-        7 * self.hidden * batch
+        7 * self.weights.hidden() * batch
     }
 
     fn forward(
@@ -127,25 +122,25 @@ impl<T: Real> GeneralStep<T> for GruResetBeforeCell<T> {
         batch: usize,
         scratch: &mut [T],
     ) {
-        let (h, ni) = (self.hidden, self.input);
+        let w = &self.weights;
+        let (h, ni) = (w.hidden(), w.input());
         let g = GATES * h;
-        let p = &self.params;
         let (x, prev) = (&x[..ni * batch], &prev[..h * batch]);
         let (next, cache) = (&mut next[..h * batch], &mut cache[..g * batch]);
         let (gi, rest) = scratch[..7 * h * batch].split_at_mut(g * batch);
         let (gh, rest) = rest.split_at_mut(g * batch);
         let rh = &mut rest[..h * batch];
-        let (w_rz, w_n) = p[W_HH].data().split_at(2 * h * h);
+        let (w_rz, w_n) = w.weight_hh().data().split_at(2 * h * h);
         let w_rz = MatRef::row_major(w_rz, 2 * h, h).unwrap();
         let w_n = MatRef::row_major(w_n, h, h).unwrap();
         let h_prev = MatRef::col_major(prev, h, batch).unwrap();
 
         // gi = W_ih x + b_ih; the r, z rows of gh = W_hr,hz h + b_hr,hz, and b_hn in its n rows.
-        broadcast_bias(gi, self.bias.then(|| p[B_IH].data()), g);
-        broadcast_bias(gh, self.bias.then(|| p[B_HH].data()), g);
+        broadcast_bias(gi, w.bias_ih().map(Param::data), g);
+        broadcast_bias(gh, w.bias_hh().map(Param::data), g);
         gemm(
             T::one(),
-            p[W_IH].view(),
+            w.weight_ih().view(),
             MatRef::col_major(x, ni, batch).unwrap(),
             T::one(),
             MatMut::col_major(gi, g, batch).unwrap(),
@@ -209,9 +204,9 @@ impl<T: Real> GeneralStep<T> for GruResetBeforeCell<T> {
         scratch: &mut [T],
     ) {
         let one = T::one();
-        let (h, ni) = (self.hidden, self.input);
+        let w = &self.weights;
+        let (h, ni) = (w.hidden(), w.input());
         let g = GATES * h;
-        let p = &self.params;
         let (x, prev, cache, d_next) = (
             &x[..ni * batch],
             &prev[..h * batch],
@@ -223,7 +218,7 @@ impl<T: Real> GeneralStep<T> for GruResetBeforeCell<T> {
         // is W_in x + b_in + W_hn (r h) + b_hn), so it is both d gi and d gh.
         let (da, rest) = scratch[..5 * h * batch].split_at_mut(g * batch);
         let (rh, d_rh) = rest.split_at_mut(h * batch);
-        let (w_rz, w_n) = p[W_HH].data().split_at(2 * h * h);
+        let (w_rz, w_n) = w.weight_hh().data().split_at(2 * h * h);
         let w_rz = MatRef::row_major(w_rz, 2 * h, h).unwrap();
         let w_n = MatRef::row_major(w_n, h, h).unwrap();
 
@@ -279,13 +274,14 @@ impl<T: Real> GeneralStep<T> for GruResetBeforeCell<T> {
         );
         gemm(
             one,
-            p[W_IH].view().t(),
+            w.weight_ih().view().t(),
             da_v,
             T::zero(),
             MatMut::col_major(d_x, ni, batch).unwrap(),
         );
 
-        // Parameter gradients.
+        // Parameter gradients, in the same layout as the parameters.
+        let gp = w.gate_params();
         let x_v = MatRef::col_major(x, ni, batch).unwrap();
         let h_v = MatRef::col_major(prev, h, batch).unwrap();
         let rh_v = MatRef::col_major(&*rh, h, batch).unwrap();
@@ -294,9 +290,12 @@ impl<T: Real> GeneralStep<T> for GruResetBeforeCell<T> {
             da_v,
             x_v.t(),
             one,
-            MatMut::row_major(grads.at_mut(W_IH).data_mut(), g, ni).unwrap(),
+            MatMut::row_major(grads.at_mut(gp.weight_ih).data_mut(), g, ni).unwrap(),
         );
-        let (gw_rz, gw_n) = grads.at_mut(W_HH).data_mut().split_at_mut(2 * h * h);
+        let (gw_rz, gw_n) = grads
+            .at_mut(gp.weight_hh)
+            .data_mut()
+            .split_at_mut(2 * h * h);
         gemm(
             one,
             da_rz_v,
@@ -311,9 +310,8 @@ impl<T: Real> GeneralStep<T> for GruResetBeforeCell<T> {
             one,
             MatMut::row_major(gw_n, h, h).unwrap(),
         );
-        if self.bias {
-            add_row_sums(grads.at_mut(B_IH).data_mut(), da, g);
-            add_row_sums(grads.at_mut(B_HH).data_mut(), da, g);
+        for k in [gp.bias_ih, gp.bias_hh].into_iter().flatten() {
+            add_row_sums(grads.at_mut(k).data_mut(), da, g);
         }
     }
 }

@@ -1,6 +1,6 @@
 use super::*;
 use rnnzoo_cell::gradcheck::{self, normal_vec};
-use rnnzoo_cell::{seeded, Cell, GatedStep, GeneralStep, StepForm};
+use rnnzoo_cell::{seeded, Cell, CellError, GatedStep, GeneralStep, Params, Real, StepForm};
 
 /// One forward step; returns `(next, cache)`.
 fn forward<T: Real>(cell: &dyn Cell<T>, x: &[T], prev: &[T], batch: usize) -> (Vec<T>, Vec<T>) {

@@ -52,7 +52,7 @@
 
 use rand::Rng;
 use rnnzoo_cell::activation::{sigmoid_of_sum, tanh_in_place, tanh_of_sum};
-use rnnzoo_cell::{Cell, CellError, GateParams, GatedStep, Init, Param, Params, Real, StepForm};
+use rnnzoo_cell::{Cell, CellError, GateParams, GateWeights, GatedStep, Params, Real, StepForm};
 
 #[cfg(test)]
 mod tests;
@@ -108,16 +108,8 @@ impl LstmOptions {
 ///   the squashed new cell state); backward reads `c_{t-1}` from the previous state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LstmCell<T> {
-    params: Params<T>,
-    input: usize,
-    hidden: usize,
-    bias: bool,
+    weights: GateWeights<T>,
 }
-
-const W_IH: usize = 0;
-const W_HH: usize = 1;
-const B_IH: usize = 2;
-const B_HH: usize = 3;
 
 /// Gate blocks, in PyTorch's order.
 const GATES: usize = 4;
@@ -156,43 +148,22 @@ impl<T: Real> LstmCell<T> {
         if options.unit_forget_bias && !options.bias {
             return Err(no_bias_for_forget());
         }
-        let init = Init::pytorch(hidden);
-        for p in cell.params.iter_mut() {
-            init.apply(p, rng);
-        }
+        cell.weights.init_pytorch(rng);
         if options.unit_forget_bias {
             cell.set_unit_forget_bias()?;
         }
         Ok(cell)
     }
 
-    /// A cell whose parameters are all zero, to be filled by [`Params::set`] or an [`Init`].
+    /// A cell whose parameters are all zero, to be filled by [`Params::set`] or an
+    /// [`Init`](rnnzoo_cell::Init).
     ///
     /// # Errors
     ///
     /// [`CellError::ZeroSize`] if `input` or `hidden` is zero.
     pub fn zeros(input: usize, hidden: usize, bias: bool) -> Result<Self, CellError> {
-        if input == 0 {
-            return Err(CellError::ZeroSize { what: "input_size" });
-        }
-        if hidden == 0 {
-            return Err(CellError::ZeroSize {
-                what: "hidden_size",
-            });
-        }
-        let rows = GATES * hidden;
-        let mut params = Params::new();
-        params.push(Param::zeros("weight_ih", &[rows, input], GATES)?)?;
-        params.push(Param::zeros("weight_hh", &[rows, hidden], GATES)?)?;
-        if bias {
-            params.push(Param::zeros("bias_ih", &[rows], GATES)?)?;
-            params.push(Param::zeros("bias_hh", &[rows], GATES)?)?;
-        }
         Ok(Self {
-            params,
-            input,
-            hidden,
-            bias,
+            weights: GateWeights::zeros(input, hidden, GATES, bias)?,
         })
     }
 
@@ -203,17 +174,19 @@ impl<T: Real> LstmCell<T> {
     ///
     /// [`CellError::Mismatch`] if the cell has no biases.
     pub fn set_unit_forget_bias(&mut self) -> Result<(), CellError> {
-        if !self.bias {
+        let gp = self.weights.gate_params();
+        let (Some(b_ih), Some(b_hh)) = (gp.bias_ih, gp.bias_hh) else {
             return Err(no_bias_for_forget());
-        }
-        self.params.at_mut(B_IH).gate_mut(FORGET).fill(T::one());
-        self.params.at_mut(B_HH).gate_mut(FORGET).fill(T::zero());
+        };
+        let params = self.weights.params_mut();
+        params.at_mut(b_ih).gate_mut(FORGET).fill(T::one());
+        params.at_mut(b_hh).gate_mut(FORGET).fill(T::zero());
         Ok(())
     }
 
     /// Whether the cell has biases.
     pub fn has_bias(&self) -> bool {
-        self.bias
+        self.weights.has_bias()
     }
 }
 
@@ -226,19 +199,19 @@ fn no_bias_for_forget() -> CellError {
 
 impl<T: Real> Cell<T> for LstmCell<T> {
     fn input_size(&self) -> usize {
-        self.input
+        self.weights.input()
     }
 
     fn hidden_size(&self) -> usize {
-        self.hidden
+        self.weights.hidden()
     }
 
     fn state_size(&self) -> usize {
-        2 * self.hidden
+        2 * self.weights.hidden()
     }
 
     fn cache_size(&self) -> usize {
-        5 * self.hidden
+        5 * self.weights.hidden()
     }
 
     fn mode(&self) -> &str {
@@ -246,11 +219,11 @@ impl<T: Real> Cell<T> for LstmCell<T> {
     }
 
     fn params(&self) -> &Params<T> {
-        &self.params
+        self.weights.params()
     }
 
     fn params_mut(&mut self) -> &mut Params<T> {
-        &mut self.params
+        self.weights.params_mut()
     }
 
     fn form(&self) -> StepForm<'_, T> {
@@ -260,16 +233,11 @@ impl<T: Real> Cell<T> for LstmCell<T> {
 
 impl<T: Real> GatedStep<T> for LstmCell<T> {
     fn gates(&self) -> usize {
-        GATES
+        self.weights.gates()
     }
 
     fn gate_params(&self) -> GateParams {
-        GateParams {
-            weight_ih: W_IH,
-            weight_hh: W_HH,
-            bias_ih: self.bias.then_some(B_IH),
-            bias_hh: self.bias.then_some(B_HH),
-        }
+        self.weights.gate_params()
     }
 
     fn forward_pointwise(
@@ -281,7 +249,7 @@ impl<T: Real> GatedStep<T> for LstmCell<T> {
         cache: &mut [T],
         batch: usize,
     ) {
-        let h = self.hidden;
+        let h = self.weights.hidden();
         let (g, s, k) = (GATES * h, 2 * h, 5 * h);
         let (gi, gh, prev) = (&gi[..g * batch], &gh[..g * batch], &prev[..s * batch]);
         let (next, cache) = (&mut next[..s * batch], &mut cache[..k * batch]);
@@ -307,7 +275,7 @@ impl<T: Real> GatedStep<T> for LstmCell<T> {
         d_prev: &mut [T],
         batch: usize,
     ) {
-        let h = self.hidden;
+        let h = self.weights.hidden();
         let (g, s, k) = (GATES * h, 2 * h, 5 * h);
         let (cache, prev, d_next) = (
             &cache[..k * batch],

@@ -16,7 +16,7 @@
 
 use rand::Rng;
 use rnnzoo_cell::activation::tanh_of_sum;
-use rnnzoo_cell::{Cell, CellError, GateParams, GatedStep, Init, Param, Params, Real, StepForm};
+use rnnzoo_cell::{Cell, CellError, GateParams, GateWeights, GatedStep, Params, Real, StepForm};
 
 /// The activation of a vanilla cell, as PyTorch's `nonlinearity` argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,17 +43,9 @@ impl Nonlinearity {
 /// follow (`1 - h^2` for tanh, `h > 0` for relu).
 #[derive(Debug, Clone, PartialEq)]
 pub struct VanillaCell<T> {
-    params: Params<T>,
-    input: usize,
-    hidden: usize,
+    weights: GateWeights<T>,
     nonlinearity: Nonlinearity,
-    bias: bool,
 }
-
-const W_IH: usize = 0;
-const W_HH: usize = 1;
-const B_IH: usize = 2;
-const B_HH: usize = 3;
 
 impl<T: Real> VanillaCell<T> {
     /// A cell with biases and PyTorch's default initialisation, `U(-1/sqrt(H), 1/sqrt(H))`.
@@ -83,14 +75,12 @@ impl<T: Real> VanillaCell<T> {
         rng: &mut R,
     ) -> Result<Self, CellError> {
         let mut cell = Self::zeros(input, hidden, nonlinearity, bias)?;
-        let init = Init::pytorch(hidden);
-        for p in cell.params.iter_mut() {
-            init.apply(p, rng);
-        }
+        cell.weights.init_pytorch(rng);
         Ok(cell)
     }
 
-    /// A cell whose parameters are all zero, to be filled by [`Params::set`] or an [`Init`].
+    /// A cell whose parameters are all zero, to be filled by [`Params::set`] or an
+    /// [`Init`](rnnzoo_cell::Init).
     ///
     /// # Errors
     ///
@@ -101,27 +91,9 @@ impl<T: Real> VanillaCell<T> {
         nonlinearity: Nonlinearity,
         bias: bool,
     ) -> Result<Self, CellError> {
-        if input == 0 {
-            return Err(CellError::ZeroSize { what: "input_size" });
-        }
-        if hidden == 0 {
-            return Err(CellError::ZeroSize {
-                what: "hidden_size",
-            });
-        }
-        let mut params = Params::new();
-        params.push(Param::zeros("weight_ih", &[hidden, input], 1)?)?;
-        params.push(Param::zeros("weight_hh", &[hidden, hidden], 1)?)?;
-        if bias {
-            params.push(Param::zeros("bias_ih", &[hidden], 1)?)?;
-            params.push(Param::zeros("bias_hh", &[hidden], 1)?)?;
-        }
         Ok(Self {
-            params,
-            input,
-            hidden,
+            weights: GateWeights::zeros(input, hidden, 1, bias)?,
             nonlinearity,
-            bias,
         })
     }
 
@@ -132,21 +104,21 @@ impl<T: Real> VanillaCell<T> {
 
     /// Whether the cell has biases.
     pub fn has_bias(&self) -> bool {
-        self.bias
+        self.weights.has_bias()
     }
 }
 
 impl<T: Real> Cell<T> for VanillaCell<T> {
     fn input_size(&self) -> usize {
-        self.input
+        self.weights.input()
     }
 
     fn hidden_size(&self) -> usize {
-        self.hidden
+        self.weights.hidden()
     }
 
     fn cache_size(&self) -> usize {
-        self.hidden
+        self.weights.hidden()
     }
 
     fn mode(&self) -> &str {
@@ -154,11 +126,11 @@ impl<T: Real> Cell<T> for VanillaCell<T> {
     }
 
     fn params(&self) -> &Params<T> {
-        &self.params
+        self.weights.params()
     }
 
     fn params_mut(&mut self) -> &mut Params<T> {
-        &mut self.params
+        self.weights.params_mut()
     }
 
     fn form(&self) -> StepForm<'_, T> {
@@ -168,16 +140,11 @@ impl<T: Real> Cell<T> for VanillaCell<T> {
 
 impl<T: Real> GatedStep<T> for VanillaCell<T> {
     fn gates(&self) -> usize {
-        1
+        self.weights.gates()
     }
 
     fn gate_params(&self) -> GateParams {
-        GateParams {
-            weight_ih: W_IH,
-            weight_hh: W_HH,
-            bias_ih: self.bias.then_some(B_IH),
-            bias_hh: self.bias.then_some(B_HH),
-        }
+        self.weights.gate_params()
     }
 
     fn forward_pointwise(
@@ -189,7 +156,7 @@ impl<T: Real> GatedStep<T> for VanillaCell<T> {
         cache: &mut [T],
         batch: usize,
     ) {
-        let n = self.hidden * batch;
+        let n = self.weights.hidden() * batch;
         let (gi, gh, next, cache) = (&gi[..n], &gh[..n], &mut next[..n], &mut cache[..n]);
         // The whole `H x batch` block is contiguous: one vectorised activation call.
         match self.nonlinearity {
@@ -213,7 +180,7 @@ impl<T: Real> GatedStep<T> for VanillaCell<T> {
         d_prev: &mut [T],
         batch: usize,
     ) {
-        let n = self.hidden * batch;
+        let n = self.weights.hidden() * batch;
         let (h, d_next) = (&cache[..n], &d_next[..n]);
         let (d_gi, d_gh) = (&mut d_gi[..n], &mut d_gh[..n]);
         // Both pre-activations enter as gi + gh, so they get the same gradient.
