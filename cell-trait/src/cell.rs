@@ -45,38 +45,32 @@ use crate::{Params, Real};
 /// change to rnnzoo.
 ///
 /// ```
-/// use rnnzoo_cell::{gradcheck, seeded, Cell, CellError, GateParams, GatedStep, Init, Param, Params, Real, StepForm};
+/// use rnnzoo_cell::{gradcheck, seeded, Cell, CellError, GateParams, GateWeights, GatedStep, Params, Real, StepForm};
 ///
-/// struct Leaky<T> { params: Params<T>, input: usize, hidden: usize, a: T }
+/// // PyTorch's weight set for one gate block: weight_ih, weight_hh, bias_ih, bias_hh.
+/// struct Leaky<T> { weights: GateWeights<T>, a: T }
 ///
 /// impl<T: Real> Leaky<T> {
 ///     fn new(input: usize, hidden: usize, a: f64, seed: u64) -> Result<Self, CellError> {
-///         let mut params = Params::new();
-///         params.push(Param::zeros("weight_ih", &[hidden, input], 1)?)?;
-///         params.push(Param::zeros("weight_hh", &[hidden, hidden], 1)?)?;
-///         params.push(Param::zeros("bias_ih", &[hidden], 1)?)?;
-///         params.push(Param::zeros("bias_hh", &[hidden], 1)?)?;
-///         let mut rng = seeded(seed);
-///         for p in params.iter_mut() { Init::pytorch(hidden).apply(p, &mut rng); }
-///         Ok(Self { params, input, hidden, a: T::from_f64_lossy(a) })
+///         let mut weights = GateWeights::zeros(input, hidden, 1, true)?;
+///         weights.init_pytorch(&mut seeded(seed));
+///         Ok(Self { weights, a: T::from_f64_lossy(a) })
 ///     }
 /// }
 ///
 /// impl<T: Real> Cell<T> for Leaky<T> {
-///     fn input_size(&self) -> usize { self.input }
-///     fn hidden_size(&self) -> usize { self.hidden }
-///     fn cache_size(&self) -> usize { self.hidden } // tanh(...) of the step
+///     fn input_size(&self) -> usize { self.weights.input() }
+///     fn hidden_size(&self) -> usize { self.weights.hidden() }
+///     fn cache_size(&self) -> usize { self.weights.hidden() } // tanh(...) of the step
 ///     fn mode(&self) -> &str { "LEAKY_TANH" }
-///     fn params(&self) -> &Params<T> { &self.params }
-///     fn params_mut(&mut self) -> &mut Params<T> { &mut self.params }
+///     fn params(&self) -> &Params<T> { self.weights.params() }
+///     fn params_mut(&mut self) -> &mut Params<T> { self.weights.params_mut() }
 ///     fn form(&self) -> StepForm<'_, T> { StepForm::Gated(self) }
 /// }
 ///
 /// impl<T: Real> GatedStep<T> for Leaky<T> {
 ///     fn gates(&self) -> usize { 1 }
-///     fn gate_params(&self) -> GateParams {
-///         GateParams { weight_ih: 0, weight_hh: 1, bias_ih: Some(2), bias_hh: Some(3) }
-///     }
+///     fn gate_params(&self) -> GateParams { self.weights.gate_params() }
 ///     fn forward_pointwise(&self, gi: &[T], gh: &[T], prev: &[T], next: &mut [T], cache: &mut [T], _batch: usize) {
 ///         for i in 0..next.len() {
 ///             let u = (gi[i] + gh[i]).tanh();
