@@ -1,12 +1,15 @@
-//! `gradcheck`: the worst relative error of every cell against finite differences, one step alone
-//! and unrolled through time with lengths in both directions.
+//! `gradcheck`: the worst relative error of every cell against finite differences, one step alone,
+//! unrolled through time with lengths in both directions, inside a bidirectional layer and inside
+//! a two-layer stack (with lengths).
 
 use rnnzoo_cell::gradcheck::{check_cell, Options, Report};
 use rnnzoo_cell::seeded;
 use rnnzoo_cell::strategies::UnrollCase;
-use rnnzoo_layers::gradcheck::check_unrolled;
+use rnnzoo_layers::gradcheck::{check_layer, check_unrolled};
+use rnnzoo_layers::{Bidirectional, Layer, Merge, Recurrent, Stack};
 use serde::Serialize;
 
+use super::plot::{Chart, Series};
 use super::{Context, Outcome};
 use crate::zoo::CellKind;
 
@@ -68,11 +71,39 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
             let cell = kind.build::<f64, _>(input, hidden, &mut seeded(ctx.seed))?;
             rows.push(row(kind, name, &check_unrolled(cell, c, &opts)?));
         }
+        // Composites: the same cell kind in both halves of a bidirectional layer, and in both layers
+        // of a stack (the second reading the first's output), with lengths.
+        let lengths = case(input, hidden, Some(vec![6, 2, 4]), false, ctx.seed);
+        let mut rng = seeded(ctx.seed ^ 0xb1);
+        let bi = Bidirectional::new(
+            Recurrent::new(kind.build::<f64, _>(input, hidden, &mut rng)?),
+            Recurrent::new(kind.build::<f64, _>(input, hidden, &mut rng)?),
+            Merge::Concat,
+        )?;
+        rows.push(row(
+            kind,
+            "bidirectional (concat), T=6, B=3, lengths [6,2,4]",
+            &check_layer(bi, &lengths, &opts)?,
+        ));
+        let layers: Vec<Box<dyn Layer<f64>>> = vec![
+            Box::new(Recurrent::new(
+                kind.build::<f64, _>(input, hidden, &mut rng)?,
+            )),
+            Box::new(Recurrent::new(
+                kind.build::<f64, _>(hidden, hidden, &mut rng)?,
+            )),
+        ];
+        rows.push(row(
+            kind,
+            "2-layer stack, T=6, B=3, lengths [6,2,4]",
+            &check_layer(Stack::new(layers)?, &lengths, &opts)?,
+        ));
     }
     let mut md = String::from(
         "Central differences in f64 (eps 1e-6) against each cell's analytic gradient; an element passes when \
          |a - n| <= 1e-5 + 1e-3 |n| (torch.autograd.gradcheck's tolerances). Every parameter element, the input \
-         and the initial state are checked. Relative error is |a - n| / max(|a|, |n|, 1e-5).\n\n\
+         and the initial state are checked; for the bidirectional layer and the stack the loss is a random \
+         linear function of every output and of the whole final state (both directions, both layers). Relative error is |a - n| / max(|a|, |n|, 1e-5).\n\n\
          | cell | setting | values checked | worst relative error | result |\n| --- | --- | ---: | ---: | --- |\n",
     );
     for r in &rows {
@@ -85,6 +116,45 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
             if r.passed { "pass" } else { "FAIL" }
         );
     }
+    md += "\nReference: the tolerances are torch.autograd.gradcheck's defaults (atol 1e-5, rtol 1e-3). \
+        For a correct gradient the \
+        absolute error of central differences is of order eps^2 (truncation) plus 1e-16 / eps = 1e-10 \
+        (rounding); relative to an element near the 1e-5 floor that can reach about 1e-5. \
+        So worst relative errors orders of magnitude below the 1e-3 tolerance are what a correct gradient \
+        gives, while a wrong one gives errors near 1.\n";
+    // The plot: worst relative error per cell (x = the cell's row in the table), one line per setting.
+    let mut chart = Chart::new(
+        "Gradient checks: worst relative error (x: cell, in table order)",
+        "cell (1 = rnn-tanh ... 6 = gru (reset before))",
+        "worst relative error",
+        true,
+    );
+    let mut settings_seen: Vec<&str> = Vec::new();
+    for r in &rows {
+        if !settings_seen.contains(&r.setting.as_str()) {
+            settings_seen.push(&r.setting);
+        }
+    }
+    for s in settings_seen {
+        let pts = CellKind::ALL
+            .iter()
+            .enumerate()
+            .filter_map(|(k, kind)| {
+                rows.iter()
+                    .find(|r| r.cell == kind.label() && r.setting == s)
+                    // A zero error cannot sit on a log axis: show it at the floor.
+                    .map(|r| ((k + 1) as f64, r.worst_rel.max(1e-16)))
+            })
+            .collect();
+        chart = chart.with(Series::line(short_setting(s), pts));
+    }
+    chart = chart.with(Series::hline(
+        "rtol 1e-3",
+        1e-3,
+        1.0,
+        CellKind::ALL.len() as f64,
+    ));
+    chart.write_svg(&ctx.out.join("gradcheck.svg"))?;
     let passed = rows.iter().all(|r| r.passed);
     Ok(Outcome {
         summary: if passed {
@@ -93,8 +163,12 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
             "SOME CHECKS FAILED".into()
         },
         markdown: md,
-        json: serde_json::to_value(&rows)?,
-        plots: vec![],
+        json: serde_json::json!({
+            "config": {"input": input, "hidden": hidden, "batch": 3, "steps": 6, "eps": opts.eps,
+                       "atol": opts.atol, "rtol": opts.rtol, "precision": "f64"},
+            "rows": rows,
+        }),
+        plots: vec!["gradcheck.svg".into()],
     })
 }
 
@@ -115,4 +189,24 @@ fn case(
         initial_state: true,
         seed,
     }
+}
+
+/// A setting's name short enough for the plot's legend.
+fn short_setting(s: &str) -> String {
+    let mut out = Vec::new();
+    for (needle, word) in [
+        ("one step", "one step"),
+        ("bidirectional", "bidirectional"),
+        ("stack", "2-layer stack"),
+        ("reversed", "reversed"),
+        ("lengths", "lengths"),
+    ] {
+        if s.contains(needle) && !(word == "lengths" && s.contains("one step")) {
+            out.push(word);
+        }
+    }
+    if out.is_empty() || out == ["lengths"] {
+        out.insert(0, "unrolled");
+    }
+    out.join(", ")
 }

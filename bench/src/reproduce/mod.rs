@@ -1,7 +1,19 @@
 //! `rnnzoo reproduce NAME`: the experiments, each writing `NAME.json`, its plots and a section of
 //! `REPORT.md` into the output folder.
 
+pub mod adding;
+pub mod bidirectional;
+pub mod charlm;
+pub mod clipping;
+pub mod copy;
+pub mod depth;
 pub mod gradcheck;
+pub mod gradflow;
+pub mod kit;
+pub mod lm;
+pub mod lm_refs;
+pub mod plot;
+pub mod timeseries;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -18,6 +30,17 @@ pub enum Scale {
     Full,
     /// Seconds: what the test suite runs.
     Tiny,
+}
+
+impl Scale {
+    /// The command-line flag that selects this scale.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Self::Quick => "--quick",
+            Self::Full => "--full",
+            Self::Tiny => "--tiny",
+        }
+    }
 }
 
 /// What every experiment is given.
@@ -57,11 +80,54 @@ pub struct Experiment {
 }
 
 /// Every experiment, in the order `reproduce all` runs them.
-pub const EXPERIMENTS: &[Experiment] = &[Experiment {
-    name: "gradcheck",
-    title: "Gradient checks of every cell",
-    run: gradcheck::run,
-}];
+pub const EXPERIMENTS: &[Experiment] = &[
+    Experiment {
+        name: "gradflow",
+        title: "Vanishing and exploding gradients at initialisation",
+        run: gradflow::run,
+    },
+    Experiment {
+        name: "clipping",
+        title: "Gradient-norm clipping on an RNN with a large spectral radius",
+        run: clipping::run,
+    },
+    Experiment {
+        name: "adding",
+        title: "The adding problem",
+        run: adding::run,
+    },
+    Experiment {
+        name: "copy",
+        title: "The copy memory task",
+        run: copy::run,
+    },
+    Experiment {
+        name: "bidirectional",
+        title: "Bidirectional against one-directional on a look-ahead tagging task",
+        run: bidirectional::run,
+    },
+    Experiment {
+        name: "depth",
+        title: "Character-level language model: one layer against two",
+        run: depth::run,
+    },
+    Experiment {
+        name: "charlm",
+        title:
+            "Character-level language model: LSTM, GRU and vanilla RNN at a similar parameter count",
+        run: charlm::run,
+    },
+    Experiment {
+        name: "timeseries",
+        title: "Mackey-Glass forecasting",
+        run: timeseries::run,
+    },
+    Experiment {
+        name: "gradcheck",
+        title: "Gradient checks of every cell",
+        run: gradcheck::run,
+    },
+];
 
 /// Runs one experiment by name and writes its files; returns its outcome.
 ///
@@ -96,8 +162,10 @@ pub fn run_named(name: &str, ctx: &Context) -> anyhow::Result<Outcome> {
         serde_json::to_string_pretty(&doc)?.as_bytes(),
     )?;
     let mut section = format!(
-        "## {}\n\n`rnnzoo reproduce {name} --seed {} ({:?})`, {seconds:.1} s.\n\n",
-        exp.title, ctx.seed, ctx.scale
+        "## {}\n\n`rnnzoo reproduce {name} {} --seed {}`, {seconds:.1} s.\n\n",
+        exp.title,
+        ctx.scale.flag(),
+        ctx.seed,
     );
     section += &outcome.markdown;
     for p in &outcome.plots {
@@ -129,7 +197,10 @@ fn write_report(out: &Path) -> anyhow::Result<()> {
 /// the same folder, flushed to disk, then renamed over the target.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
-    let tmp = path.with_extension("tmp");
+    // `NAME.json.tmp`, not `NAME.tmp`: files that differ only in extension must not share one.
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
     let mut f =
         std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     f.write_all(bytes)?;

@@ -1,0 +1,37 @@
+//! `depth`: character-level LSTM language models on Shakespeare, one layer against two, both
+//! sized to a similar parameter count (so the deeper one is narrower).
+
+use super::lm::{render, text, train, LmConfig, Spec};
+use super::{Context, Outcome};
+use crate::zoo::CellKind;
+
+/// Trains both models and renders the comparison.
+pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
+    let cfg = LmConfig::for_scale(ctx.scale);
+    let text = text(&cfg)?;
+    let mut results = Vec::new();
+    for layers in [1, 2] {
+        results.push(train(
+            Spec {
+                kind: CellKind::Lstm,
+                layers,
+            },
+            &text,
+            &cfg,
+            ctx,
+            ctx.seed,
+        )?);
+    }
+    let mut md = render(&results, &cfg, &text, ctx, "depth.svg")?;
+    md += &super::lm_refs::depth(&results, &cfg);
+    Ok(Outcome {
+        summary: results
+            .iter()
+            .map(|r| format!("{} {:.3} bpc", r.name, r.valid_bpc))
+            .collect::<Vec<_>>()
+            .join(", "),
+        markdown: md,
+        json: serde_json::json!({"config": cfg, "models": results}),
+        plots: vec!["depth.svg".into()],
+    })
+}

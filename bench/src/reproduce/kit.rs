@@ -1,0 +1,328 @@
+//! Shared pieces of the experiments: data conversion, model builders by cell kind (with hidden
+//! sizes chosen for a parameter budget), a training loop with a progress bar and per-evaluation
+//! records, and small formatting helpers.
+
+use std::time::Instant;
+
+use anyhow::{bail, Context as _};
+use rand_chacha::ChaCha8Rng;
+use rnnzoo_cell::seeded;
+use rnnzoo_datasets::{SeqBatch, Targets as DataTargets};
+use rnnzoo_layers::head::{Activation, Dense};
+use rnnzoo_layers::optim::Adam;
+use rnnzoo_layers::train::{progress_bar, Batch, Targets, TrainConfig, Trainer};
+use rnnzoo_layers::{Layer, Model, Readout, Recurrent, Stack};
+use serde::Serialize;
+
+use super::Scale;
+use crate::zoo::CellKind;
+
+/// Picks the value for the scale: `tiny` for tests, `quick` for `make reproduce`, `full` for
+/// paper-scale runs.
+pub fn pick<V>(scale: Scale, tiny: V, quick: V, full: V) -> V {
+    match scale {
+        Scale::Tiny => tiny,
+        Scale::Quick => quick,
+        Scale::Full => full,
+    }
+}
+
+/// A dataset batch as the trainer's batch, in `f32`.
+///
+/// # Errors
+///
+/// Multi-hot targets, which no experiment trains on.
+pub fn to_batch(b: &SeqBatch) -> anyhow::Result<Batch<f32>> {
+    let targets = match &b.targets {
+        DataTargets::FinalValues { values, .. } | DataTargets::StepValues { values, .. } => {
+            Targets::Values(values.iter().map(|&v| v as f32).collect())
+        }
+        DataTargets::StepClasses { classes, .. } | DataTargets::FinalClasses { classes, .. } => {
+            Targets::Classes(classes.clone())
+        }
+        DataTargets::StepMultiHot { .. } => bail!("multi-hot targets are not supported here"),
+    };
+    Ok(Batch {
+        x: b.inputs.iter().map(|&v| v as f32).collect(),
+        steps: b.steps,
+        batch: b.batch,
+        lengths: b.lengths.clone(),
+        targets,
+    })
+}
+
+/// A stack of `layers` recurrent layers of `kind`, `hidden` units each.
+///
+/// # Errors
+///
+/// A zero size.
+pub fn body(
+    kind: CellKind,
+    input: usize,
+    hidden: usize,
+    layers: usize,
+    seed: u64,
+) -> anyhow::Result<Stack<f32>> {
+    let mut rng = seeded(seed);
+    let mut v: Vec<Box<dyn Layer<f32>>> = Vec::with_capacity(layers);
+    for k in 0..layers {
+        let i = if k == 0 { input } else { hidden };
+        v.push(Box::new(Recurrent::new(
+            kind.build::<f32, _>(i, hidden, &mut rng)?,
+        )));
+    }
+    Ok(Stack::new(v)?)
+}
+
+/// A model: `layers` layers of `kind` and a linear head with `outputs` outputs (regression values
+/// or logits), reading every step or the last one.
+///
+/// # Errors
+///
+/// A zero size.
+pub fn model(
+    kind: CellKind,
+    input: usize,
+    hidden: usize,
+    layers: usize,
+    outputs: usize,
+    readout: Readout,
+    seed: u64,
+) -> anyhow::Result<Model<f32>> {
+    let body = body(kind, input, hidden, layers, seed)?;
+    let head = Dense::new(
+        hidden,
+        outputs,
+        Activation::Identity,
+        &mut seeded(seed ^ 0x4ead),
+    )?;
+    Ok(Model::new(body, head, readout)?)
+}
+
+/// Trainable values of a model.
+pub fn param_count(m: &Model<f32>) -> usize {
+    m.param_groups().iter().map(|g| g.params.num_values()).sum()
+}
+
+/// Values of a `kind` model of this shape (body and head).
+fn count_for(kind: CellKind, input: usize, hidden: usize, layers: usize, outputs: usize) -> usize {
+    let mut n = 0;
+    for k in 0..layers {
+        let i = if k == 0 { input } else { hidden };
+        // Sizes are valid (non-zero), so building cannot fail; zeros are cheap to make.
+        n += kind
+            .build::<f32, _>(i, hidden, &mut seeded(0))
+            .map(|c| c.params().num_values())
+            .unwrap_or(usize::MAX / 4);
+    }
+    n + hidden * outputs + outputs
+}
+
+/// The hidden size whose model (body and head) comes closest to `target` values: how cells of
+/// different kinds are compared "at a similar parameter count".
+pub fn hidden_for_params(
+    kind: CellKind,
+    input: usize,
+    layers: usize,
+    outputs: usize,
+    target: usize,
+) -> usize {
+    // The count grows with the hidden size: binary search, then take the closer neighbour.
+    let (mut lo, mut hi) = (1usize, 4096usize);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if count_for(kind, input, mid, layers, outputs) < target {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    let below = lo.saturating_sub(1).max(1);
+    let dist = |h| count_for(kind, input, h, layers, outputs).abs_diff(target);
+    if dist(below) <= dist(lo) {
+        below
+    } else {
+        lo
+    }
+}
+
+/// Adam with PyTorch's defaults and this learning rate, gradients clipped to a global norm.
+pub fn adam_trainer(model: Model<f32>, lr: f64, clip: Option<f64>, seed: u64) -> Trainer<f32> {
+    Trainer::new(
+        model,
+        Box::new(Adam::new(lr)),
+        TrainConfig {
+            clip_norm: clip,
+            seed,
+            ..TrainConfig::default()
+        },
+    )
+}
+
+/// Test sequences per piece of a test set: long sequences at full scale would otherwise need
+/// hundreds of MB for one evaluation.
+const TEST_PIECE: usize = 250;
+
+/// A fixed test set of `n` sequences in pieces of at most 250, piece `i` made by
+/// `make(size, seed + i)`.
+///
+/// # Errors
+///
+/// Whatever `make` returns.
+pub fn test_set(
+    n: usize,
+    seed: u64,
+    mut make: impl FnMut(usize, u64) -> anyhow::Result<Batch<f32>>,
+) -> anyhow::Result<Vec<Batch<f32>>> {
+    (0..n.div_ceil(TEST_PIECE))
+        .map(|i| {
+            make(
+                TEST_PIECE.min(n - i * TEST_PIECE),
+                seed.wrapping_add(i as u64),
+            )
+        })
+        .collect()
+}
+
+/// Sequences in a test set.
+pub fn test_len(test: &[Batch<f32>]) -> usize {
+    test.iter().map(|b| b.batch).sum()
+}
+
+/// The loss over a whole test set: each piece's mean loss weighted by the positions it averages
+/// (samples for a last-step readout, valid steps for an every-step one), so the result is the mean
+/// over every position of the set.
+///
+/// # Errors
+///
+/// A piece that does not fit the model.
+pub fn evaluate(trainer: &Trainer<f32>, test: &[Batch<f32>]) -> anyhow::Result<f64> {
+    let every = trainer.model().readout() == Readout::EveryStep;
+    let (mut sum, mut n) = (0.0, 0usize);
+    for b in test {
+        let w = match (&b.lengths, every) {
+            (_, false) => b.batch,
+            (Some(l), true) => l.iter().sum(),
+            (None, true) => b.steps * b.batch,
+        };
+        sum += trainer.evaluate(b)? * w as f64;
+        n += w;
+    }
+    Ok(sum / n.max(1) as f64)
+}
+
+/// One evaluation point of a training run ("epoch" = `eval_every` updates).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Record {
+    /// Updates taken so far.
+    pub step: usize,
+    /// Mean training loss of the updates since the previous record.
+    pub train_loss: f64,
+    /// Loss on the fixed test set.
+    pub test_loss: f64,
+    /// Mean gradient norm (before clipping) since the previous record.
+    pub grad_norm: f64,
+    /// Seconds since the start of training.
+    pub seconds: f64,
+}
+
+/// What a training run saw.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Run {
+    /// One record per evaluation.
+    pub records: Vec<Record>,
+    /// `(step, loss)` of every update whose loss was finite.
+    pub step_loss: Vec<(usize, f64)>,
+    /// `(step, gradient norm before clipping)` of every update whose norm was finite.
+    pub step_grad_norm: Vec<(usize, f64)>,
+    /// Updates skipped for a non-finite loss or gradient (only with `skip_nonfinite`).
+    pub skipped: Vec<usize>,
+}
+
+/// Trains for `steps` updates on fresh batches from `draw`, evaluating on `test` every
+/// `eval_every` updates (and at step 0). A progress bar shows the latest losses when `progress`.
+///
+/// # Errors
+///
+/// A batch that does not fit, or a non-finite loss (the trainer's error names the step).
+pub fn train_steps(
+    trainer: &mut Trainer<f32>,
+    steps: usize,
+    eval_every: usize,
+    mut draw: impl FnMut(&mut ChaCha8Rng) -> anyhow::Result<Batch<f32>>,
+    test: &[Batch<f32>],
+    progress: bool,
+    label: &str,
+) -> anyhow::Result<Run> {
+    let started = Instant::now();
+    let mut data_rng = seeded(trainer.config().seed ^ 0xda7a);
+    let first = evaluate(trainer, test)?;
+    let mut run = Run::default();
+    run.records.push(Record {
+        step: 0,
+        train_loss: first,
+        test_loss: first,
+        grad_norm: 0.0,
+        seconds: 0.0,
+    });
+    let bar = progress_bar(progress, steps as u64, label);
+    let (mut loss_sum, mut norm_sum, mut n) = (0.0, 0.0, 0usize);
+    for step in 1..=steps {
+        let batch = draw(&mut data_rng)?;
+        let s = trainer
+            .step(&batch)
+            .with_context(|| format!("{label}: training"))?;
+        if s.skipped {
+            run.skipped.push(step);
+        } else {
+            loss_sum += s.loss;
+            norm_sum += s.grad_norm;
+            n += 1;
+        }
+        if s.loss.is_finite() {
+            run.step_loss.push((step, s.loss));
+        }
+        if s.grad_norm.is_finite() {
+            run.step_grad_norm.push((step, s.grad_norm));
+        }
+        bar.inc(1);
+        if step % eval_every == 0 || step == steps {
+            let test_loss = evaluate(trainer, test)?;
+            let mean = |sum: f64| if n > 0 { sum / n as f64 } else { f64::NAN };
+            run.records.push(Record {
+                step,
+                train_loss: mean(loss_sum),
+                test_loss,
+                grad_norm: mean(norm_sum),
+                seconds: started.elapsed().as_secs_f64(),
+            });
+            bar.set_message(format!("train {:.4} test {test_loss:.4}", mean(loss_sum)));
+            (loss_sum, norm_sum, n) = (0.0, 0.0, 0);
+        }
+    }
+    bar.finish_and_clear();
+    Ok(run)
+}
+
+/// A number for a table: 3 significant digits, scientific when small or large.
+pub fn num(x: f64) -> String {
+    if !x.is_finite() {
+        return format!("{x}");
+    }
+    let a = x.abs();
+    if a != 0.0 && !(1e-3..1e4).contains(&a) {
+        format!("{x:.2e}")
+    } else if a >= 100.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+/// `(step, test loss)` points of a run, for a chart.
+pub fn test_curve(records: &[Record]) -> Vec<(f64, f64)> {
+    records
+        .iter()
+        .map(|r| (r.step as f64, r.test_loss))
+        .collect()
+}

@@ -1,0 +1,375 @@
+//! Character-level language modelling shared by `depth` and `charlm`: char-rnn's recipe (Karpathy
+//! 2015) on the embedded Shakespeare corpus. Truncated BPTT with the state carried across chunks
+//! for the whole epoch, validation bits per character, and text sampled from the trained model.
+
+use std::time::Instant;
+
+use anyhow::ensure;
+use rand::Rng;
+use rnnzoo_cell::seeded;
+use rnnzoo_datasets::{batchify, CharCorpus, Vocabulary};
+use rnnzoo_layers::loss::cross_entropy;
+use rnnzoo_layers::optim::{clip_grad_norm, Adam, Optimizer};
+use rnnzoo_layers::train::progress_bar;
+use rnnzoo_layers::{Inputs, Model, Readout};
+use serde::Serialize;
+
+use super::kit::{model, num, param_count};
+use super::plot::{Chart, Series};
+use super::{Context, Scale};
+use crate::zoo::CellKind;
+
+/// How a language model is trained and evaluated.
+#[derive(Debug, Clone, Serialize)]
+pub struct LmConfig {
+    /// Training characters (from the start of the corpus' training part).
+    pub train_chars: usize,
+    /// Validation characters (from the start of its validation part, the last 10% of the text).
+    pub valid_chars: usize,
+    /// Parallel streams.
+    pub batch: usize,
+    /// Truncated-BPTT chunk length.
+    pub bptt: usize,
+    /// Passes over the training characters.
+    pub epochs: usize,
+    /// Adam's learning rate.
+    pub lr: f64,
+    /// Global gradient-norm clip.
+    pub clip: f64,
+    /// Parameter budget every model is sized to (body and head).
+    pub param_budget: usize,
+    /// Characters to sample.
+    pub sample_len: usize,
+    /// Sampling temperature.
+    pub temperature: f64,
+}
+
+impl LmConfig {
+    /// The settings of a scale.
+    pub fn for_scale(scale: Scale) -> Self {
+        let (train_chars, valid_chars, epochs, param_budget, sample_len) = match scale {
+            Scale::Tiny => (6_000, 2_000, 1, 6_000, 40),
+            Scale::Quick => (500_000, 50_000, 3, 120_000, 300),
+            // The whole corpus (about 1.14 MB of training text), char-rnn's default-sized model.
+            Scale::Full => (usize::MAX, usize::MAX, 20, 1_200_000, 1000),
+        };
+        Self {
+            train_chars,
+            valid_chars,
+            batch: if scale == Scale::Tiny { 8 } else { 32 },
+            bptt: if scale == Scale::Tiny { 20 } else { 50 },
+            epochs,
+            lr: 2e-3,
+            clip: 5.0,
+            param_budget,
+            sample_len,
+            temperature: 0.8,
+        }
+    }
+}
+
+/// The corpus slice a config asks for.
+pub struct Text {
+    /// The whole text's vocabulary.
+    pub vocab: Vocabulary,
+    /// Training ids.
+    pub train: Vec<usize>,
+    /// Validation ids.
+    pub valid: Vec<usize>,
+}
+
+/// The embedded Shakespeare corpus split 90/10 in order, cut to the config's sizes. The
+/// vocabulary is the whole text's, so every model sees the same 80 symbols.
+///
+/// # Errors
+///
+/// None in practice (the corpus is embedded); kept for the dataset API's errors.
+pub fn text(cfg: &LmConfig) -> anyhow::Result<Text> {
+    let c = CharCorpus::shakespeare(0.9)?;
+    Ok(Text {
+        train: c.train[..cfg.train_chars.min(c.train.len())].to_vec(),
+        valid: c.valid[..cfg.valid_chars.min(c.valid.len())].to_vec(),
+        vocab: c.vocab,
+    })
+}
+
+/// A model to train.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    /// The cell.
+    pub kind: CellKind,
+    /// Layers.
+    pub layers: usize,
+}
+
+/// One epoch of a language model.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LmEpoch {
+    /// The epoch (1 for the first).
+    pub epoch: usize,
+    /// Mean training bits per character of the epoch's updates.
+    pub train_bpc: f64,
+    /// Validation bits per character after the epoch.
+    pub valid_bpc: f64,
+    /// Seconds since the start of training.
+    pub seconds: f64,
+}
+
+/// What one language model did.
+#[derive(Debug, Clone, Serialize)]
+pub struct LmResult {
+    /// A label: cell and layers.
+    pub name: String,
+    /// Layers.
+    pub layers: usize,
+    /// Hidden units per layer.
+    pub hidden: usize,
+    /// Trainable values.
+    pub params: usize,
+    /// Per-epoch metrics.
+    pub epochs: Vec<LmEpoch>,
+    /// Validation bits per character at the end.
+    pub valid_bpc: f64,
+    /// Validation bpc of the untrained model (about log2(80) = 6.3).
+    pub initial_valid_bpc: f64,
+    /// Text sampled from the trained model.
+    pub sample: String,
+}
+
+fn one_hot(ids: &[usize], v: usize) -> Vec<f32> {
+    let mut x = vec![0.0f32; ids.len() * v];
+    for (k, &id) in ids.iter().enumerate() {
+        x[k * v + id] = 1.0;
+    }
+    x
+}
+
+/// Validation bits per character: the streams walked in chunks with the state carried.
+///
+/// # Errors
+///
+/// A text too short for the batch.
+pub fn bits_per_char(
+    m: &Model<f32>,
+    ids: &[usize],
+    cfg: &LmConfig,
+    v: usize,
+) -> anyhow::Result<f64> {
+    let data = batchify(ids, cfg.batch)?;
+    let (mut state, mut nats, mut count) = (None::<Vec<f32>>, 0.0, 0usize);
+    for chunk in data.chunks(cfg.bptt)? {
+        let x = one_hot(&chunk.inputs, v);
+        let mut inputs = Inputs::new(&x, chunk.steps, chunk.batch);
+        inputs.initial = state.as_deref();
+        let p = m.predict(inputs)?;
+        let l = cross_entropy(&p.predictions, &chunk.targets, v, None)?;
+        nats += l.value * l.count as f64;
+        count += l.count;
+        state = Some(p.final_state);
+    }
+    Ok(nats / count as f64 / std::f64::consts::LN_2)
+}
+
+/// `len` characters sampled one at a time (a one-step prediction from the carried state, softmax
+/// of logits / temperature), after priming with `prime`.
+///
+/// # Errors
+///
+/// A prime with characters outside the vocabulary.
+pub fn sample(
+    m: &Model<f32>,
+    vocab: &Vocabulary,
+    prime: &str,
+    len: usize,
+    temperature: f64,
+    seed: u64,
+) -> anyhow::Result<String> {
+    let v = vocab.len();
+    let mut rng = seeded(seed);
+    let mut state: Option<Vec<f32>> = None;
+    let mut logits = Vec::new();
+    let feed = |id: usize, state: &mut Option<Vec<f32>>| -> anyhow::Result<Vec<f32>> {
+        let x = one_hot(&[id], v);
+        let mut inputs = Inputs::new(&x, 1, 1);
+        inputs.initial = state.as_deref();
+        let p = m.predict(inputs)?;
+        *state = Some(p.final_state);
+        Ok(p.predictions)
+    };
+    for id in vocab.encode(prime)? {
+        logits = feed(id, &mut state)?;
+    }
+    let mut out = Vec::with_capacity(len);
+    for _ in 0..len {
+        let z: Vec<f64> = logits.iter().map(|&l| f64::from(l) / temperature).collect();
+        let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let w: Vec<f64> = z.iter().map(|&a| (a - max).exp()).collect();
+        let mut u = rng.random::<f64>() * w.iter().sum::<f64>();
+        let mut id = v - 1;
+        for (k, &p) in w.iter().enumerate() {
+            if u < p {
+                id = k;
+                break;
+            }
+            u -= p;
+        }
+        out.push(id);
+        logits = feed(id, &mut state)?;
+    }
+    Ok(format!("{prime}{}", vocab.decode(&out)?))
+}
+
+/// Trains one model with truncated BPTT (the state carried across chunks for a whole epoch, the
+/// gradient cut at chunk boundaries) and Adam, and evaluates after every epoch.
+///
+/// # Errors
+///
+/// A non-finite loss (naming the update), or a text too short for the batch.
+pub fn train(
+    spec: Spec,
+    text: &Text,
+    cfg: &LmConfig,
+    ctx: &Context,
+    seed: u64,
+) -> anyhow::Result<LmResult> {
+    let v = text.vocab.len();
+    let hidden = super::kit::hidden_for_params(spec.kind, v, spec.layers, v, cfg.param_budget);
+    let mut m = model(
+        spec.kind,
+        v,
+        hidden,
+        spec.layers,
+        v,
+        Readout::EveryStep,
+        seed,
+    )?;
+    let name = format!("{} x{}", spec.kind.label(), spec.layers);
+    let initial_valid_bpc = bits_per_char(&m, &text.valid, cfg, v)?;
+    let data = batchify(&text.train, cfg.batch)?;
+    let mut opt = Adam::<f32>::new(cfg.lr);
+    let mut grads = m.zero_grads();
+    let started = Instant::now();
+    let mut epochs = Vec::new();
+    let mut update = 0usize;
+    for epoch in 1..=cfg.epochs {
+        let chunks = data.chunks(cfg.bptt)?;
+        let bar = progress_bar(
+            ctx.progress,
+            chunks.len() as u64,
+            &format!("{name} epoch {epoch}/{}", cfg.epochs),
+        );
+        let (mut state, mut nats, mut count) = (None::<Vec<f32>>, 0.0, 0usize);
+        for chunk in chunks {
+            update += 1;
+            let x = one_hot(&chunk.inputs, v);
+            let mut inputs = Inputs::new(&x, chunk.steps, chunk.batch);
+            inputs.initial = state.as_deref();
+            let (p, tape) = m.forward(inputs, None)?;
+            let loss = cross_entropy(&p.predictions, &chunk.targets, v, None)?;
+            ensure!(
+                loss.value.is_finite(),
+                "{name}: update {update}: the loss is {}",
+                loss.value
+            );
+            grads.iter_mut().for_each(|g| g.zero());
+            m.backward(&tape, &loss.grad, None, &mut grads)?;
+            clip_grad_norm(&mut grads.iter_mut().collect::<Vec<_>>(), cfg.clip);
+            opt.step(&mut m.params_mut(), &grads.iter().collect::<Vec<_>>())?;
+            nats += loss.value * loss.count as f64;
+            count += loss.count;
+            state = Some(p.final_state);
+            bar.inc(1);
+            if update % 20 == 0 {
+                bar.set_message(format!(
+                    "train bpc {:.3}",
+                    nats / count as f64 / std::f64::consts::LN_2
+                ));
+            }
+        }
+        bar.finish_and_clear();
+        epochs.push(LmEpoch {
+            epoch,
+            train_bpc: nats / count.max(1) as f64 / std::f64::consts::LN_2,
+            valid_bpc: bits_per_char(&m, &text.valid, cfg, v)?,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
+    let sample = sample(
+        &m,
+        &text.vocab,
+        "\n",
+        cfg.sample_len,
+        cfg.temperature,
+        seed ^ 0x5a,
+    )?;
+    Ok(LmResult {
+        name,
+        layers: spec.layers,
+        hidden,
+        params: param_count(&m),
+        valid_bpc: epochs.last().map_or(initial_valid_bpc, |e| e.valid_bpc),
+        initial_valid_bpc,
+        epochs,
+        sample,
+    })
+}
+
+/// The settings paragraph, the results table, the samples and a validation-bpc chart.
+pub fn render(
+    results: &[LmResult],
+    cfg: &LmConfig,
+    text: &Text,
+    ctx: &Context,
+    plot: &str,
+) -> anyhow::Result<String> {
+    let mut md = format!(
+        "Setting: the embedded Shakespeare corpus (ten plays, {vocab} distinct characters), split 90/10 in \
+         order; training on its first {train} training characters, validation on the first {valid} \
+         characters of the held-out part. One-hot inputs, a linear softmax head at every step; every \
+         model sized to about {budget} parameters (body and head). Truncated BPTT over {bptt}-step \
+         chunks of {batch} parallel streams, the state carried across chunks; Adam lr {lr}, gradient \
+         norm clipped at {clip}, {epochs} epoch(s), no dropout, seed {seed}. Samples: temperature \
+         {temp}, primed with a newline.\n\n\
+         | model | hidden | parameters | valid bpc (untrained) | train bpc (last epoch) | valid bpc |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: |\n",
+        vocab = text.vocab.len(),
+        train = text.train.len(),
+        valid = text.valid.len(),
+        budget = cfg.param_budget,
+        bptt = cfg.bptt,
+        batch = cfg.batch,
+        lr = cfg.lr,
+        clip = cfg.clip,
+        epochs = cfg.epochs,
+        seed = ctx.seed,
+        temp = cfg.temperature,
+    );
+    for r in results {
+        md += &format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            r.name,
+            r.hidden,
+            r.params,
+            num(r.initial_valid_bpc),
+            num(r.epochs.last().map_or(f64::NAN, |e| e.train_bpc)),
+            num(r.valid_bpc)
+        );
+    }
+    md += "\nSamples:\n\n";
+    for r in results {
+        md += &format!("{}:\n\n```text\n{}\n```\n\n", r.name, r.sample.trim_end());
+    }
+    let mut chart = Chart::new(
+        "Validation bits per character",
+        "epoch",
+        "bits per character",
+        false,
+    );
+    for r in results {
+        let mut pts = vec![(0.0, r.initial_valid_bpc)];
+        pts.extend(r.epochs.iter().map(|e| (e.epoch as f64, e.valid_bpc)));
+        chart = chart.with(Series::line(&r.name, pts));
+    }
+    chart.write_svg(&ctx.out.join(plot))?;
+    Ok(md)
+}

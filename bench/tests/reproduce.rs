@@ -1,0 +1,146 @@
+//! Every experiment of `rnnzoo reproduce` runs at the tiny scale into a fresh folder and writes its
+//! JSON (with the expected keys and only finite numbers), its report section, its plots and
+//! `REPORT.md`.
+
+use std::path::PathBuf;
+
+use rnnzoo_bench::reproduce::{names, run_named, Context, Scale};
+use serde_json::Value;
+
+/// A fresh, empty folder for one experiment.
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "rnnzoo-reproduce-test-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Every number in the document, with its path; fails on a null (what serde_json writes for a NaN
+/// or an infinity).
+fn numbers(v: &Value, path: &str, out: &mut Vec<(String, f64)>) {
+    match v {
+        Value::Null => panic!("{path} is null (a non-finite number?)"),
+        Value::Number(n) => out.push((path.into(), n.as_f64().unwrap())),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(k, x)| numbers(x, &format!("{path}[{k}]"), out)),
+        Value::Object(o) => o
+            .iter()
+            .for_each(|(k, x)| numbers(x, &format!("{path}.{k}"), out)),
+        Value::Bool(_) | Value::String(_) => {}
+    }
+}
+
+fn run_tiny(name: &str) {
+    let out = fresh_dir(name);
+    let ctx = Context {
+        seed: 0,
+        scale: Scale::Tiny,
+        out: out.clone(),
+        progress: false,
+    };
+    let started = std::time::Instant::now();
+    let outcome = run_named(name, &ctx).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+    let seconds = started.elapsed().as_secs_f64();
+
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join(format!("{name}.json"))).unwrap())
+            .unwrap();
+    for key in [
+        "experiment",
+        "seed",
+        "scale",
+        "seconds",
+        "summary",
+        "plots",
+        "results",
+    ] {
+        assert!(doc.get(key).is_some(), "{name}.json has no `{key}`");
+    }
+    assert_eq!(doc["experiment"], name);
+    assert!(
+        doc["results"].get("config").is_some(),
+        "{name}.json: results have no config"
+    );
+    let mut nums = Vec::new();
+    numbers(&doc, "", &mut nums);
+    assert!(
+        nums.iter().all(|(_, x)| x.is_finite()),
+        "{name}: non-finite number"
+    );
+    assert!(nums.len() > 5, "{name}.json holds almost no numbers");
+
+    let section = std::fs::read_to_string(out.join(format!("{name}.md"))).unwrap();
+    assert!(section.starts_with("## "), "{name}.md has no heading");
+    assert!(section.contains("| --- |"), "{name}.md has no table");
+    assert!(
+        section.contains("Reference"),
+        "{name}.md names no reference"
+    );
+    let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(report.contains(section.lines().next().unwrap()));
+
+    assert!(!outcome.plots.is_empty(), "{name} made no plot");
+    for p in &outcome.plots {
+        let svg = std::fs::read_to_string(out.join(p)).unwrap();
+        assert!(
+            svg.contains("<svg") && svg.contains("</svg>"),
+            "{p} is not an SVG"
+        );
+        assert!(svg.contains("<polyline") || svg.contains("<path") || svg.contains("<line"));
+        assert!(section.contains(p.as_str()), "{name}.md does not show {p}");
+    }
+    // The tiny scale is for tests: seconds, even in an unoptimised build on a busy machine.
+    assert!(
+        seconds < 60.0,
+        "{name} took {seconds:.1} s at the tiny scale"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+macro_rules! tiny {
+    ($($test:ident => $name:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                run_tiny($name);
+            }
+        )*
+
+        #[test]
+        fn every_experiment_has_a_tiny_test() {
+            let tested = [$($name),*];
+            for n in names() {
+                assert!(tested.contains(&n), "experiment `{n}` has no tiny test");
+            }
+        }
+    };
+}
+
+tiny! {
+    gradflow => "gradflow",
+    clipping => "clipping",
+    adding => "adding",
+    copy => "copy",
+    bidirectional => "bidirectional",
+    depth => "depth",
+    charlm => "charlm",
+    timeseries => "timeseries",
+    gradcheck => "gradcheck",
+}
+
+#[test]
+fn an_unknown_experiment_is_an_error_that_lists_the_known_ones() {
+    let ctx = Context {
+        seed: 0,
+        scale: Scale::Tiny,
+        out: fresh_dir("unknown"),
+        progress: false,
+    };
+    let err = run_named("nope", &ctx).unwrap_err().to_string();
+    assert!(err.contains("adding") && err.contains("gradflow"), "{err}");
+}
