@@ -266,13 +266,19 @@ impl<T: Real> Trainer<T> {
     /// `skip_nonfinite`); [`TrainError::Layer`]/[`TrainError::Optim`] for a batch or state that
     /// does not fit.
     pub fn step(&mut self, batch: &Batch<T>) -> Result<StepStats, TrainError> {
-        Ok(self.step_from(batch, None)?.0)
+        Ok(self.step_with_state(batch, None)?.0)
     }
 
-    /// One update on `batch` starting from `initial` state; returns the final state too (the
-    /// carry of truncated BPTT: the next chunk starts from it, and no gradient flows back into
-    /// this chunk through it).
-    fn step_from(
+    /// One update on `batch` starting from `initial` state; returns the final state too: the carry
+    /// of truncated BPTT, for a loop that makes its chunks as it goes (the next chunk starts from
+    /// it, and no gradient flows back into this chunk through it). [`Trainer::train_stream`] is
+    /// the same loop over one batch already in memory.
+    ///
+    /// # Errors
+    ///
+    /// As [`Trainer::step`], and [`LayerError::InitialState`] for an initial state of the wrong
+    /// size.
+    pub fn step_with_state(
         &mut self,
         batch: &Batch<T>,
         initial: Option<&[T]>,
@@ -387,7 +393,7 @@ impl<T: Real> Trainer<T> {
         let mut stats = Vec::new();
         for t0 in (0..stream.steps).step_by(k) {
             let chunk = stream.chunk(t0, (t0 + k).min(stream.steps), features, outputs);
-            let (s, state) = self.step_from(&chunk, carry.as_deref())?;
+            let (s, state) = self.step_with_state(&chunk, carry.as_deref())?;
             carry = Some(state);
             stats.push(s);
         }

@@ -4,13 +4,13 @@
 
 use std::time::Instant;
 
-use anyhow::ensure;
+use anyhow::Context as _;
 use rand::Rng;
 use rnnzoo_cell::seeded;
 use rnnzoo_datasets::{batchify, CharCorpus, Vocabulary};
 use rnnzoo_layers::loss::cross_entropy;
-use rnnzoo_layers::optim::{clip_grad_norm, Adam, Optimizer};
-use rnnzoo_layers::train::progress_bar;
+use rnnzoo_layers::optim::Adam;
+use rnnzoo_layers::train::{progress_bar, Batch, Targets, TrainConfig, Trainer};
 use rnnzoo_layers::{Inputs, Model, Readout};
 use serde::Serialize;
 
@@ -234,7 +234,7 @@ pub fn train(
 ) -> anyhow::Result<LmResult> {
     let v = text.vocab.len();
     let hidden = super::kit::hidden_for_params(spec.kind, v, spec.layers, v, cfg.param_budget);
-    let mut m = model(
+    let m = model(
         spec.kind,
         v,
         hidden,
@@ -246,11 +246,14 @@ pub fn train(
     let name = format!("{} x{}", spec.kind.label(), spec.layers);
     let initial_valid_bpc = bits_per_char(&m, &text.valid, cfg, v)?;
     let data = batchify(&text.train, cfg.batch)?;
-    let mut opt = Adam::<f32>::new(cfg.lr);
-    let mut grads = m.zero_grads();
+    let config = TrainConfig {
+        clip_norm: Some(cfg.clip),
+        seed,
+        ..TrainConfig::default()
+    };
+    let mut trainer = Trainer::new(m, Box::new(Adam::<f32>::new(cfg.lr)), config);
     let started = Instant::now();
     let mut epochs = Vec::new();
-    let mut update = 0usize;
     for epoch in 1..=cfg.epochs {
         let chunks = data.chunks(cfg.bptt)?;
         let bar = progress_bar(
@@ -258,28 +261,24 @@ pub fn train(
             chunks.len() as u64,
             &format!("{name} epoch {epoch}/{}", cfg.epochs),
         );
+        // The state is carried across the epoch's chunks (truncated BPTT) and reset per epoch.
         let (mut state, mut nats, mut count) = (None::<Vec<f32>>, 0.0, 0usize);
         for chunk in chunks {
-            update += 1;
-            let x = one_hot(&chunk.inputs, v);
-            let mut inputs = Inputs::new(&x, chunk.steps, chunk.batch);
-            inputs.initial = state.as_deref();
-            let (p, tape) = m.forward(inputs, None)?;
-            let loss = cross_entropy(&p.predictions, &chunk.targets, v, None)?;
-            ensure!(
-                loss.value.is_finite(),
-                "{name}: update {update}: the loss is {}",
-                loss.value
-            );
-            grads.iter_mut().for_each(|g| g.zero());
-            m.backward(&tape, &loss.grad, None, &mut grads)?;
-            clip_grad_norm(&mut grads.iter_mut().collect::<Vec<_>>(), cfg.clip);
-            opt.step(&mut m.params_mut(), &grads.iter().collect::<Vec<_>>())?;
-            nats += loss.value * loss.count as f64;
-            count += loss.count;
-            state = Some(p.final_state);
+            let batch = Batch {
+                x: one_hot(&chunk.inputs, v),
+                steps: chunk.steps,
+                batch: chunk.batch,
+                lengths: None,
+                targets: Targets::Classes(chunk.targets),
+            };
+            let (stats, carry) = trainer
+                .step_with_state(&batch, state.as_deref())
+                .with_context(|| name.clone())?;
+            nats += stats.loss * (batch.steps * batch.batch) as f64;
+            count += batch.steps * batch.batch;
+            state = Some(carry);
             bar.inc(1);
-            if update % 20 == 0 {
+            if stats.step % 20 == 0 {
                 bar.set_message(format!(
                     "train bpc {:.3}",
                     nats / count as f64 / std::f64::consts::LN_2
@@ -290,12 +289,13 @@ pub fn train(
         epochs.push(LmEpoch {
             epoch,
             train_bpc: nats / count.max(1) as f64 / std::f64::consts::LN_2,
-            valid_bpc: bits_per_char(&m, &text.valid, cfg, v)?,
+            valid_bpc: bits_per_char(trainer.model(), &text.valid, cfg, v)?,
             seconds: started.elapsed().as_secs_f64(),
         });
     }
+    let m = trainer.model();
     let sample = sample(
-        &m,
+        m,
         &text.vocab,
         "\n",
         cfg.sample_len,
@@ -306,7 +306,7 @@ pub fn train(
         name,
         layers: spec.layers,
         hidden,
-        params: param_count(&m),
+        params: param_count(m),
         valid_bpc: epochs.last().map_or(initial_valid_bpc, |e| e.valid_bpc),
         initial_valid_bpc,
         epochs,
