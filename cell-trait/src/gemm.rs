@@ -11,11 +11,40 @@
 //! transpose is the same slice with the strides swapped ([`MatRef::t`]). No matrix is ever copied
 //! to be transposed.
 //!
+//! # Two kernels, chosen per shape
+//!
+//! [`gemm()`] runs each product on one of two [`Backend`]s, chosen by [`Backend::choose`] from the
+//! shape, the layout of `A` and the size of the current rayon pool, by rules measured on the
+//! unroller's own products (2-core AVX-512 machine, GFLOP/s, one thread):
+//!
+//! | product (m x k x n) | A | matrixmultiply f32 / f64 | gemm crate f32 / f64 |
+//! | --- | --- | --- | --- |
+//! | input, 1024 x 256 x 3200 | row-major | 45 / 29 | 51 / 25 |
+//! | recurrent, 1024 x 256 x 64 | row-major | 77 / 47 | 67 / 16 |
+//! | recurrent, 2048 x 512 x 16 | row-major | 16 / 15 | 7 / 7 |
+//! | recurrent, 2048 x 512 x 16 | column-major | 16 / 12 | 104 / 15 |
+//! | `W^T dG`, 512 x 2048 x 16 | column-major | 61 / 14 | 112 / 16 |
+//! | `dX`, 256 x 1024 x 3200 | column-major | 45 / 31 | 70 / 35 |
+//! | batch 1, 512 x 128 x 1 | either | 1.5 / 2.0 | 13-29 / 8-12 |
+//! | small, 32 x 128 x 8 | column-major | 14 / 13 | 104 / 51 |
+//!
+//! So: the `gemm` crate, except a row-major `A` times a few columns (`2 <= n <= 64`) on one
+//! thread, where matrixmultiply's packing wins. The unroller avoids that case altogether by
+//! giving its per-step product a column-major copy of `W_hh`. Either kernel can be forced for
+//! measurements with `RNNZOO_GEMM=matrixmultiply` or `RNNZOO_GEMM=gemm`.
+//!
+//! # Threads
+//!
+//! One owner: the current rayon pool (the global one, or the one a caller `install`s). The `gemm`
+//! crate splits a product of at least [`PARALLEL_MIN_MACS`] multiply-adds over all its threads;
+//! matrixmultiply runs single-threaded (its own `threading` pool is not enabled, so nothing
+//! over-subscribes the cores).
+//!
 //! # Why not nalgebra's products
 //!
 //! nalgebra reaches matrixmultiply only for untransposed products with every dimension above 5;
 //! `tr_mul`/`gemm_tr` never do (nalgebra issue #717). Batch 1 to 5 and every transposed product in
-//! backpropagation would fall into slow loops, so the hot code calls [`gemm`] on views instead.
+//! backpropagation would fall into slow loops, so the hot code calls [`gemm()`] on views instead.
 //!
 //! ```
 //! use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
@@ -33,7 +62,68 @@
 //! assert_eq!(y, [8.0, 8.0]);
 //! ```
 
+use std::sync::OnceLock;
+
 use crate::Real;
+
+/// The GEMM kernels [`gemm()`] chooses between (see the module docs for the measurements).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// `matrixmultiply::{sgemm, dgemm}`, single-threaded ([`Real::gemm_kernel`]).
+    MatrixMultiply,
+    /// The `gemm` crate, AVX-512 kernels where the processor has them, split over the current
+    /// rayon pool for large products ([`Real::gemm_crate_kernel`]).
+    GemmCrate,
+    /// rnnzoo's matrix-vector kernel, for one column (`n = 1`, a batch of one) with a
+    /// column-major `A` and a contiguous `C`: `W_hh h` on the unroller's column-major copy and
+    /// `W_hh^T d_gh`. Other layouts fall back to [`Backend::GemmCrate`].
+    Gemv,
+}
+
+/// Products with fewer multiply-adds than this run on one thread: below it, handing half of the
+/// work to a second thread costs more than it saves (measured: a 128 x 128 x 32 product takes
+/// about 10 µs on one core).
+pub const PARALLEL_MIN_MACS: usize = 1 << 20;
+
+impl Backend {
+    /// The backend for an `m x k x n` product whose `A` has strides `a = (rs, cs)`, whose `B` and
+    /// `C` have row strides `x_rs` and `c_rs`, in a pool of `threads` threads; `RNNZOO_GEMM`
+    /// overrides (see the module docs).
+    pub fn choose(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: (usize, usize),
+        x_rs: usize,
+        c_rs: usize,
+        threads: usize,
+    ) -> Backend {
+        if let Some(forced) = forced() {
+            return forced;
+        }
+        if n == 1 && gemv::fits(a, x_rs, c_rs) {
+            return Backend::Gemv;
+        }
+        let a_row_major = a.1 == 1 && a.0 != 1;
+        let parallel = threads > 1 && m * k * n >= PARALLEL_MIN_MACS;
+        if a_row_major && (2..=64).contains(&n) && !parallel {
+            Backend::MatrixMultiply
+        } else {
+            Backend::GemmCrate
+        }
+    }
+}
+
+/// The backend `RNNZOO_GEMM` asks for, read once.
+fn forced() -> Option<Backend> {
+    static FORCED: OnceLock<Option<Backend>> = OnceLock::new();
+    *FORCED.get_or_init(|| match std::env::var("RNNZOO_GEMM").as_deref() {
+        Ok("matrixmultiply") => Some(Backend::MatrixMultiply),
+        Ok("gemm") => Some(Backend::GemmCrate),
+        Ok("gemv") => Some(Backend::Gemv),
+        _ => None,
+    })
+}
 
 /// A view does not fit the slice it was made from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -181,7 +271,7 @@ pub struct MatMut<'a, T> {
 impl<'a, T> MatMut<'a, T> {
     /// A mutable view with explicit strides.
     ///
-    /// The strides must not make two elements share storage (for example `rs = 0`); [`gemm`] would
+    /// The strides must not make two elements share storage (for example `rs = 0`); [`gemm()`] would
     /// then write one element twice. Views made by [`MatMut::col_major`] and
     /// [`MatMut::row_major`] never do.
     ///
@@ -234,7 +324,8 @@ impl<'a, T> MatMut<'a, T> {
     }
 }
 
-/// `C = alpha * A * B + beta * C`, through the dtype's GEMM kernel (matrixmultiply).
+/// `C = alpha * A * B + beta * C`, on the [`Backend`] chosen for the shape and the current rayon
+/// pool (see the module docs).
 ///
 /// When `beta` is zero, `C` is overwritten without being read.
 ///
@@ -244,6 +335,24 @@ impl<'a, T> MatMut<'a, T> {
 /// come from a user are checked before this point with a typed error; a mismatch here is a bug in
 /// the caller.
 pub fn gemm<T: Real>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: MatMut<'_, T>) {
+    let threads = rayon::current_num_threads();
+    let backend = Backend::choose(c.rows, a.cols, c.cols, (a.rs, a.cs), b.rs, c.rs, threads);
+    gemm_with(backend, alpha, a, b, beta, c);
+}
+
+/// [`gemm()`] on a given backend.
+///
+/// # Panics
+///
+/// As [`gemm()`].
+pub fn gemm_with<T: Real>(
+    backend: Backend,
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    c: MatMut<'_, T>,
+) {
     assert!(
         a.cols == b.rows && a.rows == c.rows && b.cols == c.cols,
         "gemm: ({}x{}) * ({}x{}) into ({}x{})",
@@ -272,25 +381,227 @@ pub fn gemm<T: Real>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: M
         }
         return;
     }
-    // SAFETY: the three views were bounds-checked at construction, `c` is a unique borrow so it
-    // cannot overlap `a` or `b`, and the strides fit in isize (checked by `extent`).
-    unsafe {
-        T::gemm_kernel(
+    if backend == Backend::Gemv && n == 1 && gemv::fits((a.rs, a.cs), b.rs, c.rs) {
+        return gemv::gemv(
             m,
             k,
-            n,
             alpha,
-            a.data.as_ptr(),
-            a.rs as isize,
-            a.cs as isize,
-            b.data.as_ptr(),
-            b.rs as isize,
-            b.cs as isize,
+            a.data,
+            (a.rs, a.cs),
+            b.data,
+            b.rs,
             beta,
-            c.data.as_mut_ptr(),
-            c.rs as isize,
-            c.cs as isize,
-        )
+            c.data,
+        );
+    }
+    // SAFETY: the three views were bounds-checked at construction, `c` is a unique borrow so it
+    // cannot overlap `a` or `b`, and the strides fit in isize (checked by `extent`).
+    let (ap, bp, cp) = (a.data.as_ptr(), b.data.as_ptr(), c.data.as_mut_ptr());
+    let (rsa, csa, rsb, csb) = (a.rs as isize, a.cs as isize, b.rs as isize, b.cs as isize);
+    let (rsc, csc) = (c.rs as isize, c.cs as isize);
+    unsafe {
+        match backend {
+            Backend::MatrixMultiply => T::gemm_kernel(
+                m, k, n, alpha, ap, rsa, csa, bp, rsb, csb, beta, cp, rsc, csc,
+            ),
+            Backend::GemmCrate | Backend::Gemv => {
+                let threads = if m * k * n >= PARALLEL_MIN_MACS {
+                    rayon::current_num_threads()
+                } else {
+                    1
+                };
+                T::gemm_crate_kernel(
+                    m, k, n, alpha, ap, rsa, csa, bp, rsb, csb, beta, cp, rsc, csc, threads,
+                )
+            }
+        }
+    }
+}
+
+/// The matrix-vector kernel: `y = alpha A x + beta y`, `A` column-major.
+///
+/// A column-major `A` (`W_hh` copied, `W_hh^T`): `y` is updated with eight columns of `A` per pass (`y += A[:, j..j+8] x[j..j+8]`): eight
+/// contiguous streams through `A`, which the prefetcher follows, no packing and no horizontal
+/// sums, and one load and store of `y` per eight multiply-adds. Compiled three times (baseline,
+/// AVX2+FMA, AVX-512) and picked at run time; the baseline copy uses separate multiply and add,
+/// since `mul_add` without FMA hardware is a slow library call. Measured (f32, one core, from L2):
+/// 512 x 128 at 41 GFLOP/s against the `gemm` crate's 27-36 and matrixmultiply's 1.5.
+mod gemv {
+    use crate::Real;
+
+    /// Whether the kernel takes this layout: a column-major `A` (unit row stride), `y`
+    /// contiguous. (A row-major `A` goes to the `gemm` crate: a dot-product form measured 11-25
+    /// GFLOP/s here against its 27-41.)
+    pub(super) fn fits(a: (usize, usize), _x_rs: usize, c_rs: usize) -> bool {
+        a.0 == 1 && c_rs == 1
+    }
+
+    /// `y = alpha A x + beta y` for `A` `m x k` with strides `a_strides` (one of them 1), `x`
+    /// with stride `incx` (`y` is not read when `beta` is zero).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn gemv<T: Real>(
+        m: usize,
+        k: usize,
+        alpha: T,
+        a: &[T],
+        a_strides: (usize, usize),
+        x: &[T],
+        incx: usize,
+        beta: T,
+        y: &mut [T],
+    ) {
+        let y = &mut y[..m];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the processor has AVX-512F (and so AVX2 and FMA).
+                return unsafe { avx512(m, k, alpha, a, a_strides, x, incx, beta, y) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: the processor has AVX2 and FMA.
+                return unsafe { avx2(m, k, alpha, a, a_strides, x, incx, beta, y) };
+            }
+        }
+        body::<T, false>(m, k, alpha, a, a_strides, x, incx, beta, y)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn avx512<T: Real>(
+        m: usize,
+        k: usize,
+        alpha: T,
+        a: &[T],
+        a_strides: (usize, usize),
+        x: &[T],
+        incx: usize,
+        beta: T,
+        y: &mut [T],
+    ) {
+        body::<T, true>(m, k, alpha, a, a_strides, x, incx, beta, y)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn avx2<T: Real>(
+        m: usize,
+        k: usize,
+        alpha: T,
+        a: &[T],
+        a_strides: (usize, usize),
+        x: &[T],
+        incx: usize,
+        beta: T,
+        y: &mut [T],
+    ) {
+        body::<T, true>(m, k, alpha, a, a_strides, x, incx, beta, y)
+    }
+
+    /// Columns of `A` per pass over `y`.
+    const COLS: usize = 8;
+
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn body<T: Real, const FMA: bool>(
+        m: usize,
+        k: usize,
+        alpha: T,
+        a: &[T],
+        a_strides: (usize, usize),
+        x: &[T],
+        incx: usize,
+        beta: T,
+        y: &mut [T],
+    ) {
+        debug_assert_eq!(a_strides.0, 1, "gemv::fits admits column-major A only");
+        columns::<T, FMA>(m, k, alpha, a, a_strides.1, x, incx, beta, y)
+    }
+
+    /// Column-major `A`: `y += A[:, j..j+8] x[j..j+8]`, pass after pass.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn columns<T: Real, const FMA: bool>(
+        m: usize,
+        k: usize,
+        alpha: T,
+        a: &[T],
+        lda: usize,
+        x: &[T],
+        incx: usize,
+        beta: T,
+        y: &mut [T],
+    ) {
+        if beta == T::zero() {
+            y.fill(T::zero());
+        } else if beta != T::one() {
+            y.iter_mut().for_each(|v| *v *= beta);
+        }
+        // Rows per block: 256 bytes, four (AVX-512) or eight (AVX2) independent accumulator
+        // chains, so the multiply-add latency is hidden.
+        if std::mem::size_of::<T>() == 4 {
+            passes::<T, 64, FMA>(m, k, alpha, a, lda, x, incx, y)
+        } else {
+            passes::<T, 32, FMA>(m, k, alpha, a, lda, x, incx, y)
+        }
+    }
+
+    /// `y += alpha A x`, eight columns per pass, `R` rows per block.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn passes<T: Real, const R: usize, const FMA: bool>(
+        m: usize,
+        k: usize,
+        alpha: T,
+        a: &[T],
+        lda: usize,
+        x: &[T],
+        incx: usize,
+        y: &mut [T],
+    ) {
+        let full = m / R * R;
+        let mut j = 0;
+        while j + COLS <= k {
+            let xs: [T; COLS] = std::array::from_fn(|q| alpha * x[(j + q) * incx]);
+            let cols: [&[T]; COLS] = std::array::from_fn(|q| &a[(j + q) * lda..][..m]);
+            for (b, yb) in y[..full].chunks_exact_mut(R).enumerate() {
+                let yb: &mut [T; R] = yb.try_into().expect("R values");
+                let mut acc = *yb;
+                for q in 0..COLS {
+                    let c: &[T; R] = cols[q][b * R..][..R].try_into().expect("R values");
+                    for r in 0..R {
+                        acc[r] = madd::<T, FMA>(c[r], xs[q], acc[r]);
+                    }
+                }
+                *yb = acc;
+            }
+            for (i, v) in y.iter_mut().enumerate().skip(full) {
+                let mut acc = *v;
+                for q in 0..COLS {
+                    acc = madd::<T, FMA>(cols[q][i], xs[q], acc);
+                }
+                *v = acc;
+            }
+            j += COLS;
+        }
+        for j in j..k {
+            let xj = alpha * x[j * incx];
+            for (v, &aij) in y.iter_mut().zip(&a[j * lda..][..m]) {
+                *v = madd::<T, FMA>(aij, xj, *v);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn madd<T: Real, const FMA: bool>(a: T, b: T, c: T) -> T {
+        if FMA {
+            a.mul_add(b, c)
+        } else {
+            a * b + c
+        }
     }
 }
 
@@ -323,6 +634,8 @@ mod tests {
             (6, 5, 4),
             (17, 9, 13),
             (33, 64, 2),
+            (70, 9, 1),
+            (130, 33, 1),
         ] {
             for a_rm in [false, true] {
                 for b_rm in [false, true] {
@@ -341,17 +654,62 @@ mod tests {
                     }
                     .unwrap();
                     let want = naive(&a, &b);
-                    let mut c = vec![f64::NAN; m * n];
-                    gemm(1.0, a, b, 0.0, MatMut::col_major(&mut c, m, n).unwrap());
-                    for (x, y) in c.iter().zip(&want) {
-                        assert!((x - y).abs() < 1e-9, "{m}x{k}x{n}: {x} vs {y}");
-                    }
-                    // beta = 1 accumulates, alpha scales
-                    gemm(2.0, a, b, 1.0, MatMut::col_major(&mut c, m, n).unwrap());
-                    for (x, y) in c.iter().zip(&want) {
-                        assert!((x - 3.0 * y).abs() < 1e-9);
+                    for backend in [Backend::MatrixMultiply, Backend::GemmCrate, Backend::Gemv] {
+                        let mut c = vec![f64::NAN; m * n];
+                        let cv = MatMut::col_major(&mut c, m, n).unwrap();
+                        gemm_with(backend, 1.0, a, b, 0.0, cv);
+                        for (x, y) in c.iter().zip(&want) {
+                            assert!((x - y).abs() < 1e-9, "{backend:?} {m}x{k}x{n}: {x} vs {y}");
+                        }
+                        // beta = 1 accumulates, alpha scales
+                        let cv = MatMut::col_major(&mut c, m, n).unwrap();
+                        gemm_with(backend, 2.0, a, b, 1.0, cv);
+                        for (x, y) in c.iter().zip(&want) {
+                            assert!((x - 3.0 * y).abs() < 1e-9, "{backend:?}");
+                        }
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn gemv_takes_strided_x_and_beta() {
+        // A 70x5 block of a 72-row column-major matrix, x every third value, y = 2 A x - y.
+        let (m, k, lda) = (70, 5, 72);
+        let ad = filled(lda * k, 5);
+        let xd = filled(3 * k, 6);
+        let a = MatRef::new(&ad, m, k, 1, lda).unwrap();
+        let x = MatRef::new(&xd, k, 1, 3, 1).unwrap();
+        let want = naive(&a, &x);
+        let y0 = filled(m, 7);
+        let mut y = y0.clone();
+        assert_eq!(Backend::choose(m, k, 1, (1, lda), 3, 1, 1), Backend::Gemv);
+        gemm(2.0, a, x, -1.0, MatMut::col_major(&mut y, m, 1).unwrap());
+        for i in 0..m {
+            assert!((y[i] - (2.0 * want[i] - y0[i])).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn a_parallel_product_in_a_two_thread_pool_is_right() {
+        // Big enough to be split over the pool; a row-major C (a weight gradient) and a strided B.
+        let (m, k, n) = (96, 130, 100);
+        assert!(m * k * n >= PARALLEL_MIN_MACS);
+        let ad = filled(m * k, 3);
+        let bd = filled(2 * k * n, 4);
+        let a = MatRef::col_major(&ad, m, k).unwrap();
+        let b = MatRef::new(&bd, k, n, 1, 2 * k).unwrap();
+        let want = naive(&a, &b);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let mut c = vec![f64::NAN; m * n];
+        pool.install(|| gemm(1.0, a, b, 0.0, MatMut::row_major(&mut c, m, n).unwrap()));
+        for i in 0..m {
+            for j in 0..n {
+                assert!((c[i * n + j] - want[i + j * m]).abs() < 1e-9);
             }
         }
     }

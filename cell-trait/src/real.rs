@@ -10,9 +10,9 @@ use num_traits::{Float, FromPrimitive};
 ///
 /// Everything in rnnzoo is generic over `Real`. The trait adds what the recurrent kernels need on
 /// top of [`num_traits::Float`]: conversion from and to `f64` (for initialisers, tolerances and
-/// reports), the logistic sigmoid, and the dtype's GEMM kernel (see [`crate::gemm`]).
+/// reports), the logistic sigmoid, and the dtype's GEMM kernels (see [`crate::gemm`]).
 ///
-/// It is implemented for `f32` and `f64` only; the GEMM kernel is why it is sealed in practice
+/// It is implemented for `f32` and `f64` only; the GEMM kernels are why it is sealed in practice
 /// (`gemm_kernel` is `unsafe` and must be a correct strided GEMM).
 ///
 /// ```
@@ -59,7 +59,8 @@ pub trait Real:
         }
     }
 
-    /// `C = alpha * A * B + beta * C` on raw strided storage.
+    /// `C = alpha * A * B + beta * C` on raw strided storage, through matrixmultiply
+    /// (single-threaded).
     ///
     /// `A` is `m x k`, `B` is `k x n`, `C` is `m x n`; element `(i, j)` of a matrix `X` lives at
     /// `x.offset(i * rs + j * cs)`. When `beta` is zero, `C` is not read (so it may hold anything,
@@ -86,6 +87,78 @@ pub trait Real:
         rsc: isize,
         csc: isize,
     );
+
+    /// The same product through the `gemm` crate, split over `threads` threads of the current
+    /// rayon pool when `threads > 1`. Same contract as [`gemm_kernel`](Real::gemm_kernel).
+    ///
+    /// The default falls back to [`gemm_kernel`](Real::gemm_kernel), single-threaded; `f32` and
+    /// `f64` override it. [`crate::gemm::Backend`] says when each kernel runs.
+    ///
+    /// # Safety
+    ///
+    /// As [`gemm_kernel`](Real::gemm_kernel).
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm_crate_kernel(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: *const Self,
+        rsa: isize,
+        csa: isize,
+        b: *const Self,
+        rsb: isize,
+        csb: isize,
+        beta: Self,
+        c: *mut Self,
+        rsc: isize,
+        csc: isize,
+        threads: usize,
+    ) {
+        let _ = threads;
+        // SAFETY: the caller upholds the shared contract.
+        unsafe { Self::gemm_kernel(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+    }
+}
+
+/// `C = alpha A B + beta C` through the `gemm` crate, whose own argument order is
+/// `dst = alpha' dst + beta' lhs rhs` with strides given column first.
+///
+/// # Safety
+///
+/// As [`Real::gemm_kernel`]; `T` must be a type the `gemm` crate implements (f32, f64).
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_crate<T: 'static + Copy + PartialEq + Default>(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: T,
+    a: *const T,
+    rsa: isize,
+    csa: isize,
+    b: *const T,
+    rsb: isize,
+    csb: isize,
+    beta: T,
+    c: *mut T,
+    rsc: isize,
+    csc: isize,
+    threads: usize,
+) {
+    let par = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // With beta = 0, C is not read (it may hold NaN), as matrixmultiply's contract says.
+    let read_dst = beta != T::default();
+    // SAFETY: the caller guarantees the extents and that C does not overlap A or B.
+    unsafe {
+        gemm::gemm(
+            m, n, k, c, csc, rsc, read_dst, a, csa, rsa, b, csb, rsb, beta, alpha, false, false,
+            false, par,
+        )
+    }
 }
 
 impl Real for f32 {
@@ -122,6 +195,31 @@ impl Real for f32 {
             matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
         }
     }
+
+    unsafe fn gemm_crate_kernel(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: *const Self,
+        rsa: isize,
+        csa: isize,
+        b: *const Self,
+        rsb: isize,
+        csb: isize,
+        beta: Self,
+        c: *mut Self,
+        rsc: isize,
+        csc: isize,
+        threads: usize,
+    ) {
+        // SAFETY: the caller upholds the shared contract; the gemm crate implements this type.
+        unsafe {
+            gemm_crate(
+                m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc, threads,
+            )
+        }
+    }
 }
 
 impl Real for f64 {
@@ -156,6 +254,31 @@ impl Real for f64 {
         // SAFETY: the caller upholds matrixmultiply's contract, which is ours word for word.
         unsafe {
             matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+        }
+    }
+
+    unsafe fn gemm_crate_kernel(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: *const Self,
+        rsa: isize,
+        csa: isize,
+        b: *const Self,
+        rsb: isize,
+        csb: isize,
+        beta: Self,
+        c: *mut Self,
+        rsc: isize,
+        csc: isize,
+        threads: usize,
+    ) {
+        // SAFETY: the caller upholds the shared contract; the gemm crate implements this type.
+        unsafe {
+            gemm_crate(
+                m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc, threads,
+            )
         }
     }
 }

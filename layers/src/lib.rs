@@ -18,9 +18,9 @@ mod layer;
 pub mod loss;
 mod model;
 pub mod optim;
+mod stack;
 pub mod torch;
 pub mod train;
-mod stack;
 pub mod unroll;
 
 pub use bidirectional::{Bidirectional, Merge};

@@ -2,13 +2,15 @@
 //!
 //! Gated cells: per step, only the cell's elementwise backward and `d h_{t-1} += W_hh^T d gh_t`
 //! are serial. `dW_ih = dGI X^T`, `dW_hh = dGH H_prev^T`, the bias sums and `dX = W_ih^T dGI` are
-//! each one GEMM (or one pass) over all steps after the loop. General cells: the cell's step
+//! each one GEMM (or one pass) per chunk of steps (see [`super::work`]), after that chunk's steps,
+//! so the gate gradients are never held for the whole sequence. General cells: the cell's step
 //! backward per step.
 
 use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
 use rnnzoo_cell::{add_row_sums, Cell, Params, Real, StepForm};
 
 use super::forward::Shape;
+use super::work::{backward_pointwise, StepSizes};
 
 /// What backward needs from the tape, borrowed.
 pub(crate) struct Recorded<'a, T> {
@@ -49,76 +51,90 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
             let p = cell.params();
             let gp = g.gate_params();
             let rows = g.gates() * h;
-            let mut d_gi = vec![T::zero(); rows * n];
-            let mut d_gh = vec![T::zero(); rows * n];
+            let z = StepSizes { rows, s, c };
+            // The gate gradients of one chunk of steps; the products over them run once per
+            // chunk, after its steps (see `work`).
+            let chunk = shape.chunk.clamp(1, steps.max(1));
+            let mut d_gi = vec![T::zero(); rows * chunk * batch];
+            let mut d_gh = vec![T::zero(); rows * chunk * batch];
             let w_hh_t = p[gp.weight_hh].view().t();
-            for t in (0..steps).rev() {
-                add_output_grad(
-                    &mut d_state,
-                    &d_output[t * h * batch..][..h * batch],
-                    h,
-                    s,
-                    |b| padded(t, b),
-                );
-                let d_gi_t = &mut d_gi[t * rows * batch..][..rows * batch];
-                let d_gh_t = &mut d_gh[t * rows * batch..][..rows * batch];
-                let prev = &rec.states[t * sb..][..sb];
-                g.backward_pointwise(
-                    &rec.cache[t * cb..][..cb],
-                    prev,
-                    &d_state,
-                    d_gi_t,
-                    d_gh_t,
-                    &mut d_prev,
-                    batch,
-                );
-                for b in (0..batch).filter(|&b| padded(t, b)) {
-                    // A padded step is the identity on the state: its gradient passes unchanged.
-                    d_gi_t[b * rows..][..rows].fill(T::zero());
-                    d_gh_t[b * rows..][..rows].fill(T::zero());
-                    d_prev[b * s..][..s].copy_from_slice(&d_state[b * s..][..s]);
+            let w_ih_t = p[gp.weight_ih].view().t();
+            let starts: Vec<usize> = (0..steps).step_by(chunk).collect();
+            for &t0 in starts.iter().rev() {
+                let len = chunk.min(steps - t0);
+                let cols = len * batch;
+                for t in (t0..t0 + len).rev() {
+                    add_output_grad(
+                        &mut d_state,
+                        &d_output[t * h * batch..][..h * batch],
+                        h,
+                        s,
+                        |b| padded(t, b),
+                    );
+                    let off = (t - t0) * rows * batch;
+                    let d_gi_t = &mut d_gi[off..][..rows * batch];
+                    let d_gh_t = &mut d_gh[off..][..rows * batch];
+                    let prev = &rec.states[t * sb..][..sb];
+                    backward_pointwise(
+                        g,
+                        z,
+                        &rec.cache[t * cb..][..cb],
+                        prev,
+                        &d_state,
+                        d_gi_t,
+                        d_gh_t,
+                        &mut d_prev,
+                        batch,
+                    );
+                    for b in (0..batch).filter(|&b| padded(t, b)) {
+                        // A padded step is the identity on the state: its gradient passes unchanged.
+                        d_gi_t[b * rows..][..rows].fill(T::zero());
+                        d_gh_t[b * rows..][..rows].fill(T::zero());
+                        d_prev[b * s..][..s].copy_from_slice(&d_state[b * s..][..s]);
+                    }
+                    let d_h = MatMut::new(&mut d_prev, h, batch, 1, s).expect("sized above");
+                    gemm(
+                        T::one(),
+                        w_hh_t,
+                        MatRef::col_major(&*d_gh_t, rows, batch).expect("sized above"),
+                        T::one(),
+                        d_h,
+                    );
+                    std::mem::swap(&mut d_state, &mut d_prev);
                 }
-                let d_h = MatMut::new(&mut d_prev, h, batch, 1, s).unwrap();
+                let d_gi_v = MatRef::col_major(&d_gi[..rows * cols], rows, cols).unwrap();
+                let d_gh_v = MatRef::col_major(&d_gh[..rows * cols], rows, cols).unwrap();
+                let xv = MatRef::col_major(&rec.x[t0 * batch * i..][..cols * i], i, cols).unwrap();
+                // h_{t-1} for every step of the chunk: the h rows of state slots t0..t0+len.
+                let h_prev =
+                    MatRef::new(&rec.states[t0 * sb..][..len * sb], h, cols, 1, s).unwrap();
                 gemm(
                     T::one(),
-                    w_hh_t,
-                    MatRef::col_major(&*d_gh_t, rows, batch).unwrap(),
-                    T::one(),
-                    d_h,
+                    w_ih_t,
+                    d_gi_v,
+                    T::zero(),
+                    MatMut::col_major(&mut d_x[t0 * batch * i..][..cols * i], i, cols).unwrap(),
                 );
-                std::mem::swap(&mut d_state, &mut d_prev);
-            }
-            let d_gi_v = MatRef::col_major(&d_gi, rows, n).unwrap();
-            let d_gh_v = MatRef::col_major(&d_gh, rows, n).unwrap();
-            let xv = MatRef::col_major(rec.x, i, n).unwrap();
-            // h_{t-1} for every step: the h rows of state slots 0..T, one strided view.
-            let h_prev = MatRef::new(&rec.states[..steps * sb], h, n, 1, s).unwrap();
-            gemm(
-                T::one(),
-                p[gp.weight_ih].view().t(),
-                d_gi_v,
-                T::zero(),
-                MatMut::col_major(&mut d_x, i, n).unwrap(),
-            );
-            gemm(
-                T::one(),
-                d_gi_v,
-                xv.t(),
-                T::one(),
-                MatMut::row_major(grads.at_mut(gp.weight_ih).data_mut(), rows, i).unwrap(),
-            );
-            gemm(
-                T::one(),
-                d_gh_v,
-                h_prev.t(),
-                T::one(),
-                MatMut::row_major(grads.at_mut(gp.weight_hh).data_mut(), rows, h).unwrap(),
-            );
-            if let Some(k) = gp.bias_ih {
-                add_row_sums(grads.at_mut(k).data_mut(), &d_gi, rows);
-            }
-            if let Some(k) = gp.bias_hh {
-                add_row_sums(grads.at_mut(k).data_mut(), &d_gh, rows);
+                gemm(
+                    T::one(),
+                    d_gi_v,
+                    xv.t(),
+                    T::one(),
+                    MatMut::row_major(grads.at_mut(gp.weight_ih).data_mut(), rows, i).unwrap(),
+                );
+                gemm(
+                    T::one(),
+                    d_gh_v,
+                    h_prev.t(),
+                    T::one(),
+                    MatMut::row_major(grads.at_mut(gp.weight_hh).data_mut(), rows, h).unwrap(),
+                );
+                if let Some(k) = gp.bias_ih {
+                    add_row_sums(grads.at_mut(k).data_mut(), &d_gi[..rows * cols], rows);
+                }
+                if let Some(k) = gp.bias_hh {
+                    add_row_sums(grads.at_mut(k).data_mut(), &d_gh[..rows * cols], rows);
+                }
             }
         }
         StepForm::General(_) => {

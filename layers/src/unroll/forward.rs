@@ -1,11 +1,15 @@
 //! The forward loop over time.
 //!
-//! Gated cells: the input product `W_ih X + b_ih` for all steps is one GEMM before the loop; each
-//! step is one GEMM (`W_hh h_{t-1} + b_hh`) and the cell's elementwise part. General cells: one
-//! call to the cell's step per step. Either way every buffer is allocated before the loop.
+//! Gated cells: the input product `W_ih X + b_ih` is hoisted out of the step loop, one GEMM per
+//! chunk of steps (see [`super::work`]); each step is one GEMM (`W_hh h_{t-1} + b_hh`, on a
+//! column-major copy of `W_hh`) and the cell's elementwise part, split over the pool's threads when
+//! the batch is large. General cells: one call to the cell's step per step. Either way every
+//! buffer is allocated before the loop.
 
 use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
 use rnnzoo_cell::{broadcast_bias, h_view, Cell, Real, StepForm};
+
+use super::work::{chunk_steps, col_major_copy, forward_pointwise, StepSizes};
 
 /// What the loop produced. With `keep`, `states` holds all `T + 1` states (slot `t` is the state
 /// before step `t`) and `cache` every step's cache; without, two state slots and one cache slot.
@@ -18,6 +22,19 @@ pub(crate) struct Forward<T> {
 pub(crate) struct Shape {
     pub steps: usize,
     pub batch: usize,
+    /// Steps per chunk of the hoisted products (see [`super::work`]).
+    pub chunk: usize,
+}
+
+impl Shape {
+    /// `steps x batch` with the default chunk.
+    pub fn new(steps: usize, batch: usize) -> Self {
+        Self {
+            steps,
+            batch,
+            chunk: chunk_steps(batch, steps),
+        }
+    }
 }
 
 /// Runs `cell` over `x` (`I x T*B`, padded columns already zero) from `init` (`S x B`).
@@ -50,47 +67,55 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
             let p = cell.params();
             let gp = g.gate_params();
             let rows = g.gates() * h;
-            let mut gi = vec![T::zero(); rows * steps * batch];
-            broadcast_bias(&mut gi, gp.bias_ih.map(|k| p[k].data()), rows);
-            let xv = MatRef::col_major(x, i, steps * batch).expect("input checked by the caller");
-            gemm(
-                T::one(),
-                p[gp.weight_ih].view(),
-                xv,
-                T::one(),
-                MatMut::col_major(&mut gi, rows, steps * batch).unwrap(),
-            );
+            let z = StepSizes { rows, s, c };
+            // One workspace per call: a chunk of input products, one step's recurrent product
+            // and W_hh in column-major order (see `work`); nothing is allocated in the loop.
+            let chunk = shape.chunk.clamp(1, steps.max(1));
+            let mut gi = vec![T::zero(); rows * chunk * batch];
             let mut gh = vec![T::zero(); rows * batch];
-            let w_hh = p[gp.weight_hh].view();
-            let b_hh = gp.bias_hh.map(|k| p[k].data());
-            for t in 0..steps {
-                let (prev, next) = slots(&mut states, sb, t, keep);
-                broadcast_bias(&mut gh, b_hh, rows);
+            let w_hh = col_major_copy(p[gp.weight_hh].data(), rows, h);
+            let w_hh = MatRef::col_major(&w_hh, rows, h).expect("sized above");
+            let w_ih = p[gp.weight_ih].view();
+            let (b_ih, b_hh) = (
+                gp.bias_ih.map(|k| p[k].data()),
+                gp.bias_hh.map(|k| p[k].data()),
+            );
+            for t0 in (0..steps).step_by(chunk) {
+                let cols = chunk.min(steps - t0) * batch;
+                let gi = &mut gi[..rows * cols];
+                broadcast_bias(gi, b_ih, rows);
+                let xv = MatRef::col_major(&x[t0 * batch * i..][..cols * i], i, cols)
+                    .expect("input checked by the caller");
                 gemm(
                     T::one(),
-                    w_hh,
-                    h_view(prev, h, s, batch),
+                    w_ih,
+                    xv,
                     T::one(),
-                    MatMut::col_major(&mut gh, rows, batch).unwrap(),
+                    MatMut::col_major(gi, rows, cols).expect("sized above"),
                 );
-                let cache_t = &mut cache[if keep { t * cb } else { 0 }..][..cb];
-                g.forward_pointwise(
-                    &gi[t * rows * batch..][..rows * batch],
-                    &gh,
-                    prev,
-                    next,
-                    cache_t,
-                    batch,
-                );
-                finish_step(
-                    prev,
-                    next,
-                    &mut output[t * h * batch..][..h * batch],
-                    h,
-                    s,
-                    t,
-                    lengths,
-                );
+                for (k, gi_t) in gi.chunks_exact(rows * batch).enumerate() {
+                    let t = t0 + k;
+                    let (prev, next) = slots(&mut states, sb, t, keep);
+                    broadcast_bias(&mut gh, b_hh, rows);
+                    gemm(
+                        T::one(),
+                        w_hh,
+                        h_view(prev, h, s, batch),
+                        T::one(),
+                        MatMut::col_major(&mut gh, rows, batch).expect("sized above"),
+                    );
+                    let cache_t = &mut cache[if keep { t * cb } else { 0 }..][..cb];
+                    forward_pointwise(g, z, gi_t, &gh, prev, next, cache_t, batch);
+                    finish_step(
+                        prev,
+                        next,
+                        &mut output[t * h * batch..][..h * batch],
+                        h,
+                        s,
+                        t,
+                        lengths,
+                    );
+                }
             }
         }
         StepForm::General(_) => {

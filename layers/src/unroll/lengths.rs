@@ -57,6 +57,50 @@ pub(crate) fn permute_valid<T: Real>(
     }
 }
 
+/// Maps a `rows x (steps * batch)` sequence between step orders: with `reverse`, each sample's
+/// valid prefix reversed (all `steps` without lengths); padded columns zeroed either way. Returns
+/// the input unchanged (as a copy) when there is nothing to do.
+pub(crate) fn reorder<T: Real>(
+    src: &[T],
+    rows: usize,
+    steps: usize,
+    batch: usize,
+    lengths: Option<&[usize]>,
+    reverse: bool,
+) -> Vec<T> {
+    match (lengths, reverse) {
+        (None, false) => src.to_vec(),
+        (Some(l), _) => {
+            let mut dst = vec![T::zero(); src.len()];
+            permute_valid(src, &mut dst, rows, steps, batch, l, reverse);
+            dst
+        }
+        (None, true) => {
+            let full = vec![steps; batch];
+            let mut dst = vec![T::zero(); src.len()];
+            permute_valid(src, &mut dst, rows, steps, batch, &full, true);
+            dst
+        }
+    }
+}
+
+/// [`reorder`] of a sequence the caller gives up: the same result, without a copy when there is
+/// nothing to do (a forward layer without lengths), so outputs and gradients are not duplicated.
+pub(crate) fn reorder_owned<T: Real>(
+    src: Vec<T>,
+    rows: usize,
+    steps: usize,
+    batch: usize,
+    lengths: Option<&[usize]>,
+    reverse: bool,
+) -> Vec<T> {
+    if lengths.is_none() && !reverse {
+        src
+    } else {
+        reorder(&src, rows, steps, batch, lengths, reverse)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,32 +144,5 @@ mod tests {
             })
         );
         assert!(check_lengths(&[2, 1], 2, 2).is_ok());
-    }
-}
-
-/// Maps a `rows x (steps * batch)` sequence between step orders: with `reverse`, each sample's
-/// valid prefix reversed (all `steps` without lengths); padded columns zeroed either way. Returns
-/// the input unchanged (as a copy) when there is nothing to do.
-pub(crate) fn reorder<T: Real>(
-    src: &[T],
-    rows: usize,
-    steps: usize,
-    batch: usize,
-    lengths: Option<&[usize]>,
-    reverse: bool,
-) -> Vec<T> {
-    match (lengths, reverse) {
-        (None, false) => src.to_vec(),
-        (Some(l), _) => {
-            let mut dst = vec![T::zero(); src.len()];
-            permute_valid(src, &mut dst, rows, steps, batch, l, reverse);
-            dst
-        }
-        (None, true) => {
-            let full = vec![steps; batch];
-            let mut dst = vec![T::zero(); src.len()];
-            permute_valid(src, &mut dst, rows, steps, batch, &full, true);
-            dst
-        }
     }
 }

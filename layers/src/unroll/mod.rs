@@ -18,6 +18,9 @@
 mod backward;
 mod forward;
 pub(crate) mod lengths;
+#[cfg(test)]
+mod tests;
+mod work;
 
 use rnnzoo_cell::{Cell, Params, Real};
 
@@ -25,6 +28,7 @@ use crate::LayerError;
 use forward::Shape;
 use lengths::check_lengths;
 pub(crate) use lengths::reorder;
+use lengths::reorder_owned;
 
 /// Checks a layer's inputs once, at the API boundary: non-empty, `input_size x (steps * batch)`
 /// values, an initial state of `state_size x batch`, one length in `1..=steps` per sample.
@@ -277,6 +281,26 @@ impl<C> Recurrent<C> {
         )
     }
 
+    /// [`reorder`](Recurrent::reorder) of a sequence given up by its owner: no copy when the map
+    /// is the identity.
+    fn reorder_owned<T: Real>(
+        &self,
+        src: Vec<T>,
+        rows: usize,
+        steps: usize,
+        batch: usize,
+        lengths: Option<&[usize]>,
+    ) -> Vec<T> {
+        reorder_owned(
+            src,
+            rows,
+            steps,
+            batch,
+            lengths,
+            self.direction == Direction::Reverse,
+        )
+    }
+
     /// Runs the sequence and records what backward needs.
     ///
     /// # Errors
@@ -292,21 +316,18 @@ impl<C> Recurrent<C> {
         C: Cell<T>,
     {
         let x = self.prepare(&inputs)?;
-        let shape = Shape {
-            steps: inputs.steps,
-            batch: inputs.batch,
-        };
+        let shape = Shape::new(inputs.steps, inputs.batch);
         let f = forward::run(&self.cell, &x, &shape, inputs.initial, inputs.lengths, true);
         let sb = self.cell.state_size() * inputs.batch;
         let output = Output {
-            output: self.reorder(
-                &f.output,
+            final_state: f.states[inputs.steps * sb..].to_vec(),
+            output: self.reorder_owned(
+                f.output,
                 self.cell.hidden_size(),
                 inputs.steps,
                 inputs.batch,
                 inputs.lengths,
             ),
-            final_state: f.states[inputs.steps * sb..].to_vec(),
         };
         let tape = Tape {
             x,
@@ -330,10 +351,7 @@ impl<C> Recurrent<C> {
         C: Cell<T>,
     {
         let x = self.prepare(&inputs)?;
-        let shape = Shape {
-            steps: inputs.steps,
-            batch: inputs.batch,
-        };
+        let shape = Shape::new(inputs.steps, inputs.batch);
         let f = forward::run(
             &self.cell,
             &x,
@@ -345,14 +363,14 @@ impl<C> Recurrent<C> {
         let sb = self.cell.state_size() * inputs.batch;
         let last = inputs.steps % 2;
         Ok(Output {
-            output: self.reorder(
-                &f.output,
+            final_state: f.states[last * sb..][..sb].to_vec(),
+            output: self.reorder_owned(
+                f.output,
                 self.cell.hidden_size(),
                 inputs.steps,
                 inputs.batch,
                 inputs.lengths,
             ),
-            final_state: f.states[last * sb..][..sb].to_vec(),
         })
     }
 
@@ -406,16 +424,24 @@ impl<C> Recurrent<C> {
             });
         }
         let lengths = tape.lengths.as_deref();
-        let d_out = self.reorder(d_output, h, steps, batch, lengths);
+        // A forward layer reads d_output where it is: the cell's step order is the caller's, and
+        // padded columns are skipped by the loop.
+        let d_out_reordered;
+        let d_out = if self.direction == Direction::Forward {
+            d_output
+        } else {
+            d_out_reordered = self.reorder(d_output, h, steps, batch, lengths);
+            &d_out_reordered
+        };
         let rec = backward::Recorded {
             x: &tape.x,
             states: &tape.states,
             cache: &tape.cache,
             lengths,
         };
-        let shape = Shape { steps, batch };
-        let (d_x, d_initial) = backward::run(&self.cell, &rec, &shape, &d_out, d_final, grads);
-        let d_input = self.reorder(&d_x, self.cell.input_size(), steps, batch, lengths);
+        let shape = Shape::new(steps, batch);
+        let (d_x, d_initial) = backward::run(&self.cell, &rec, &shape, d_out, d_final, grads);
+        let d_input = self.reorder_owned(d_x, self.cell.input_size(), steps, batch, lengths);
         Ok(InputGrads { d_input, d_initial })
     }
 }

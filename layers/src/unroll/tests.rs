@@ -1,0 +1,119 @@
+//! The unroller's speed paths change no result: chunked hoisted products and column splits over
+//! threads against the plain order, for every gated cell, with lengths and an initial state.
+
+use rand::Rng;
+use rnnzoo_cell::{seeded, Cell};
+use rnnzoo_gru::GruCell;
+use rnnzoo_lstm::LstmCell;
+use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
+
+use super::forward::Shape;
+use super::{backward, forward, reorder, Direction, Inputs, Recurrent};
+
+type Cells = Vec<(&'static str, Box<dyn Cell<f64>>)>;
+
+fn cells(i: usize, h: usize) -> Cells {
+    let mut r = seeded(11);
+    vec![
+        (
+            "rnn",
+            Box::new(VanillaCell::new(i, h, Nonlinearity::Tanh, &mut r).unwrap()),
+        ),
+        ("lstm", Box::new(LstmCell::new(i, h, &mut r).unwrap())),
+        ("gru", Box::new(GruCell::new(i, h, &mut r).unwrap())),
+    ]
+}
+
+fn random(n: usize, seed: u64) -> Vec<f64> {
+    let mut r = seeded(seed);
+    (0..n).map(|_| r.random_range(-1.0..1.0)).collect()
+}
+
+/// Everything a forward+backward produces, flattened.
+fn unroll(cell: &dyn Cell<f64>, shape: &Shape, lengths: &[usize]) -> Vec<f64> {
+    let (i, s) = (cell.input_size(), cell.state_size());
+    let (t, b) = (shape.steps, shape.batch);
+    let x = reorder(&random(i * t * b, 1), i, t, b, Some(lengths), false);
+    let init = random(s * b, 2);
+    let f = forward::run(cell, &x, shape, Some(&init), Some(lengths), true);
+    let d_out = random(f.output.len(), 3);
+    let d_final = random(s * b, 4);
+    let rec = backward::Recorded {
+        x: &x,
+        states: &f.states,
+        cache: &f.cache,
+        lengths: Some(lengths),
+    };
+    let mut grads = cell.params().zeros_like();
+    let (d_x, d_init) = backward::run(cell, &rec, shape, &d_out, Some(&d_final), &mut grads);
+    let mut all = [f.output, f.states, f.cache, d_x, d_init].concat();
+    for p in grads.iter() {
+        all.extend_from_slice(p.data());
+    }
+    all
+}
+
+fn assert_close(a: &[f64], b: &[f64], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}");
+    for (k, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= 1e-12 * (1.0 + y.abs()),
+            "{what}: value {k}: {x} vs {y}"
+        );
+    }
+}
+
+#[test]
+fn chunks_of_any_size_give_the_whole_sequence_result() {
+    let (steps, batch) = (7, 3);
+    let lengths = [7, 4, 1];
+    for (name, cell) in cells(3, 5) {
+        let whole = Shape {
+            steps,
+            batch,
+            chunk: steps,
+        };
+        let want = unroll(&*cell, &whole, &lengths);
+        for chunk in [1, 2, 3, 6] {
+            let got = unroll(&*cell, &Shape { chunk, ..whole }, &lengths);
+            assert_close(&got, &want, &format!("{name}, chunk {chunk}"));
+        }
+    }
+}
+
+#[test]
+fn two_threads_split_columns_without_changing_results() {
+    // Large enough that each step's pointwise work is split over the pool.
+    let (steps, batch, input, hidden) = (6, 32, 16, 128);
+    let lengths: Vec<usize> = (0..batch).map(|b| 1 + b % steps).collect();
+    let pool = |n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap()
+    };
+    let (one, two) = (pool(1), pool(2));
+    for (name, cell) in cells(input, hidden) {
+        let mut layer = Recurrent::new(cell);
+        for dir in [Direction::Forward, Direction::Reverse] {
+            layer = Recurrent::with_direction(layer.into_cell(), dir);
+            let cell = layer.cell();
+            let x = random(input * steps * batch, 5);
+            let run = || {
+                let inp = Inputs::new(&x, steps, batch).lengths(&lengths);
+                let (out, tape) = layer.forward(inp).unwrap();
+                let d_out = random(out.output.len(), 6);
+                let mut grads = cell.params().zeros_like();
+                let g = layer.backward(&tape, &d_out, None, &mut grads).unwrap();
+                let mut all = [out.output, out.final_state, g.d_input, g.d_initial].concat();
+                for p in grads.iter() {
+                    all.extend_from_slice(p.data());
+                }
+                all
+            };
+            let want = one.install(run);
+            let got = two.install(run);
+            assert_close(&got, &want, &format!("{name} {dir:?}"));
+        }
+    }
+}
