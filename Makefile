@@ -27,6 +27,19 @@ gradcheck:
 bench:
 	$(CARGO) bench --locked -p rnnzoo-bench
 
+## rnnzoo against PyTorch, interleaved in one run: prints and writes BENCHMARKS.md (about 30
+## minutes). PyTorch goes into $(VENV) by pip when missing: PyPI's only Linux wheel is the CUDA
+## build, whose nvidia-* libraries (about 5 GB) it needs just to load, even on a CPU. If it cannot
+## be had, the table says why and shows the design notes' PyTorch numbers instead.
+VENV ?= .venv
+.PHONY: bench-compare
+bench-compare:
+	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c "import torch" 2>/dev/null || $(VENV)/bin/pip install torch \
+		|| echo "bench-compare: pip install torch failed; PyTorch columns will be marked unavailable"
+	$(CARGO) build --release --locked -p rnnzoo-bench
+	python3 bench/compare/compare.py --rnnzoo target/release/rnnzoo --torch-python $(VENV)/bin/python $(COMPARE_ARGS)
+
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --locked
 

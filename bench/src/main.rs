@@ -3,8 +3,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use rnnzoo_bench::reproduce::{self, Context, Scale};
+use rnnzoo_bench::speed::{self, Case, Dtype, SpeedCell};
+
+/// Counts live and peak heap bytes, for `rnnzoo speed`'s training-memory figure.
+#[global_allocator]
+static ALLOC: speed::memory::Counting = speed::memory::Counting;
 
 #[derive(Parser)]
 #[command(
@@ -39,6 +44,137 @@ enum Command {
         #[arg(long, default_value = "results")]
         out: PathBuf,
     },
+    /// Median times of forward (inference) and forward+backward of a layer or stack, and GFLOP/s.
+    Speed(SpeedArgs),
+    /// GFLOP/s of one large square GEMM through rnnzoo's backend (the ceiling of `speed`).
+    GemmCeiling(CeilingArgs),
+}
+
+#[derive(Args)]
+struct SpeedArgs {
+    /// The cell.
+    #[arg(long, value_enum)]
+    cell: SpeedCell,
+    /// Sequence length T.
+    #[arg(long)]
+    steps: usize,
+    /// Batch size B.
+    #[arg(long)]
+    batch: usize,
+    /// Input size I.
+    #[arg(long)]
+    input: usize,
+    /// Hidden size H (per direction).
+    #[arg(long)]
+    hidden: usize,
+    /// Stacked layers.
+    #[arg(long, default_value_t = 1)]
+    layers: usize,
+    /// Both directions in every layer (outputs concatenated, as PyTorch).
+    #[arg(long)]
+    bidirectional: bool,
+    /// The dtype.
+    #[arg(long, value_enum, default_value = "f32")]
+    dtype: Dtype,
+    /// Threads of the pool everything runs in (GEMM, directions); 0 = all cores.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Seconds of timing per pass (more repetitions past --min-reps while under it).
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// Fewest timed repetitions.
+    #[arg(long, default_value_t = 5)]
+    min_reps: usize,
+    /// One JSON object on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct CeilingArgs {
+    /// n of the n x n x n product.
+    #[arg(long, default_value_t = 2048)]
+    size: usize,
+    /// The dtype.
+    #[arg(long, value_enum, default_value = "f32")]
+    dtype: Dtype,
+    /// Threads; 0 = all cores.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Seconds of timing.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// One JSON object on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn threads(n: usize) -> usize {
+    if n == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        n
+    }
+}
+
+fn run_speed(a: SpeedArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        a.steps > 0 && a.batch > 0 && a.input > 0 && a.hidden > 0 && a.layers > 0,
+        "--steps, --batch, --input, --hidden and --layers must be positive"
+    );
+    let case = Case {
+        cell: a.cell,
+        steps: a.steps,
+        batch: a.batch,
+        input: a.input,
+        hidden: a.hidden,
+        layers: a.layers,
+        bidirectional: a.bidirectional,
+    };
+    let opts = speed::Options {
+        min_reps: a.min_reps.max(1),
+        target: std::time::Duration::from_secs_f64(a.seconds.max(0.0)),
+        ..Default::default()
+    };
+    let m = speed::with_threads(threads(a.threads), || speed::measure(&case, a.dtype, &opts))??;
+    if a.json {
+        println!("{}", serde_json::to_string(&m)?);
+    } else {
+        println!(
+            "{} {} threads={}: forward {:.3} ms ({:.1} GFLOP/s), forward+backward {:.3} ms ({:.1} GFLOP/s), {:.4} ms/step, {} reps",
+            m.label, m.dtype.name(), m.threads, m.forward_ms, m.forward_gflops,
+            m.forward_backward_ms, m.forward_backward_gflops, m.step_ms, m.reps
+        );
+        if let Some(mem) = m.memory {
+            println!(
+                "training memory: peak {:.1} MB = {:.2} x (params {:.1} + input {:.1} + saved {:.1} MB)",
+                mem.peak as f64 / 1e6, mem.ratio, mem.params as f64 / 1e6,
+                mem.input as f64 / 1e6, mem.saved as f64 / 1e6
+            );
+        }
+    }
+    Ok(())
+}
+
+fn run_ceiling(a: CeilingArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(a.size > 0, "--size must be positive");
+    let target = std::time::Duration::from_secs_f64(a.seconds.max(0.0));
+    let c = speed::with_threads(threads(a.threads), || {
+        speed::ceiling(a.size, a.dtype, 3, target)
+    })?;
+    if a.json {
+        println!("{}", serde_json::to_string(&c)?);
+    } else {
+        println!(
+            "gemm {n}x{n}x{n} {} threads={}: {:.2} ms, {:.1} GFLOP/s",
+            c.dtype.name(),
+            c.threads,
+            c.ms,
+            c.gflops,
+            n = c.size
+        );
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -80,6 +216,8 @@ fn main() -> ExitCode {
                 })
                 .map(|()| println!("report: {}", ctx.out.join("REPORT.md").display()))
         }
+        Command::Speed(a) => run_speed(a),
+        Command::GemmCeiling(a) => run_ceiling(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

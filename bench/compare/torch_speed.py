@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""PyTorch's side of `make bench-compare`: the same cases as `rnnzoo speed`, measured the same way.
+
+Run as a worker (what compare.py does): one JSON request per line on stdin, one JSON answer per
+line on stdout. A request is either a case
+
+    {"kind": "case", "cell": "lstm", "steps": 50, "batch": 64, "input": 256, "hidden": 256,
+     "layers": 1, "bidirectional": false, "dtype": "f32", "threads": 1,
+     "seconds": 1.0, "min_reps": 5}
+
+or the GEMM ceiling {"kind": "gemm", "size": 2048, "dtype": "f32", "threads": 1, "seconds": 1.0}.
+Or once from the command line: `torch_speed.py --cell lstm --steps 50 ...` (see --help).
+
+Protocol, the same as rnnzoo's (bench/src/speed/run.rs): weights with PyTorch's default
+initialisation, input and output gradient uniform in [-1, 1); forward = inference under
+`torch.inference_mode()`; forward+backward = forward with autograd, then `output.backward(d_out)`,
+the input requiring its gradient (rnnzoo returns d_input too); parameter gradients accumulate
+across repetitions as rnnzoo's do. One warm-up of each pass, then the two passes alternate until
+both have `min_reps` repetitions and `seconds` have passed; medians are reported.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import torch
+
+DTYPES = {"f32": torch.float32, "f64": torch.float64}
+MODULES = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def forward_flops(c):
+    """2 T B G H (I_layer + H) per layer and direction, as rnnzoo's Case::forward_flops."""
+    dirs = 2 if c["bidirectional"] else 1
+    gh = GATES[c["cell"]] * c["hidden"]
+    total = 0.0
+    for layer in range(c["layers"]):
+        inp = c["input"] if layer == 0 else c["hidden"] * dirs
+        total += 2.0 * c["steps"] * c["batch"] * gh * (inp + c["hidden"]) * dirs
+    return total
+
+
+def measure_case(c):
+    torch.set_num_threads(c["threads"])
+    torch.manual_seed(0)
+    dtype = DTYPES[c["dtype"]]
+    m = MODULES[c["cell"]](
+        c["input"], c["hidden"], num_layers=c["layers"], bidirectional=c["bidirectional"]
+    ).to(dtype)
+    dirs = 2 if c["bidirectional"] else 1
+    x = torch.rand(c["steps"], c["batch"], c["input"], dtype=dtype) * 2 - 1
+    d_out = torch.rand(c["steps"], c["batch"], c["hidden"] * dirs, dtype=dtype) * 2 - 1
+    xg = x.clone().requires_grad_(True)
+
+    def forward():
+        with torch.inference_mode():
+            m(x)
+
+    def train():
+        xg.grad = None
+        y, _ = m(xg)
+        y.backward(d_out)
+
+    forward()
+    train()
+    fwd, both = [], []
+    start = time.perf_counter()
+    while len(fwd) < c.get("min_reps", 5) or time.perf_counter() - start < c.get("seconds", 1.0):
+        t0 = time.perf_counter()
+        forward()
+        fwd.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        train()
+        both.append(time.perf_counter() - t0)
+        if len(fwd) >= c.get("max_reps", 200):
+            break
+    f, fb = statistics.median(fwd), statistics.median(both)
+    flops = forward_flops(c)
+    return {
+        "forward_ms": f * 1e3,
+        "forward_backward_ms": fb * 1e3,
+        "forward_gflops": flops / f / 1e9,
+        "forward_backward_gflops": 3 * flops / fb / 1e9,
+        "reps": len(fwd),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def measure_gemm(c):
+    torch.set_num_threads(c["threads"])
+    n, dtype = c["size"], DTYPES[c["dtype"]]
+    a = torch.rand(n, n, dtype=dtype)
+    b = torch.rand(n, n, dtype=dtype)
+    out = torch.empty(n, n, dtype=dtype)
+    torch.mm(a, b, out=out)
+    times = []
+    start = time.perf_counter()
+    while len(times) < 3 or time.perf_counter() - start < c.get("seconds", 1.0):
+        t0 = time.perf_counter()
+        torch.mm(a, b, out=out)
+        times.append(time.perf_counter() - t0)
+    t = statistics.median(times)
+    return {"ms": t * 1e3, "gflops": 2.0 * n**3 / t / 1e9, "threads": torch.get_num_threads()}
+
+
+def info():
+    """What the report says about this PyTorch."""
+    return {
+        "torch": torch.__version__,
+        "python": sys.version.split()[0],
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "mkldnn": torch.backends.mkldnn.is_available(),
+        "mkl": torch.backends.mkl.is_available(),
+        "config": torch.__config__.show(),
+    }
+
+
+def serve():
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        try:
+            if req["kind"] == "case":
+                ans = measure_case(req)
+            elif req["kind"] == "gemm":
+                ans = measure_gemm(req)
+            elif req["kind"] == "info":
+                ans = info()
+            else:
+                ans = {"error": f"unknown kind {req['kind']!r}"}
+        except Exception as e:  # report, keep serving
+            ans = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(ans), flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--serve", action="store_true", help="JSON lines on stdin/stdout")
+    p.add_argument("--cell", choices=MODULES)
+    p.add_argument("--steps", type=int)
+    p.add_argument("--batch", type=int)
+    p.add_argument("--input", type=int)
+    p.add_argument("--hidden", type=int)
+    p.add_argument("--layers", type=int, default=1)
+    p.add_argument("--bidirectional", action="store_true")
+    p.add_argument("--dtype", choices=DTYPES, default="f32")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seconds", type=float, default=2.0)
+    p.add_argument("--min-reps", type=int, default=5)
+    a = p.parse_args()
+    if a.serve:
+        return serve()
+    if a.cell is None:
+        p.error("--cell (or --serve) is required")
+    case = {k: getattr(a, k) for k in
+            ("cell", "steps", "batch", "input", "hidden", "layers", "bidirectional",
+             "dtype", "threads", "seconds", "min_reps")}
+    print(json.dumps({**case, **measure_case(case)}))
+
+
+if __name__ == "__main__":
+    main()

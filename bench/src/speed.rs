@@ -1,0 +1,20 @@
+//! `rnnzoo speed`: how fast a layer or stack runs, forward and forward+backward.
+//!
+//! - [`case`]: what is measured ([`Case`]: cell, sizes, depth, directions), the flop count and
+//!   the standard cases of `make bench-compare` ([`Case::standard`]).
+//! - [`run`]: the measurement ([`measure`]): median times of inference and of training, in a
+//!   rayon pool of the requested size ([`with_threads`]), and peak heap ([`memory`]).
+//! - [`mod@ceiling`]: the GEMM ceiling, a large product through the same backend.
+//!
+//! GFLOP/s count the forward pass's matrix products, `2 T B G H (I + H)` per layer and
+//! direction, and three times that for forward+backward (as the design notes do), so numbers are
+//! comparable with PyTorch's over the same work.
+
+pub mod case;
+pub mod ceiling;
+pub mod memory;
+pub mod run;
+
+pub use case::{Case, Dtype, SpeedCell};
+pub use ceiling::{ceiling, Ceiling};
+pub use run::{measure, with_threads, Measurement, Memory, Options};

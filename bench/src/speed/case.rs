@@ -1,0 +1,213 @@
+//! What one speed measurement runs: a cell kind, sizes, depth, directions, dtype and threads.
+
+use std::fmt;
+
+/// The cell of a speed case (PyTorch's three recurrent modules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpeedCell {
+    /// Elman RNN with tanh (`nn.RNN`).
+    Rnn,
+    /// LSTM (`nn.LSTM`).
+    Lstm,
+    /// GRU, reset gate after the recurrent product (`nn.GRU`).
+    Gru,
+}
+
+impl SpeedCell {
+    /// Gate blocks `G` (rows of `W_ih` are `G * H`).
+    pub fn gates(self) -> usize {
+        match self {
+            Self::Rnn => 1,
+            Self::Lstm => 4,
+            Self::Gru => 3,
+        }
+    }
+
+    /// The lower-case name used on the command line, in JSON and by the PyTorch script.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rnn => "rnn",
+            Self::Lstm => "lstm",
+            Self::Gru => "gru",
+        }
+    }
+}
+
+/// The floating-point type a case runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dtype {
+    /// `f32` (PyTorch `float32`).
+    F32,
+    /// `f64` (PyTorch `float64`).
+    F64,
+}
+
+impl Dtype {
+    /// `"f32"` or `"f64"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::F32 => "f32",
+            Self::F64 => "f64",
+        }
+    }
+
+    /// Bytes per value.
+    pub fn bytes(self) -> usize {
+        match self {
+            Self::F32 => 4,
+            Self::F64 => 8,
+        }
+    }
+}
+
+/// One network and one input shape: `layers` layers of `cell`, each `bidirectional` or not, over
+/// a `(steps, batch, input)` sequence with `hidden` units per direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Case {
+    /// The cell kind.
+    pub cell: SpeedCell,
+    /// `T`.
+    pub steps: usize,
+    /// `B`.
+    pub batch: usize,
+    /// `I`, the input size of the first layer.
+    pub input: usize,
+    /// `H`, per direction.
+    pub hidden: usize,
+    /// Depth of the stack (1 = one layer).
+    pub layers: usize,
+    /// Whether every layer reads both ways (PyTorch's `bidirectional=True`, outputs concatenated).
+    pub bidirectional: bool,
+}
+
+impl Case {
+    /// A single unidirectional layer.
+    pub const fn one(
+        cell: SpeedCell,
+        steps: usize,
+        batch: usize,
+        input: usize,
+        hidden: usize,
+    ) -> Self {
+        Self {
+            cell,
+            steps,
+            batch,
+            input,
+            hidden,
+            layers: 1,
+            bidirectional: false,
+        }
+    }
+
+    /// Directions per layer.
+    pub fn dirs(&self) -> usize {
+        if self.bidirectional {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Flops of the forward pass's matrix products: per layer and direction
+    /// `2 * T * B * G*H * (I_layer + H)` (the input product over all steps plus one recurrent
+    /// product per step). Pointwise work is not counted, as in the design notes' GFLOP/s.
+    pub fn forward_flops(&self) -> f64 {
+        let gh = (self.cell.gates() * self.hidden) as f64;
+        let cols = (self.steps * self.batch) as f64;
+        (0..self.layers)
+            .map(|l| {
+                let input = if l == 0 {
+                    self.input
+                } else {
+                    self.hidden * self.dirs()
+                };
+                2.0 * cols * gh * (input + self.hidden) as f64 * self.dirs() as f64
+            })
+            .sum()
+    }
+
+    /// Flops of forward+backward: three times the forward products (backward has two products
+    /// per forward one: the input/state gradient and the weight gradient).
+    pub fn forward_backward_flops(&self) -> f64 {
+        3.0 * self.forward_flops()
+    }
+
+    /// Whether the targets count this case as large (`H >= 256`, `B >= 16`).
+    pub fn is_large(&self) -> bool {
+        self.hidden >= 256 && self.batch >= 16
+    }
+
+    /// A short label: `lstm T50 B64 I256 H256`, with ` L2 bi` for stacks.
+    pub fn label(&self) -> String {
+        self.to_string()
+    }
+
+    /// The cases of `make bench-compare` and the criterion benches: the design notes' large cases,
+    /// the small cases for every cell, and a 2-layer bidirectional LSTM.
+    pub fn standard() -> Vec<Case> {
+        use SpeedCell::*;
+        let mut v = vec![
+            Case::one(Lstm, 50, 64, 256, 256),
+            Case::one(Lstm, 50, 16, 512, 512),
+            Case::one(Gru, 50, 64, 256, 256),
+            Case::one(Gru, 50, 16, 512, 512),
+            Case::one(Lstm, 25, 32, 1024, 1024),
+            Case::one(Rnn, 100, 32, 128, 128),
+        ];
+        for cell in [Rnn, Lstm, Gru] {
+            v.push(Case::one(cell, 20, 8, 16, 32));
+            v.push(Case::one(cell, 100, 1, 128, 128));
+        }
+        v.push(Case {
+            layers: 2,
+            bidirectional: true,
+            ..Case::one(Lstm, 50, 32, 256, 256)
+        });
+        v
+    }
+}
+
+impl fmt::Display for Case {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} T{} B{} I{} H{}",
+            self.cell.name(),
+            self.steps,
+            self.batch,
+            self.input,
+            self.hidden
+        )?;
+        if self.layers > 1 {
+            write!(f, " L{}", self.layers)?;
+        }
+        if self.bidirectional {
+            write!(f, " bi")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flops_count_both_products_of_every_layer_and_direction() {
+        let c = Case::one(SpeedCell::Lstm, 50, 64, 256, 256);
+        assert_eq!(c.forward_flops(), 2.0 * 50.0 * 64.0 * 1024.0 * 512.0);
+        let bi = Case {
+            layers: 2,
+            bidirectional: true,
+            ..c
+        };
+        let l0 = 2.0 * 3200.0 * 1024.0 * 512.0 * 2.0;
+        let l1 = 2.0 * 3200.0 * 1024.0 * (512.0 + 256.0) * 2.0;
+        assert_eq!(bi.forward_flops(), l0 + l1);
+        assert_eq!(bi.label(), "lstm T50 B64 I256 H256 L2 bi");
+        assert!(c.is_large() && !Case::one(SpeedCell::Rnn, 100, 32, 128, 128).is_large());
+    }
+}

@@ -1,0 +1,80 @@
+//! A counting global allocator: live and peak heap bytes, for the training-memory measurement.
+//!
+//! The `rnnzoo` program installs it (`#[global_allocator]` in `main.rs`); elsewhere (tests,
+//! criterion) it is not installed and [`installed`] is false. Counting is two relaxed atomics per
+//! allocation, invisible next to the work it counts.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+static USED: AtomicBool = AtomicBool::new(false);
+
+/// The system allocator, counting live bytes and their high-water mark.
+pub struct Counting;
+
+// SAFETY: every call is forwarded unchanged to `System`; the counters do not affect allocation.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's layout.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            grow(layout.size());
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's layout.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            grow(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded; `ptr` came from this allocator with `layout`.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded; `ptr` came from this allocator with `layout`.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            grow(new_size);
+        }
+        p
+    }
+}
+
+fn grow(n: usize) {
+    USED.store(true, Ordering::Relaxed);
+    let live = LIVE.fetch_add(n, Ordering::Relaxed) + n;
+    PEAK.fetch_max(live, Ordering::Relaxed);
+}
+
+/// Whether [`Counting`] is the global allocator of this process (it has seen an allocation).
+pub fn installed() -> bool {
+    USED.load(Ordering::Relaxed)
+}
+
+/// Heap bytes live now.
+pub fn live() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+/// Resets the high-water mark to the bytes live now, and returns that.
+pub fn reset_peak() -> usize {
+    let l = live();
+    PEAK.store(l, Ordering::Relaxed);
+    l
+}
+
+/// The most heap bytes live since the last [`reset_peak`].
+pub fn peak() -> usize {
+    PEAK.load(Ordering::Relaxed)
+}
