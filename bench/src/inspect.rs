@@ -22,7 +22,8 @@ pub struct Summary {
     pub layers: Option<usize>,
     /// Directions.
     pub directions: Option<usize>,
-    /// Values in the model's parameters (optimizer buffers excluded).
+    /// Values in the model's parameters (recurrent ones under PyTorch's names and dotted ones such
+    /// as `head.weight`; optimizer buffers and other tensors excluded).
     pub parameters: usize,
     /// Tensors in the file.
     pub tensors: usize,
@@ -47,12 +48,17 @@ pub fn inspect(path: &Path) -> Result<Summary, FileError> {
     };
     let mut parameters = 0;
     for (name, tensor) in &t.tensors {
-        if name.starts_with("optim.") {
-            continue;
-        }
-        parameters += tensor.values.len();
-        if !name.contains('.') {
+        // Model parameters are recurrent ones under PyTorch's names and rnnzoo's dotted ones (a
+        // head); optimizer buffers (`optim.`) and anything else (a fixture's data) are not.
+        let recurrent_name =
+            (name.starts_with("weight_") || name.starts_with("bias_")) && !name.contains('.');
+        if recurrent_name {
             recurrent.tensors.insert(name.clone(), tensor.clone());
+        }
+        if recurrent_name
+            || (name.contains('.') && !name.starts_with("optim.") && !name.starts_with("grad."))
+        {
+            parameters += tensor.values.len();
         }
     }
     let spec = TorchSpec::infer(&recurrent).ok();

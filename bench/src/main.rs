@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use rnnzoo_bench::reproduce::{self, Context, Scale};
 use rnnzoo_bench::speed::{self, Case, Dtype, SpeedCell};
@@ -10,6 +11,15 @@ use rnnzoo_bench::speed::{self, Case, Dtype, SpeedCell};
 /// Counts live and peak heap bytes, for `rnnzoo speed`'s training-memory figure.
 #[global_allocator]
 static ALLOC: speed::memory::Counting = speed::memory::Counting;
+
+/// `println!` that returns the write error instead of panicking, so `rnnzoo ... | head` ends
+/// quietly when the reader goes away (see `main`).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +53,15 @@ enum Command {
         /// Output folder.
         #[arg(long, default_value = "results")]
         out: PathBuf,
+    },
+    /// What a checkpoint, weights file or PyTorch state_dict holds: mode, sizes, layers,
+    /// directions, parameter count. A damaged file is an error and a non-zero exit.
+    Inspect {
+        /// The file (safetensors).
+        file: PathBuf,
+        /// One JSON object on stdout instead of the table.
+        #[arg(long)]
+        json: bool,
     },
     /// Median times of forward (inference) and forward+backward of a layer or stack, and GFLOP/s.
     Speed(SpeedArgs),
@@ -138,15 +157,15 @@ fn run_speed(a: SpeedArgs) -> anyhow::Result<()> {
     };
     let m = speed::with_threads(threads(a.threads), || speed::measure(&case, a.dtype, &opts))??;
     if a.json {
-        println!("{}", serde_json::to_string(&m)?);
+        out!("{}", serde_json::to_string(&m)?);
     } else {
-        println!(
+        out!(
             "{} {} threads={}: forward {:.3} ms ({:.1} GFLOP/s), forward+backward {:.3} ms ({:.1} GFLOP/s), {:.4} ms/step, {} reps",
             m.label, m.dtype.name(), m.threads, m.forward_ms, m.forward_gflops,
             m.forward_backward_ms, m.forward_backward_gflops, m.step_ms, m.reps
         );
         if let Some(mem) = m.memory {
-            println!(
+            out!(
                 "training memory: peak {:.1} MB = {:.2} x (params {:.1} + input {:.1} + saved {:.1} MB)",
                 mem.peak as f64 / 1e6, mem.ratio, mem.params as f64 / 1e6,
                 mem.input as f64 / 1e6, mem.saved as f64 / 1e6
@@ -163,9 +182,9 @@ fn run_ceiling(a: CeilingArgs) -> anyhow::Result<()> {
         speed::ceiling(a.size, a.dtype, 3, target)
     })?;
     if a.json {
-        println!("{}", serde_json::to_string(&c)?);
+        out!("{}", serde_json::to_string(&c)?);
     } else {
-        println!(
+        out!(
             "gemm {n}x{n}x{n} {} threads={}: {:.2} ms, {:.1} GFLOP/s",
             c.dtype.name(),
             c.threads,
@@ -173,6 +192,17 @@ fn run_ceiling(a: CeilingArgs) -> anyhow::Result<()> {
             c.gflops,
             n = c.size
         );
+    }
+    Ok(())
+}
+
+fn run_inspect(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    let summary =
+        rnnzoo_bench::inspect::inspect(file).with_context(|| file.display().to_string())?;
+    if json {
+        out!("{}", serde_json::to_string(&summary)?);
+    } else {
+        out!("{summary}");
     }
     Ok(())
 }
@@ -210,17 +240,28 @@ fn main() -> ExitCode {
                 .iter()
                 .try_for_each(|n| {
                     let outcome = reproduce::run_named(n, &ctx)?;
-                    println!("{n}: {}", outcome.summary);
-                    println!("{}", outcome.markdown);
+                    out!("{n}: {}", outcome.summary);
+                    out!("{}", outcome.markdown);
                     Ok::<(), anyhow::Error>(())
                 })
-                .map(|()| println!("report: {}", ctx.out.join("REPORT.md").display()))
+                .and_then(|()| {
+                    out!("report: {}", ctx.out.join("REPORT.md").display());
+                    Ok(())
+                })
         }
+        Command::Inspect { file, json } => run_inspect(&file, json),
         Command::Speed(a) => run_speed(a),
         Command::GemmCeiling(a) => run_ceiling(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`| head`): nothing is lost, nothing to report.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
