@@ -5,7 +5,7 @@ CARGO ?= cargo
 OUT ?= results
 SEED ?= 0
 
-.PHONY: test reproduce reproduce-full gradcheck bench doc lint fmt clean
+.PHONY: test reproduce reproduce-full gradcheck bench doc lint fmt clean fuzz mutants
 
 ## Every test of every crate: unit, integration, proptest gradient checks, PyTorch parity, doctests.
 test:
@@ -39,6 +39,19 @@ bench-compare:
 		|| echo "bench-compare: pip install torch failed; PyTorch columns will be marked unavailable"
 	$(CARGO) build --release --locked -p rnnzoo-bench
 	python3 bench/compare/compare.py --rnnzoo target/release/rnnzoo --torch-python $(VENV)/bin/python $(COMPARE_ARGS)
+
+## Every fuzz target for FUZZ_SECONDS each (installs cargo-fuzz when missing). Not part of `test`.
+FUZZ_SECONDS ?= 60
+fuzz:
+	layers/fuzz/run.sh $(FUZZ_SECONDS)
+
+## Mutation testing of the cells' and the unroller's forward and backward code against the test
+## suite (installs cargo-mutants when missing; an hour or more on two cores). Result: TESTING.md.
+mutants:
+	command -v cargo-mutants >/dev/null 2>&1 || $(CARGO) install cargo-mutants --locked
+	$(CARGO) mutants --workspace --test-workspace=true --timeout-multiplier 3 \
+		--file 'cells/*/src/*.rs' --file 'layers/src/unroll/*.rs' \
+		--exclude 'cells/*/src/tests.rs' --exclude 'layers/src/unroll/tests.rs' -o target/mutants
 
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --locked

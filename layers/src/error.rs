@@ -50,6 +50,14 @@ pub enum LayerError {
         /// Lengths given.
         got: usize,
     },
+    /// An input or initial state holds a NaN or an infinity.
+    #[error("the {what} is NaN or infinite at {at}")]
+    NonFinite {
+        /// `"input"` or `"initial state"`.
+        what: &'static str,
+        /// Where (step, sample, feature; or sample and row).
+        at: String,
+    },
     /// A sample's length is zero.
     #[error("sample {sample} has length 0; every length must be in 1..={steps}")]
     ZeroLength {

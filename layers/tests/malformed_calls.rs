@@ -31,6 +31,8 @@ enum Mistake {
     State(isize),
     /// `d_output` off by `delta` values in backward.
     DOutput(isize),
+    /// A NaN or infinity at input value `k` (modulo the input's size) or in the initial state.
+    NonFinite(usize, bool),
 }
 
 fn mistake() -> impl Strategy<Value = Mistake> {
@@ -85,6 +87,8 @@ fn call(layer: &dyn Layer<f64>, steps: usize, batch: usize, m: &Mistake) -> bool
             x.clear();
         }
         Mistake::State(d) => init.resize(resize(init.len(), d), 0.0),
+        Mistake::NonFinite(k, false) => x[k % (i * steps * batch)] = f64::NAN,
+        Mistake::NonFinite(k, true) => init[k % (s * batch)] = f64::INFINITY,
         Mistake::DOutput(d) => {
             let (out, tape) = layer
                 .forward(Inputs::new(&x, t, b).lengths(&lengths).initial(&init), None)

@@ -135,3 +135,32 @@ fn backward_checks_its_gradients_and_the_tape() {
         Err(LayerError::TapeMismatch { .. })
     ));
 }
+
+#[test]
+fn nan_and_infinite_inputs_are_named() {
+    let mut x = vec![0.0f32; 3 * 5 * 2];
+    x[(2 * 2 + 1) * 3 + 1] = f32::NAN; // step 2, sample 1, feature 1
+    let err = layer().forward(Inputs::new(&x, 5, 2)).unwrap_err();
+    assert_eq!(
+        err,
+        LayerError::NonFinite {
+            what: "input",
+            at: "step 2, sample 1, feature 1".into()
+        }
+    );
+    // At a padded step the value is never read: no error.
+    assert!(layer()
+        .forward(Inputs::new(&x, 5, 2).lengths(&[5, 2]))
+        .is_ok());
+    let h0 = [0.0, 0.0, 0.0, 0.0, 0.0, f32::INFINITY, 0.0, 0.0];
+    let err = layer()
+        .infer(Inputs::new(&vec![0.0; 30], 5, 2).initial(&h0))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        LayerError::NonFinite {
+            what: "initial state",
+            at: "sample 1, row 1".into()
+        }
+    );
+}

@@ -32,7 +32,7 @@ use lengths::reorder_owned;
 
 /// Checks a layer's inputs once, at the API boundary: non-empty, `input_size x (steps * batch)`
 /// values, an initial state of `state_size x batch`, one length in `1..=steps` per sample.
-pub(crate) fn validate<T>(
+pub(crate) fn validate<T: Real>(
     inp: &Inputs<'_, T>,
     input_size: usize,
     state_size: usize,
@@ -69,6 +69,31 @@ pub(crate) fn validate<T>(
     }
     if let Some(l) = inp.lengths {
         check_lengths(l, inp.batch, inp.steps)?;
+    }
+    // A NaN or infinity would spread through every later step and every gradient; refuse it here,
+    // where it can still be named. Padded steps are never read, so their values do not matter.
+    let columns = inp.x.chunks_exact(input_size.max(1)).enumerate();
+    for (c, col) in columns {
+        let (t, b) = (c / inp.batch, c % inp.batch);
+        if inp.lengths.is_some_and(|l| t >= l[b]) {
+            continue;
+        }
+        if let Some(f) = col.iter().position(|v| !v.is_finite()) {
+            return Err(LayerError::NonFinite {
+                what: "input",
+                at: format!("step {t}, sample {b}, feature {f}"),
+            });
+        }
+    }
+    if let Some(k) = inp
+        .initial
+        .and_then(|s| s.iter().position(|v| !v.is_finite()))
+    {
+        let (b, row) = (k / state_size, k % state_size);
+        return Err(LayerError::NonFinite {
+            what: "initial state",
+            at: format!("sample {b}, row {row}"),
+        });
     }
     Ok(())
 }
