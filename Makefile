@@ -49,7 +49,7 @@ fuzz:
 ## suite (installs cargo-mutants when missing; an hour or more on two cores). Result: TESTING.md.
 mutants:
 	command -v cargo-mutants >/dev/null 2>&1 || $(CARGO) install cargo-mutants --locked
-	$(CARGO) mutants --workspace --profile mutants --timeout-multiplier 3 \
+	$(CARGO) mutants --workspace --profile mutants --timeout 300 \
 		--test-package rnnzoo-cell --test-package rnnzoo-vanilla --test-package rnnzoo-lstm \
 		--test-package rnnzoo-gru --test-package rnnzoo-layers \
 		--cargo-test-arg=--lib --cargo-test-arg=--tests $(MUTANTS_ARGS) \

@@ -51,6 +51,7 @@ fn mistake() -> impl Strategy<Value = Mistake> {
         (-3isize..=3)
             .prop_filter("nonzero", |d| *d != 0)
             .prop_map(Mistake::DOutput),
+        (any::<usize>(), any::<bool>()).prop_map(|(k, state)| Mistake::NonFinite(k, state)),
     ]
 }
 

@@ -154,7 +154,7 @@ fn nan_and_infinite_inputs_are_named() {
         .is_ok());
     let h0 = [0.0, 0.0, 0.0, 0.0, 0.0, f32::INFINITY, 0.0, 0.0];
     let err = layer()
-        .infer(Inputs::new(&vec![0.0; 30], 5, 2).initial(&h0))
+        .infer(Inputs::new(&[0.0; 30], 5, 2).initial(&h0))
         .unwrap_err();
     assert_eq!(
         err,

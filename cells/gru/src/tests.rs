@@ -520,3 +520,18 @@ fn backward_overwrites_its_outputs_and_accumulates_grads() {
         }
     }
 }
+
+#[test]
+fn has_bias_reports_the_option() {
+    for bias in [true, false] {
+        assert_eq!(GruCell::<f32>::zeros(2, 3, bias).unwrap().has_bias(), bias);
+        assert_eq!(
+            GruResetBeforeCell::<f32>::zeros(2, 3, bias)
+                .unwrap()
+                .has_bias(),
+            bias
+        );
+        let n = if bias { 4 } else { 2 };
+        assert_eq!(GruCell::<f32>::zeros(2, 3, bias).unwrap().params().len(), n);
+    }
+}

@@ -229,6 +229,15 @@ mod tests {
     }
 
     #[test]
+    fn has_bias_reports_the_option() {
+        for bias in [true, false] {
+            let cell = VanillaCell::<f32>::zeros(2, 3, Nonlinearity::Relu, bias).unwrap();
+            assert_eq!(cell.has_bias(), bias);
+            assert_eq!(cell.nonlinearity(), Nonlinearity::Relu);
+        }
+    }
+
+    #[test]
     fn zero_sizes_are_refused() {
         assert_eq!(
             VanillaCell::<f32>::new(0, 3, Nonlinearity::Tanh, &mut seeded(0)),
