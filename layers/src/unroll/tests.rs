@@ -117,3 +117,14 @@ fn two_threads_split_columns_without_changing_results() {
         }
     }
 }
+
+#[test]
+fn the_tape_holds_the_input_every_state_and_every_cache() {
+    let (i, h, t, b) = (3, 4, 5, 2);
+    let layer = Recurrent::new(LstmCell::<f64>::new(i, h, &mut seeded(0)).unwrap());
+    let x = random(i * t * b, 1);
+    let (_, tape) = layer.forward(Inputs::new(&x, t, b)).unwrap();
+    let (s, c) = (layer.cell().state_size(), layer.cell().cache_size());
+    assert_eq!(tape.len(), i * t * b + (t + 1) * s * b + t * c * b);
+    assert!(!tape.is_empty());
+}
