@@ -128,3 +128,13 @@ fn the_tape_holds_the_input_every_state_and_every_cache() {
     assert_eq!(tape.len(), i * t * b + (t + 1) * s * b + t * c * b);
     assert!(!tape.is_empty());
 }
+
+#[test]
+fn a_layer_reports_its_direction() {
+    let cell = || VanillaCell::<f64>::new(2, 3, Nonlinearity::Tanh, &mut seeded(0)).unwrap();
+    assert_eq!(Recurrent::new(cell()).direction(), Direction::Forward);
+    assert_eq!(
+        Recurrent::with_direction(cell(), Direction::Reverse).direction(),
+        Direction::Reverse
+    );
+}
