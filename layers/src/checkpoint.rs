@@ -20,7 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use rnnzoo_cell::{Params, Real};
 use serde::{Deserialize, Serialize};
 
-use crate::file::{serialize, write_atomic, FileError, Tensors};
+use crate::file::{serialize, serialize_with, write_atomic, FileError, Tensors};
 use crate::optim::{
     Adam, AdamW, HyperParams, Optimizer, OptimizerState, RmsProp, Sgd, TensorLayout,
 };
@@ -155,7 +155,7 @@ pub fn training_bytes<T: Real>(
     extra: serde_json::Value,
 ) -> Result<Vec<u8>, FileError> {
     let groups = trainer.model().param_groups();
-    let mut tensors = named(&groups);
+    let tensors = named(&groups);
     let opt: OptimizerState = trainer.optimizer().state();
     // Optimizer buffers are stored in f64 so an f32 model's moments round trip exactly; they go in
     // a second pass because serialize() takes one dtype.
@@ -167,7 +167,7 @@ pub fn training_bytes<T: Real>(
             buffers.push((format!("optim.{name}.{k}"), vec![v.len()], v.clone()));
         }
     }
-    let rng = trainer_rng(trainer);
+    let rng = trainer.rng_state();
     let meta = TrainingMeta {
         format: 1,
         steps: trainer.steps(),
@@ -183,61 +183,12 @@ pub fn training_bytes<T: Real>(
     };
     let json = serde_json::to_string(&meta).map_err(|e| FileError::Metadata(e.to_string()))?;
     let metadata = HashMap::from([(META_KEY.to_string(), json)]);
-    // Weights in T, buffers in f64: serialize each and merge through the f64 path when T is f32
-    // would lose nothing, but keeping the model's dtype lets PyTorch read the weights as trained.
-    if T::NAME == "f64" {
-        let as_f64: Vec<(String, Vec<usize>, Vec<f64>)> = tensors
-            .drain(..)
-            .map(|(n, s, d)| (n, s, d.iter().map(|v| v.to_f64_lossless()).collect()))
-            .collect();
-        let all: Vec<(String, Vec<usize>, &[f64])> = as_f64
-            .iter()
-            .chain(&buffers)
-            .map(|(n, s, d)| (n.clone(), s.clone(), d.as_slice()))
-            .collect();
-        return serialize(&all, metadata);
-    }
-    serialize_mixed(&tensors, &buffers, metadata)
-}
-
-/// Weights in `T`, buffers in f64, in one safetensors file.
-fn serialize_mixed<T: Real>(
-    weights: &[(String, Vec<usize>, &[T])],
-    buffers: &[(String, Vec<usize>, Vec<f64>)],
-    metadata: HashMap<String, String>,
-) -> Result<Vec<u8>, FileError> {
-    use safetensors::tensor::TensorView;
-    use safetensors::Dtype;
-    let w: Vec<Vec<u8>> = weights
+    let buffers: Vec<(String, Vec<usize>, &[f64])> = buffers
         .iter()
-        .map(|(_, _, d)| {
-            d.iter()
-                .flat_map(|v| (v.to_f64_lossless() as f32).to_le_bytes())
-                .collect()
-        })
+        .map(|(n, sh, d)| (n.clone(), sh.clone(), d.as_slice()))
         .collect();
-    let b: Vec<Vec<u8>> = buffers
-        .iter()
-        .map(|(_, _, d)| d.iter().flat_map(|v| v.to_le_bytes()).collect())
-        .collect();
-    let mut views = Vec::new();
-    for ((name, shape, _), bytes) in weights.iter().zip(&w) {
-        views.push((
-            name.clone(),
-            TensorView::new(Dtype::F32, shape.clone(), bytes)?,
-        ));
-    }
-    for ((name, shape, _), bytes) in buffers.iter().zip(&b) {
-        views.push((
-            name.clone(),
-            TensorView::new(Dtype::F64, shape.clone(), bytes)?,
-        ));
-    }
-    Ok(safetensors::serialize(views, Some(metadata))?)
-}
-
-fn trainer_rng<T: Real>(trainer: &Trainer<T>) -> ChaCha8Rng {
-    trainer.rng_state().clone()
+    // Weights in the model's dtype (PyTorch reads them as trained), moments in f64 (exact).
+    serialize_with(&tensors, &buffers, metadata)
 }
 
 /// Saves the full training state atomically (see [`training_bytes`]).

@@ -187,37 +187,58 @@ pub fn serialize<T: Real>(
     tensors: &[(String, Vec<usize>, &[T])],
     metadata: HashMap<String, String>,
 ) -> Result<Vec<u8>, FileError> {
-    let dtype = if T::NAME == "f32" {
-        Dtype::F32
-    } else {
-        Dtype::F64
-    };
-    let bytes: Vec<Vec<u8>> = tensors
+    serialize_with(tensors, &[], metadata)
+}
+
+/// [`serialize`], plus tensors kept in F64 whatever `T` is (optimizer moments, so an f32 model's
+/// state round trips exactly).
+///
+/// # Errors
+///
+/// As [`serialize`].
+pub fn serialize_with<T: Real>(
+    tensors: &[(String, Vec<usize>, &[T])],
+    f64_tensors: &[(String, Vec<usize>, &[f64])],
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>, FileError> {
+    let encoded: Vec<(Dtype, Vec<u8>)> = tensors
         .iter()
-        .map(|(_, _, v)| {
-            v.iter()
-                .flat_map(|x| {
-                    let x = x.to_f64_lossless();
-                    if T::NAME == "f32" {
-                        (x as f32).to_le_bytes().to_vec()
-                    } else {
-                        x.to_le_bytes().to_vec()
-                    }
-                })
-                .collect()
-        })
+        .map(|(_, _, v)| le_bytes(v))
+        .chain(f64_tensors.iter().map(|(_, _, v)| le_bytes(v)))
         .collect();
-    let views = tensors
+    let names = tensors
         .iter()
-        .zip(&bytes)
-        .map(|((name, shape, _), b)| {
+        .map(|(n, s, _)| (n, s))
+        .chain(f64_tensors.iter().map(|(n, s, _)| (n, s)));
+    let views = names
+        .zip(&encoded)
+        .map(|((name, shape), (dtype, b))| {
             Ok((
                 name.clone(),
-                safetensors::tensor::TensorView::new(dtype, shape.clone(), b)?,
+                safetensors::tensor::TensorView::new(*dtype, shape.clone(), b)?,
             ))
         })
         .collect::<Result<Vec<_>, FileError>>()?;
     Ok(safetensors::serialize(views, Some(metadata))?)
+}
+
+/// The values little-endian, in `T`'s own dtype.
+fn le_bytes<T: Real>(v: &[T]) -> (Dtype, Vec<u8>) {
+    if T::NAME == "f32" {
+        (
+            Dtype::F32,
+            v.iter()
+                .flat_map(|x| (x.to_f64_lossless() as f32).to_le_bytes())
+                .collect(),
+        )
+    } else {
+        (
+            Dtype::F64,
+            v.iter()
+                .flat_map(|x| x.to_f64_lossless().to_le_bytes())
+                .collect(),
+        )
+    }
 }
 
 /// Writes `bytes` to `path` so that a crash at any point leaves either the old file or the new
