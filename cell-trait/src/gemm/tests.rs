@@ -148,3 +148,93 @@ fn views_that_do_not_fit_are_refused() {
     assert!(MatRef::new(&d, 0, 9, 1, 1).is_ok());
     assert!(MatRef::new(&d, 2, 2, usize::MAX, 1).is_err());
 }
+
+#[test]
+fn packed_products_match_a_naive_product_at_every_layout_and_pool_size() {
+    // (130, 2100) has more than PANEL_MIN_ELEMENTS elements: three panels, the last one short.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    for &(m, k) in &[(1, 1), (7, 3), (65, 9), (130, 2100)] {
+        let ad = filled(2 * m * k, 8);
+        // Row-major (PyTorch's weights), column-major and a strided block of a wider matrix.
+        let layouts = [
+            MatRef::row_major(&ad[..m * k], m, k).unwrap(),
+            MatRef::col_major(&ad[..m * k], m, k).unwrap(),
+            MatRef::new(&ad, m, k, 1, 2 * m).unwrap(),
+        ];
+        for a in layouts {
+            let packed = PackedA::new(a);
+            assert_eq!(packed.panels() > 1, m * k > PANEL_MIN_ELEMENTS);
+            for n in [1, 5] {
+                let bd = filled(k * n, 9);
+                let b = MatRef::col_major(&bd, k, n).unwrap();
+                let want = naive(&a, &b);
+                for threads in [1, 2] {
+                    let run = |c: &mut [f64], alpha, beta| {
+                        let c = MatMut::col_major(c, m, n).unwrap();
+                        if threads == 1 {
+                            gemm_packed(alpha, &packed, b, beta, c);
+                        } else {
+                            pool.install(|| gemm_packed(alpha, &packed, b, beta, c));
+                        }
+                    };
+                    let mut c = vec![f64::NAN; m * n];
+                    run(&mut c, 1.0, 0.0);
+                    for (x, y) in c.iter().zip(&want) {
+                        assert!((x - y).abs() < 1e-9, "{m}x{k}x{n}, {threads} threads");
+                    }
+                    run(&mut c, 2.0, 1.0);
+                    for (x, y) in c.iter().zip(&want) {
+                        assert!((x - 3.0 * y).abs() < 1e-9, "{m}x{k}x{n} accumulating");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn packed_panels_tile_the_matrix() {
+    let (m, k) = (300, 1000);
+    let ad = filled(m * k, 10);
+    let a = MatRef::row_major(&ad, m, k).unwrap();
+    let packed = PackedA::new(a);
+    assert_eq!((packed.rows(), packed.cols()), (m, k));
+    assert_eq!(packed.panels(), m.div_ceil(PANEL_ROWS));
+    for p in 0..packed.panels() {
+        let panel = packed.panel(p);
+        assert_eq!(panel.rows(), PANEL_ROWS.min(m - p * PANEL_ROWS));
+        for i in 0..panel.rows() {
+            for j in [0, 1, k - 1] {
+                assert_eq!(panel.at(i, j), a.at(p * PANEL_ROWS + i, j));
+            }
+        }
+    }
+}
+
+#[test]
+fn packed_empty_products_scale_c() {
+    let a: [f64; 0] = [];
+    let packed = PackedA::new(MatRef::col_major(&a, 2, 0).unwrap());
+    let mut c = [1.0, 2.0];
+    gemm_packed(
+        1.0,
+        &packed,
+        MatRef::col_major(&a, 0, 1).unwrap(),
+        0.5,
+        MatMut::col_major(&mut c, 2, 1).unwrap(),
+    );
+    assert_eq!(c, [0.5, 1.0]);
+    let none = PackedA::new(MatRef::col_major(&a, 0, 3).unwrap());
+    assert_eq!(none.panels(), 0);
+    let x = [1.0; 3];
+    gemm_packed(
+        1.0,
+        &none,
+        MatRef::col_major(&x, 3, 1).unwrap(),
+        0.0,
+        MatMut::col_major(&mut [][..], 0, 1).unwrap(),
+    );
+}

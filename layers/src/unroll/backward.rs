@@ -10,7 +10,7 @@ use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
 use rnnzoo_cell::{add_row_sums, Cell, Params, Real, StepForm};
 
 use super::forward::Shape;
-use super::work::{backward_pointwise, StepSizes};
+use super::work::{backward_pointwise, StepSizes, Weight};
 
 /// What backward needs from the tape, borrowed.
 pub(crate) struct Recorded<'a, T> {
@@ -57,7 +57,8 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
             let chunk = shape.chunk.clamp(1, steps.max(1));
             let mut d_gi = vec![T::zero(); rows * chunk * batch];
             let mut d_gh = vec![T::zero(); rows * chunk * batch];
-            let w_hh_t = p[gp.weight_hh].view().t();
+            // Column-major as it lies; packed only when large (see `work`).
+            let w_hh_t = Weight::packed_if_large(p[gp.weight_hh].view().t());
             let w_ih_t = p[gp.weight_ih].view().t();
             let starts: Vec<usize> = (0..steps).step_by(chunk).collect();
             for &t0 in starts.iter().rev() {
@@ -93,13 +94,8 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
                         d_prev[b * s..][..s].copy_from_slice(&d_state[b * s..][..s]);
                     }
                     let d_h = MatMut::new(&mut d_prev, h, batch, 1, s).expect("sized above");
-                    gemm(
-                        T::one(),
-                        w_hh_t,
-                        MatRef::col_major(&*d_gh_t, rows, batch).expect("sized above"),
-                        T::one(),
-                        d_h,
-                    );
+                    let d_gh_t = MatRef::col_major(&*d_gh_t, rows, batch).expect("sized above");
+                    w_hh_t.gemm(T::one(), d_gh_t, T::one(), d_h);
                     std::mem::swap(&mut d_state, &mut d_prev);
                 }
                 let d_gi_v = MatRef::col_major(&d_gi[..rows * cols], rows, cols).unwrap();

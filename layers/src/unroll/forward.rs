@@ -1,15 +1,14 @@
 //! The forward loop over time.
 //!
 //! Gated cells: the input product `W_ih X + b_ih` is hoisted out of the step loop, one GEMM per
-//! chunk of steps (see [`super::work`]); each step is one GEMM (`W_hh h_{t-1} + b_hh`, on a
-//! column-major copy of `W_hh`) and the cell's elementwise part, split over the pool's threads when
+//! chunk of steps (see [`super::work`]); each step is one GEMM (`W_hh h_{t-1} + b_hh`) and the cell's elementwise part, split over the pool's threads when
 //! the batch is large. General cells: one call to the cell's step per step. Either way every
 //! buffer is allocated before the loop.
 
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{gemm_packed, MatMut, MatRef, PackedA};
 use rnnzoo_cell::{broadcast_bias, h_view, Cell, Real, StepForm};
 
-use super::work::{chunk_steps, col_major_copy, forward_pointwise, StepSizes};
+use super::work::{chunk_steps, forward_pointwise, StepSizes, Weight};
 
 /// What the loop produced. With `keep`, `states` holds all `T + 1` states (slot `t` is the state
 /// before step `t`) and `cache` every step's cache; without, two state slots and one cache slot.
@@ -69,13 +68,13 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
             let rows = g.gates() * h;
             let z = StepSizes { rows, s, c };
             // One workspace per call: a chunk of input products, one step's recurrent product
-            // and W_hh in column-major order (see `work`); nothing is allocated in the loop.
+            // and the weights packed for the kernel (see `work`); nothing is allocated in the
+            // loop.
             let chunk = shape.chunk.clamp(1, steps.max(1));
             let mut gi = vec![T::zero(); rows * chunk * batch];
             let mut gh = vec![T::zero(); rows * batch];
-            let w_hh = col_major_copy(p[gp.weight_hh].data(), rows, h);
-            let w_hh = MatRef::col_major(&w_hh, rows, h).expect("sized above");
-            let w_ih = p[gp.weight_ih].view();
+            let w_hh = PackedA::new(p[gp.weight_hh].view());
+            let w_ih = Weight::packed_if_large(p[gp.weight_ih].view());
             let (b_ih, b_hh) = (
                 gp.bias_ih.map(|k| p[k].data()),
                 gp.bias_hh.map(|k| p[k].data()),
@@ -86,9 +85,8 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
                 broadcast_bias(gi, b_ih, rows);
                 let xv = MatRef::col_major(&x[t0 * batch * i..][..cols * i], i, cols)
                     .expect("input checked by the caller");
-                gemm(
+                w_ih.gemm(
                     T::one(),
-                    w_ih,
                     xv,
                     T::one(),
                     MatMut::col_major(gi, rows, cols).expect("sized above"),
@@ -97,9 +95,9 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
                     let t = t0 + k;
                     let (prev, next) = slots(&mut states, sb, t, keep);
                     broadcast_bias(&mut gh, b_hh, rows);
-                    gemm(
+                    gemm_packed(
                         T::one(),
-                        w_hh,
+                        &w_hh,
                         h_view(prev, h, s, batch),
                         T::one(),
                         MatMut::col_major(&mut gh, rows, batch).expect("sized above"),

@@ -2,7 +2,8 @@
 //! threads against the plain order, for every gated cell, with lengths and an initial state.
 
 use rand::Rng;
-use rnnzoo_cell::{seeded, Cell};
+use rnnzoo_cell::gemm::PANEL_MIN_ELEMENTS;
+use rnnzoo_cell::{seeded, Cell, GeneralStep, Params, StepForm};
 use rnnzoo_gru::GruCell;
 use rnnzoo_lstm::LstmCell;
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
@@ -137,4 +138,87 @@ fn a_layer_reports_its_direction() {
         Recurrent::with_direction(cell(), Direction::Reverse).direction(),
         Direction::Reverse
     );
+}
+
+/// A cell run one whole step at a time through the trait's own `step_forward`/`step_backward`
+/// (plain GEMMs on the weights as they lie), so the unroller's general path becomes a reference
+/// for its gated fast path.
+struct StepByStep(Box<dyn Cell<f64>>);
+
+impl Cell<f64> for StepByStep {
+    fn input_size(&self) -> usize {
+        self.0.input_size()
+    }
+    fn hidden_size(&self) -> usize {
+        self.0.hidden_size()
+    }
+    fn state_size(&self) -> usize {
+        self.0.state_size()
+    }
+    fn cache_size(&self) -> usize {
+        self.0.cache_size()
+    }
+    fn mode(&self) -> &str {
+        self.0.mode()
+    }
+    fn params(&self) -> &Params<f64> {
+        self.0.params()
+    }
+    fn params_mut(&mut self) -> &mut Params<f64> {
+        self.0.params_mut()
+    }
+    fn form(&self) -> StepForm<'_, f64> {
+        StepForm::General(self)
+    }
+}
+
+impl GeneralStep<f64> for StepByStep {
+    fn scratch_size(&self, batch: usize) -> usize {
+        self.0.step_scratch_size(batch)
+    }
+    fn forward(
+        &self,
+        x: &[f64],
+        prev: &[f64],
+        next: &mut [f64],
+        cache: &mut [f64],
+        batch: usize,
+        scratch: &mut [f64],
+    ) {
+        self.0.step_forward(x, prev, next, cache, batch, scratch)
+    }
+    fn backward(
+        &self,
+        x: &[f64],
+        prev: &[f64],
+        cache: &[f64],
+        d_next: &[f64],
+        d_x: &mut [f64],
+        d_prev: &mut [f64],
+        grads: &mut Params<f64>,
+        batch: usize,
+        scratch: &mut [f64],
+    ) {
+        self.0
+            .step_backward(x, prev, cache, d_next, d_x, d_prev, grads, batch, scratch)
+    }
+}
+
+#[test]
+fn packed_weights_give_the_step_by_step_result() {
+    // Large enough that the LSTM's W_ih, W_hh and W_hh^T are all packed in panels.
+    let (input, hidden) = (270, 260);
+    assert!(4 * hidden * hidden.min(input) > PANEL_MIN_ELEMENTS);
+    let shape = Shape::new(3, 2);
+    let lengths = [3, 2];
+    for (name, cell) in cells(input, hidden) {
+        let want = unroll(&StepByStep(cell), &shape, &lengths);
+        let cell = cells(input, hidden)
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .unwrap()
+            .1;
+        let got = unroll(&*cell, &shape, &lengths);
+        assert_close(&got, &want, name);
+    }
 }
