@@ -29,13 +29,13 @@
 //! | small, 32 x 128 x 8 | column-major | 14 / 13 | 104 / 51 |
 //!
 //! So: the `gemm` crate, except a row-major `A` times a few columns (`2 <= n <= 64`) on one
-//! thread, where matrixmultiply's packing wins.
+//! thread, where matrixmultiply's packing wins. Either kernel can be forced for measurements with
+//! `RNNZOO_GEMM=matrixmultiply` or `RNNZOO_GEMM=gemm`.
 //!
 //! A matrix multiplied many times, like the unroller's weights, can be packed once into
 //! contiguous column-major panels ([`PackedA`], multiplied with [`gemm_packed`]): that avoids the
 //! row-major case above, and for matrices over a megabyte the address-translation misses of
-//! reading them in place (4096 x 1024 x 32: 74 -> 106 GFLOP/s). Either kernel can be forced for
-//! measurements with `RNNZOO_GEMM=matrixmultiply` or `RNNZOO_GEMM=gemm`.
+//! reading them in place (4096 x 1024 x 32: 74 -> 106 GFLOP/s).
 //!
 //! # Threads
 //!
