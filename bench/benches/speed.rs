@@ -81,6 +81,8 @@ fn ceiling<T: Real>(c: &mut Criterion, dtype: Dtype, pool: &rayon::ThreadPool) {
 }
 
 fn speed(c: &mut Criterion) {
+    // As the `rnnzoo` program does, so both measure the same thing.
+    rnnzoo_bench::speed::memory::keep_freed_memory();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads())
         .build()

@@ -208,6 +208,8 @@ fn run_inspect(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    // Training and timing loops reuse their peak memory every step (see the function's docs).
+    speed::memory::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Reproduce {
