@@ -23,10 +23,11 @@
 //!   `(1-e)/(1+e)` with `e = exp(-2|x|)` beyond, the sign copied from `x`. No lookup tables, no
 //!   `mul_add` (which would be a libm call without FMA), no intrinsics.
 //!
-//! On x86-64 the `f32` loops are compiled twice, for the baseline (SSE2) and for AVX2, and the
-//! AVX2 copy is chosen at run time when the processor has it. Both copies perform the same IEEE
-//! operations in the same order (Rust never contracts `a * b + c` into an FMA), so the results are
-//! bit-identical whichever runs; a unit test checks this.
+//! On x86-64 the `f32` loops are compiled three times, for the baseline (SSE2), AVX2 and
+//! AVX-512F, and the widest copy the processor has is chosen at run time (AVX-512 against AVX2,
+//! one core: sigmoid of a sum 0.68 -> 0.41 ns per element, tanh of a sum 1.06 -> 0.59). Every copy
+//! performs the same IEEE operations in the same order (Rust never contracts `a * b + c` into an
+//! FMA), so the results are bit-identical whichever runs; a unit test checks this.
 //!
 //! # Accuracy (`f32`)
 //!
@@ -226,13 +227,14 @@ mod kernel {
     }
 }
 
-/// The `f32` slice loops, with run-time selection of an AVX2 copy on x86-64.
+/// The `f32` slice loops, with run-time selection of an AVX2 or AVX-512 copy on x86-64.
 mod f32_slices {
     use super::kernel;
 
     /// Defines `$name` (dispatching) over a loop body `$body` written once.
     macro_rules! dispatched {
-        ($name:ident, $portable:ident, $avx2:ident, ($($arg:ident: $ty:ty),*), $body:block) => {
+        ($name:ident, $portable:ident, $avx2:ident, $avx512:ident,
+         ($($arg:ident: $ty:ty),*), $body:block) => {
             #[inline(always)]
             fn $portable($($arg: $ty),*) $body
 
@@ -243,54 +245,95 @@ mod f32_slices {
             #[target_feature(enable = "avx2")]
             unsafe fn $avx2($($arg: $ty),*) $body
 
+            /// # Safety
+            ///
+            /// The processor must support AVX-512F.
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f")]
+            unsafe fn $avx512($($arg: $ty),*) $body
+
             pub(super) fn $name($($arg: $ty),*) {
                 #[cfg(target_arch = "x86_64")]
-                if std::is_x86_feature_detected!("avx2") {
-                    // SAFETY: AVX2 was just detected.
-                    return unsafe { $avx2($($arg),*) };
+                {
+                    if std::is_x86_feature_detected!("avx512f") {
+                        // SAFETY: AVX-512F was just detected.
+                        return unsafe { $avx512($($arg),*) };
+                    }
+                    if std::is_x86_feature_detected!("avx2") {
+                        // SAFETY: AVX2 was just detected.
+                        return unsafe { $avx2($($arg),*) };
+                    }
                 }
                 $portable($($arg),*)
             }
         };
     }
 
-    dispatched!(sigmoid_in_place, sigmoid_in_place_portable, sigmoid_in_place_avx2,
+    dispatched!(
+        sigmoid_in_place, sigmoid_in_place_portable, sigmoid_in_place_avx2, sigmoid_in_place_avx512,
         (x: &mut [f32]), {
         for v in x.iter_mut() {
             *v = kernel::sigmoid(*v);
         }
     });
 
-    dispatched!(tanh_in_place, tanh_in_place_portable, tanh_in_place_avx2,
+    dispatched!(
+        tanh_in_place, tanh_in_place_portable, tanh_in_place_avx2, tanh_in_place_avx512,
         (x: &mut [f32]), {
         for v in x.iter_mut() {
             *v = kernel::tanh(*v);
         }
     });
 
-    dispatched!(sigmoid_of_sum, sigmoid_of_sum_portable, sigmoid_of_sum_avx2,
+    dispatched!(
+        sigmoid_of_sum, sigmoid_of_sum_portable, sigmoid_of_sum_avx2, sigmoid_of_sum_avx512,
         (a: &[f32], b: &[f32], out: &mut [f32]), {
         for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
             *o = kernel::sigmoid(a + b);
         }
     });
 
-    dispatched!(tanh_of_sum, tanh_of_sum_portable, tanh_of_sum_avx2,
+    dispatched!(
+        tanh_of_sum, tanh_of_sum_portable, tanh_of_sum_avx2, tanh_of_sum_avx512,
         (a: &[f32], b: &[f32], out: &mut [f32]), {
         for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
             *o = kernel::tanh(a + b);
         }
     });
 
-    /// The baseline (non-AVX2) copies, for the bit-identity test.
+    /// A slice function: one of the copies below.
     #[cfg(test)]
-    pub(super) mod portable {
-        pub(in super::super) fn sigmoid_in_place(x: &mut [f32]) {
-            super::sigmoid_in_place_portable(x)
+    pub(super) type SliceFn = fn(&mut [f32]);
+
+    /// The copies of `sigmoid_in_place` and `tanh_in_place` this processor can run, by name, for
+    /// the bit-identity test.
+    #[cfg(test)]
+    pub(super) fn copies() -> Vec<(&'static str, SliceFn, SliceFn)> {
+        let mut all: Vec<(&'static str, SliceFn, SliceFn)> = vec![(
+            "baseline",
+            sigmoid_in_place_portable,
+            tanh_in_place_portable,
+        )];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY (both): AVX2 was just detected.
+                all.push((
+                    "avx2",
+                    |x| unsafe { sigmoid_in_place_avx2(x) },
+                    |x| unsafe { tanh_in_place_avx2(x) },
+                ));
+            }
+            if std::is_x86_feature_detected!("avx512f") {
+                // SAFETY (both): AVX-512F was just detected.
+                all.push((
+                    "avx512",
+                    |x| unsafe { sigmoid_in_place_avx512(x) },
+                    |x| unsafe { tanh_in_place_avx512(x) },
+                ));
+            }
         }
-        pub(in super::super) fn tanh_in_place(x: &mut [f32]) {
-            super::tanh_in_place_portable(x)
-        }
+        all
     }
 }
 
@@ -449,18 +492,33 @@ mod tests {
     }
 
     #[test]
-    fn the_avx2_and_baseline_copies_agree_bit_for_bit() {
+    fn every_copy_agrees_with_the_baseline_bit_for_bit() {
         let xs: Vec<f32> = sweep().step_by(7).collect();
-        let (mut s, mut t) = (xs.clone(), xs.clone());
-        sigmoid_in_place(&mut s); // AVX2 when the processor has it
-        tanh_in_place(&mut t);
+        let copies = f32_slices::copies();
+        let (_, sigmoid0, tanh0) = copies[0];
         let (mut s0, mut t0) = (xs.clone(), xs.clone());
-        f32_slices::portable::sigmoid_in_place(&mut s0);
-        f32_slices::portable::tanh_in_place(&mut t0);
-        for k in 0..xs.len() {
-            assert_eq!(s[k].to_bits(), s0[k].to_bits(), "sigmoid({})", xs[k]);
-            assert_eq!(t[k].to_bits(), t0[k].to_bits(), "tanh({})", xs[k]);
+        sigmoid0(&mut s0);
+        tanh0(&mut t0);
+        for (name, sigmoid, tanh) in copies {
+            let (mut s, mut t) = (xs.clone(), xs.clone());
+            sigmoid(&mut s);
+            tanh(&mut t);
+            for k in 0..xs.len() {
+                assert_eq!(
+                    s[k].to_bits(),
+                    s0[k].to_bits(),
+                    "{name}: sigmoid({})",
+                    xs[k]
+                );
+                assert_eq!(t[k].to_bits(), t0[k].to_bits(), "{name}: tanh({})", xs[k]);
+            }
         }
+        // And the dispatching entry points run one of them.
+        let (mut s, mut t) = (xs.clone(), xs.clone());
+        sigmoid_in_place(&mut s);
+        tanh_in_place(&mut t);
+        assert!(s.iter().zip(&s0).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(t.iter().zip(&t0).all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 
     #[test]
