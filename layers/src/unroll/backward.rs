@@ -6,7 +6,7 @@
 //! so the gate gradients are never held for the whole sequence. General cells: the cell's step
 //! backward per step.
 
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{gemm, MatMut, MatRef, PANEL_MIN_ELEMENTS};
 use rnnzoo_cell::{add_row_sums, Cell, Params, Real, StepForm};
 
 use super::forward::Shape;
@@ -58,7 +58,8 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
             let mut d_gi = vec![T::zero(); rows * chunk * batch];
             let mut d_gh = vec![T::zero(); rows * chunk * batch];
             // Column-major as it lies; packed only when large (see `work`).
-            let w_hh_t = Weight::packed_if_large(p[gp.weight_hh].view().t());
+            let w_hh_t =
+                Weight::packed_if(p[gp.weight_hh].view().t(), rows * h > PANEL_MIN_ELEMENTS);
             let w_ih_t = p[gp.weight_ih].view().t();
             let starts: Vec<usize> = (0..steps).step_by(chunk).collect();
             for &t0 in starts.iter().rev() {

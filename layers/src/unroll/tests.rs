@@ -206,19 +206,24 @@ impl GeneralStep<f64> for StepByStep {
 
 #[test]
 fn packed_weights_give_the_step_by_step_result() {
-    // Large enough that the LSTM's W_ih, W_hh and W_hh^T are all packed in panels.
+    // Large enough that the LSTM's W_ih, W_hh and W_hh^T are all packed in several panels (and
+    // the GRU's and RNN's in one); the second shape has enough columns for W_ih to be packed.
     let (input, hidden) = (270, 260);
     assert!(4 * hidden * hidden.min(input) > PANEL_MIN_ELEMENTS);
-    let shape = Shape::new(3, 2);
-    let lengths = [3, 2];
-    for (name, cell) in cells(input, hidden) {
-        let want = unroll(&StepByStep(cell), &shape, &lengths);
-        let cell = cells(input, hidden)
-            .into_iter()
-            .find(|(n, _)| *n == name)
-            .unwrap()
-            .1;
-        let got = unroll(&*cell, &shape, &lengths);
-        assert_close(&got, &want, name);
+    let long_lengths: Vec<usize> = (0..128).map(|b| 1 + b % 2).collect();
+    for (shape, lengths) in [
+        (Shape::new(3, 2), vec![3, 2]),
+        (Shape::new(2, 128), long_lengths),
+    ] {
+        for (name, cell) in cells(input, hidden) {
+            let want = unroll(&StepByStep(cell), &shape, &lengths);
+            let cell = cells(input, hidden)
+                .into_iter()
+                .find(|(n, _)| *n == name)
+                .unwrap()
+                .1;
+            let got = unroll(&*cell, &shape, &lengths);
+            assert_close(&got, &want, name);
+        }
     }
 }

@@ -11,15 +11,16 @@
 //!   36 against 100 GFLOP/s), a large row-major `A` times many columns at half (`W_ih X`,
 //!   2048 x 512 x 256: 56 against 105), and a large matrix in place is bound by address
 //!   translation (see [`rnnzoo_cell::gemm::PackedA`]). So the forward loop packs `W_hh` once per
-//!   call (0.5 ms for 2048 x 512 f32, next to a 33 ms forward pass), and packs `W_ih` and, in
-//!   backward, `W_hh^T` when they are large ([`Weight`]).
+//!   call (0.5 ms for 2048 x 512 f32, next to a 33 ms forward pass) and `W_ih` when the sequence
+//!   has enough columns to repay the copy; backward packs `W_hh^T` (column-major already) only
+//!   when it is large.
 //! - **Columns over threads.** Sample `b` of a step is column `b` of every buffer, and a cell's
 //!   elementwise step treats columns independently, so a pool of `n` threads runs the cell's
 //!   pointwise forward or backward on `n` column ranges at once (when the step is big enough to
 //!   pay for the hand-off); the per-step GEMM is split by the GEMM backend itself.
 
 use rayon::prelude::*;
-use rnnzoo_cell::gemm::{gemm, gemm_packed, MatMut, MatRef, PackedA, PANEL_MIN_ELEMENTS};
+use rnnzoo_cell::gemm::{gemm, gemm_packed, MatMut, MatRef, PackedA};
 use rnnzoo_cell::{GatedStep, Real};
 
 /// Columns per chunk of the hoisted products: 256 keeps a chunk of `G*H x columns` gate values
@@ -45,17 +46,16 @@ fn part_columns(batch: usize, values_per_column: usize) -> usize {
     batch.div_ceil(threads.min(batch))
 }
 
-/// A weight the loop multiplies many times, packed only when it is large: a small one gains
-/// little from packing, and the copy's fresh allocation costs more than that (`W_ih` of an LSTM,
-/// I 128 H 128, packed: T 100 B 1 forward 0.51 -> 0.86 ms, mostly page faults).
+/// A weight the loop multiplies many times, packed when that pays for the copy (see the call
+/// sites), else read in place.
 pub(crate) enum Weight<'a, T> {
     InPlace(MatRef<'a, T>),
     Packed(PackedA<T>),
 }
 
 impl<'a, T: Real> Weight<'a, T> {
-    pub fn packed_if_large(a: MatRef<'a, T>) -> Self {
-        if a.rows() * a.cols() > PANEL_MIN_ELEMENTS {
+    pub fn packed_if(a: MatRef<'a, T>, pack: bool) -> Self {
+        if pack {
             Self::Packed(PackedA::new(a))
         } else {
             Self::InPlace(a)
