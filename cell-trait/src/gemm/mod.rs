@@ -168,9 +168,20 @@ impl<T> RawMut<T> {
     fn rows(self, start: usize, len: usize) -> Self {
         debug_assert!(start + len <= self.rows);
         Self {
-            // SAFETY (of the offset): row `start` of an in-bounds view is in its allocation.
+            // Row `start` of an in-bounds view is in its allocation.
             ptr: self.ptr.wrapping_add(start * self.rs),
             rows: len,
+            ..self
+        }
+    }
+
+    /// Columns `start..start + len` (in bounds).
+    fn cols(self, start: usize, len: usize) -> Self {
+        debug_assert!(start + len <= self.cols);
+        Self {
+            // Column `start` of an in-bounds view is in its allocation.
+            ptr: self.ptr.wrapping_add(start * self.cs),
+            cols: len,
             ..self
         }
     }

@@ -9,8 +9,14 @@ use crate::Real;
 /// of 16), so each panel is whole microkernel strips.
 pub const PANEL_ROWS: usize = 64;
 
-/// Matrices with at most this many elements (1 MiB of f32) are packed as one panel.
-pub const PANEL_MIN_ELEMENTS: usize = 1 << 18;
+/// Matrices with at most this many elements (256 KiB of f32) are packed as one panel.
+pub const PANEL_MIN_ELEMENTS: usize = 1 << 16;
+
+/// Columns per kernel call. The `gemm` crate (0.19) repacks `A` itself when a call has more than
+/// 48 columns (8 times its 6-column microkernel), which a panel, already contiguous in the layout
+/// its microkernel reads, does not need: 1024 x 256 x 64 in panels went from 104 to 112 GFLOP/s
+/// with the columns in two calls.
+const PANEL_COLUMNS: usize = 48;
 
 /// A `rows x cols` matrix stored as column-major panels of [`PANEL_ROWS`] rows (the last one
 /// shorter), each contiguous, or as one column-major panel when it is small. Built by copying a
@@ -32,9 +38,11 @@ pub const PANEL_MIN_ELEMENTS: usize = 1 << 18;
 /// | 1024 x 256 x 64 | `W_hh h`, H 256 | 104 | 106 |
 /// | 4096 x 1024 x 256 | `W_ih X`, H 1024 | 101 | 104 |
 ///
-/// Matrices of at most [`PANEL_MIN_ELEMENTS`] elements gain nothing (they stay within the reach of
-/// the translation cache) and are packed as a single column-major panel, so small products stay
-/// one kernel call.
+/// Smaller matrices gain less, since they stay within the reach of the translation cache, but
+/// panels still save the kernel's own repacking of `A` (1024 x 256 x 64: 85-104 in place, 112 in
+/// panels, each call at most 48 columns). Matrices of at most [`PANEL_MIN_ELEMENTS`] elements are
+/// packed as a single column-major panel, so small products stay one kernel call (and the
+/// matrix-vector kernel of batch 1 keeps its long columns).
 ///
 /// ```
 /// use rnnzoo_cell::gemm::{gemm_packed, MatMut, MatRef, PackedA};
@@ -146,8 +154,8 @@ fn pack_panel<T: Real>(a: MatRef<'_, T>, r0: usize, out: &mut [T]) {
     }
 }
 
-/// `C = alpha * A * B + beta * C` for a packed `A`: one product per panel, on the [`Backend`]
-/// [`gemm()`] would choose for it. In a pool of several threads a product of at least
+/// `C = alpha * A * B + beta * C` for a packed `A`: one product per panel (and per at most 48
+/// columns), on the [`Backend`] [`gemm()`] would choose for it. In a pool of several threads a product of at least
 /// [`PARALLEL_MIN_MACS`] multiply-adds gives each thread a contiguous range of panels (one
 /// hand-off per call, each panel's product on one thread).
 ///
@@ -169,21 +177,19 @@ pub fn gemm_packed<T: Real>(alpha: T, a: &PackedA<T>, b: MatRef<'_, T>, beta: T,
     let (m, k, n) = (a.rows, a.cols, c.cols);
     let threads = rayon::current_num_threads();
     let c = RawMut::from(c);
+    // Equal pieces of at most PANEL_COLUMNS columns.
+    let width = n.div_ceil(n.div_ceil(PANEL_COLUMNS));
     let product = |p: usize, threads: usize| {
         let ap = a.panel(p);
-        let backend = Backend::choose(ap.rows, k, n, (ap.rs, ap.cs), b.rs, c.rs, threads);
-        // SAFETY: panel `p` covers rows `p * panel_rows ..` of `C`, in bounds and disjoint from
-        // every other panel's rows; `C` came from a unique borrow, so nothing else aliases it.
-        unsafe {
-            kernel(
-                backend,
-                alpha,
-                ap,
-                b,
-                beta,
-                c.rows(p * a.panel_rows, ap.rows),
-                threads,
-            )
+        let c_rows = c.rows(p * a.panel_rows, ap.rows);
+        for j0 in (0..n).step_by(width) {
+            let cols = width.min(n - j0);
+            let bj = b.cols_range(j0, cols);
+            let backend = Backend::choose(ap.rows, k, cols, (ap.rs, ap.cs), b.rs, c.rs, threads);
+            // SAFETY: panel `p` covers rows `p * panel_rows ..` of `C` and the piece columns
+            // `j0 .. j0 + cols`, in bounds and disjoint from every other (panel, piece); `C` came
+            // from a unique borrow, so nothing else aliases it.
+            unsafe { kernel(backend, alpha, ap, bj, beta, c_rows.cols(j0, cols), threads) }
         }
     };
     if threads > 1 && m * k * n >= PARALLEL_MIN_MACS {

@@ -167,7 +167,8 @@ fn packed_products_match_a_naive_product_at_every_layout_and_pool_size() {
         for a in layouts {
             let packed = PackedA::new(a);
             assert_eq!(packed.panels() > 1, m * k > PANEL_MIN_ELEMENTS);
-            for n in [1, 5] {
+            // One column (the matrix-vector kernel), a few, and more than one call's worth.
+            for n in [1, 5, 100] {
                 let bd = filled(k * n, 9);
                 let b = MatRef::col_major(&bd, k, n).unwrap();
                 let want = naive(&a, &b);

@@ -117,6 +117,34 @@ impl<'a, T> MatRef<'a, T> {
         self.cols
     }
 
+    /// Columns `start .. start + len` as a view of the same storage.
+    ///
+    /// ```
+    /// use rnnzoo_cell::gemm::MatRef;
+    /// let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2x3, column-major
+    /// let last_two = MatRef::col_major(&x, 2, 3).unwrap().cols_range(1, 2);
+    /// assert_eq!((last_two.cols(), *last_two.at(0, 0), *last_two.at(1, 1)), (2, 3.0, 6.0));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the columns are not all in the view.
+    pub fn cols_range(self, start: usize, len: usize) -> Self {
+        assert!(
+            start + len <= self.cols,
+            "columns {start}..{} of a {}x{} view",
+            start + len,
+            self.rows,
+            self.cols
+        );
+        let offset = if len == 0 { 0 } else { start * self.cs };
+        Self {
+            data: &self.data[offset.min(self.data.len())..],
+            cols: len,
+            ..self
+        }
+    }
+
     /// Element `(i, j)`.
     ///
     /// # Panics

@@ -6,11 +6,11 @@
 //! so the gate gradients are never held for the whole sequence. General cells: the cell's step
 //! backward per step.
 
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef, PANEL_MIN_ELEMENTS};
+use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
 use rnnzoo_cell::{add_row_sums, Cell, Params, Real, StepForm};
 
 use super::forward::Shape;
-use super::work::{backward_pointwise, StepSizes, Weight};
+use super::work::{backward_pointwise, StepSizes, Weight, PACK_TRANSPOSED_MIN};
 
 /// What backward needs from the tape, borrowed.
 pub(crate) struct Recorded<'a, T> {
@@ -59,7 +59,7 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
             let mut d_gh = vec![T::zero(); rows * chunk * batch];
             // Column-major as it lies; packed only when large (see `work`).
             let w_hh_t =
-                Weight::packed_if(p[gp.weight_hh].view().t(), rows * h > PANEL_MIN_ELEMENTS);
+                Weight::packed_if(p[gp.weight_hh].view().t(), rows * h > PACK_TRANSPOSED_MIN);
             let w_ih_t = p[gp.weight_ih].view().t();
             let starts: Vec<usize> = (0..steps).step_by(chunk).collect();
             for &t0 in starts.iter().rev() {

@@ -46,6 +46,11 @@ fn part_columns(batch: usize, values_per_column: usize) -> usize {
     batch.div_ceil(threads.min(batch))
 }
 
+/// Elements above which backward packs `W_hh^T` (column-major already): only there does reading
+/// it in place become bound by address translation (H 1024 f32: 65 -> 112 GFLOP/s). At H 256
+/// packing made the f64 backward pass ~5% slower and costs a weight's worth of memory.
+pub(crate) const PACK_TRANSPOSED_MIN: usize = 1 << 18;
+
 /// A weight the loop multiplies many times, packed when that pays for the copy (see the call
 /// sites), else read in place.
 pub(crate) enum Weight<'a, T> {
