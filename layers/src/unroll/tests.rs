@@ -205,10 +205,10 @@ impl GeneralStep<f64> for StepByStep {
 
 #[test]
 fn packed_weights_give_the_step_by_step_result() {
-    // Large enough that the LSTM's W_ih, W_hh and W_hh^T are all packed in several panels (and
-    // the GRU's and RNN's in one); the second shape has enough columns for W_ih to be packed.
-    let (input, hidden) = (270, 260);
-    assert!(4 * hidden * hidden.min(input) > super::work::PACK_TRANSPOSED_MIN);
+    // The LSTM's W_ih, W_hh and W_hh^T are all packed, in several panels (the GRU's and RNN's
+    // W_hh too); the second shape has enough columns for W_ih to be packed.
+    let (input, hidden) = (270, 520);
+    assert!(4 * hidden * hidden > super::work::PACK_TRANSPOSED_MIN);
     let long_lengths: Vec<usize> = (0..128).map(|b| 1 + b % 2).collect();
     for (shape, lengths) in [
         (Shape::new(3, 2), vec![3, 2]),

@@ -46,10 +46,11 @@ fn part_columns(batch: usize, values_per_column: usize) -> usize {
     batch.div_ceil(threads.min(batch))
 }
 
-/// Elements above which backward packs `W_hh^T` (column-major already): only there does reading
-/// it in place become bound by address translation (H 1024 f32: 65 -> 112 GFLOP/s). At H 256
-/// packing made the f64 backward pass ~5% slower and costs a weight's worth of memory.
-pub(crate) const PACK_TRANSPOSED_MIN: usize = 1 << 18;
+/// Elements above which backward packs `W_hh^T` (column-major already, so packing only helps
+/// where reading it in place becomes bound by address translation). Measured, LSTM f32, one
+/// core, fwd+bwd: H 1024 (4M elements) 546-554 -> 491-498 ms packed; H 512 (1M) 121 -> 120 ms,
+/// not worth a weight's worth of memory; H 256 f64 ~5% slower packed.
+pub(crate) const PACK_TRANSPOSED_MIN: usize = 1 << 20;
 
 /// A weight the loop multiplies many times, packed when that pays for the copy (see the call
 /// sites), else read in place.
