@@ -164,24 +164,14 @@ impl<'a, T> From<MatMut<'a, T>> for RawMut<T> {
 }
 
 impl<T> RawMut<T> {
-    /// Rows `start..start + len` (in bounds).
-    fn rows(self, start: usize, len: usize) -> Self {
-        debug_assert!(start + len <= self.rows);
+    /// The `rows x cols` block at `(row, col)` (in bounds).
+    fn block(self, row: usize, rows: usize, col: usize, cols: usize) -> Self {
+        debug_assert!(row + rows <= self.rows && col + cols <= self.cols);
         Self {
-            // Row `start` of an in-bounds view is in its allocation.
-            ptr: self.ptr.wrapping_add(start * self.rs),
-            rows: len,
-            ..self
-        }
-    }
-
-    /// Columns `start..start + len` (in bounds).
-    fn cols(self, start: usize, len: usize) -> Self {
-        debug_assert!(start + len <= self.cols);
-        Self {
-            // Column `start` of an in-bounds view is in its allocation.
-            ptr: self.ptr.wrapping_add(start * self.cs),
-            cols: len,
+            // An element of an in-bounds view is in its allocation.
+            ptr: self.ptr.wrapping_add(row * self.rs + col * self.cs),
+            rows,
+            cols,
             ..self
         }
     }

@@ -179,17 +179,27 @@ pub fn gemm_packed<T: Real>(alpha: T, a: &PackedA<T>, b: MatRef<'_, T>, beta: T,
     let c = RawMut::from(c);
     // Equal pieces of at most PANEL_COLUMNS columns.
     let width = n.div_ceil(n.div_ceil(PANEL_COLUMNS));
-    let product = |p: usize, threads: usize| {
+    // Each (panel, piece) product runs on one thread; threads come from splitting the panels.
+    let product = |p: usize| {
         let ap = a.panel(p);
-        let c_rows = c.rows(p * a.panel_rows, ap.rows);
         for j0 in (0..n).step_by(width) {
             let cols = width.min(n - j0);
             let bj = b.cols_range(j0, cols);
-            let backend = Backend::choose(ap.rows, k, cols, (ap.rs, ap.cs), b.rs, c.rs, threads);
+            let backend = Backend::choose(ap.rows, k, cols, (ap.rs, ap.cs), b.rs, c.rs, 1);
             // SAFETY: panel `p` covers rows `p * panel_rows ..` of `C` and the piece columns
             // `j0 .. j0 + cols`, in bounds and disjoint from every other (panel, piece); `C` came
             // from a unique borrow, so nothing else aliases it.
-            unsafe { kernel(backend, alpha, ap, bj, beta, c_rows.cols(j0, cols), threads) }
+            unsafe {
+                kernel(
+                    backend,
+                    alpha,
+                    ap,
+                    bj,
+                    beta,
+                    c.block(p * a.panel_rows, ap.rows, j0, cols),
+                    1,
+                )
+            }
         }
     };
     if threads > 1 && m * k * n >= PARALLEL_MIN_MACS {
@@ -197,8 +207,8 @@ pub fn gemm_packed<T: Real>(alpha: T, a: &PackedA<T>, b: MatRef<'_, T>, beta: T,
         (0..panels)
             .into_par_iter()
             .with_min_len(per_thread)
-            .for_each(|p| product(p, 1));
+            .for_each(product);
     } else {
-        (0..panels).for_each(|p| product(p, 1));
+        (0..panels).for_each(product);
     }
 }
