@@ -155,9 +155,9 @@ fn pack_panel<T: Real>(a: MatRef<'_, T>, r0: usize, out: &mut [T]) {
 }
 
 /// `C = alpha * A * B + beta * C` for a packed `A`: one product per panel (and per at most 48
-/// columns), on the [`Backend`] [`gemm()`] would choose for it. In a pool of several threads a product of at least
-/// [`PARALLEL_MIN_MACS`] multiply-adds gives each thread a contiguous range of panels (one
-/// hand-off per call, each panel's product on one thread).
+/// columns), on the [`Backend`] [`gemm()`] would choose for it. In a pool of several threads, a
+/// product of at least [`PARALLEL_MIN_MACS`] multiply-adds gives each thread a contiguous range of
+/// panels (one hand-off per call, each panel's product on one thread).
 ///
 /// When `beta` is zero, `C` is overwritten without being read.
 ///

@@ -1,8 +1,9 @@
 //! The forward loop over time.
 //!
 //! Gated cells: the input product `W_ih X + b_ih` is hoisted out of the step loop, one GEMM per
-//! chunk of steps (see [`super::work`]); each step is one GEMM (`W_hh h_{t-1} + b_hh`) and the cell's elementwise part, split over the pool's threads when
-//! the batch is large. General cells: one call to the cell's step per step. Either way every
+//! chunk of steps (see [`super::work`]); each step is one GEMM (`W_hh h_{t-1} + b_hh`, on `W_hh`
+//! packed once per call) and the cell's elementwise part, split over the pool's threads when the
+//! batch is large. General cells: one call to the cell's step per step. Either way every
 //! buffer is allocated before the loop.
 
 use rnnzoo_cell::gemm::{gemm_packed, MatMut, MatRef, PackedA};

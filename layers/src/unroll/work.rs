@@ -17,7 +17,8 @@
 //! - **Columns over threads.** Sample `b` of a step is column `b` of every buffer, and a cell's
 //!   elementwise step treats columns independently, so a pool of `n` threads runs the cell's
 //!   pointwise forward or backward on `n` column ranges at once (when the step is big enough to
-//!   pay for the hand-off); the per-step GEMM is split by the GEMM backend itself.
+//!   pay for the hand-off); the per-step GEMM is split by panels of the packed weight (one
+//!   hand-off per step, [`rnnzoo_cell::gemm::gemm_packed`]) or by the GEMM backend itself.
 
 use rayon::prelude::*;
 use rnnzoo_cell::gemm::{gemm, gemm_packed, MatMut, MatRef, PackedA};
