@@ -77,6 +77,8 @@ pub use backend::{Backend, PARALLEL_MIN_MACS};
 pub use packed::{gemm_packed, PackedA, PANEL_MIN_ELEMENTS, PANEL_ROWS};
 pub use view::{MatMut, MatRef, ViewError};
 
+use std::marker::PhantomData;
+
 use crate::Real;
 
 /// `C = alpha * A * B + beta * C`, on the [`Backend`] chosen for the shape and the current rayon
@@ -134,24 +136,26 @@ fn assert_chain(a: (usize, usize), b: (usize, usize), c: (usize, usize)) {
     );
 }
 
-/// A `C` view as a raw pointer, so that disjoint row blocks of one matrix can be written by
+/// A `C` view as a raw pointer, so that disjoint blocks of one matrix can be written by
 /// different threads (row blocks of a column-major matrix interleave in memory, so they cannot be
-/// split into separate `&mut` slices).
+/// split into separate `&mut` slices). It keeps the borrow of the `MatMut` it came from.
 #[derive(Clone, Copy)]
-struct RawMut<T> {
+struct RawMut<'a, T> {
     ptr: *mut T,
     rows: usize,
     cols: usize,
     rs: usize,
     cs: usize,
+    _borrow: PhantomData<&'a mut [T]>,
 }
 
-// SAFETY: a `RawMut` is only handed to threads that write disjoint elements (see `kernel`).
-unsafe impl<T: Send> Send for RawMut<T> {}
-// SAFETY: as above; sharing gives no access beyond what `kernel`'s contract allows.
-unsafe impl<T: Sync> Sync for RawMut<T> {}
+// SAFETY: a `RawMut` stands for a unique borrow of `T`s; it is only handed to threads that write
+// disjoint blocks of it (see `kernel`), which is what sending `&mut [T]` pieces would allow.
+unsafe impl<T: Send> Send for RawMut<'_, T> {}
+// SAFETY: as above: sharing one lets each thread write its own block, which needs `T: Send`.
+unsafe impl<T: Send> Sync for RawMut<'_, T> {}
 
-impl<'a, T> From<MatMut<'a, T>> for RawMut<T> {
+impl<'a, T> From<MatMut<'a, T>> for RawMut<'a, T> {
     fn from(c: MatMut<'a, T>) -> Self {
         Self {
             ptr: c.data.as_mut_ptr(),
@@ -159,11 +163,12 @@ impl<'a, T> From<MatMut<'a, T>> for RawMut<T> {
             cols: c.cols,
             rs: c.rs,
             cs: c.cs,
+            _borrow: PhantomData,
         }
     }
 }
 
-impl<T> RawMut<T> {
+impl<T> RawMut<'_, T> {
     /// The `rows x cols` block at `(row, col)` (in bounds).
     fn block(self, row: usize, rows: usize, col: usize, cols: usize) -> Self {
         debug_assert!(row + rows <= self.rows && col + cols <= self.cols);
@@ -182,7 +187,8 @@ impl<T> RawMut<T> {
 /// # Safety
 ///
 /// The dimensions chain, and every element `(i, j)` of `c`, at `c.ptr + i * rs + j * cs`, is
-/// valid for reads and writes, overlaps neither `a` nor `b`, and is not accessed by any other
+/// valid for reads and writes, has storage of its own (no two elements of `c` alias, which
+/// [`MatMut::new`] guarantees), overlaps neither `a` nor `b`, and is not accessed by any other
 /// thread during the call.
 unsafe fn kernel<T: Real>(
     backend: Backend,
@@ -190,7 +196,7 @@ unsafe fn kernel<T: Real>(
     a: MatRef<'_, T>,
     b: MatRef<'_, T>,
     beta: T,
-    c: RawMut<T>,
+    c: RawMut<'_, T>,
     threads: usize,
 ) {
     let (m, k, n) = (c.rows, a.cols, c.cols);

@@ -154,10 +154,11 @@ fn pack_panel<T: Real>(a: MatRef<'_, T>, r0: usize, out: &mut [T]) {
     }
 }
 
-/// `C = alpha * A * B + beta * C` for a packed `A`: one product per panel (and per at most 48
-/// columns), on the [`Backend`] [`gemm()`] would choose for it. In a pool of several threads, a
-/// product of at least [`PARALLEL_MIN_MACS`] multiply-adds gives each thread a contiguous range of
-/// panels (one hand-off per call, each panel's product on one thread).
+/// `C = alpha * A * B + beta * C` for a packed `A`. A matrix packed in several panels is
+/// multiplied one panel and at most 48 columns at a time, each piece on the [`Backend`] [`gemm()`]
+/// would choose for it; in a pool of several threads, a product of at least [`PARALLEL_MIN_MACS`]
+/// multiply-adds gives each thread a contiguous range of panels (one hand-off per call). A matrix
+/// packed as one panel is a single [`gemm()`] call on all columns (threaded inside when large).
 ///
 /// When `beta` is zero, `C` is overwritten without being read.
 ///
@@ -203,11 +204,12 @@ pub fn gemm_packed<T: Real>(alpha: T, a: &PackedA<T>, b: MatRef<'_, T>, beta: T,
         }
     };
     if threads > 1 && m * k * n >= PARALLEL_MIN_MACS {
+        // Explicit ranges: rayon's adaptive splitting with a minimum length would leave an odd
+        // panel count on one thread.
         let per_thread = panels.div_ceil(threads);
-        (0..panels)
+        (0..panels.div_ceil(per_thread))
             .into_par_iter()
-            .with_min_len(per_thread)
-            .for_each(product);
+            .for_each(|t| (t * per_thread..panels.min((t + 1) * per_thread)).for_each(product));
     } else {
         (0..panels).for_each(product);
     }

@@ -147,6 +147,24 @@ fn views_that_do_not_fit_are_refused() {
     assert!(MatRef::new(&d, 2, 2, 1, 4).is_err());
     assert!(MatRef::new(&d, 0, 9, 1, 1).is_ok());
     assert!(MatRef::new(&d, 2, 2, usize::MAX, 1).is_err());
+    // A mutable view may not give two elements the same storage; a shared one may.
+    let mut e = [0.0f32; 16];
+    assert!(MatRef::new(&d, 2, 2, 1, 1).is_ok());
+    for (rows, cols, rs, cs) in [(2, 2, 1, 1), (2, 1, 0, 1), (1, 2, 1, 0), (3, 3, 2, 3)] {
+        assert!(
+            matches!(
+                MatMut::new(&mut e, rows, cols, rs, cs),
+                Err(ViewError::Overlapping { .. })
+            ),
+            "{rows}x{cols} ({rs}, {cs})"
+        );
+    }
+    for (rows, cols, rs, cs) in [(2, 3, 1, 5), (3, 2, 4, 1), (4, 1, 1, 0), (1, 4, 0, 1)] {
+        assert!(
+            MatMut::new(&mut e, rows, cols, rs, cs).is_ok(),
+            "{rows}x{cols} ({rs}, {cs})"
+        );
+    }
 }
 
 #[test]
@@ -156,13 +174,16 @@ fn packed_products_match_a_naive_product_at_every_layout_and_pool_size() {
         .num_threads(2)
         .build()
         .unwrap();
-    for &(m, k) in &[(1, 1), (7, 3), (65, 9), (130, 2100)] {
+    // (256, 1100): four panels, so two threads get two each.
+    for &(m, k) in &[(1, 1), (7, 3), (65, 9), (130, 2100), (256, 1100)] {
         let ad = filled(2 * m * k, 8);
-        // Row-major (PyTorch's weights), column-major and a strided block of a wider matrix.
+        // Row-major (PyTorch's weights), column-major, a block of a wider column-major matrix,
+        // and every other element of a row-major one (both strides above 1).
         let layouts = [
             MatRef::row_major(&ad[..m * k], m, k).unwrap(),
             MatRef::col_major(&ad[..m * k], m, k).unwrap(),
             MatRef::new(&ad, m, k, 1, 2 * m).unwrap(),
+            MatRef::new(&ad, m, k, 2 * k, 2).unwrap(),
         ];
         for a in layouts {
             let packed = PackedA::new(a);
@@ -173,23 +194,32 @@ fn packed_products_match_a_naive_product_at_every_layout_and_pool_size() {
                 let b = MatRef::col_major(&bd, k, n).unwrap();
                 let want = naive(&a, &b);
                 for threads in [1, 2] {
+                    // C with a column stride past its rows, like a state's h rows.
+                    let cs = m + 3;
                     let run = |c: &mut [f64], alpha, beta| {
-                        let c = MatMut::col_major(c, m, n).unwrap();
+                        let c = MatMut::new(c, m, n, 1, cs).unwrap();
                         if threads == 1 {
                             gemm_packed(alpha, &packed, b, beta, c);
                         } else {
                             pool.install(|| gemm_packed(alpha, &packed, b, beta, c));
                         }
                     };
-                    let mut c = vec![f64::NAN; m * n];
+                    let mut c = vec![f64::NAN; cs * n];
+                    let at = |c: &[f64], i: usize, j: usize| c[i + j * cs];
                     run(&mut c, 1.0, 0.0);
-                    for (x, y) in c.iter().zip(&want) {
+                    for (i, j) in (0..m).flat_map(|i| (0..n).map(move |j| (i, j))) {
+                        let (x, y) = (at(&c, i, j), want[i + j * m]);
                         assert!((x - y).abs() < 1e-9, "{m}x{k}x{n}, {threads} threads");
                     }
                     run(&mut c, 2.0, 1.0);
-                    for (x, y) in c.iter().zip(&want) {
+                    for (i, j) in (0..m).flat_map(|i| (0..n).map(move |j| (i, j))) {
+                        let (x, y) = (at(&c, i, j), want[i + j * m]);
                         assert!((x - 3.0 * y).abs() < 1e-9, "{m}x{k}x{n} accumulating");
                     }
+                    // The padding rows below each column are never written.
+                    let padding_untouched =
+                        (0..n).all(|j| c[j * cs + m..(j + 1) * cs].iter().all(|v| v.is_nan()));
+                    assert!(padding_untouched, "{m}x{k}x{n}: wrote outside C");
                 }
             }
         }
@@ -231,6 +261,7 @@ fn packed_empty_products_scale_c() {
     let none = PackedA::new(MatRef::col_major(&a, 0, 3).unwrap());
     assert_eq!(none.panels(), 0);
     let x = [1.0; 3];
+    // No rows: nothing to write, and no panic.
     gemm_packed(
         1.0,
         &none,

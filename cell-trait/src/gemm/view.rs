@@ -1,23 +1,56 @@
 //! Strided matrix views: bounds checked once, at construction.
 
-/// A view does not fit the slice it was made from.
+/// A view that cannot be made from its slice.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "a {rows}x{cols} view with strides ({rs}, {cs}) needs {needed} elements, the slice has {len}"
-)]
-pub struct ViewError {
-    /// Rows asked for.
-    pub rows: usize,
-    /// Columns asked for.
-    pub cols: usize,
-    /// Row stride asked for.
-    pub rs: usize,
-    /// Column stride asked for.
-    pub cs: usize,
-    /// Elements the view addresses (one past its last element).
-    pub needed: usize,
-    /// Elements in the slice.
-    pub len: usize,
+pub enum ViewError {
+    /// The view addresses elements past the end of the slice.
+    #[error(
+        "a {rows}x{cols} view with strides ({rs}, {cs}) needs {needed} elements, the slice has \
+         {len}"
+    )]
+    TooShort {
+        /// Rows asked for.
+        rows: usize,
+        /// Columns asked for.
+        cols: usize,
+        /// Row stride asked for.
+        rs: usize,
+        /// Column stride asked for.
+        cs: usize,
+        /// Elements the view addresses (one past its last element).
+        needed: usize,
+        /// Elements in the slice.
+        len: usize,
+    },
+    /// A mutable view whose strides could give two elements the same storage.
+    #[error(
+        "a mutable {rows}x{cols} view with strides ({rs}, {cs}) could address one element twice"
+    )]
+    Overlapping {
+        /// Rows asked for.
+        rows: usize,
+        /// Columns asked for.
+        cols: usize,
+        /// Row stride asked for.
+        rs: usize,
+        /// Column stride asked for.
+        cs: usize,
+    },
+}
+
+/// Whether every element of a `rows x cols` view with these strides has storage of its own. A
+/// sufficient condition: one stride steps over a whole row or column of the other (every layout
+/// rnnzoo makes: column-major, row-major, a block of either, a column stride padded past the
+/// rows).
+fn distinct(rows: usize, cols: usize, rs: usize, cs: usize) -> bool {
+    match (rows > 1, cols > 1) {
+        (false, false) => true,
+        (true, false) => rs >= 1,
+        (false, true) => cs >= 1,
+        (true, true) => {
+            (rs >= 1 && cs >= rows.saturating_mul(rs)) || (cs >= 1 && rs >= cols.saturating_mul(cs))
+        }
+    }
 }
 
 fn extent(rows: usize, cols: usize, rs: usize, cs: usize, len: usize) -> Result<(), ViewError> {
@@ -34,7 +67,7 @@ fn extent(rows: usize, cols: usize, rs: usize, cs: usize, len: usize) -> Result<
     if needed <= len && rs <= isize::MAX as usize && cs <= isize::MAX as usize {
         Ok(())
     } else {
-        Err(ViewError {
+        Err(ViewError::TooShort {
             rows,
             cols,
             rs,
@@ -174,13 +207,24 @@ pub struct MatMut<'a, T> {
 impl<'a, T> MatMut<'a, T> {
     /// A mutable view with explicit strides.
     ///
-    /// The strides must not make two elements share storage (for example `rs = 0`); [`gemm()`](super::gemm()) would
-    /// then write one element twice. Views made by [`MatMut::col_major`] and
-    /// [`MatMut::row_major`] never do.
+    /// Unlike a [`MatRef`], no two elements may share storage: products split a `C` over threads
+    /// by rows or columns, and each element must belong to one of them.
+    ///
+    /// ```
+    /// use rnnzoo_cell::gemm::{MatMut, ViewError};
+    /// let mut state = [0.0; 12];
+    /// // The first 2 rows of a 3-row column-major matrix: fine.
+    /// assert!(MatMut::new(&mut state, 2, 4, 1, 3).is_ok());
+    /// // A column stride of 1 with 4 rows: (1, 0) and (0, 1) would be the same element.
+    /// let err = MatMut::new(&mut state, 4, 3, 1, 1).unwrap_err();
+    /// assert!(matches!(err, ViewError::Overlapping { .. }));
+    /// ```
     ///
     /// # Errors
     ///
-    /// [`ViewError`] if an addressed element would fall outside `data`.
+    /// [`ViewError::TooShort`] if an addressed element would fall outside `data`;
+    /// [`ViewError::Overlapping`] unless one stride steps over a whole row or column of the other
+    /// (which every column-major, row-major or block layout does).
     pub fn new(
         data: &'a mut [T],
         rows: usize,
@@ -189,6 +233,9 @@ impl<'a, T> MatMut<'a, T> {
         cs: usize,
     ) -> Result<Self, ViewError> {
         extent(rows, cols, rs, cs, data.len())?;
+        if !distinct(rows, cols, rs, cs) {
+            return Err(ViewError::Overlapping { rows, cols, rs, cs });
+        }
         Ok(Self {
             data,
             rows,
