@@ -335,6 +335,37 @@ mod f32_slices {
         }
         all
     }
+
+    /// A sum slice function: one of the copies below.
+    #[cfg(test)]
+    pub(super) type SumFn = fn(&[f32], &[f32], &mut [f32]);
+
+    /// The copies of `sigmoid_of_sum` and `tanh_of_sum` this processor can run, by name.
+    #[cfg(test)]
+    pub(super) fn sum_copies() -> Vec<(&'static str, SumFn, SumFn)> {
+        let mut all: Vec<(&'static str, SumFn, SumFn)> =
+            vec![("baseline", sigmoid_of_sum_portable, tanh_of_sum_portable)];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY (both): AVX2 was just detected.
+                all.push((
+                    "avx2",
+                    |a, b, o| unsafe { sigmoid_of_sum_avx2(a, b, o) },
+                    |a, b, o| unsafe { tanh_of_sum_avx2(a, b, o) },
+                ));
+            }
+            if std::is_x86_feature_detected!("avx512f") {
+                // SAFETY (both): AVX-512F was just detected.
+                all.push((
+                    "avx512",
+                    |a, b, o| unsafe { sigmoid_of_sum_avx512(a, b, o) },
+                    |a, b, o| unsafe { tanh_of_sum_avx512(a, b, o) },
+                ));
+            }
+        }
+        all
+    }
 }
 
 #[cfg(test)]
@@ -511,6 +542,29 @@ mod tests {
                     xs[k]
                 );
                 assert_eq!(t[k].to_bits(), t0[k].to_bits(), "{name}: tanh({})", xs[k]);
+            }
+        }
+        // The sums of two slices, likewise.
+        // x + (-0.0) is x exactly, even for x = -0.0.
+        let zeros = vec![-0.0f32; xs.len()];
+        let sums = f32_slices::sum_copies();
+        for (name, sigmoid, tanh) in sums {
+            let (mut s, mut t) = (zeros.clone(), zeros.clone());
+            sigmoid(&xs, &zeros, &mut s);
+            tanh(&zeros, &xs, &mut t);
+            for k in 0..xs.len() {
+                assert_eq!(
+                    s[k].to_bits(),
+                    s0[k].to_bits(),
+                    "{name}: sigmoid_of_sum({})",
+                    xs[k]
+                );
+                assert_eq!(
+                    t[k].to_bits(),
+                    t0[k].to_bits(),
+                    "{name}: tanh_of_sum({})",
+                    xs[k]
+                );
             }
         }
         // And the dispatching entry points run one of them.
