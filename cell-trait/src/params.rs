@@ -60,7 +60,7 @@ impl<T: Real> Param<T> {
         if shape.is_empty() || shape.len() > 2 {
             return Err(bad(format!("shape {shape:?} is not 1- or 2-dimensional")));
         }
-        if gates == 0 || shape[0] % gates != 0 {
+        if gates == 0 || !shape[0].is_multiple_of(gates) {
             return Err(bad(format!(
                 "{gates} gate blocks do not divide {} rows",
                 shape[0]

@@ -102,7 +102,7 @@ pub fn mse<T: Real>(
     rows: usize,
     mask: Option<&[bool]>,
 ) -> Result<Loss<T>, LayerError> {
-    if rows == 0 || pred.len() % rows != 0 || target.len() != pred.len() {
+    if rows == 0 || !pred.len().is_multiple_of(rows) || target.len() != pred.len() {
         return Err(LayerError::GradShape {
             what: "target",
             expected: pred.len(),
@@ -157,7 +157,10 @@ pub fn cross_entropy<T: Real>(
     classes: usize,
     mask: Option<&[bool]>,
 ) -> Result<Loss<T>, LayerError> {
-    if classes == 0 || logits.len() % classes != 0 || targets.len() * classes != logits.len() {
+    if classes == 0
+        || !logits.len().is_multiple_of(classes)
+        || targets.len() * classes != logits.len()
+    {
         return Err(LayerError::GradShape {
             what: "targets",
             expected: logits.len() / classes.max(1),
