@@ -152,7 +152,9 @@ fn nan_and_infinite_inputs_are_named() {
     assert!(layer()
         .forward(Inputs::new(&x, 5, 2).lengths(&[5, 2]))
         .is_ok());
-    let h0 = [0.0, 0.0, 0.0, 0.0, 0.0, f32::INFINITY, 0.0, 0.0];
+    // Flat index 6 of a 4-row state: sample 6 / 4 = 1, row 6 % 4 = 2 (an index where the two
+    // differ, so a swapped division and remainder would name the wrong place).
+    let h0 = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, f32::INFINITY, 0.0];
     let err = layer()
         .infer(Inputs::new(&[0.0; 30], 5, 2).initial(&h0))
         .unwrap_err();
@@ -160,7 +162,7 @@ fn nan_and_infinite_inputs_are_named() {
         err,
         LayerError::NonFinite {
             what: "initial state",
-            at: "sample 1, row 1".into()
+            at: "sample 1, row 2".into()
         }
     );
 }
