@@ -10,7 +10,7 @@ use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
 use rnnzoo_cell::{add_row_sums, Cell, Params, Real, StepForm};
 
 use super::forward::Shape;
-use super::work::{backward_pointwise, StepSizes, Weight, PACK_TRANSPOSED_MIN};
+use super::work::{backward_pointwise, packs_w_hh_t, StepSizes, Weight};
 
 /// What backward needs from the tape, borrowed.
 pub(crate) struct Recorded<'a, T> {
@@ -58,8 +58,7 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
             let mut d_gi = vec![T::zero(); rows * chunk * batch];
             let mut d_gh = vec![T::zero(); rows * chunk * batch];
             // Column-major as it lies; packed only when large (see `work`).
-            let w_hh_t =
-                Weight::packed_if(p[gp.weight_hh].view().t(), rows * h > PACK_TRANSPOSED_MIN);
+            let w_hh_t = Weight::packed_if(p[gp.weight_hh].view().t(), packs_w_hh_t(rows * h));
             let w_ih_t = p[gp.weight_ih].view().t();
             let starts: Vec<usize> = (0..steps).step_by(chunk).collect();
             for &t0 in starts.iter().rev() {

@@ -9,7 +9,7 @@
 use rnnzoo_cell::gemm::{gemm_packed, MatMut, MatRef, PackedA};
 use rnnzoo_cell::{broadcast_bias, h_view, Cell, Real, StepForm};
 
-use super::work::{chunk_steps, forward_pointwise, StepSizes, Weight, CHUNK_COLUMNS};
+use super::work::{chunk_steps, forward_pointwise, packs_w_ih, StepSizes, Weight};
 
 /// What the loop produced. With `keep`, `states` holds all `T + 1` states (slot `t` is the state
 /// before step `t`) and `cache` every step's cache; without, two state slots and one cache slot.
@@ -75,10 +75,7 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
             let mut gi = vec![T::zero(); rows * chunk * batch];
             let mut gh = vec![T::zero(); rows * batch];
             let w_hh = PackedA::new(p[gp.weight_hh].view());
-            // Packing W_ih costs a copy and gains ~10% on each product (more when it is large):
-            // worth it from a chunk's worth of columns (LSTM I 128 H 128, B 1, T 100: the copy
-            // made the forward pass 5% slower; B 64 H 256, T 50: 4% faster).
-            let w_ih = Weight::packed_if(p[gp.weight_ih].view(), steps * batch >= CHUNK_COLUMNS);
+            let w_ih = Weight::packed_if(p[gp.weight_ih].view(), packs_w_ih(steps, batch));
             let (b_ih, b_hh) = (
                 gp.bias_ih.map(|k| p[k].data()),
                 gp.bias_hh.map(|k| p[k].data()),

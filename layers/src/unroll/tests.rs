@@ -226,3 +226,14 @@ fn packed_weights_give_the_step_by_step_result() {
         }
     }
 }
+
+#[test]
+fn weights_are_packed_where_packing_was_measured_to_pay() {
+    use super::work::{packs_w_hh_t, packs_w_ih, PACK_TRANSPOSED_MIN};
+    // W_ih: in place for short, narrow sequences (B 1 T 100, B 8 T 20), packed from 256 columns.
+    assert!(!packs_w_ih(100, 1) && !packs_w_ih(20, 8) && !packs_w_ih(255, 1));
+    assert!(packs_w_ih(256, 1) && packs_w_ih(4, 64) && packs_w_ih(50, 64));
+    // W_hh^T: packed at H 1024 (4M values, 10% faster backward), not at H 512 (1M, no gain).
+    assert!(!packs_w_hh_t(4 * 512 * 512) && packs_w_hh_t(4 * 1024 * 1024));
+    assert!(!packs_w_hh_t(PACK_TRANSPOSED_MIN) && packs_w_hh_t(PACK_TRANSPOSED_MIN + 1));
+}
