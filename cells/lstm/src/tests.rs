@@ -342,3 +342,16 @@ fn shapes_names_mode_and_default_init_are_pytorchs() {
     assert!(!nobias.has_bias());
     assert_eq!(nobias.gate_params().bias_ih, None);
 }
+
+#[test]
+fn has_bias_reports_the_option() {
+    for bias in [true, false] {
+        let options = LstmOptions {
+            bias,
+            unit_forget_bias: false,
+        };
+        let cell = LstmCell::<f32>::with_options(2, 3, options, &mut seeded(0)).unwrap();
+        assert_eq!(cell.has_bias(), bias);
+        assert_eq!(cell.params().len(), if bias { 4 } else { 2 });
+    }
+}
