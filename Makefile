@@ -46,7 +46,8 @@ fuzz:
 	layers/fuzz/run.sh $(FUZZ_SECONDS)
 
 ## Mutation testing of the cells' and the unroller's forward and backward code against the test
-## suite (installs cargo-mutants when missing; an hour or more on two cores). Result: TESTING.md.
+## suite (installs cargo-mutants when missing; about 2.5 hours on two cores with MUTANTS_ARGS="-j 2").
+## Result: TESTING.md.
 mutants:
 	command -v cargo-mutants >/dev/null 2>&1 || $(CARGO) install cargo-mutants --locked
 	$(CARGO) mutants --workspace --profile mutants --timeout 300 \
