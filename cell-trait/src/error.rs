@@ -41,6 +41,36 @@ pub enum CellError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A buffer handed to a step is not its layout's size (see [`Cell`](crate::Cell)).
+    #[error("`{buffer}` holds {got} values; a step of batch {batch} needs {expected}")]
+    BufferSize {
+        /// Which buffer (`"x"`, `"prev"`, `"next"`, `"cache"`, `"d_next"`, `"d_x"`, `"d_prev"`).
+        buffer: &'static str,
+        /// Its size for this cell and batch.
+        expected: usize,
+        /// The size that came.
+        got: usize,
+        /// The batch of the call.
+        batch: usize,
+    },
+    /// A step's scratch buffer is shorter than the step needs.
+    #[error("the scratch holds {got} values; a step of batch {batch} needs at least {needed}")]
+    ScratchSize {
+        /// [`CellExt::step_scratch_size`](crate::CellExt::step_scratch_size) for the batch.
+        needed: usize,
+        /// The size that came.
+        got: usize,
+        /// The batch of the call.
+        batch: usize,
+    },
+    /// A gradient store does not have the cell's parameter names and shapes.
+    #[error("the gradients are laid out as {got:?}; the cell's parameters are {expected:?}")]
+    GradsLayout {
+        /// The cell's parameters, each as `name [shape]`.
+        expected: Vec<String>,
+        /// The store's, the same way.
+        got: Vec<String>,
+    },
     /// A set of parameters does not match what a cell needs.
     #[error("{0}")]
     Mismatch(String),

@@ -11,28 +11,38 @@
 //! - [`Param`]/[`Params`]: named parameters in PyTorch's names and layout, and their gradients.
 //! - [`Init`]: PyTorch's default uniform, orthogonal, identity, normal and constant initialisers,
 //!   driven by a seeded RNG ([`seeded`]).
-//! - [`Cell`]: one step, forward and backward, in the gated two-GEMM form ([`GatedStep`], the fast
-//!   path) or as a general step ([`GeneralStep`]). The trait's docs show how to write your own.
-//! - [`gradcheck`]: finite-difference checks with `torch.autograd.gradcheck`'s tolerances.
+//! - [`Cell`]: one step, forward and backward, in the gated two-GEMM form ([`GatedCell`], the fast
+//!   path: a cell writes its elementwise step only) or as a general step ([`GeneralStep`]), and
+//!   one step of either through [`CellExt`]. The traits' docs show how to write your own.
+//! - [`gradcheck`]: finite-difference checks with `torch.autograd.gradcheck`'s tolerances, and the
+//!   check that a cell keeps the samples of a batch apart.
 //! - [`strategies`] (feature `strategies`, on by default): proptest strategies for check suites.
 
 pub mod activation;
 mod cell;
 mod error;
+mod gated;
 pub mod gemm;
+mod general;
 pub mod gradcheck;
 mod init;
 mod params;
 mod real;
+mod step;
 #[cfg(feature = "strategies")]
 pub mod strategies;
 mod weights;
 
-pub use cell::{
-    add_row_sums, broadcast_bias, h_view, Cell, GateParams, GatedStep, GeneralStep, StepForm,
-};
+/// The random-number crate rnnzoo's initialisers take, so that a cell crate writes `R: Rng`
+/// without depending on `rand` itself (`use rnnzoo_cell::rand::Rng;`).
+pub use rand;
+
+pub use cell::{add_row_sums, broadcast_bias, h_view, Cell, GateParams, StepForm};
 pub use error::CellError;
+pub use gated::{BackwardColumn, ForwardColumn, GatedCell, PointwiseBackward, PointwiseForward};
+pub use general::{GeneralStep, StepBackward, StepForward};
 pub use init::{seeded, Init};
 pub use params::{Param, Params};
 pub use real::Real;
-pub use weights::GateWeights;
+pub use step::CellExt;
+pub use weights::{GateView, GateWeights};

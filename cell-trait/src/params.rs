@@ -121,7 +121,24 @@ impl<T: Real> Param<T> {
         &mut self.data
     }
 
-    /// The values of gate block `g` (contiguous, because storage is row-major).
+    /// The values of gate block `g` (contiguous, because storage is row-major), read-only.
+    ///
+    /// ```
+    /// use rnnzoo_cell::Param;
+    /// let w = Param::<f32>::from_vec("bias_hh", &[4], 2, vec![1., 2., 3., 4.]).unwrap();
+    /// assert_eq!((w.gate(0), w.gate(1)), (&[1., 2.][..], &[3., 4.][..]));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `g >= self.gates()`.
+    pub fn gate(&self, g: usize) -> &[T] {
+        assert!(g < self.gates, "gate {g} of {}", self.gates);
+        let n = self.gate_rows() * self.cols();
+        &self.data[g * n..(g + 1) * n]
+    }
+
+    /// The values of gate block `g`, for writing.
     ///
     /// # Panics
     ///

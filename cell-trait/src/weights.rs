@@ -20,13 +20,10 @@ const BIAS_HH: usize = 3;
 /// | 3 | `bias_hh` | `(G*H)`, if the set has biases |
 ///
 /// Every parameter has `G` gate blocks ([`Param::gates`]), gate `g` being rows `g*H..(g+1)*H`, so
-/// a PyTorch `state_dict` loads with no reshuffling. A cell holds one and delegates to it:
-/// [`Cell::params`](crate::Cell::params) and [`Cell::params_mut`](crate::Cell::params_mut) to
-/// [`params`](Self::params) and [`params_mut`](Self::params_mut),
-/// [`GatedStep::gates`](crate::GatedStep::gates) and
-/// [`GatedStep::gate_params`](crate::GatedStep::gate_params) to [`gates`](Self::gates) and
-/// [`gate_params`](Self::gate_params). The indices of [`gate_params`](Self::gate_params) also
-/// address a gradient store made by [`Params::zeros_like`].
+/// a PyTorch `state_dict` loads with no reshuffling. A gated cell holds one and hands it out
+/// through [`GatedCell::weights`](crate::GatedCell::weights): its sizes, parameters and gate
+/// layout all come from here. The indices of [`gate_params`](Self::gate_params) also address a
+/// gradient store made by [`Params::zeros_like`].
 ///
 /// ```
 /// use rnnzoo_cell::{seeded, CellError, GateWeights};
@@ -167,6 +164,44 @@ impl<T: Real> GateWeights<T> {
     pub fn bias_hh(&self) -> Option<&Param<T>> {
         self.bias.then(|| &self.params[BIAS_HH])
     }
+
+    /// Gate block `g`'s rows of every parameter, read-only; `None` if `g >= gates()`.
+    ///
+    /// ```
+    /// use rnnzoo_cell::{CellError, GateWeights};
+    ///
+    /// // An LSTM's weights (gates i, f, g, o), input 2, H = 3.
+    /// let mut w = GateWeights::<f32>::zeros(2, 3, 4, true)?;
+    /// w.params_mut().at_mut(2).gate_mut(1).fill(1.0); // bias_ih of the forget gate
+    /// let f = w.gate(1).unwrap();
+    /// assert_eq!((f.weight_ih.len(), f.weight_hh.len()), (3 * 2, 3 * 3)); // H x input, H x H
+    /// assert_eq!((f.bias_ih, f.bias_hh), (Some(&[1.0; 3][..]), Some(&[0.0; 3][..])));
+    /// assert_eq!(w.gate(0).unwrap().bias_ih, Some(&[0.0; 3][..]));
+    /// assert!(w.gate(4).is_none());
+    /// # Ok::<(), CellError>(())
+    /// ```
+    pub fn gate(&self, g: usize) -> Option<GateView<'_, T>> {
+        (g < self.gates).then(|| GateView {
+            weight_ih: self.weight_ih().gate(g),
+            weight_hh: self.weight_hh().gate(g),
+            bias_ih: self.bias_ih().map(|b| b.gate(g)),
+            bias_hh: self.bias_hh().map(|b| b.gate(g)),
+        })
+    }
+}
+
+/// One gate block of a [`GateWeights`] ([`GateWeights::gate`]): its rows of each parameter,
+/// row-major as PyTorch stores them (`weight_ih[g*H:(g+1)*H]` in PyTorch's indexing).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GateView<'a, T> {
+    /// The block's rows of `W_ih`, `H x input`.
+    pub weight_ih: &'a [T],
+    /// The block's rows of `W_hh`, `H x H`.
+    pub weight_hh: &'a [T],
+    /// The block of `b_ih` (`H`), if there are biases.
+    pub bias_ih: Option<&'a [T]>,
+    /// The block of `b_hh` (`H`), if there are biases.
+    pub bias_hh: Option<&'a [T]>,
 }
 
 #[cfg(test)]
@@ -198,6 +233,15 @@ mod tests {
                 (2, 3, 3, bias)
             );
             assert!(p.iter().all(|q| q.gates() == 3));
+            // Gate views are the gate blocks of each parameter, in order.
+            for g in 0..3 {
+                let v = w.gate(g).unwrap();
+                assert_eq!(v.weight_ih, &p[gp.weight_ih].data()[g * 6..][..6]);
+                assert_eq!(v.weight_hh, &p[gp.weight_hh].data()[g * 9..][..9]);
+                assert_eq!(v.bias_ih, gp.bias_ih.map(|k| &p[k].data()[g * 3..][..3]));
+                assert_eq!(v.bias_hh, gp.bias_hh.map(|k| &p[k].data()[g * 3..][..3]));
+            }
+            assert_eq!(w.gate(3), None);
             // The same draws as applying Init::pytorch to each parameter in turn.
             let mut by_hand = p.zeros_like();
             let mut rng = seeded(1);

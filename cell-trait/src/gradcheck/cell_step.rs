@@ -1,12 +1,16 @@
 //! One step of a cell as a [`Differentiable`], so a cell is checked before anything unrolls it.
 
 use super::{check, normal_vec, Differentiable, Options, Report};
-use crate::{seeded, Cell};
+use crate::{seeded, Cell, CellExt, StepBackward, StepForward};
 
 /// One step of `cell` on a fixed input and previous state, with loss `<cotangent, state_t>`.
 ///
 /// Groups: every parameter by its name, then `input` and `state` (the previous state, `h` and
 /// any extra rows such as LSTM's `c`).
+///
+/// Every buffer a step writes (`next`, `cache`, `d_x`, `d_prev`) and the scratch are NaN before
+/// each call, so a step that reads one before writing it, or adds into an output instead of
+/// overwriting it, fails the check (see the rules on [`GeneralStep`](crate::GeneralStep)).
 pub struct CellStep<'a, C> {
     cell: &'a mut C,
     batch: usize,
@@ -16,7 +20,8 @@ pub struct CellStep<'a, C> {
 }
 
 impl<'a, C: Cell<f64>> CellStep<'a, C> {
-    /// A step on standard-normal input, previous state and cotangent drawn from `seed`.
+    /// A step on standard-normal input, previous state and cotangent drawn from `seed`. With
+    /// `batch` 0 the step has no values and the loss is zero.
     pub fn random(cell: &'a mut C, batch: usize, seed: u64) -> Self {
         let mut rng = seeded(seed);
         let x = normal_vec(cell.input_size() * batch, &mut rng);
@@ -32,13 +37,25 @@ impl<'a, C: Cell<f64>> CellStep<'a, C> {
     }
 
     /// The next state and the cache.
+    /// A cell that refuses buffers of its own sizes is a bug in the cell, so that panics.
     fn run(&self) -> (Vec<f64>, Vec<f64>) {
         let (s, b) = (self.cell.state_size(), self.batch);
-        let mut next = vec![0.0; s * b];
-        let mut cache = vec![0.0; self.cell.cache_size() * b];
-        let mut scratch = vec![0.0; self.cell.step_scratch_size(b)];
+        if b == 0 {
+            return (Vec::new(), Vec::new());
+        }
+        let mut next = vec![f64::NAN; s * b];
+        let mut cache = vec![f64::NAN; self.cell.cache_size() * b];
+        let mut scratch = vec![f64::NAN; self.cell.step_scratch_size(b)];
         self.cell
-            .step_forward(&self.x, &self.prev, &mut next, &mut cache, b, &mut scratch);
+            .step_forward(StepForward {
+                x: &self.x,
+                prev: &self.prev,
+                next: &mut next,
+                cache: &mut cache,
+                batch: b,
+                scratch: &mut scratch,
+            })
+            .expect("buffers of the cell's own sizes");
         (next, cache)
     }
 }
@@ -69,20 +86,29 @@ impl<C: Cell<f64>> Differentiable for CellStep<'_, C> {
         let b = self.batch;
         let (_, cache) = self.run();
         let mut grads = self.cell.params().zeros_like();
-        let mut d_x = vec![0.0; self.x.len()];
-        let mut d_prev = vec![0.0; self.prev.len()];
-        let mut scratch = vec![0.0; self.cell.step_scratch_size(b)];
-        self.cell.step_backward(
-            &self.x,
-            &self.prev,
-            &cache,
-            &self.cotangent,
-            &mut d_x,
-            &mut d_prev,
-            &mut grads,
-            b,
-            &mut scratch,
-        );
+        if b == 0 {
+            let mut g: Vec<Vec<f64>> = grads.iter().map(|p| p.data().to_vec()).collect();
+            g.extend([Vec::new(), Vec::new()]);
+            return g;
+        }
+        let mut d_x = vec![f64::NAN; self.x.len()];
+        let mut d_prev = vec![f64::NAN; self.prev.len()];
+        let mut scratch = vec![f64::NAN; self.cell.step_scratch_size(b)];
+        self.cell
+            .step_backward(
+                StepBackward {
+                    x: &self.x,
+                    prev: &self.prev,
+                    cache: &cache,
+                    d_next: &self.cotangent,
+                    d_x: &mut d_x,
+                    d_prev: &mut d_prev,
+                    batch: b,
+                    scratch: &mut scratch,
+                },
+                &mut grads,
+            )
+            .expect("buffers of the cell's own sizes");
         let mut g: Vec<Vec<f64>> = grads.iter().map(|p| p.data().to_vec()).collect();
         g.push(d_x);
         g.push(d_prev);
@@ -91,7 +117,8 @@ impl<C: Cell<f64>> Differentiable for CellStep<'_, C> {
 }
 
 /// Checks one step of `cell` on a random batch (see [`CellStep::random`]): every parameter
-/// element, the input and the previous state.
+/// element, the input and the previous state. A batch of 0 checks nothing, and the report says so
+/// (it does not pass).
 ///
 /// ```
 /// # use rnnzoo_cell::{gradcheck, Cell};
@@ -102,5 +129,8 @@ impl<C: Cell<f64>> Differentiable for CellStep<'_, C> {
 /// # }
 /// ```
 pub fn check_cell<C: Cell<f64>>(cell: &mut C, batch: usize, seed: u64, opts: &Options) -> Report {
+    if batch == 0 {
+        return Report { groups: Vec::new() };
+    }
     check(&mut CellStep::random(cell, batch, seed), opts)
 }

@@ -11,6 +11,9 @@
 //! bidirectional layer or a stack. Small groups are checked element by element; a group larger
 //! than [`Options::max_elements`] is checked along random directions instead.
 //!
+//! [`check_columns`] is the other check a cell needs: that the samples of a batch do not interact,
+//! which the unroller's split of a step over threads relies on.
+//!
 //! ```
 //! use rnnzoo_cell::gradcheck::{check, Differentiable, Options};
 //!
@@ -35,9 +38,11 @@
 //! ```
 
 mod cell_step;
+mod columns;
 mod report;
 
 pub use cell_step::{check_cell, CellStep};
+pub use columns::check_columns;
 pub use report::{GroupReport, Report, Sampling};
 
 use rand::Rng;

@@ -89,9 +89,15 @@ pub struct Report {
 }
 
 impl Report {
-    /// Whether every group passed.
+    /// Whether something was checked and every group passed. A report of no values (no groups,
+    /// or only empty ones) has not passed: a check that tested nothing proves nothing.
     pub fn passed(&self) -> bool {
-        self.groups.iter().all(GroupReport::passed)
+        self.checked() > 0 && self.groups.iter().all(GroupReport::passed)
+    }
+
+    /// Elements (or directions) checked over all groups.
+    pub fn checked(&self) -> usize {
+        self.groups.iter().map(|g| g.checked).sum()
     }
 
     /// The worst relative error over all groups.
@@ -112,6 +118,14 @@ impl fmt::Display for Report {
             "{:<20} {:>8} {:>10} {:>12} {:>12}  result",
             "group", "checked", "failures", "worst abs", "worst rel"
         )?;
+        if self.checked() == 0 {
+            let why = if self.groups.is_empty() {
+                "there were no groups"
+            } else {
+                "every group was empty"
+            };
+            writeln!(f, "nothing was checked ({why}): not passed")?;
+        }
         for g in &self.groups {
             let how = if g.sampling == Sampling::Directions {
                 " dirs"
@@ -126,7 +140,11 @@ impl fmt::Display for Report {
                 g.failures,
                 g.worst_abs,
                 g.worst_rel,
-                if g.passed() { "ok" } else { "FAIL" }
+                match (g.checked, g.passed()) {
+                    (0, _) => "empty",
+                    (_, true) => "ok",
+                    (_, false) => "FAIL",
+                }
             )?;
             if !g.passed() {
                 if let Some(i) = g.worst_index {
@@ -140,5 +158,33 @@ impl fmt::Display for Report {
             writeln!(f)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_that_checked_nothing_has_not_passed_and_says_why() {
+        let none = Report { groups: Vec::new() };
+        assert!(!none.passed());
+        assert_eq!(none.checked(), 0);
+        assert!(none.to_string().contains("nothing was checked (there were no groups)"));
+
+        let empty = Report {
+            groups: vec![GroupReport::new("input".into(), Sampling::Every)],
+        };
+        assert!(empty.groups[0].passed(), "an empty group has no failures");
+        assert!(!empty.passed());
+        let text = empty.to_string();
+        assert!(text.contains("every group was empty"), "{text}");
+        assert!(text.contains("empty\n"), "{text}");
+
+        let mut one = empty.clone();
+        one.groups[0].record(0, 1.0, 1.0, &Options::default());
+        assert!(one.passed());
+        assert_eq!(one.checked(), 1);
+        assert!(!one.to_string().contains("nothing"));
     }
 }

@@ -1,8 +1,8 @@
 //! PyTorch's GRU: the reset gate after the recurrent product.
 
-use rand::Rng;
 use rnnzoo_cell::activation::{sigmoid_of_sum, tanh_in_place};
-use rnnzoo_cell::{Cell, CellError, GateParams, GateWeights, GatedStep, Params, Real, StepForm};
+use rnnzoo_cell::rand::Rng;
+use rnnzoo_cell::{CellError, GateWeights, GatedCell, PointwiseBackward, PointwiseForward, Real};
 
 use crate::{blocks3, blocks3_mut, GATES};
 
@@ -51,7 +51,8 @@ impl<T: Real> GruCell<T> {
         Ok(cell)
     }
 
-    /// A cell whose parameters are all zero, to be filled by [`Params::set`] or an
+    /// A cell whose parameters are all zero, to be filled by
+    /// [`Params::set`](rnnzoo_cell::Params::set) or an
     /// [`Init`](rnnzoo_cell::Init).
     ///
     /// # Errors
@@ -69,102 +70,37 @@ impl<T: Real> GruCell<T> {
     }
 }
 
-impl<T: Real> Cell<T> for GruCell<T> {
-    fn input_size(&self) -> usize {
-        self.weights.input()
+impl<T: Real> GatedCell for GruCell<T> {
+    type Real = T;
+
+    fn weights(&self) -> &GateWeights<T> {
+        &self.weights
     }
 
-    fn hidden_size(&self) -> usize {
-        self.weights.hidden()
-    }
-
-    fn cache_size(&self) -> usize {
-        4 * self.weights.hidden()
+    fn weights_mut(&mut self) -> &mut GateWeights<T> {
+        &mut self.weights
     }
 
     fn mode(&self) -> &str {
         "GRU"
     }
 
-    fn params(&self) -> &Params<T> {
-        self.weights.params()
+    fn cache_size(&self) -> usize {
+        4 * self.weights.hidden()
     }
 
-    fn params_mut(&mut self) -> &mut Params<T> {
-        self.weights.params_mut()
-    }
-
-    fn form(&self) -> StepForm<'_, T> {
-        StepForm::Gated(self)
-    }
-}
-
-impl<T: Real> GatedStep<T> for GruCell<T> {
-    fn gates(&self) -> usize {
-        self.weights.gates()
-    }
-
-    fn gate_params(&self) -> GateParams {
-        self.weights.gate_params()
-    }
-
-    fn forward_pointwise(
-        &self,
-        gi: &[T],
-        gh: &[T],
-        prev: &[T],
-        next: &mut [T],
-        cache: &mut [T],
-        batch: usize,
-    ) {
+    fn forward_pointwise(&self, mut f: PointwiseForward<'_, T>) {
         let h = self.weights.hidden();
-        let (g, k) = (GATES * h, 4 * h);
-        let (gi, gh, prev) = (&gi[..g * batch], &gh[..g * batch], &prev[..h * batch]);
-        let (next, cache) = (&mut next[..h * batch], &mut cache[..k * batch]);
-        for b in 0..batch {
-            forward_column(
-                h,
-                &gi[b * g..(b + 1) * g],
-                &gh[b * g..(b + 1) * g],
-                &prev[b * h..(b + 1) * h],
-                &mut next[b * h..(b + 1) * h],
-                &mut cache[b * k..(b + 1) * k],
-            );
+        for c in f.columns() {
+            forward_column(h, c.gi, c.gh, c.prev, c.next, c.cache);
         }
     }
 
-    fn backward_pointwise(
-        &self,
-        cache: &[T],
-        prev: &[T],
-        d_next: &[T],
-        d_gi: &mut [T],
-        d_gh: &mut [T],
-        d_prev: &mut [T],
-        batch: usize,
-    ) {
+    /// `d_gh` differs from `d_gi` in the `n` block (`r * da_n`), so both are written.
+    fn backward_pointwise(&self, mut b: PointwiseBackward<'_, T>) {
         let h = self.weights.hidden();
-        let (g, k) = (GATES * h, 4 * h);
-        let (cache, prev, d_next) = (
-            &cache[..k * batch],
-            &prev[..h * batch],
-            &d_next[..h * batch],
-        );
-        let (d_gi, d_gh, d_prev) = (
-            &mut d_gi[..g * batch],
-            &mut d_gh[..g * batch],
-            &mut d_prev[..h * batch],
-        );
-        for b in 0..batch {
-            backward_column(
-                h,
-                &cache[b * k..(b + 1) * k],
-                &prev[b * h..(b + 1) * h],
-                &d_next[b * h..(b + 1) * h],
-                &mut d_gi[b * g..(b + 1) * g],
-                &mut d_gh[b * g..(b + 1) * g],
-                &mut d_prev[b * h..(b + 1) * h],
-            );
+        for c in b.columns() {
+            backward_column(h, c.cache, c.prev, c.d_next, c.d_gi, c.d_gh, c.d_prev);
         }
     }
 }

@@ -12,7 +12,7 @@
 //! ```
 //!
 //! - [`GruCell`] is PyTorch's `nn.GRU` cell (mode `"GRU"`). It fits the two-GEMM form
-//!   ([`StepForm::Gated`](rnnzoo_cell::StepForm::Gated), `G = 3`): `gh = W_hh h + b_hh` is
+//!   ([`GatedCell`](rnnzoo_cell::GatedCell), `G = 3`): `gh = W_hh h + b_hh` is
 //!   computed once per step and the reset gate scales its `n` block.
 //! - [`GruResetBeforeCell`] is the original formulation (mode `"GRU_RESET_BEFORE"`; Keras' GRU
 //!   with `reset_after=False`, Theano's and early TensorFlow's GRU). The product `W_hn (r * h)`
@@ -25,7 +25,7 @@
 //! The state is `h` alone (`state_size = H`).
 //!
 //! ```
-//! use rnnzoo_cell::{gradcheck, seeded, Cell};
+//! use rnnzoo_cell::{gradcheck, seeded, Cell, CellExt, StepForward};
 //! use rnnzoo_gru::{GruCell, GruResetBeforeCell};
 //!
 //! let mut gru = GruCell::<f64>::new(3, 5, &mut seeded(0))?;
@@ -44,10 +44,10 @@
 //!     let mut next = vec![0.0; 5 * batch];
 //!     let mut cache = vec![0.0; cell.cache_size() * batch];
 //!     let mut scratch = vec![0.0; cell.step_scratch_size(batch)];
-//!     cell.step_forward(&x, &prev, &mut next, &mut cache, batch, &mut scratch);
-//!     next
+//!     let step = StepForward { x: &x, prev: &prev, next: &mut next, cache: &mut cache, batch, scratch: &mut scratch };
+//!     cell.step_forward(step).map(|()| next)
 //! };
-//! assert_ne!(step(&gru), step(&cho)); // different functions of the same weights
+//! assert_ne!(step(&gru)?, step(&cho)?); // different functions of the same weights
 //! assert!(gradcheck::check_cell(&mut cho, batch, 0, &Default::default()).passed());
 //! # Ok::<(), rnnzoo_cell::CellError>(())
 //! ```

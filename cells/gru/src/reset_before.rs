@@ -1,11 +1,11 @@
 //! The original GRU: the reset gate before the recurrent product.
 
-use rand::Rng;
 use rnnzoo_cell::activation::{sigmoid_of_sum, tanh_of_sum};
 use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::{
     add_row_sums, broadcast_bias, Cell, CellError, GateWeights, GeneralStep, Param, Params, Real,
-    StepForm,
+    StepBackward, StepForm, StepForward,
 };
 
 use crate::{blocks3, blocks3_mut, GATES};
@@ -113,15 +113,15 @@ impl<T: Real> GeneralStep<T> for GruResetBeforeCell<T> {
         7 * self.weights.hidden() * batch
     }
 
-    fn forward(
-        &self,
-        x: &[T],
-        prev: &[T],
-        next: &mut [T],
-        cache: &mut [T],
-        batch: usize,
-        scratch: &mut [T],
-    ) {
+    fn forward(&self, step: StepForward<'_, T>) {
+        let StepForward {
+            x,
+            prev,
+            next,
+            cache,
+            batch,
+            scratch,
+        } = step;
         let w = &self.weights;
         let (h, ni) = (w.hidden(), w.input());
         let g = GATES * h;
@@ -191,18 +191,17 @@ impl<T: Real> GeneralStep<T> for GruResetBeforeCell<T> {
         }
     }
 
-    fn backward(
-        &self,
-        x: &[T],
-        prev: &[T],
-        cache: &[T],
-        d_next: &[T],
-        d_x: &mut [T],
-        d_prev: &mut [T],
-        grads: &mut Params<T>,
-        batch: usize,
-        scratch: &mut [T],
-    ) {
+    fn backward(&self, step: StepBackward<'_, T>, grads: &mut Params<T>) {
+        let StepBackward {
+            x,
+            prev,
+            cache,
+            d_next,
+            d_x,
+            d_prev,
+            batch,
+            scratch,
+        } = step;
         let one = T::one();
         let w = &self.weights;
         let (h, ni) = (w.hidden(), w.input());

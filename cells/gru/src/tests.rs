@@ -1,13 +1,24 @@
 use super::*;
 use rnnzoo_cell::gradcheck::{self, normal_vec};
-use rnnzoo_cell::{seeded, Cell, CellError, GatedStep, GeneralStep, Params, Real, StepForm};
+use rnnzoo_cell::{
+    seeded, Cell, CellError, CellExt, GeneralStep, Params, Real, StepBackward, StepForm,
+    StepForward,
+};
 
 /// One forward step; returns `(next, cache)`.
 fn forward<T: Real>(cell: &dyn Cell<T>, x: &[T], prev: &[T], batch: usize) -> (Vec<T>, Vec<T>) {
     let mut next = vec![T::nan(); cell.state_size() * batch];
     let mut cache = vec![T::nan(); cell.cache_size() * batch];
     let mut scratch = vec![T::nan(); cell.step_scratch_size(batch)];
-    cell.step_forward(x, prev, &mut next, &mut cache, batch, &mut scratch);
+    cell.step_forward(StepForward {
+        x,
+        prev,
+        next: &mut next,
+        cache: &mut cache,
+        batch,
+        scratch: &mut scratch,
+    })
+    .unwrap();
     (next, cache)
 }
 
@@ -24,17 +35,17 @@ fn backward<T: Real>(
     let mut d_prev = vec![T::nan(); prev.len()];
     let mut grads = cell.params().zeros_like();
     let mut scratch = vec![T::nan(); cell.step_scratch_size(batch)];
-    cell.step_backward(
+    let step = StepBackward {
         x,
         prev,
-        &cache,
+        cache: &cache,
         d_next,
-        &mut d_x,
-        &mut d_prev,
-        &mut grads,
+        d_x: &mut d_x,
+        d_prev: &mut d_prev,
         batch,
-        &mut scratch,
-    );
+        scratch: &mut scratch,
+    };
+    cell.step_backward(step, &mut grads).unwrap();
     (d_x, d_prev, grads)
 }
 
@@ -86,6 +97,12 @@ fn one_step_gradcheck_passes_for_both_variants_every_option_batch_and_seed() {
                         &mut seeded(seed),
                     )
                     .unwrap();
+                    for columns in [
+                        gradcheck::check_columns(&gru, 3, seed, &opts),
+                        gradcheck::check_columns(&cho, 3, seed, &opts),
+                    ] {
+                        assert!(columns.passed(), "{what}\n{columns}");
+                    }
                     for (name, report) in [
                         (
                             "GRU",
@@ -424,14 +441,17 @@ fn shapes_names_modes_forms_and_default_init() {
     let gru = GruCell::<f64>::new(10, 16, &mut seeded(9)).unwrap();
     let cho = GruResetBeforeCell::<f64>::new(10, 16, &mut seeded(9)).unwrap();
     assert_eq!(gru.params(), cho.params(), "same names, shapes and draws");
-    assert_eq!((gru.mode(), cho.mode()), ("GRU", "GRU_RESET_BEFORE"));
-    assert!(matches!(gru.form(), StepForm::Gated(_)));
+    assert_eq!((Cell::mode(&gru), cho.mode()), ("GRU", "GRU_RESET_BEFORE"));
     assert!(matches!(cho.form(), StepForm::General(_)));
-    assert_eq!(GatedStep::gates(&gru), 3);
+    let StepForm::Gated(g) = gru.form() else {
+        panic!("GRU is gated")
+    };
+    assert_eq!(g.weights().gates(), 3);
+    assert!(!g.d_gh_is_d_gi(), "the reset gate scales gh's n block");
     assert_eq!(
         (
-            gru.state_size(),
-            gru.cache_size(),
+            Cell::state_size(&gru),
+            Cell::cache_size(&gru),
             cho.state_size(),
             cho.cache_size()
         ),
@@ -497,17 +517,17 @@ fn backward_overwrites_its_outputs_and_accumulates_grads() {
         let mut grads = once.clone();
         let (mut dx, mut dp) = (vec![7.0; d_x.len()], vec![7.0; d_prev.len()]);
         let mut scratch = vec![f64::NAN; cell.step_scratch_size(nb)];
-        cell.step_backward(
-            &x,
-            &prev,
-            &cache,
-            &d_next,
-            &mut dx,
-            &mut dp,
-            &mut grads,
-            nb,
-            &mut scratch,
-        );
+        let step = StepBackward {
+            x: &x,
+            prev: &prev,
+            cache: &cache,
+            d_next: &d_next,
+            d_x: &mut dx,
+            d_prev: &mut dp,
+            batch: nb,
+            scratch: &mut scratch,
+        };
+        cell.step_backward(step, &mut grads).unwrap();
         assert_eq!((dx, dp), (d_x, d_prev), "{}", cell.mode());
         for (twice, once) in grads.iter().zip(once.iter()) {
             let doubled: Vec<f64> = once.data().iter().map(|v| 2.0 * v).collect();

@@ -11,13 +11,13 @@
 //! h_t = o * tanh(c_t)
 //! ```
 //!
-//! The cell is in the gated two-GEMM form ([`StepForm::Gated`], `G = 4`), so the unroller of
+//! The cell is in the gated two-GEMM form ([`GatedCell`], `G = 4`), so the unroller of
 //! `rnnzoo-layers` hoists the input product over all steps. The carried state is `(h, c)`:
 //! `state_size = 2H`, and column `b` of a `2H x batch` state is `[h_b; c_b]`; the step's output is
 //! the `h` rows.
 //!
 //! ```
-//! use rnnzoo_cell::{gradcheck, seeded, Cell};
+//! use rnnzoo_cell::{gradcheck, seeded, Cell, CellExt, StepForward};
 //! use rnnzoo_lstm::{LstmCell, LstmOptions};
 //!
 //! let opts = LstmOptions::default().with_unit_forget_bias(true);
@@ -32,7 +32,7 @@
 //! let mut next = vec![0.0; cell.state_size() * batch];
 //! let mut cache = vec![0.0; cell.cache_size() * batch];
 //! let mut scratch = vec![0.0; cell.step_scratch_size(batch)];
-//! cell.step_forward(&x, &prev, &mut next, &mut cache, batch, &mut scratch);
+//! cell.step_forward(StepForward { x: &x, prev: &prev, next: &mut next, cache: &mut cache, batch, scratch: &mut scratch })?;
 //! assert!(next.iter().all(|v| v.abs() < 1.0));
 //!
 //! // The analytic gradients of a step agree with finite differences.
@@ -50,9 +50,9 @@
 //! keep PyTorch's default initialisation, and the random draws are the same with or without the
 //! option, so one seed gives the same weights either way.
 
-use rand::Rng;
 use rnnzoo_cell::activation::{sigmoid_of_sum, tanh_in_place, tanh_of_sum};
-use rnnzoo_cell::{Cell, CellError, GateParams, GateWeights, GatedStep, Params, Real, StepForm};
+use rnnzoo_cell::rand::Rng;
+use rnnzoo_cell::{CellError, GateWeights, GatedCell, PointwiseBackward, PointwiseForward, Real};
 
 #[cfg(test)]
 mod tests;
@@ -155,7 +155,8 @@ impl<T: Real> LstmCell<T> {
         Ok(cell)
     }
 
-    /// A cell whose parameters are all zero, to be filled by [`Params::set`] or an
+    /// A cell whose parameters are all zero, to be filled by
+    /// [`Params::set`](rnnzoo_cell::Params::set) or an
     /// [`Init`](rnnzoo_cell::Init).
     ///
     /// # Errors
@@ -197,13 +198,19 @@ fn no_bias_for_forget() -> CellError {
     )
 }
 
-impl<T: Real> Cell<T> for LstmCell<T> {
-    fn input_size(&self) -> usize {
-        self.weights.input()
+impl<T: Real> GatedCell for LstmCell<T> {
+    type Real = T;
+
+    fn weights(&self) -> &GateWeights<T> {
+        &self.weights
     }
 
-    fn hidden_size(&self) -> usize {
-        self.weights.hidden()
+    fn weights_mut(&mut self) -> &mut GateWeights<T> {
+        &mut self.weights
+    }
+
+    fn mode(&self) -> &str {
+        "LSTM"
     }
 
     fn state_size(&self) -> usize {
@@ -214,87 +221,23 @@ impl<T: Real> Cell<T> for LstmCell<T> {
         5 * self.weights.hidden()
     }
 
-    fn mode(&self) -> &str {
-        "LSTM"
+    /// Every gate's pre-activation is `gi + gh`, so both get the same gradient.
+    fn d_gh_is_d_gi(&self) -> bool {
+        true
     }
 
-    fn params(&self) -> &Params<T> {
-        self.weights.params()
-    }
-
-    fn params_mut(&mut self) -> &mut Params<T> {
-        self.weights.params_mut()
-    }
-
-    fn form(&self) -> StepForm<'_, T> {
-        StepForm::Gated(self)
-    }
-}
-
-impl<T: Real> GatedStep<T> for LstmCell<T> {
-    fn gates(&self) -> usize {
-        self.weights.gates()
-    }
-
-    fn gate_params(&self) -> GateParams {
-        self.weights.gate_params()
-    }
-
-    fn forward_pointwise(
-        &self,
-        gi: &[T],
-        gh: &[T],
-        prev: &[T],
-        next: &mut [T],
-        cache: &mut [T],
-        batch: usize,
-    ) {
+    fn forward_pointwise(&self, mut f: PointwiseForward<'_, T>) {
         let h = self.weights.hidden();
-        let (g, s, k) = (GATES * h, 2 * h, 5 * h);
-        let (gi, gh, prev) = (&gi[..g * batch], &gh[..g * batch], &prev[..s * batch]);
-        let (next, cache) = (&mut next[..s * batch], &mut cache[..k * batch]);
-        for b in 0..batch {
-            forward_column(
-                h,
-                &gi[b * g..(b + 1) * g],
-                &gh[b * g..(b + 1) * g],
-                &prev[b * s..(b + 1) * s],
-                &mut next[b * s..(b + 1) * s],
-                &mut cache[b * k..(b + 1) * k],
-            );
+        for c in f.columns() {
+            forward_column(h, c.gi, c.gh, c.prev, c.next, c.cache);
         }
     }
 
-    fn backward_pointwise(
-        &self,
-        cache: &[T],
-        prev: &[T],
-        d_next: &[T],
-        d_gi: &mut [T],
-        d_gh: &mut [T],
-        d_prev: &mut [T],
-        batch: usize,
-    ) {
+    fn backward_pointwise(&self, mut b: PointwiseBackward<'_, T>) {
         let h = self.weights.hidden();
-        let (g, s, k) = (GATES * h, 2 * h, 5 * h);
-        let (cache, prev, d_next) = (
-            &cache[..k * batch],
-            &prev[..s * batch],
-            &d_next[..s * batch],
-        );
-        let (d_gi, d_prev) = (&mut d_gi[..g * batch], &mut d_prev[..s * batch]);
-        for b in 0..batch {
-            backward_column(
-                h,
-                &cache[b * k..(b + 1) * k],
-                &prev[b * s..(b + 1) * s],
-                &d_next[b * s..(b + 1) * s],
-                &mut d_gi[b * g..(b + 1) * g],
-                &mut d_prev[b * s..(b + 1) * s],
-            );
+        for c in b.columns() {
+            backward_column(h, c.cache, c.prev, c.d_next, c.d_gi, c.d_prev);
         }
-        // Every gate's pre-activation is gi + gh, so both get the same gradient.
-        d_gh[..g * batch].copy_from_slice(d_gi);
     }
 }
 

@@ -1,19 +1,27 @@
 use super::*;
 use rnnzoo_cell::gradcheck::{self, normal_vec};
-use rnnzoo_cell::seeded;
+use rnnzoo_cell::{seeded, Cell, CellExt, Params, StepBackward, StepForm, StepForward};
 
 /// One forward step; returns `(next, cache)`.
-fn forward<T: Real>(cell: &LstmCell<T>, x: &[T], prev: &[T], batch: usize) -> (Vec<T>, Vec<T>) {
+fn forward<T: Real>(cell: &dyn Cell<T>, x: &[T], prev: &[T], batch: usize) -> (Vec<T>, Vec<T>) {
     let mut next = vec![T::nan(); cell.state_size() * batch];
     let mut cache = vec![T::nan(); cell.cache_size() * batch];
     let mut scratch = vec![T::nan(); cell.step_scratch_size(batch)];
-    cell.step_forward(x, prev, &mut next, &mut cache, batch, &mut scratch);
+    cell.step_forward(StepForward {
+        x,
+        prev,
+        next: &mut next,
+        cache: &mut cache,
+        batch,
+        scratch: &mut scratch,
+    })
+    .unwrap();
     (next, cache)
 }
 
 /// One backward step from `d_next`; returns `(d_x, d_prev, grads)`.
 fn backward<T: Real>(
-    cell: &LstmCell<T>,
+    cell: &dyn Cell<T>,
     x: &[T],
     prev: &[T],
     d_next: &[T],
@@ -24,17 +32,17 @@ fn backward<T: Real>(
     let mut d_prev = vec![T::nan(); prev.len()];
     let mut grads = cell.params().zeros_like();
     let mut scratch = vec![T::nan(); cell.step_scratch_size(batch)];
-    cell.step_backward(
+    let step = StepBackward {
         x,
         prev,
-        &cache,
+        cache: &cache,
         d_next,
-        &mut d_x,
-        &mut d_prev,
-        &mut grads,
+        d_x: &mut d_x,
+        d_prev: &mut d_prev,
         batch,
-        &mut scratch,
-    );
+        scratch: &mut scratch,
+    };
+    cell.step_backward(step, &mut grads).unwrap();
     (d_x, d_prev, grads)
 }
 
@@ -54,6 +62,8 @@ fn one_step_gradcheck_passes_for_every_option_batch_and_seed() {
                         .with_unit_forget_bias(forget);
                     let mut cell =
                         LstmCell::<f64>::with_options(input, hidden, o, &mut seeded(seed)).unwrap();
+                    let columns = gradcheck::check_columns(&cell, 3, seed, &opts);
+                    assert!(columns.passed(), "{columns}");
                     let report = gradcheck::check_cell(&mut cell, batch, seed + 10, &opts);
                     let what = format!(
                         "I={input} H={hidden} bias={bias} forget={forget} B={batch} seed={seed}"
@@ -298,6 +308,7 @@ fn zero_sizes_are_refused() {
 #[test]
 fn shapes_names_mode_and_default_init_are_pytorchs() {
     let cell = LstmCell::<f64>::new(10, 16, &mut seeded(9)).unwrap();
+    let cell: &dyn Cell<f64> = &cell;
     assert_eq!(cell.mode(), "LSTM");
     assert_eq!(
         (
@@ -308,7 +319,11 @@ fn shapes_names_mode_and_default_init_are_pytorchs() {
         ),
         (10, 16, 32, 80)
     );
-    assert_eq!(GatedStep::gates(&cell), 4);
+    let StepForm::Gated(g) = cell.form() else {
+        panic!("LSTM is gated")
+    };
+    assert_eq!(g.weights().gates(), 4);
+    assert!(g.d_gh_is_d_gi());
     let shapes: Vec<(&str, &[usize])> = cell
         .params()
         .iter()
@@ -340,7 +355,7 @@ fn shapes_names_mode_and_default_init_are_pytorchs() {
         ["weight_ih", "weight_hh"]
     );
     assert!(!nobias.has_bias());
-    assert_eq!(nobias.gate_params().bias_ih, None);
+    assert_eq!(nobias.weights().gate_params().bias_ih, None);
 }
 
 #[test]

@@ -14,9 +14,9 @@
 //! # Ok::<(), rnnzoo_cell::CellError>(())
 //! ```
 
-use rand::Rng;
 use rnnzoo_cell::activation::tanh_of_sum;
-use rnnzoo_cell::{Cell, CellError, GateParams, GateWeights, GatedStep, Params, Real, StepForm};
+use rnnzoo_cell::rand::Rng;
+use rnnzoo_cell::{CellError, GateWeights, GatedCell, PointwiseBackward, PointwiseForward, Real};
 
 /// The activation of a vanilla cell, as PyTorch's `nonlinearity` argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,7 +79,8 @@ impl<T: Real> VanillaCell<T> {
         Ok(cell)
     }
 
-    /// A cell whose parameters are all zero, to be filled by [`Params::set`] or an
+    /// A cell whose parameters are all zero, to be filled by
+    /// [`Params::set`](rnnzoo_cell::Params::set) or an
     /// [`Init`](rnnzoo_cell::Init).
     ///
     /// # Errors
@@ -108,112 +109,67 @@ impl<T: Real> VanillaCell<T> {
     }
 }
 
-impl<T: Real> Cell<T> for VanillaCell<T> {
-    fn input_size(&self) -> usize {
-        self.weights.input()
+impl<T: Real> GatedCell for VanillaCell<T> {
+    type Real = T;
+
+    fn weights(&self) -> &GateWeights<T> {
+        &self.weights
     }
 
-    fn hidden_size(&self) -> usize {
-        self.weights.hidden()
-    }
-
-    fn cache_size(&self) -> usize {
-        self.weights.hidden()
+    fn weights_mut(&mut self) -> &mut GateWeights<T> {
+        &mut self.weights
     }
 
     fn mode(&self) -> &str {
         self.nonlinearity.mode()
     }
 
-    fn params(&self) -> &Params<T> {
-        self.weights.params()
+    fn cache_size(&self) -> usize {
+        self.weights.hidden()
     }
 
-    fn params_mut(&mut self) -> &mut Params<T> {
-        self.weights.params_mut()
+    /// Both pre-activations enter as `gi + gh`, so they get the same gradient.
+    fn d_gh_is_d_gi(&self) -> bool {
+        true
     }
 
-    fn form(&self) -> StepForm<'_, T> {
-        StepForm::Gated(self)
-    }
-}
-
-impl<T: Real> GatedStep<T> for VanillaCell<T> {
-    fn gates(&self) -> usize {
-        self.weights.gates()
-    }
-
-    fn gate_params(&self) -> GateParams {
-        self.weights.gate_params()
-    }
-
-    fn forward_pointwise(
-        &self,
-        gi: &[T],
-        gh: &[T],
-        _prev: &[T],
-        next: &mut [T],
-        cache: &mut [T],
-        batch: usize,
-    ) {
-        let n = self.weights.hidden() * batch;
-        let (gi, gh, next, cache) = (&gi[..n], &gh[..n], &mut next[..n], &mut cache[..n]);
+    fn forward_pointwise(&self, f: PointwiseForward<'_, T>) {
         // The whole `H x batch` block is contiguous: one vectorised activation call.
         match self.nonlinearity {
-            Nonlinearity::Tanh => tanh_of_sum(gi, gh, next),
+            Nonlinearity::Tanh => tanh_of_sum(f.gi, f.gh, f.next),
             Nonlinearity::Relu => {
-                for ((o, &a), &b) in next.iter_mut().zip(gi).zip(gh) {
+                for ((o, &a), &b) in f.next.iter_mut().zip(f.gi).zip(f.gh) {
                     *o = (a + b).max(T::zero());
                 }
             }
         }
-        cache.copy_from_slice(next);
+        f.cache.copy_from_slice(f.next);
     }
 
-    fn backward_pointwise(
-        &self,
-        cache: &[T],
-        _prev: &[T],
-        d_next: &[T],
-        d_gi: &mut [T],
-        d_gh: &mut [T],
-        d_prev: &mut [T],
-        batch: usize,
-    ) {
-        let n = self.weights.hidden() * batch;
-        let (h, d_next) = (&cache[..n], &d_next[..n]);
-        let (d_gi, d_gh) = (&mut d_gi[..n], &mut d_gh[..n]);
-        // Both pre-activations enter as gi + gh, so they get the same gradient.
+    fn backward_pointwise(&self, b: PointwiseBackward<'_, T>) {
+        let (h, d_next) = (b.cache, b.d_next);
         match self.nonlinearity {
             Nonlinearity::Tanh => {
-                for i in 0..n {
-                    let d = d_next[i] * (T::one() - h[i] * h[i]);
-                    d_gi[i] = d;
-                    d_gh[i] = d;
+                for ((d, &h), &dn) in b.d_gi.iter_mut().zip(h).zip(d_next) {
+                    *d = dn * (T::one() - h * h);
                 }
             }
             Nonlinearity::Relu => {
                 // relu'(0) = 0, as in PyTorch; a select, not a branch.
-                for i in 0..n {
-                    let d = if h[i] > T::zero() {
-                        d_next[i]
-                    } else {
-                        T::zero()
-                    };
-                    d_gi[i] = d;
-                    d_gh[i] = d;
+                for ((d, &h), &dn) in b.d_gi.iter_mut().zip(h).zip(d_next) {
+                    *d = if h > T::zero() { dn } else { T::zero() };
                 }
             }
         }
         // The only path from h_{t-1} to h_t is through W_hh, which the caller adds.
-        d_prev[..n].fill(T::zero());
+        b.d_prev.fill(T::zero());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rnnzoo_cell::{gradcheck, seeded};
+    use rnnzoo_cell::{gradcheck, seeded, Cell};
 
     #[test]
     fn both_nonlinearities_pass_a_one_step_check_with_and_without_bias() {
@@ -221,6 +177,8 @@ mod tests {
             for bias in [true, false] {
                 let mut cell =
                     VanillaCell::<f64>::with_bias(4, 3, nl, bias, &mut seeded(1)).unwrap();
+                let columns = gradcheck::check_columns(&cell, 4, 2, &Default::default());
+                assert!(columns.passed(), "{nl:?} bias={bias}\n{columns}");
                 let report = gradcheck::check_cell(&mut cell, 3, 2, &Default::default());
                 assert!(report.passed(), "{nl:?} bias={bias}\n{report}");
                 assert_eq!(report.groups.len(), if bias { 6 } else { 4 });
