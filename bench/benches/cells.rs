@@ -4,9 +4,10 @@
 //! `cargo bench -p rnnzoo-bench --bench cells` (a couple of minutes). Filter with criterion's
 //! usual argument, e.g. `cargo bench -p rnnzoo-bench --bench cells -- lstm/forward`.
 //!
-//! - Groups `rnn_tanh`, `lstm`, `gru`, `gru_reset_before`: `Cell::step_forward` and
-//!   `Cell::step_backward` in `f32`, at `(input, hidden, batch)` in [`SIZES`], every buffer
-//!   allocated before timing (the step itself allocates nothing). A gated cell's step includes its
+//! - Groups `rnn_tanh`, `lstm`, `gru`, `gru_reset_before`: `CellExt::step_forward` and
+//!   `CellExt::step_backward` in `f32`, at `(input, hidden, batch)` in [`SIZES`], every buffer
+//!   allocated before timing (the step itself allocates nothing; it checks the buffers' sizes,
+//!   a few comparisons). A gated cell's step includes its
 //!   two GEMMs; the unroller hoists the input GEMM over all steps, so a step here costs more than
 //!   a step inside a sequence.
 //! - Group `pointwise`: `out = f(a + b)` over 64k `f32`s, rnnzoo's slice activations
@@ -22,7 +23,7 @@ use criterion::{
 };
 use rand::Rng;
 use rnnzoo_cell::activation::{sigmoid_of_sum, tanh_of_sum};
-use rnnzoo_cell::{seeded, Cell, Real};
+use rnnzoo_cell::{seeded, Cell, CellExt, Real, StepBackward, StepForward};
 use rnnzoo_gru::{GruCell, GruResetBeforeCell};
 use rnnzoo_lstm::LstmCell;
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
@@ -83,35 +84,37 @@ fn bench_cells(c: &mut Criterion) {
             let mut grads = cell.params().zeros_like();
             let id = format!("I{ni}_H{nh}_B{nb}");
 
-            group.bench_function(BenchmarkId::new("forward", &id), |bench| {
-                bench.iter(|| {
-                    cell.step_forward(
-                        black_box(&x),
-                        black_box(&prev),
-                        &mut next,
-                        &mut cache,
-                        nb,
-                        &mut scratch,
-                    );
-                    black_box(&next);
+            let mut forward = |x: &[f32], prev: &[f32]| {
+                cell.step_forward(StepForward {
+                    x,
+                    prev,
+                    next: &mut next,
+                    cache: &mut cache,
+                    batch: nb,
+                    scratch: &mut scratch,
                 })
+                .expect("buffers sized for the cell");
+            };
+            group.bench_function(BenchmarkId::new("forward", &id), |bench| {
+                bench.iter(|| forward(black_box(&x), black_box(&prev)))
             });
 
             // Backward from the cache of a real forward step.
-            cell.step_forward(&x, &prev, &mut next, &mut cache, nb, &mut scratch);
+            forward(&x, &prev);
             group.bench_function(BenchmarkId::new("backward", &id), |bench| {
                 bench.iter(|| {
-                    cell.step_backward(
-                        black_box(&x),
-                        black_box(&prev),
-                        black_box(&cache),
-                        black_box(&d_next),
-                        &mut d_x,
-                        &mut d_prev,
-                        &mut grads,
-                        nb,
-                        &mut scratch,
-                    );
+                    let step = StepBackward {
+                        x: black_box(&x),
+                        prev: black_box(&prev),
+                        cache: black_box(&cache),
+                        d_next: black_box(&d_next),
+                        d_x: &mut d_x,
+                        d_prev: &mut d_prev,
+                        batch: nb,
+                        scratch: &mut scratch,
+                    };
+                    cell.step_backward(step, &mut grads)
+                        .expect("buffers sized for the cell");
                     black_box(&d_prev);
                 })
             });

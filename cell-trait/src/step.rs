@@ -73,8 +73,11 @@ pub trait CellExt<T: Real>: Cell<T> {
     ///
     /// As [`step_forward`](CellExt::step_forward), and [`CellError::GradsLayout`] if `grads` does
     /// not have the parameters' names and shapes. Nothing is written then.
-    fn step_backward(&self, step: StepBackward<'_, T>, grads: &mut Params<T>)
-        -> Result<(), CellError>;
+    fn step_backward(
+        &self,
+        step: StepBackward<'_, T>,
+        grads: &mut Params<T>,
+    ) -> Result<(), CellError>;
 }
 
 impl<T: Real, C: Cell<T> + ?Sized> CellExt<T> for C {
@@ -99,7 +102,11 @@ impl<T: Real, C: Cell<T> + ?Sized> CellExt<T> for C {
         Ok(())
     }
 
-    fn step_backward(&self, s: StepBackward<'_, T>, grads: &mut Params<T>) -> Result<(), CellError> {
+    fn step_backward(
+        &self,
+        s: StepBackward<'_, T>,
+        grads: &mut Params<T>,
+    ) -> Result<(), CellError> {
         let sizes = Sizes::of(self, s.batch)?;
         sizes.check("x", s.x, sizes.input)?;
         sizes.check("prev", s.prev, sizes.state)?;
@@ -143,7 +150,7 @@ impl Sizes {
         if batch == 0 {
             return Err(CellError::ZeroSize { what: "batch" });
         }
-        let times = |rows: usize| rows.checked_mul(batch).unwrap_or(usize::MAX);
+        let times = |rows: usize| rows.saturating_mul(batch);
         Ok(Self {
             batch,
             input: times(cell.input_size()),

@@ -170,7 +170,11 @@ fn step_all(cell: &dyn Cell<f64>, batch: usize, seed: u64) -> Vec<f64> {
 fn a_gated_cell_from_another_crate_is_a_cell_and_passes_its_checks() {
     let mut cell = Leaky::<f64>::new(3, 4, &mut seeded(0));
     assert_eq!(
-        (cell.input_size(), cell.hidden_size(), Cell::state_size(&cell)),
+        (
+            cell.input_size(),
+            cell.hidden_size(),
+            Cell::state_size(&cell)
+        ),
         (3, 4, 4)
     );
     assert_eq!((Cell::mode(&cell), Cell::cache_size(&cell)), ("LEAKY", 4));
@@ -323,7 +327,9 @@ fn wrong_buffers_are_typed_errors_and_nothing_is_written() {
             batch: 2
         })
     );
-    let mut other = Leaky::<f32>::new(2, 2, &mut seeded(0)).params().zeros_like();
+    let mut other = Leaky::<f32>::new(2, 2, &mut seeded(0))
+        .params()
+        .zeros_like();
     let err = bwd(&mut d_prev, &mut other).unwrap_err();
     let CellError::GradsLayout { expected, got } = &err else {
         panic!("{err:?}")

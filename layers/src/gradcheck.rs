@@ -1,9 +1,9 @@
 //! Gradient checks through time: any cell, layer or model against finite differences.
 //!
-//! - [`LayerLoss`] makes any [`Layer`] on a fixed sequence a [`Differentiable`]: the loss is
-//!   `<d_out, output> + <d_final, final_state>` with random cotangents; the groups are every
-//!   parameter (PyTorch names with their `_l{k}`/`_reverse` suffixes), the input and the initial
-//!   state.
+//! - [`LayerLoss`] makes any [`Layer`] on a fixed sequence (a [`SequenceCase`]) a
+//!   [`Differentiable`]: the loss is `<d_out, output> + <d_final, final_state>` with random
+//!   cotangents; the groups are every parameter (PyTorch names with their `_l{k}`/`_reverse`
+//!   suffixes), the input and the initial state. [`check_layer`] checks one.
 //! - [`check_unrolled`] does it for one cell in a [`Recurrent`] layer, drawing everything from an
 //!   [`UnrollCase`] (which `rnnzoo_cell::strategies` generates), so a cell in any crate is checked
 //!   through time in a few lines.
@@ -31,6 +31,53 @@ use rnnzoo_cell::{seeded, Cell};
 use crate::loss::{cross_entropy, mse, step_mask};
 use crate::{Direction, Inputs, Layer, LayerError, Model, Readout, Recurrent};
 
+/// The sequence a layer or a model is checked on: its shape and lengths, whether it starts from a
+/// given state, and the seed its values are drawn from. The layer has its own sizes and
+/// directions, so this is all a check of a layer needs; an [`UnrollCase`] (which
+/// `rnnzoo_cell::strategies` generates) converts into one.
+///
+/// ```
+/// use rnnzoo_cell::{gradcheck::Options, seeded};
+/// use rnnzoo_layers::gradcheck::{check_layer, SequenceCase};
+/// use rnnzoo_layers::{Bidirectional, Merge, Recurrent};
+/// use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
+///
+/// let mut rng = seeded(0);
+/// let mut half = || VanillaCell::<f64>::new(3, 4, Nonlinearity::Tanh, &mut rng).map(Recurrent::new);
+/// let layer = Bidirectional::new(half()?, half()?, Merge::Concat)?;
+/// let seq = SequenceCase { steps: 4, batch: 2, lengths: Some(vec![4, 1]), initial_state: true, seed: 1 };
+/// let report = check_layer(layer, &seq, &Options::default())?;
+/// assert!(report.passed(), "{report}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SequenceCase {
+    /// Sequence length `T`.
+    pub steps: usize,
+    /// Batch.
+    pub batch: usize,
+    /// Per-sample valid lengths (each in `1..=T`), or `None` for all `T`.
+    pub lengths: Option<Vec<usize>>,
+    /// Start from a random initial state (checked too) instead of zeros.
+    pub initial_state: bool,
+    /// Seed of the inputs, the initial state and the cotangents.
+    pub seed: u64,
+}
+
+impl From<&UnrollCase> for SequenceCase {
+    /// The case's sequence; its `input`, `hidden` and `reverse` describe a cell and a direction,
+    /// which a layer has already.
+    fn from(case: &UnrollCase) -> Self {
+        Self {
+            steps: case.steps,
+            batch: case.batch,
+            lengths: case.lengths.clone(),
+            initial_state: case.initial_state,
+            seed: case.seed,
+        }
+    }
+}
+
 /// A sequence, optional initial state and lengths, drawn from a case's seed.
 struct Sequence {
     x: Vec<f64>,
@@ -41,7 +88,7 @@ struct Sequence {
 }
 
 impl Sequence {
-    fn draw(case: &UnrollCase, input: usize, state: usize, rng: &mut impl rand::Rng) -> Self {
+    fn draw(case: &SequenceCase, input: usize, state: usize, rng: &mut impl rand::Rng) -> Self {
         let (steps, batch) = (case.steps, case.batch);
         let x = normal_vec(input * steps * batch, rng);
         let initial = case.initial_state.then(|| normal_vec(state * batch, rng));
@@ -91,14 +138,13 @@ pub struct LayerLoss<L> {
 }
 
 impl<L: Layer<f64>> LayerLoss<L> {
-    /// The layer on the sequence, initial state and lengths of `case` (its `input`, `hidden` and
-    /// `reverse` are the caller's business: the layer has its own sizes and directions); inputs,
-    /// state and cotangents are standard normal from `case.seed`.
+    /// The layer on the sequence, initial state and lengths of `case`; inputs, state and
+    /// cotangents are standard normal from `case.seed`.
     ///
     /// # Errors
     ///
     /// [`LayerError`] if the case does not fit the layer.
-    pub fn new(layer: L, case: &UnrollCase) -> Result<Self, LayerError> {
+    pub fn new(layer: L, case: &SequenceCase) -> Result<Self, LayerError> {
         let mut rng = seeded(case.seed ^ 0x9e37_79b9_7f4a_7c15);
         let seq = Sequence::draw(case, layer.input_size(), layer.state_size(), &mut rng);
         let d_out = normal_vec(layer.output_size() * case.steps * case.batch, &mut rng);
@@ -181,14 +227,16 @@ impl<L: Layer<f64>> Differentiable for LayerLoss<L> {
     }
 }
 
-/// Checks any layer on `case`'s sequence (see [`LayerLoss::new`]).
+/// Checks any layer on `case`'s sequence (see [`LayerLoss::new`] and the example on
+/// [`SequenceCase`]): every parameter element, the input and the initial state (when the case has
+/// one), against central differences.
 ///
 /// # Errors
 ///
 /// [`LayerError`] if the case does not fit the layer.
 pub fn check_layer<L: Layer<f64>>(
     layer: L,
-    case: &UnrollCase,
+    case: &SequenceCase,
     opts: &Options,
 ) -> Result<Report, LayerError> {
     Ok(check(&mut LayerLoss::new(layer, case)?, opts))
@@ -210,7 +258,11 @@ pub fn check_unrolled<C: Cell<f64>>(
     } else {
         Direction::Forward
     };
-    check_layer(Recurrent::with_direction(cell, direction), case, opts)
+    check_layer(
+        Recurrent::with_direction(cell, direction),
+        &case.into(),
+        opts,
+    )
 }
 
 /// The loss a [`ModelLoss`] applies to the model's predictions.
@@ -240,7 +292,7 @@ impl ModelLoss {
     /// # Errors
     ///
     /// [`LayerError`] if the case does not fit the model.
-    pub fn new(model: Model<f64>, case: &UnrollCase, kind: LossKind) -> Result<Self, LayerError> {
+    pub fn new(model: Model<f64>, case: &SequenceCase, kind: LossKind) -> Result<Self, LayerError> {
         let mut rng = seeded(case.seed ^ 0x5851_f42d_4c95_7f2d);
         let seq = Sequence::draw(
             case,

@@ -7,8 +7,8 @@ use common::{any_cell, KINDS};
 use proptest::prelude::*;
 use rnnzoo_cell::gradcheck::{check, Options};
 use rnnzoo_cell::seeded;
-use rnnzoo_cell::strategies::{unroll_case, SizeRanges, UnrollCase};
-use rnnzoo_layers::gradcheck::{check_layer, LossKind, ModelLoss};
+use rnnzoo_cell::strategies::{unroll_case, SizeRanges};
+use rnnzoo_layers::gradcheck::{check_layer, LossKind, ModelLoss, SequenceCase};
 use rnnzoo_layers::head::{Activation, Dense};
 use rnnzoo_layers::{Bidirectional, Layer, Merge, Model, Readout, Recurrent, Stack};
 
@@ -63,7 +63,7 @@ proptest! {
         merge in 0usize..4,
     ) {
         let s = stack(&kinds, case.input, case.hidden, bidirectional, merge_of(merge), case.seed);
-        let report = check_layer(s, &case, &Options::default()).unwrap();
+        let report = check_layer(s, &(&case).into(), &Options::default()).unwrap();
         prop_assert!(report.passed(), "{kinds:?} bi={bidirectional} {case:?}\n{report}");
     }
 
@@ -82,7 +82,7 @@ proptest! {
         let readout = if every_step { Readout::EveryStep } else { Readout::LastStep };
         let model = Model::new(body, head, readout).unwrap();
         let kind = if cross_entropy { LossKind::CrossEntropy } else { LossKind::MeanSquared };
-        let report = check(&mut ModelLoss::new(model, &case, kind).unwrap(), &Options::default());
+        let report = check(&mut ModelLoss::new(model, &(&case).into(), kind).unwrap(), &Options::default());
         prop_assert!(report.passed(), "{kinds:?} bi={bidirectional} {readout:?} {kind:?} {case:?}\n{report}");
     }
 }
@@ -90,13 +90,10 @@ proptest! {
 #[test]
 fn names_follow_pytorch() {
     let s = stack(&[2, 2], 3, 4, true, Merge::Concat, 0);
-    let case = UnrollCase {
-        input: 3,
-        hidden: 4,
+    let case = SequenceCase {
         batch: 2,
         steps: 3,
         lengths: Some(vec![3, 1]),
-        reverse: false,
         initial_state: true,
         seed: 0,
     };

@@ -5,7 +5,7 @@
 use rnnzoo_cell::gradcheck::{check_cell, Options, Report};
 use rnnzoo_cell::seeded;
 use rnnzoo_cell::strategies::UnrollCase;
-use rnnzoo_layers::gradcheck::{check_layer, check_unrolled};
+use rnnzoo_layers::gradcheck::{check_layer, check_unrolled, SequenceCase};
 use rnnzoo_layers::{Bidirectional, Layer, Merge, Recurrent, Stack};
 use serde::Serialize;
 
@@ -73,7 +73,8 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         }
         // Composites: the same cell kind in both halves of a bidirectional layer, and in both layers
         // of a stack (the second reading the first's output), with lengths.
-        let lengths = case(input, hidden, Some(vec![6, 2, 4]), false, ctx.seed);
+        let lengths =
+            SequenceCase::from(&case(input, hidden, Some(vec![6, 2, 4]), false, ctx.seed));
         let mut rng = seeded(ctx.seed ^ 0xb1);
         let bi = Bidirectional::new(
             Recurrent::new(kind.build::<f64, _>(input, hidden, &mut rng)?),

@@ -170,7 +170,9 @@ mod tests {
         let none = Report { groups: Vec::new() };
         assert!(!none.passed());
         assert_eq!(none.checked(), 0);
-        assert!(none.to_string().contains("nothing was checked (there were no groups)"));
+        assert!(none
+            .to_string()
+            .contains("nothing was checked (there were no groups)"));
 
         let empty = Report {
             groups: vec![GroupReport::new("input".into(), Sampling::Every)],

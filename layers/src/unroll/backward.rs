@@ -3,11 +3,12 @@
 //! Gated cells: per step, only the cell's elementwise backward and `d h_{t-1} += W_hh^T d gh_t`
 //! are serial. `dW_ih = dGI X^T`, `dW_hh = dGH H_prev^T`, the bias sums and `dX = W_ih^T dGI` are
 //! each one GEMM (or one pass) per chunk of steps (see [`super::work`]), after that chunk's steps,
-//! so the gate gradients are never held for the whole sequence. General cells: the cell's step
-//! backward per step.
+//! so the gate gradients are never held for the whole sequence. A cell whose `d_gh` is `d_gi`
+//! (vanilla, LSTM) writes `d_gi` only: no `d_gh` buffer, and one bias sum serves both biases.
+//! General cells: the cell's step backward per step.
 
 use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
-use rnnzoo_cell::{add_row_sums, Cell, Params, Real, StepForm};
+use rnnzoo_cell::{add_row_sums, Cell, Params, PointwiseBackward, Real, StepBackward, StepForm};
 
 use super::forward::Shape;
 use super::work::{backward_pointwise, packs_w_hh_t, StepSizes, Weight};
@@ -48,15 +49,22 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
 
     match cell.form() {
         StepForm::Gated(g) => {
-            let p = cell.params();
-            let gp = g.gate_params();
-            let rows = g.gates() * h;
+            let w = g.weights();
+            let (p, gp) = (w.params(), w.gate_params());
+            let rows = w.gates() * h;
             let z = StepSizes { rows, s, c };
+            // A cell whose d_gh is d_gi writes d_gi only: no d_gh buffer, and the products and the
+            // bias sums read d_gi in its place.
+            let shared = g.d_gh_is_d_gi();
             // The gate gradients of one chunk of steps; the products over them run once per
             // chunk, after its steps (see `work`).
             let chunk = shape.chunk.clamp(1, steps.max(1));
             let mut d_gi = vec![T::zero(); rows * chunk * batch];
-            let mut d_gh = vec![T::zero(); rows * chunk * batch];
+            let mut d_gh = vec![T::zero(); if shared { 0 } else { rows * chunk * batch }];
+            // With a shared d_gh the bias gradient is summed once, over the whole sequence, and
+            // added to both biases at the end (the same sums, in the same order, as adding the
+            // columns to each bias in turn).
+            let mut bias_sum = vec![T::zero(); if shared { rows } else { 0 }];
             // Column-major as it lies; packed only when large (see `work`).
             let w_hh_t = Weight::packed_if(p[gp.weight_hh].view().t(), packs_w_hh_t(rows * h));
             let w_ih_t = p[gp.weight_ih].view().t();
@@ -74,32 +82,40 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
                     );
                     let off = (t - t0) * rows * batch;
                     let d_gi_t = &mut d_gi[off..][..rows * batch];
-                    let d_gh_t = &mut d_gh[off..][..rows * batch];
+                    let d_gh_t: &mut [T] = if shared {
+                        &mut []
+                    } else {
+                        &mut d_gh[off..][..rows * batch]
+                    };
                     let prev = &rec.states[t * sb..][..sb];
-                    backward_pointwise(
-                        g,
-                        z,
-                        &rec.cache[t * cb..][..cb],
+                    let step = PointwiseBackward {
+                        cache: &rec.cache[t * cb..][..cb],
                         prev,
-                        &d_state,
-                        d_gi_t,
-                        d_gh_t,
-                        &mut d_prev,
+                        d_next: &d_state,
+                        d_gi: &mut *d_gi_t,
+                        d_gh: &mut *d_gh_t,
+                        d_prev: &mut d_prev,
                         batch,
-                    );
+                    };
+                    backward_pointwise(g, z, step);
                     for b in (0..batch).filter(|&b| padded(t, b)) {
                         // A padded step is the identity on the state: its gradient passes unchanged.
                         d_gi_t[b * rows..][..rows].fill(T::zero());
-                        d_gh_t[b * rows..][..rows].fill(T::zero());
+                        if !shared {
+                            d_gh_t[b * rows..][..rows].fill(T::zero());
+                        }
                         d_prev[b * s..][..s].copy_from_slice(&d_state[b * s..][..s]);
                     }
                     let d_h = MatMut::new(&mut d_prev, h, batch, 1, s).expect("sized above");
-                    let d_gh_t = MatRef::col_major(&*d_gh_t, rows, batch).expect("sized above");
+                    let d_gh_t = if shared { &*d_gi_t } else { &*d_gh_t };
+                    let d_gh_t = MatRef::col_major(d_gh_t, rows, batch).expect("sized above");
                     w_hh_t.gemm(T::one(), d_gh_t, T::one(), d_h);
                     std::mem::swap(&mut d_state, &mut d_prev);
                 }
-                let d_gi_v = MatRef::col_major(&d_gi[..rows * cols], rows, cols).unwrap();
-                let d_gh_v = MatRef::col_major(&d_gh[..rows * cols], rows, cols).unwrap();
+                let d_gi_c = &d_gi[..rows * cols];
+                let d_gh_c = if shared { d_gi_c } else { &d_gh[..rows * cols] };
+                let d_gi_v = MatRef::col_major(d_gi_c, rows, cols).unwrap();
+                let d_gh_v = MatRef::col_major(d_gh_c, rows, cols).unwrap();
                 let xv = MatRef::col_major(&rec.x[t0 * batch * i..][..cols * i], i, cols).unwrap();
                 // h_{t-1} for every step of the chunk: the h rows of state slots t0..t0+len.
                 let h_prev =
@@ -125,16 +141,31 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
                     T::one(),
                     MatMut::row_major(grads.at_mut(gp.weight_hh).data_mut(), rows, h).unwrap(),
                 );
-                if let Some(k) = gp.bias_ih {
-                    add_row_sums(grads.at_mut(k).data_mut(), &d_gi[..rows * cols], rows);
+                if shared {
+                    if gp.bias_ih.is_some() {
+                        add_row_sums(&mut bias_sum, d_gi_c, rows);
+                    }
+                } else {
+                    if let Some(k) = gp.bias_ih {
+                        add_row_sums(grads.at_mut(k).data_mut(), d_gi_c, rows);
+                    }
+                    if let Some(k) = gp.bias_hh {
+                        add_row_sums(grads.at_mut(k).data_mut(), d_gh_c, rows);
+                    }
                 }
-                if let Some(k) = gp.bias_hh {
-                    add_row_sums(grads.at_mut(k).data_mut(), &d_gh[..rows * cols], rows);
+            }
+            if shared {
+                for k in [gp.bias_ih, gp.bias_hh].into_iter().flatten() {
+                    for (a, &v) in grads.at_mut(k).data_mut().iter_mut().zip(&bias_sum) {
+                        *a += v;
+                    }
                 }
             }
         }
-        StepForm::General(_) => {
-            let mut scratch = vec![T::zero(); cell.step_scratch_size(batch)];
+        StepForm::General(g) => {
+            // One scratch for the whole pass, never zeroed between steps, and `d_prev` holds the
+            // gradient of another step when the cell overwrites it (the rules on `GeneralStep`).
+            let mut scratch = vec![T::zero(); g.scratch_size(batch)];
             let mut carried = vec![T::zero(); sb];
             for t in (0..steps).rev() {
                 add_output_grad(
@@ -151,17 +182,17 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
                     d_state[b * s..][..s].fill(T::zero());
                 }
                 let d_x_t = &mut d_x[t * i * batch..][..i * batch];
-                cell.step_backward(
-                    &rec.x[t * i * batch..][..i * batch],
-                    &rec.states[t * sb..][..sb],
-                    &rec.cache[t * cb..][..cb],
-                    &d_state,
-                    d_x_t,
-                    &mut d_prev,
-                    grads,
+                let step = StepBackward {
+                    x: &rec.x[t * i * batch..][..i * batch],
+                    prev: &rec.states[t * sb..][..sb],
+                    cache: &rec.cache[t * cb..][..cb],
+                    d_next: &d_state,
+                    d_x: &mut *d_x_t,
+                    d_prev: &mut d_prev,
                     batch,
-                    &mut scratch,
-                );
+                    scratch: &mut scratch,
+                };
+                g.backward(step, grads);
                 for b in (0..batch).filter(|&b| padded(t, b)) {
                     d_prev[b * s..][..s].copy_from_slice(&carried[b * s..][..s]);
                     d_x_t[b * i..][..i].fill(T::zero());

@@ -7,7 +7,7 @@
 //! buffer is allocated before the loop.
 
 use rnnzoo_cell::gemm::{gemm_packed, MatMut, MatRef, PackedA};
-use rnnzoo_cell::{broadcast_bias, h_view, Cell, Real, StepForm};
+use rnnzoo_cell::{broadcast_bias, h_view, Cell, PointwiseForward, Real, StepForm, StepForward};
 
 use super::work::{chunk_steps, forward_pointwise, packs_w_ih, StepSizes, Weight};
 
@@ -64,9 +64,9 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
 
     match cell.form() {
         StepForm::Gated(g) => {
-            let p = cell.params();
-            let gp = g.gate_params();
-            let rows = g.gates() * h;
+            let w = g.weights();
+            let (p, gp) = (w.params(), w.gate_params());
+            let rows = w.gates() * h;
             let z = StepSizes { rows, s, c };
             // One workspace per call: a chunk of input products, one step's recurrent product
             // and the weights packed for the kernel (see `work`); nothing is allocated in the
@@ -104,7 +104,15 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
                         MatMut::col_major(&mut gh, rows, batch).expect("sized above"),
                     );
                     let cache_t = &mut cache[if keep { t * cb } else { 0 }..][..cb];
-                    forward_pointwise(g, z, gi_t, &gh, prev, next, cache_t, batch);
+                    let f = PointwiseForward {
+                        gi: gi_t,
+                        gh: &gh,
+                        prev,
+                        next: &mut *next,
+                        cache: cache_t,
+                        batch,
+                    };
+                    forward_pointwise(g, z, f);
                     finish_step(
                         prev,
                         next,
@@ -117,19 +125,20 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
                 }
             }
         }
-        StepForm::General(_) => {
-            let mut scratch = vec![T::zero(); cell.step_scratch_size(batch)];
+        StepForm::General(g) => {
+            // One scratch for the whole pass, never zeroed between steps (the rule on
+            // `GeneralStep`).
+            let mut scratch = vec![T::zero(); g.scratch_size(batch)];
             for t in 0..steps {
                 let (prev, next) = slots(&mut states, sb, t, keep);
-                let cache_t = &mut cache[if keep { t * cb } else { 0 }..][..cb];
-                cell.step_forward(
-                    &x[t * i * batch..][..i * batch],
+                g.forward(StepForward {
+                    x: &x[t * i * batch..][..i * batch],
                     prev,
-                    next,
-                    cache_t,
+                    next: &mut *next,
+                    cache: &mut cache[if keep { t * cb } else { 0 }..][..cb],
                     batch,
-                    &mut scratch,
-                );
+                    scratch: &mut scratch,
+                });
                 finish_step(
                     prev,
                     next,

@@ -2,7 +2,9 @@
 //! threads against the plain order, for every gated cell, with lengths and an initial state.
 
 use rand::Rng;
-use rnnzoo_cell::{seeded, Cell, GeneralStep, Params, StepForm};
+use rnnzoo_cell::{
+    seeded, Cell, CellExt, GeneralStep, Params, StepBackward, StepForm, StepForward,
+};
 use rnnzoo_gru::GruCell;
 use rnnzoo_lstm::LstmCell;
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
@@ -175,31 +177,13 @@ impl GeneralStep<f64> for StepByStep {
     fn scratch_size(&self, batch: usize) -> usize {
         self.0.step_scratch_size(batch)
     }
-    fn forward(
-        &self,
-        x: &[f64],
-        prev: &[f64],
-        next: &mut [f64],
-        cache: &mut [f64],
-        batch: usize,
-        scratch: &mut [f64],
-    ) {
-        self.0.step_forward(x, prev, next, cache, batch, scratch)
+    fn forward(&self, step: StepForward<'_, f64>) {
+        self.0.step_forward(step).expect("the unroller's own sizes")
     }
-    fn backward(
-        &self,
-        x: &[f64],
-        prev: &[f64],
-        cache: &[f64],
-        d_next: &[f64],
-        d_x: &mut [f64],
-        d_prev: &mut [f64],
-        grads: &mut Params<f64>,
-        batch: usize,
-        scratch: &mut [f64],
-    ) {
+    fn backward(&self, step: StepBackward<'_, f64>, grads: &mut Params<f64>) {
         self.0
-            .step_backward(x, prev, cache, d_next, d_x, d_prev, grads, batch, scratch)
+            .step_backward(step, grads)
+            .expect("the unroller's own sizes")
     }
 }
 

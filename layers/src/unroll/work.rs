@@ -15,14 +15,16 @@
 //!   has enough columns to repay the copy; backward packs `W_hh^T` (column-major already) only
 //!   when it is large.
 //! - **Columns over threads.** Sample `b` of a step is column `b` of every buffer, and a cell's
-//!   elementwise step treats columns independently, so a pool of `n` threads runs the cell's
-//!   pointwise forward or backward on `n` column ranges at once (when the step is big enough to
-//!   pay for the hand-off); the per-step GEMM is split by panels of the packed weight (one
-//!   hand-off per step, [`rnnzoo_cell::gemm::gemm_packed`]) or by the GEMM backend itself.
+//!   elementwise step treats columns independently (the contract of
+//!   [`GatedCell`](rnnzoo_cell::GatedCell), which `gradcheck::check_columns` tests), so a pool of
+//!   `n` threads runs the cell's pointwise forward or backward on `n` column ranges at once (when
+//!   the step is big enough to pay for the hand-off); the per-step GEMM is split by panels of the
+//!   packed weight (one hand-off per step, [`rnnzoo_cell::gemm::gemm_packed`]) or by the GEMM
+//!   backend itself.
 
 use rayon::prelude::*;
 use rnnzoo_cell::gemm::{gemm, gemm_packed, MatMut, MatRef, PackedA};
-use rnnzoo_cell::{GatedStep, Real};
+use rnnzoo_cell::{GatedCell, PointwiseBackward, PointwiseForward, Real};
 
 /// Columns per chunk of the hoisted products: 256 keeps a chunk of `G*H x columns` gate values
 /// within the L2 cache for `G*H <= 1024` (f32) while the GEMMs over it still run at full speed.
@@ -99,69 +101,84 @@ pub(crate) struct StepSizes {
     pub c: usize,
 }
 
-/// The cell's pointwise forward of one step, over column ranges in parallel when worth it.
-#[allow(clippy::too_many_arguments)]
+/// The cell's pointwise forward of one step, over column ranges in parallel when worth it (each
+/// range a call of its own: see the column rule on [`GatedCell`]).
 pub(crate) fn forward_pointwise<T: Real>(
-    g: &dyn GatedStep<T>,
+    g: &dyn GatedCell<Real = T>,
     z: StepSizes,
-    gi: &[T],
-    gh: &[T],
-    prev: &[T],
-    next: &mut [T],
-    cache: &mut [T],
-    batch: usize,
+    f: PointwiseForward<'_, T>,
 ) {
+    let batch = f.batch;
     let bp = part_columns(batch, 2 * z.rows + 2 * z.s + z.c);
     if bp >= batch || z.c == 0 || z.s == 0 {
-        return g.forward_pointwise(gi, gh, prev, next, cache, batch);
+        return g.forward_pointwise(f);
     }
+    let PointwiseForward {
+        gi,
+        gh,
+        prev,
+        next,
+        cache,
+        ..
+    } = f;
     next.par_chunks_mut(z.s * bp)
         .zip(cache.par_chunks_mut(z.c * bp))
         .enumerate()
         .for_each(|(k, (next, cache))| {
             let (b0, nb) = (k * bp, next.len() / z.s);
-            g.forward_pointwise(
-                &gi[z.rows * b0..][..z.rows * nb],
-                &gh[z.rows * b0..][..z.rows * nb],
-                &prev[z.s * b0..][..z.s * nb],
+            g.forward_pointwise(PointwiseForward {
+                gi: &gi[z.rows * b0..][..z.rows * nb],
+                gh: &gh[z.rows * b0..][..z.rows * nb],
+                prev: &prev[z.s * b0..][..z.s * nb],
                 next,
                 cache,
-                nb,
-            );
+                batch: nb,
+            });
         });
 }
 
-/// The cell's pointwise backward of one step, over column ranges in parallel when worth it.
-#[allow(clippy::too_many_arguments)]
+/// The cell's pointwise backward of one step, over column ranges in parallel when worth it. An
+/// empty `d_gh` (a cell whose `d_gh` is `d_gi`) stays empty in every range.
 pub(crate) fn backward_pointwise<T: Real>(
-    g: &dyn GatedStep<T>,
+    g: &dyn GatedCell<Real = T>,
     z: StepSizes,
-    cache: &[T],
-    prev: &[T],
-    d_next: &[T],
-    d_gi: &mut [T],
-    d_gh: &mut [T],
-    d_prev: &mut [T],
-    batch: usize,
+    b: PointwiseBackward<'_, T>,
 ) {
+    let batch = b.batch;
     let bp = part_columns(batch, 2 * z.rows + 3 * z.s + z.c);
     if bp >= batch || z.rows == 0 || z.s == 0 {
-        return g.backward_pointwise(cache, prev, d_next, d_gi, d_gh, d_prev, batch);
+        return g.backward_pointwise(b);
     }
-    d_gi.par_chunks_mut(z.rows * bp)
-        .zip(d_gh.par_chunks_mut(z.rows * bp))
-        .zip(d_prev.par_chunks_mut(z.s * bp))
-        .enumerate()
-        .for_each(|(k, ((d_gi, d_gh), d_prev))| {
-            let (b0, nb) = (k * bp, d_prev.len() / z.s);
-            g.backward_pointwise(
-                &cache[z.c * b0..][..z.c * nb],
-                &prev[z.s * b0..][..z.s * nb],
-                &d_next[z.s * b0..][..z.s * nb],
-                d_gi,
-                d_gh,
-                d_prev,
-                nb,
-            );
+    let PointwiseBackward {
+        cache,
+        prev,
+        d_next,
+        d_gi,
+        d_gh,
+        d_prev,
+        ..
+    } = b;
+    let part = |k: usize, d_gi: &mut [T], d_gh: &mut [T], d_prev: &mut [T]| {
+        let (b0, nb) = (k * bp, d_prev.len() / z.s);
+        g.backward_pointwise(PointwiseBackward {
+            cache: &cache[z.c * b0..][..z.c * nb],
+            prev: &prev[z.s * b0..][..z.s * nb],
+            d_next: &d_next[z.s * b0..][..z.s * nb],
+            d_gi,
+            d_gh,
+            d_prev,
+            batch: nb,
         });
+    };
+    let parts = d_gi
+        .par_chunks_mut(z.rows * bp)
+        .zip(d_prev.par_chunks_mut(z.s * bp))
+        .enumerate();
+    if d_gh.is_empty() {
+        parts.for_each(|(k, (d_gi, d_prev))| part(k, d_gi, &mut [], d_prev));
+    } else {
+        parts
+            .zip(d_gh.par_chunks_mut(z.rows * bp))
+            .for_each(|((k, (d_gi, d_prev)), d_gh)| part(k, d_gi, d_gh, d_prev));
+    }
 }
