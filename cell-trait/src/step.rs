@@ -52,6 +52,32 @@ use crate::{
 /// );
 /// # Ok::<(), CellError>(())
 /// ```
+///
+/// A cell that tries to replace its one-step path does not compile (`CellExt` is implemented for
+/// it already):
+///
+/// ```compile_fail,E0119
+/// use rnnzoo_cell::{CellError, CellExt, GateWeights, GatedCell, Params, PointwiseBackward,
+///     PointwiseForward, StepBackward, StepForward};
+///
+/// struct Mine(GateWeights<f64>);
+/// impl GatedCell for Mine {
+///     type Real = f64;
+///     fn weights(&self) -> &GateWeights<f64> { &self.0 }
+///     fn weights_mut(&mut self) -> &mut GateWeights<f64> { &mut self.0 }
+///     fn mode(&self) -> &str { "MINE" }
+///     fn cache_size(&self) -> usize { 0 }
+///     fn forward_pointwise(&self, f: PointwiseForward<'_, f64>) { f.next.fill(0.0) }
+///     fn backward_pointwise(&self, b: PointwiseBackward<'_, f64>) { b.d_gi.fill(0.0) }
+/// }
+/// impl CellExt<f64> for Mine {
+///     fn step_scratch_size(&self, _: usize) -> usize { 0 }
+///     fn step_forward(&self, _: StepForward<'_, f64>) -> Result<(), CellError> { Ok(()) }
+///     fn step_backward(&self, _: StepBackward<'_, f64>, _: &mut Params<f64>) -> Result<(), CellError> {
+///         Ok(())
+///     }
+/// }
+/// ```
 pub trait CellExt<T: Real>: Cell<T> {
     /// Scratch values [`step_forward`](CellExt::step_forward) and
     /// [`step_backward`](CellExt::step_backward) need for a batch.
