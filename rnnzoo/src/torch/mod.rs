@@ -251,7 +251,8 @@ fn recorded_nonlinearity(t: &Tensors) -> Result<Option<Nonlinearity>, TorchError
         _ => None,
     };
     let from_name = match t.metadata.get("nonlinearity").map(String::as_str) {
-        None => None,
+        // PyTorch's fixture script writes an empty value for modules without one.
+        None | Some("") => None,
         Some("relu") => Some(Nonlinearity::Relu),
         Some("tanh") => Some(Nonlinearity::Tanh),
         Some(v) => return Err(bad("nonlinearity", v, "nn.RNN's are tanh and relu")),
@@ -295,17 +296,31 @@ fn resolve(
                 .collect(),
         });
     };
-    let recorded = recorded_nonlinearity(file)?;
-    if candidates.len() == 1 {
-        let mode = first.torch_mode.unwrap_or(first.cell_mode);
-        if opts.nonlinearity.is_some() {
-            return Err(TorchError::NonlinearityNotApplicable { mode });
-        }
-        if let Some(m) = file.metadata.get("mode").filter(|m| *m != mode) {
+    // A mode the zoo knows (rnnzoo writes it) must be one of this gate count; other values
+    // (PyTorch's fixtures write `RNN`) say nothing the shapes do not.
+    if let Some(m) = file.metadata.get("mode") {
+        let known = zoo::torch_modes().contains(&m.as_str());
+        if known && !candidates.iter().any(|e| e.torch_mode == Some(m.as_str())) {
             return Err(TorchError::Metadata {
                 key: "mode",
                 value: m.clone(),
-                why: format!("its weights have {} gate blocks: {mode}", spec.gates),
+                why: format!(
+                    "its weights have {} gate blocks: {}",
+                    spec.gates,
+                    candidates
+                        .iter()
+                        .filter_map(|e| e.torch_mode)
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
+            });
+        }
+    }
+    let recorded = recorded_nonlinearity(file)?;
+    if candidates.len() == 1 {
+        if opts.nonlinearity.is_some() {
+            return Err(TorchError::NonlinearityNotApplicable {
+                mode: first.torch_mode.unwrap_or(first.cell_mode),
             });
         }
         return Ok((first, None));

@@ -34,7 +34,7 @@ use rnnzoo_gru::{GruCell, GruResetBeforeCell};
 use rnnzoo_lstm::{LstmCell, LstmOptions};
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
-pub use choice::{CellChoice, Options};
+pub use choice::{CellChoice, Options, MAX_OPTIONS};
 pub use error::ZooError;
 
 /// How a cell's step is computed, as the unroller sees it ([`rnnzoo_cell::StepForm`]).
