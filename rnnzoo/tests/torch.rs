@@ -12,7 +12,9 @@ use rnnzoo::torch::{self, Settled, TorchError, TorchOptions};
 use rnnzoo::vanilla::Nonlinearity;
 
 fn fixture(name: &str) -> Tensors {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/torch")
+        .join(name);
     Tensors::read(&path, true).unwrap()
 }
 
@@ -115,17 +117,26 @@ fn the_nonlinearity_is_the_argument_the_metadata_or_a_stated_assumption() {
     let bare = state_dict(&case, "", false);
     let module = torch::describe(&bare, &TorchOptions::default()).unwrap();
     assert_eq!(module.entry.name, "rnn-tanh");
-    assert_eq!(module.nonlinearity, Some((Nonlinearity::Tanh, Settled::Assumed)));
+    assert_eq!(
+        module.nonlinearity,
+        Some((Nonlinearity::Tanh, Settled::Assumed))
+    );
     // The argument says relu: the numbers are PyTorch's.
     let opts = TorchOptions::new().nonlinearity(Nonlinearity::Relu);
     let (module, stack) = torch::load_stack::<f64>(&bare, &opts).unwrap();
-    assert_eq!(module.nonlinearity, Some((Nonlinearity::Relu, Settled::Argument)));
+    assert_eq!(
+        module.nonlinearity,
+        Some((Nonlinearity::Relu, Settled::Argument))
+    );
     matches_pytorch(&case, &stack, &module);
     // rnnzoo's own files record the mode.
     let saved = Tensors::parse(&torch::to_bytes(&stack).unwrap(), false).unwrap();
     assert_eq!(saved.metadata["mode"], "RNN_RELU");
     let module = torch::describe(&saved, &TorchOptions::default()).unwrap();
-    assert_eq!(module.nonlinearity, Some((Nonlinearity::Relu, Settled::Metadata)));
+    assert_eq!(
+        module.nonlinearity,
+        Some((Nonlinearity::Relu, Settled::Metadata))
+    );
 }
 
 #[test]
@@ -147,7 +158,10 @@ fn a_nonlinearity_that_does_not_fit_the_file_is_an_error() {
     odd.metadata.insert("nonlinearity".into(), "sigmoid".into());
     assert!(matches!(
         torch::describe(&odd, &TorchOptions::default()),
-        Err(TorchError::Metadata { key: "nonlinearity", .. })
+        Err(TorchError::Metadata {
+            key: "nonlinearity",
+            ..
+        })
     ));
     let mut wrong_mode = lstm;
     wrong_mode.metadata.insert("mode".into(), "GRU".into());
@@ -162,8 +176,13 @@ fn with_head(case: &str, out: usize, bias: bool) -> (Tensors, Tensors) {
     let case = fixture(case);
     let mut sd = state_dict(&case, "lstm.", false);
     let h = case.metadata["hidden_size"].parse::<usize>().unwrap();
-    let dirs = if case.metadata["bidirectional"] == "true" { 2 } else { 1 };
-    sd.tensors.insert("fc.weight".into(), tensor(&[out, dirs * h], 1));
+    let dirs = if case.metadata["bidirectional"] == "true" {
+        2
+    } else {
+        1
+    };
+    sd.tensors
+        .insert("fc.weight".into(), tensor(&[out, dirs * h], 1));
     if bias {
         sd.tensors.insert("fc.bias".into(), tensor(&[out], 2));
     }
@@ -172,7 +191,10 @@ fn with_head(case: &str, out: usize, bias: bool) -> (Tensors, Tensors) {
 
 #[test]
 fn a_prefixed_state_dict_with_a_linear_head_loads_as_a_model() {
-    for (file, bias) in [("lstm_1l.safetensors", true), ("lstm_2l_bidir.safetensors", false)] {
+    for (file, bias) in [
+        ("lstm_1l.safetensors", true),
+        ("lstm_2l_bidir.safetensors", false),
+    ] {
         let out = 3;
         let (case, sd) = with_head(file, out, bias);
         let opts = TorchOptions::new().rnn_prefix("lstm.").head("fc.");
@@ -193,7 +215,10 @@ fn a_prefixed_state_dict_with_a_linear_head_loads_as_a_model() {
                 let want: f64 = (0..rows).map(|k| w[o * rows + k] * h_last[k]).sum::<f64>()
                     + fc_b.as_ref().map_or(0.0, |bb| bb[o]);
                 let got = p.predictions[s * out + o];
-                assert!((got - want).abs() < 1e-12, "{file} sample {s} out {o}: {got} vs {want}");
+                assert!(
+                    (got - want).abs() < 1e-12,
+                    "{file} sample {s} out {o}: {got} vs {want}"
+                );
             }
         }
         // The body is PyTorch's module.
@@ -204,7 +229,8 @@ fn a_prefixed_state_dict_with_a_linear_head_loads_as_a_model() {
 #[test]
 fn extra_tensors_are_refused_or_ignored_on_request() {
     let (_, mut sd) = with_head("lstm_1l.safetensors", 2, true);
-    sd.tensors.insert("embedding.weight".into(), tensor(&[10, 3], 3));
+    sd.tensors
+        .insert("embedding.weight".into(), tensor(&[10, 3], 3));
     let opts = TorchOptions::new().rnn_prefix("lstm.").head("fc.");
     match torch::load_model::<f32>(&sd, &opts) {
         Err(TorchError::Extra { names }) => assert_eq!(names, ["embedding.weight"]),
@@ -258,10 +284,15 @@ fn prefixed_names_without_the_prefix_say_what_was_expected_and_suggest_it() {
     }
     // Nothing recurrent at all: nothing to suggest.
     let mut head_only = Tensors::default();
-    head_only.tensors.insert("fc.weight".into(), tensor(&[2, 4], 0));
+    head_only
+        .tensors
+        .insert("fc.weight".into(), tensor(&[2, 4], 0));
     assert!(matches!(
         torch::describe(&head_only, &TorchOptions::default()),
-        Err(TorchError::NoRecurrentWeights { suggestion: None, .. })
+        Err(TorchError::NoRecurrentWeights {
+            suggestion: None,
+            ..
+        })
     ));
 }
 
@@ -323,14 +354,18 @@ fn only_pytorchs_modules_save_as_a_state_dict() {
         .build::<f32, _>(3, 4, &mut seeded(0))
         .unwrap();
     let stack = Stack::new(vec![Box::new(Recurrent::new(cell)) as Box<dyn Layer<f32>>]).unwrap();
-    assert!(matches!(torch::to_bytes(&stack), Err(FileError::Unsupported(_))));
+    assert!(matches!(
+        torch::to_bytes(&stack),
+        Err(FileError::Unsupported(_))
+    ));
     // And a module that saves loads back to the same values.
     let (_, lstm) = torch::load_stack::<f64>(
         &state_dict(&fixture("lstm_2l_bidir.safetensors"), "", false),
         &TorchOptions::default(),
     )
     .unwrap();
-    let path = std::env::temp_dir().join(format!("rnnzoo-torch-{}.safetensors", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("rnnzoo-torch-{}.safetensors", std::process::id()));
     torch::save(&lstm, &path).unwrap();
     let (module, back) = torch::load_torch::<f64>(&path).unwrap();
     std::fs::remove_file(&path).unwrap();

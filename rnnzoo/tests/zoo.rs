@@ -7,10 +7,19 @@ use rnnzoo::zoo::{self, CellChoice, Form, ZooError, MAX_OPTIONS};
 
 fn check_cell<T: rnnzoo::cell::Real>(e: &zoo::Entry, cell: &dyn Cell<T>, bias: bool) {
     let (i, h) = (3, 5);
-    assert_eq!((cell.input_size(), cell.hidden_size()), (i, h), "{}", e.name);
+    assert_eq!(
+        (cell.input_size(), cell.hidden_size()),
+        (i, h),
+        "{}",
+        e.name
+    );
     assert_eq!(cell.mode(), e.cell_mode, "{}", e.name);
     if let Some(m) = e.torch_mode {
-        assert_eq!(m, e.cell_mode, "{}: a torch kind reports PyTorch's mode", e.name);
+        assert_eq!(
+            m, e.cell_mode,
+            "{}: a torch kind reports PyTorch's mode",
+            e.name
+        );
     }
     let form = match cell.form() {
         StepForm::Gated(_) => Form::Gated,
@@ -18,7 +27,10 @@ fn check_cell<T: rnnzoo::cell::Real>(e: &zoo::Entry, cell: &dyn Cell<T>, bias: b
     };
     assert_eq!(form, e.form, "{}", e.name);
     assert_eq!(cell.state_size(), e.state.len() * h, "{}", e.name);
-    let w_hh = cell.params().get("weight_hh").expect("every zoo cell has weight_hh");
+    let w_hh = cell
+        .params()
+        .get("weight_hh")
+        .expect("every zoo cell has weight_hh");
     assert_eq!(w_hh.shape(), [e.gates * h, h], "{}", e.name);
     assert_eq!(cell.params().get("bias_ih").is_some(), bias, "{}", e.name);
 }
@@ -33,11 +45,17 @@ fn every_entry_builds_and_is_what_it_says() {
         let c64 = e.build::<f64, _>(3, 5, &opts, &mut seeded(0)).unwrap();
         check_cell(e, c64.as_ref(), true);
         // A random build is not all zero; a zero build is, with or without biases.
-        assert!(c64.params().iter().any(|p| p.data().iter().any(|&v| v != 0.0)));
+        assert!(c64
+            .params()
+            .iter()
+            .any(|p| p.data().iter().any(|&v| v != 0.0)));
         for bias in [true, false] {
             let z = e.zeros::<f64>(3, 5, bias).unwrap();
             check_cell(e, z.as_ref(), bias);
-            assert!(z.params().iter().all(|p| p.data().iter().all(|&v| v == 0.0)));
+            assert!(z
+                .params()
+                .iter()
+                .all(|p| p.data().iter().all(|&v| v == 0.0)));
         }
         assert!(e.options.len() <= MAX_OPTIONS, "{}", e.name);
         assert_eq!(zoo::get(e.name).unwrap(), e);
@@ -70,7 +88,10 @@ fn unknown_names_and_modes_list_what_exists() {
     }
     let e = zoo::for_torch_mode("GRU_RESET_BEFORE").unwrap_err();
     assert!(matches!(&e, ZooError::UnknownTorchMode { known, .. } if known.contains(&"LSTM")));
-    assert!(e.to_string().contains("RNN_TANH, RNN_RELU, LSTM, GRU"), "{e}");
+    assert!(
+        e.to_string().contains("RNN_TANH, RNN_RELU, LSTM, GRU"),
+        "{e}"
+    );
     assert!(matches!(
         "nope:forget_bias=1".parse::<CellChoice>(),
         Err(ZooError::UnknownCell { .. })
@@ -80,8 +101,15 @@ fn unknown_names_and_modes_list_what_exists() {
 #[test]
 fn bad_options_are_typed_errors() {
     match CellChoice::parse("gru", "forget_bias=1") {
-        Err(ZooError::UnknownOption { cell, option, known }) => {
-            assert_eq!((cell, option.as_str(), known.len()), ("gru", "forget_bias", 0));
+        Err(ZooError::UnknownOption {
+            cell,
+            option,
+            known,
+        }) => {
+            assert_eq!(
+                (cell, option.as_str(), known.len()),
+                ("gru", "forget_bias", 0)
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -93,12 +121,17 @@ fn bad_options_are_typed_errors() {
     }
     for text in ["forget_bias", "forget_bias=1,forget_bias=0"] {
         assert!(
-            matches!(CellChoice::parse("lstm", text), Err(ZooError::OptionSyntax { .. })),
+            matches!(
+                CellChoice::parse("lstm", text),
+                Err(ZooError::OptionSyntax { .. })
+            ),
             "{text}"
         );
     }
     assert!(matches!(
-        CellChoice::named("lstm").unwrap().build::<f32, _>(0, 4, &mut seeded(0)),
+        CellChoice::named("lstm")
+            .unwrap()
+            .build::<f32, _>(0, 4, &mut seeded(0)),
         Err(ZooError::Cell(CellError::ZeroSize { .. }))
     ));
 }
@@ -114,12 +147,20 @@ fn the_forget_bias_option_sets_the_forget_gate() {
     // Gate order i, f, g, o: the f block is rows H..2H.
     assert!(b_ih[h..2 * h].iter().all(|&v| v == 1.0));
     assert!(b_hh[h..2 * h].iter().all(|&v| v == 0.0));
-    let plain = CellChoice::named("lstm").unwrap().build::<f64, _>(3, h, &mut seeded(0)).unwrap();
+    let plain = CellChoice::named("lstm")
+        .unwrap()
+        .build::<f64, _>(3, h, &mut seeded(0))
+        .unwrap();
     assert!(plain.params().get("bias_ih").unwrap().data()[h..2 * h]
         .iter()
         .all(|&v| v != 1.0));
     // The default value given explicitly is the default.
-    assert_eq!(CellChoice::parse("lstm", "forget_bias=0").unwrap().to_string(), "lstm");
+    assert_eq!(
+        CellChoice::parse("lstm", "forget_bias=0")
+            .unwrap()
+            .to_string(),
+        "lstm"
+    );
 }
 
 #[test]
