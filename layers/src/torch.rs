@@ -211,7 +211,6 @@ impl TorchSpec {
     ///
     /// [`FileError::Shape`] (named `state`) if `state` does not hold
     /// `layers*dirs * state_parts*H * batch` values.
-    #[allow(clippy::type_complexity)]
     pub fn state_to_torch<T: Real>(
         &self,
         state: &[T],

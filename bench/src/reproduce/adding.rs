@@ -84,7 +84,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
                 test_curve(&run.records),
             ));
             cases.push(Case {
-                cell: kind.label().into(),
+                cell: kind.label(),
                 steps: t,
                 params,
                 final_test_mse: run.records.last().map_or(f64::NAN, |r| r.test_loss),

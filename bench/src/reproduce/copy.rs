@@ -106,7 +106,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
                 test_curve(&run.records),
             ));
             cases.push(Case {
-                cell: kind.label().into(),
+                cell: kind.label(),
                 delay,
                 params,
                 baseline: task.baseline_cross_entropy(),

@@ -30,7 +30,7 @@ pub struct Row {
 
 fn row(cell: CellChoice, setting: &str, r: &Report) -> Row {
     Row {
-        cell: cell.label().into(),
+        cell: cell.label(),
         setting: setting.into(),
         checked: r.groups.iter().map(|g| g.checked).sum(),
         worst_rel: r.worst_rel(),

@@ -131,7 +131,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
             .collect();
         chart = chart.with(Series::line(kind.label(), pts));
         cases.push(Case {
-            cell: kind.label().into(),
+            cell: kind.label(),
             params,
             epochs: records,
             valid_mse,

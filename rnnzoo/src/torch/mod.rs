@@ -274,13 +274,12 @@ fn nonlinearity_name(n: Nonlinearity) -> &'static str {
     }
 }
 
+/// The zoo's cell for a module, and an `nn.RNN`'s nonlinearity with how it was settled.
+type Resolved = (&'static Entry, Option<(Nonlinearity, Settled)>);
+
 /// The zoo's cell for a module of `spec.gates` gate blocks, and how an `nn.RNN`'s nonlinearity
 /// was settled.
-fn resolve(
-    spec: &TorchSpec,
-    file: &Tensors,
-    opts: &TorchOptions,
-) -> Result<(&'static Entry, Option<(Nonlinearity, Settled)>), TorchError> {
+fn resolve(spec: &TorchSpec, file: &Tensors, opts: &TorchOptions) -> Result<Resolved, TorchError> {
     let loadable = || zoo::entries().iter().filter(|e| e.torch_mode.is_some());
     let candidates: Vec<&'static Entry> = loadable().filter(|e| e.gates == spec.gates).collect();
     let Some(&first) = candidates.first() else {
