@@ -1,5 +1,5 @@
-//! Load a PyTorch model's `state_dict` (saved as safetensors) as a rnnzoo [`Stack`], or as a
-//! whole [`Model`] when it also holds a `Linear` head; save a stack back under PyTorch's names.
+//! Load a PyTorch model's `state_dict` (saved as safetensors) as a rnnzoo [`Stack`](rnnzoo_layers::Stack), or as a
+//! whole [`Model`](rnnzoo_layers::Model) when it also holds a `Linear` head; save a stack back under PyTorch's names.
 //!
 //! ```python
 //! # PyTorch side
