@@ -11,9 +11,18 @@ use rnnzoo_layers::{Layer, Model, Stack};
 use super::{describe_parts, split, TorchError, TorchModule, TorchOptions};
 use crate::zoo::{self, Entry};
 
-/// The factory `rnnzoo_layers::torch::load_stack` takes: zero cells of `entry`, which the loader
-/// fills.
-fn factory<T: Real>(
+/// The factory [`rnnzoo_layers::torch::load_stack`] takes: zero cells of `entry` (with biases
+/// as the file has them), which the loader fills. [`load_stack`] picks the entry for you; this is
+/// for code that drives the layers crate's loader itself.
+///
+/// ```
+/// use rnnzoo::layers::torch::CellSpec;
+/// let make = rnnzoo::torch::factory::<f32>(rnnzoo::zoo::get("gru")?);
+/// let cell = make(&CellSpec { gates: 3, input: 2, hidden: 4, bias: true })?;
+/// assert_eq!(cell.mode(), "GRU");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn factory<T: Real>(
     entry: &'static Entry,
 ) -> impl Fn(&CellSpec) -> Result<Box<dyn Cell<T>>, CellError> {
     move |s| entry.zeros::<T>(s.input, s.hidden, s.bias)

@@ -56,7 +56,9 @@ use rnnzoo_vanilla::Nonlinearity;
 use crate::zoo::{self, Entry};
 
 pub use error::TorchError;
-pub use load::{load_model, load_stack, load_torch, read_model, read_stack, save, to_bytes};
+pub use load::{
+    factory, load_model, load_stack, load_torch, read_model, read_stack, save, to_bytes,
+};
 pub use rnnzoo_layers::torch::{CellSpec, TorchSpec};
 
 /// Where the loader finds the module and the head in a `state_dict`, and what it does with the
