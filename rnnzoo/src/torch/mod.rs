@@ -44,126 +44,25 @@
 
 mod error;
 mod load;
+mod options;
+mod resolve;
 
 use std::collections::BTreeMap;
 
 use rnnzoo_layers::file::Tensors;
-use rnnzoo_layers::head::Activation;
 use rnnzoo_layers::torch::{parse_name, LAYER0_NAMES};
-use rnnzoo_layers::Readout;
 use rnnzoo_vanilla::Nonlinearity;
 
-use crate::zoo::{self, Entry};
+use crate::zoo::Entry;
+use resolve::resolve;
 
 pub use error::TorchError;
 pub use load::{
     factory, load_model, load_stack, load_torch, read_model, read_stack, save, to_bytes,
 };
+pub use options::TorchOptions;
+pub use resolve::Settled;
 pub use rnnzoo_layers::torch::{CellSpec, TorchSpec};
-
-/// Where the loader finds the module and the head in a `state_dict`, and what it does with the
-/// rest. [`TorchOptions::default`] reads a module saved alone: bare names, no head, nothing else
-/// in the file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TorchOptions {
-    /// The prefix of the recurrent module's names (`"lstm."` for `self.lstm`; `""` for a
-    /// module saved alone).
-    pub rnn_prefix: String,
-    /// The prefix of a `Linear` head's `weight` and `bias` (`Some("fc.")`), for
-    /// [`load_model`]; `None` for a stack alone.
-    pub head_prefix: Option<String>,
-    /// What the head reads ([`load_model`]). PyTorch classifiers mostly read
-    /// `cat(h_n[-2], h_n[-1])`, the final states of the last layer's directions; for a
-    /// unidirectional module that is [`Readout::LastStep`].
-    pub readout: Readout,
-    /// The head's output function (PyTorch applies any after `fc`, outside the `state_dict`).
-    pub activation: Activation,
-    /// Skip tensors that are neither the module's nor the head's (an embedding, a second
-    /// module) instead of refusing the file. Skipped names are listed in
-    /// [`TorchModule::ignored`].
-    pub ignore_extra: bool,
-    /// An `nn.RNN`'s nonlinearity, which its `state_dict` does not record (see the module
-    /// docs). `None`: the file's metadata, else tanh (assumed, and reported as such).
-    pub nonlinearity: Option<Nonlinearity>,
-}
-
-impl Default for TorchOptions {
-    fn default() -> Self {
-        Self {
-            rnn_prefix: String::new(),
-            head_prefix: None,
-            readout: Readout::LastStep,
-            activation: Activation::Identity,
-            ignore_extra: false,
-            nonlinearity: None,
-        }
-    }
-}
-
-impl TorchOptions {
-    /// The defaults: a module saved alone.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets [`TorchOptions::rnn_prefix`].
-    pub fn rnn_prefix(mut self, prefix: &str) -> Self {
-        self.rnn_prefix = prefix.to_string();
-        self
-    }
-
-    /// Sets [`TorchOptions::head_prefix`].
-    pub fn head(mut self, prefix: &str) -> Self {
-        self.head_prefix = Some(prefix.to_string());
-        self
-    }
-
-    /// Sets [`TorchOptions::readout`].
-    pub fn readout(mut self, readout: Readout) -> Self {
-        self.readout = readout;
-        self
-    }
-
-    /// Sets [`TorchOptions::activation`].
-    pub fn activation(mut self, activation: Activation) -> Self {
-        self.activation = activation;
-        self
-    }
-
-    /// Sets [`TorchOptions::ignore_extra`].
-    pub fn ignore_extra(mut self, ignore: bool) -> Self {
-        self.ignore_extra = ignore;
-        self
-    }
-
-    /// Sets [`TorchOptions::nonlinearity`].
-    pub fn nonlinearity(mut self, nonlinearity: Nonlinearity) -> Self {
-        self.nonlinearity = Some(nonlinearity);
-        self
-    }
-}
-
-/// How an `nn.RNN`'s nonlinearity was settled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Settled {
-    /// [`TorchOptions::nonlinearity`] said.
-    Argument,
-    /// The file's metadata said (`mode` or `nonlinearity`).
-    Metadata,
-    /// Nothing said; tanh, PyTorch's default, was assumed.
-    Assumed,
-}
-
-impl Settled {
-    /// `"argument"`, `"metadata"` or `"assumed"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Argument => "argument",
-            Self::Metadata => "metadata",
-            Self::Assumed => "assumed",
-        }
-    }
-}
 
 /// What a `state_dict` holds, as the loader reads it (before any cell is built).
 #[derive(Debug, Clone, PartialEq)]
@@ -238,108 +137,6 @@ fn suggest_prefix(tensors: &Tensors, asked: &str) -> Option<String> {
         .into_iter()
         .max_by_key(|(_, n)| *n)
         .map(|(p, _)| p.to_string())
-}
-
-/// The `nn.RNN` nonlinearity the file's metadata records, if any.
-fn recorded_nonlinearity(t: &Tensors) -> Result<Option<Nonlinearity>, TorchError> {
-    let bad = |key, value: &str, why: &str| TorchError::Metadata {
-        key,
-        value: value.to_string(),
-        why: why.to_string(),
-    };
-    let from_mode = match t.metadata.get("mode").map(String::as_str) {
-        Some(m) if m == Nonlinearity::Relu.mode() => Some(Nonlinearity::Relu),
-        Some(m) if m == Nonlinearity::Tanh.mode() => Some(Nonlinearity::Tanh),
-        _ => None,
-    };
-    let from_name = match t.metadata.get("nonlinearity").map(String::as_str) {
-        // PyTorch's fixture script writes an empty value for modules without one.
-        None | Some("") => None,
-        Some("relu") => Some(Nonlinearity::Relu),
-        Some("tanh") => Some(Nonlinearity::Tanh),
-        Some(v) => return Err(bad("nonlinearity", v, "nn.RNN's are tanh and relu")),
-    };
-    match (from_mode, from_name) {
-        (Some(a), Some(b)) if a != b => Err(bad(
-            "nonlinearity",
-            &t.metadata["nonlinearity"],
-            "the `mode` metadata says otherwise",
-        )),
-        (a, b) => Ok(a.or(b)),
-    }
-}
-
-fn nonlinearity_name(n: Nonlinearity) -> &'static str {
-    match n {
-        Nonlinearity::Tanh => "tanh",
-        Nonlinearity::Relu => "relu",
-    }
-}
-
-/// The zoo's cell for a module, and an `nn.RNN`'s nonlinearity with how it was settled.
-type Resolved = (&'static Entry, Option<(Nonlinearity, Settled)>);
-
-/// The zoo's cell for a module of `spec.gates` gate blocks, and how an `nn.RNN`'s nonlinearity
-/// was settled.
-fn resolve(spec: &TorchSpec, file: &Tensors, opts: &TorchOptions) -> Result<Resolved, TorchError> {
-    let loadable = || zoo::entries().iter().filter(|e| e.torch_mode.is_some());
-    let candidates: Vec<&'static Entry> = loadable().filter(|e| e.gates == spec.gates).collect();
-    let Some(&first) = candidates.first() else {
-        let mut by_gates: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
-        for e in loadable() {
-            by_gates.entry(e.gates).or_default().extend(e.torch_mode);
-        }
-        return Err(TorchError::NoCellForGates {
-            gates: spec.gates,
-            known: by_gates
-                .into_iter()
-                .map(|(g, m)| format!("{g} ({})", m.join(", ")))
-                .collect(),
-        });
-    };
-    // A mode the zoo knows (rnnzoo writes it) must be one of this gate count; other values
-    // (PyTorch's fixtures write `RNN`) say nothing the shapes do not.
-    if let Some(m) = file.metadata.get("mode") {
-        let known = zoo::torch_modes().contains(&m.as_str());
-        if known && !candidates.iter().any(|e| e.torch_mode == Some(m.as_str())) {
-            return Err(TorchError::Metadata {
-                key: "mode",
-                value: m.clone(),
-                why: format!(
-                    "its weights have {} gate blocks: {}",
-                    spec.gates,
-                    candidates
-                        .iter()
-                        .filter_map(|e| e.torch_mode)
-                        .collect::<Vec<_>>()
-                        .join(" or ")
-                ),
-            });
-        }
-    }
-    let recorded = recorded_nonlinearity(file)?;
-    if candidates.len() == 1 {
-        if opts.nonlinearity.is_some() {
-            return Err(TorchError::NonlinearityNotApplicable {
-                mode: first.torch_mode.unwrap_or(first.cell_mode),
-            });
-        }
-        return Ok((first, None));
-    }
-    // Several modules share the gate count only where nn.RNN's nonlinearity tells them apart.
-    let (nl, settled) = match (opts.nonlinearity, recorded) {
-        (Some(a), Some(r)) if a != r => {
-            return Err(TorchError::NonlinearityConflict {
-                given: nonlinearity_name(a),
-                recorded: nonlinearity_name(r).to_string(),
-            })
-        }
-        (Some(a), _) => (a, Settled::Argument),
-        (None, Some(r)) => (r, Settled::Metadata),
-        (None, None) => (Nonlinearity::Tanh, Settled::Assumed),
-    };
-    let entry = zoo::for_torch_mode(nl.mode())?;
-    Ok((entry, Some((nl, settled))))
 }
 
 /// Reads what `tensors` holds under `opts` without building anything: the module, the zoo's cell
