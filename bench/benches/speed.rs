@@ -10,11 +10,11 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rnnzoo::cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo::cell::{seeded, Real};
+use rnnzoo::layers::Inputs;
 use rnnzoo_bench::speed::run::{build, uniform};
 use rnnzoo_bench::speed::{Case, Dtype};
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
-use rnnzoo_cell::{seeded, Real};
-use rnnzoo_layers::Inputs;
 
 fn threads() -> usize {
     std::env::var("RNNZOO_BENCH_THREADS")
@@ -29,7 +29,7 @@ fn cases<T: Real>(c: &mut Criterion, dtype: Dtype, pool: &rayon::ThreadPool) {
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
-    for case in Case::standard() {
+    for case in Case::standard().expect("the registry has the standard cases") {
         let layer = build::<T>(&case, 0).expect("standard cases build");
         let (t, b) = (case.steps, case.batch);
         let mut rng = seeded(1);

@@ -108,9 +108,13 @@ def rnnzoo(binary, args):
     return json.loads(out.stdout)
 
 
+# PyTorch's module names (torch_speed.py) to the zoo's (`rnnzoo cells`).
+ZOO_NAME = {"rnn": "rnn-tanh", "lstm": "lstm", "gru": "gru"}
+
+
 def case_args(c, dtype, threads, seconds, min_reps):
     cell, t, b, i, h, layers, bi = c
-    a = ["speed", "--cell", cell, "--steps", str(t), "--batch", str(b), "--input", str(i),
+    a = ["speed", "--cell", ZOO_NAME[cell], "--steps", str(t), "--batch", str(b), "--input", str(i),
          "--hidden", str(h), "--layers", str(layers), "--dtype", dtype,
          "--threads", str(threads), "--seconds", str(seconds), "--min-reps", str(min_reps)]
     return a + (["--bidirectional"] if bi else [])

@@ -4,8 +4,18 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use rnnzoo_layers::file::{FileError, Tensors};
-use rnnzoo_layers::torch::TorchSpec;
+use rnnzoo::layers::file::Tensors;
+use rnnzoo::torch::{self, Settled, TorchError, TorchOptions};
+use rnnzoo::vanilla::Nonlinearity;
+
+/// What `rnnzoo inspect` is told about the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InspectOptions {
+    /// An `nn.RNN`'s nonlinearity (`--nonlinearity`), which a `state_dict` does not record.
+    pub nonlinearity: Option<Nonlinearity>,
+    /// The recurrent module's prefix (`--prefix lstm.`).
+    pub prefix: String,
+}
 
 /// A summary of a checkpoint.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -14,6 +24,16 @@ pub struct Summary {
     pub kind: String,
     /// The recurrent module, if the names describe one of PyTorch's.
     pub mode: Option<String>,
+    /// The zoo's cell that loads it (`rnnzoo cells`).
+    pub cell: Option<String>,
+    /// For an `nn.RNN`: `tanh` or `relu`.
+    pub nonlinearity: Option<String>,
+    /// How the nonlinearity was settled: `argument` (`--nonlinearity`), `metadata` (the file
+    /// says), or `assumed` (nothing says: tanh, PyTorch's default).
+    pub nonlinearity_source: Option<String>,
+    /// Why the file is not one PyTorch recurrent module, when it is not (which names were
+    /// expected, a prefix to pass).
+    pub note: Option<String>,
     /// Input size.
     pub input_size: Option<usize>,
     /// Hidden size.
@@ -35,33 +55,44 @@ pub struct Summary {
 ///
 /// # Errors
 ///
-/// [`FileError`] if the file cannot be read or is not a valid tensor file.
-pub fn inspect(path: &Path) -> Result<Summary, FileError> {
+/// [`TorchError::File`] if the file cannot be read or is not a valid tensor file;
+/// [`TorchError::NonlinearityNotApplicable`] / [`TorchError::NonlinearityConflict`] if
+/// `--nonlinearity` does not fit the file, and the loader's error if `--prefix` was given and
+/// the module under it cannot be read. Without either, a file that is not one recurrent module is
+/// summarised with a [`Summary::note`] saying why.
+pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<Summary, TorchError> {
     let t = Tensors::read(path, false)?;
     let training = t.metadata.get("rnnzoo.training");
     let steps = training
         .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
         .and_then(|v| v["steps"].as_u64());
-    let mut recurrent = Tensors {
-        tensors: Default::default(),
-        metadata: t.metadata.clone(),
-    };
     let mut parameters = 0;
     for (name, tensor) in &t.tensors {
         // Model parameters are recurrent ones under PyTorch's names and rnnzoo's dotted ones (a
         // head); optimizer buffers (`optim.`) and anything else (a fixture's data) are not.
         let recurrent_name =
             (name.starts_with("weight_") || name.starts_with("bias_")) && !name.contains('.');
-        if recurrent_name {
-            recurrent.tensors.insert(name.clone(), tensor.clone());
-        }
         if recurrent_name
             || (name.contains('.') && !name.starts_with("optim.") && !name.starts_with("grad."))
         {
             parameters += tensor.values.len();
         }
     }
-    let spec = TorchSpec::infer(&recurrent).ok();
+    let load = TorchOptions {
+        rnn_prefix: opts.prefix.clone(),
+        ignore_extra: true,
+        nonlinearity: opts.nonlinearity,
+        ..TorchOptions::default()
+    };
+    let (module, note) = match torch::describe(&t, &load) {
+        Ok(m) => (Some(m), None),
+        Err(
+            e @ (TorchError::NonlinearityNotApplicable { .. }
+            | TorchError::NonlinearityConflict { .. }),
+        ) => return Err(e),
+        Err(e) if !opts.prefix.is_empty() => return Err(e),
+        Err(e) => (None, Some(e.to_string())),
+    };
     let kind = if training.is_some() {
         "training state"
     } else if t.metadata.contains_key("rnnzoo.modes") {
@@ -69,9 +100,23 @@ pub fn inspect(path: &Path) -> Result<Summary, FileError> {
     } else {
         "state_dict"
     };
+    let spec = module.as_ref().map(|m| m.spec);
+    let nl = module.as_ref().and_then(|m| m.nonlinearity);
     Ok(Summary {
         kind: kind.into(),
-        mode: spec.map(|s| s.mode.name().to_string()),
+        mode: module
+            .as_ref()
+            .map(|m| m.entry.torch_mode.unwrap_or(m.entry.cell_mode).to_string()),
+        cell: module.as_ref().map(|m| m.entry.name.to_string()),
+        nonlinearity: nl.map(|(n, _)| {
+            match n {
+                Nonlinearity::Tanh => "tanh",
+                Nonlinearity::Relu => "relu",
+            }
+            .to_string()
+        }),
+        nonlinearity_source: nl.map(|(_, s)| s.name().to_string()),
+        note,
         input_size: spec.map(|s| s.input_size),
         hidden_size: spec.map(|s| s.hidden_size),
         layers: spec.map(|s| s.num_layers),
@@ -93,6 +138,24 @@ impl std::fmt::Display for Summary {
                 .as_deref()
                 .unwrap_or("- (not one PyTorch recurrent module)")
         );
+        if let Some(note) = &self.note {
+            let _ = writeln!(s, "why         {note}");
+        }
+        if let Some(cell) = &self.cell {
+            let _ = writeln!(s, "cell        {cell}");
+        }
+        if let (Some(nl), Some(src)) = (&self.nonlinearity, &self.nonlinearity_source) {
+            let how = if src == Settled::Assumed.name() {
+                "assumed: the file does not record it and tanh is PyTorch's default; \
+                 pass --nonlinearity relu for nn.RNN(nonlinearity='relu')"
+                    .to_string()
+            } else if src == Settled::Argument.name() {
+                "from --nonlinearity".to_string()
+            } else {
+                "from the file's metadata".to_string()
+            };
+            let _ = writeln!(s, "nonlinearity {nl} ({how})");
+        }
         let _ = writeln!(s, "input       {}", opt(self.input_size));
         let _ = writeln!(s, "hidden      {}", opt(self.hidden_size));
         let _ = writeln!(s, "layers      {}", opt(self.layers));
@@ -138,11 +201,11 @@ mod tests {
             .iter()
             .map(|(k, s, v)| (k.clone(), s.clone(), v.as_slice()))
             .collect();
-        let bytes = rnnzoo_layers::file::serialize(&views, Default::default()).unwrap();
+        let bytes = rnnzoo::layers::file::serialize(&views, Default::default()).unwrap();
         let path =
             std::env::temp_dir().join(format!("rnnzoo-inspect-{}.safetensors", std::process::id()));
         std::fs::write(&path, bytes).unwrap();
-        let s = inspect(&path).unwrap();
+        let s = inspect(&path, &InspectOptions::default()).unwrap();
         std::fs::remove_file(&path).unwrap();
         assert_eq!(s.mode.as_deref(), Some("LSTM"));
         assert_eq!(
@@ -160,10 +223,14 @@ mod tests {
     fn damaged_files_are_errors() {
         for f in std::fs::read_dir(fixture("fuzz")).unwrap() {
             let path = f.unwrap().path();
-            if let Ok(s) = inspect(&path) {
+            if let Ok(s) = inspect(&path, &InspectOptions::default()) {
                 assert!(s.mode.is_none(), "{}: {s:?}", path.display());
             }
         }
-        assert!(inspect(Path::new("/nonexistent/file.safetensors")).is_err());
+        assert!(inspect(
+            Path::new("/nonexistent/file.safetensors"),
+            &InspectOptions::default()
+        )
+        .is_err());
     }
 }

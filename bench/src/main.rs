@@ -5,8 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
+use rnnzoo::vanilla::Nonlinearity;
+use rnnzoo::zoo::CellChoice;
 use rnnzoo_bench::reproduce::{self, Context, Scale};
-use rnnzoo_bench::speed::{self, Case, Dtype, SpeedCell};
+use rnnzoo_bench::speed::{self, Case, Dtype};
 
 /// Counts live and peak heap bytes, for `rnnzoo speed`'s training-memory figure.
 #[global_allocator]
@@ -25,7 +27,7 @@ macro_rules! out {
 #[command(
     name = "rnnzoo",
     version,
-    about = "Recurrent networks on the CPU: reproduce, measure, inspect"
+    about = "Recurrent networks on the CPU: list the cells, reproduce, measure, inspect"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -34,6 +36,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Every cell kind of the zoo: name, step form, PyTorch mode, crate, state, options, paper.
+    Cells {
+        /// A JSON array on stdout instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run an experiment (or `all`) and write NAME.json, plots and REPORT.md into --out.
     Reproduce {
         /// The experiment, or `all`.
@@ -62,6 +70,14 @@ enum Command {
         /// One JSON object on stdout instead of the table.
         #[arg(long)]
         json: bool,
+        /// An nn.RNN's nonlinearity, which a state_dict does not record. Without it: the file's
+        /// metadata, else tanh (PyTorch's default), and the output says it was assumed.
+        #[arg(long, value_parser = parse_nonlinearity)]
+        nonlinearity: Option<Nonlinearity>,
+        /// The prefix of the recurrent module's names in a model's state_dict (`lstm.` for
+        /// `lstm.weight_ih_l0`).
+        #[arg(long, default_value = "")]
+        prefix: String,
     },
     /// Median times of forward (inference) and forward+backward of a layer or stack, and GFLOP/s.
     Speed(SpeedArgs),
@@ -71,9 +87,9 @@ enum Command {
 
 #[derive(Args)]
 struct SpeedArgs {
-    /// The cell.
-    #[arg(long, value_enum)]
-    cell: SpeedCell,
+    /// The cell: a name of `rnnzoo cells`, options after a colon (`lstm:forget_bias=1`).
+    #[arg(long)]
+    cell: CellChoice,
     /// Sequence length T.
     #[arg(long)]
     steps: usize,
@@ -126,6 +142,14 @@ struct CeilingArgs {
     /// One JSON object on stdout instead of text.
     #[arg(long)]
     json: bool,
+}
+
+fn parse_nonlinearity(s: &str) -> Result<Nonlinearity, String> {
+    match s {
+        "tanh" => Ok(Nonlinearity::Tanh),
+        "relu" => Ok(Nonlinearity::Relu),
+        other => Err(format!("`{other}`: nn.RNN's nonlinearity is tanh or relu")),
+    }
 }
 
 fn threads(n: usize) -> usize {
@@ -196,9 +220,23 @@ fn run_ceiling(a: CeilingArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_inspect(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
+fn run_cells(json: bool) -> anyhow::Result<()> {
+    if json {
+        out!("{}", rnnzoo_bench::cells::json()?);
+    } else {
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), "{}", rnnzoo_bench::cells::table())?;
+    }
+    Ok(())
+}
+
+fn run_inspect(
+    file: &std::path::Path,
+    json: bool,
+    opts: &rnnzoo_bench::inspect::InspectOptions,
+) -> anyhow::Result<()> {
     let summary =
-        rnnzoo_bench::inspect::inspect(file).with_context(|| file.display().to_string())?;
+        rnnzoo_bench::inspect::inspect(file, opts).with_context(|| file.display().to_string())?;
     if json {
         out!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -251,7 +289,20 @@ fn main() -> ExitCode {
                     Ok(())
                 })
         }
-        Command::Inspect { file, json } => run_inspect(&file, json),
+        Command::Cells { json } => run_cells(json),
+        Command::Inspect {
+            file,
+            json,
+            nonlinearity,
+            prefix,
+        } => run_inspect(
+            &file,
+            json,
+            &rnnzoo_bench::inspect::InspectOptions {
+                nonlinearity,
+                prefix,
+            },
+        ),
         Command::Speed(a) => run_speed(a),
         Command::GemmCeiling(a) => run_ceiling(a),
     };

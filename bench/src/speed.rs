@@ -15,6 +15,6 @@ pub mod ceiling;
 pub mod memory;
 pub mod run;
 
-pub use case::{Case, Dtype, SpeedCell};
+pub use case::{Case, Dtype};
 pub use ceiling::{ceiling, Ceiling};
 pub use run::{measure, with_threads, Measurement, Memory, Options};

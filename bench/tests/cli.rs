@@ -67,3 +67,143 @@ fn a_closed_pipe_is_not_a_crash() {
     let out = child.wait_with_output().unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+#[test]
+fn cells_json_lists_every_kind_of_the_registry() {
+    let out = rnnzoo().args(["cells", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cells = v.as_array().unwrap();
+    let names: Vec<&str> = cells.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, rnnzoo::zoo::names());
+    for (c, e) in cells.iter().zip(rnnzoo::zoo::entries()) {
+        assert_eq!(c["form"], e.form.name());
+        assert_eq!(c["crate"], e.crate_name);
+        assert_eq!(c["reference"], e.reference);
+        match e.torch_mode {
+            Some(m) => assert_eq!(c["torch_mode"], m),
+            None => assert!(c["torch_mode"].is_null()),
+        }
+    }
+    let lstm = cells.iter().find(|c| c["name"] == "lstm").unwrap();
+    assert_eq!(lstm["torch_mode"], "LSTM");
+    assert_eq!(lstm["state"], serde_json::json!(["h", "c"]));
+    assert_eq!(lstm["options"][0]["name"], "forget_bias");
+    let text = rnnzoo().arg("cells").output().unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text
+        .lines()
+        .any(|l| l.starts_with("gru-reset-before") && l.contains("general")));
+}
+
+#[test]
+fn inspect_states_the_nonlinearity_and_where_it_came_from() {
+    // The relu fixture records `nonlinearity` = relu in its metadata.
+    let relu = fixtures().join("torch/rnn_relu_1l.safetensors");
+    let json = |args: &[&str]| {
+        let out = rnnzoo()
+            .arg("inspect")
+            .args(args)
+            .arg(&relu)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).ok(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, v, _) = json(&["--json"]);
+    let v = v.unwrap();
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        (v["cell"].as_str(), v["nonlinearity"].as_str()),
+        (Some("rnn-relu"), Some("relu"))
+    );
+    assert_eq!(v["nonlinearity_source"], "metadata");
+    assert_eq!(v["mode"], "RNN_RELU");
+    let (_, v, _) = json(&["--json", "--nonlinearity", "relu"]);
+    assert_eq!(v.unwrap()["nonlinearity_source"], "argument");
+    // Against the metadata: an error, and it says why.
+    let (code, _, err) = json(&["--nonlinearity", "tanh"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("metadata says relu"), "{err}");
+    // Saved as PyTorch saves it (the fixture's parameters alone), a tanh file records nothing:
+    // the assumption is printed, in text and JSON.
+    let bare = bare_copy(&fixtures().join("torch/rnn_tanh_3l.safetensors"), "");
+    let out = rnnzoo().args(["inspect"]).arg(&bare).output().unwrap();
+    let json = rnnzoo()
+        .args(["inspect", "--json"])
+        .arg(&bare)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&bare).unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("nonlinearity tanh (assumed"), "{text}");
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["nonlinearity_source"], "assumed");
+    // An LSTM has no nonlinearity to give.
+    let lstm = fixtures().join("torch/lstm_1l.safetensors");
+    let out = rnnzoo()
+        .args(["inspect", "--nonlinearity", "relu"])
+        .arg(&lstm)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn inspect_of_a_prefixed_file_suggests_the_prefix() {
+    let path = bare_copy(&fixtures().join("torch/gru_1l.safetensors"), "gru.");
+    let plain = rnnzoo()
+        .args(["inspect", "--json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let with = rnnzoo()
+        .args(["inspect", "--json", "--prefix", "gru."])
+        .arg(&path)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert!(v["mode"].is_null());
+    let note = v["note"].as_str().unwrap();
+    assert!(
+        note.contains("weight_ih_l0") && note.contains("rnn_prefix = \"gru.\""),
+        "{note}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&with.stdout).unwrap();
+    assert_eq!(
+        (v["mode"].as_str(), v["cell"].as_str()),
+        (Some("GRU"), Some("gru"))
+    );
+}
+
+/// A temporary file with a fixture's parameters alone (no metadata), each name after `prefix`.
+fn bare_copy(fixture: &std::path::Path, prefix: &str) -> PathBuf {
+    let t = rnnzoo::layers::file::Tensors::read(fixture, false).unwrap();
+    let named: Vec<(String, Vec<usize>, Vec<f64>)> = t
+        .tensors
+        .iter()
+        .filter(|(k, _)| k.starts_with("weight_") || k.starts_with("bias_"))
+        .map(|(k, v)| (format!("{prefix}{k}"), v.shape.clone(), v.values.clone()))
+        .collect();
+    let views: Vec<(String, Vec<usize>, &[f64])> = named
+        .iter()
+        .map(|(k, s, v)| (k.clone(), s.clone(), v.as_slice()))
+        .collect();
+    let name = fixture.file_stem().unwrap().to_string_lossy();
+    let path = std::env::temp_dir().join(format!(
+        "rnnzoo-cli-{name}-{}-{}.safetensors",
+        prefix.trim_end_matches('.'),
+        std::process::id()
+    ));
+    let bytes = rnnzoo::layers::file::serialize(&views, Default::default()).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    path
+}

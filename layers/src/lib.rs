@@ -29,8 +29,3 @@ pub use layer::{Layer, LayerTape, ParamGroup};
 pub use model::{Model, ModelTape, Prediction, Readout};
 pub use stack::Stack;
 pub use unroll::{Direction, InputGrads, Inputs, Output, Recurrent, Tape};
-
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;

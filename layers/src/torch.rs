@@ -3,13 +3,13 @@
 //!
 //! PyTorch's names are `{weight,bias}_{ih,hh}_l{k}` and `..._l{k}_reverse`; rnnzoo's parameters
 //! have the same names without the suffix and the same shapes and storage, so the mapping copies
-//! bytes and nothing else. The mode, sizes, depth, direction and bias are inferred from names and
-//! shapes (`weight_hh_l0` is `(G*H, H)`: `G` = 1, 3, 4 is RNN, GRU, LSTM). A `state_dict` does
-//! not record an RNN's nonlinearity; the file's metadata may (rnnzoo writes `mode` =
-//! `RNN_TANH`/`RNN_RELU`), otherwise it is tanh, PyTorch's default.
+//! values and nothing else. The gate count, sizes, depth, direction and bias are inferred from
+//! names and shapes (`weight_hh_l0` is `(G*H, H)`).
 //!
 //! `rnnzoo-layers` knows no concrete cell, so the caller passes a factory that makes a cell of a
-//! [`CellSpec`]; `rnnzoo_bench::zoo::torch_cell` is rnnzoo's own.
+//! [`CellSpec`]. Most users want `rnnzoo::torch` instead: it strips a model's prefixes
+//! (`lstm.weight_ih_l0`), maps the gate count to a cell through the zoo's registry, settles an
+//! `nn.RNN`'s nonlinearity (which a `state_dict` does not record) and loads a `Linear` head.
 //!
 //! ```python
 //! # PyTorch side: save a model for rnnzoo, and load one rnnzoo saved.
@@ -26,61 +26,16 @@ use rnnzoo_cell::{Cell, CellError, Real};
 use crate::file::{serialize, write_atomic, FileError, Tensors};
 use crate::{Bidirectional, Layer, Merge, Recurrent, Stack};
 
-/// PyTorch's recurrent modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TorchMode {
-    /// `nn.RNN(nonlinearity="tanh")`.
-    RnnTanh,
-    /// `nn.RNN(nonlinearity="relu")`.
-    RnnRelu,
-    /// `nn.LSTM`.
-    Lstm,
-    /// `nn.GRU`.
-    Gru,
-}
-
-impl TorchMode {
-    /// The mode string rnnzoo's cells report ([`Cell::mode`]).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::RnnTanh => "RNN_TANH",
-            Self::RnnRelu => "RNN_RELU",
-            Self::Lstm => "LSTM",
-            Self::Gru => "GRU",
-        }
-    }
-
-    /// The mode a cell reports, if it is one of PyTorch's.
-    pub fn from_name(mode: &str) -> Option<Self> {
-        [Self::RnnTanh, Self::RnnRelu, Self::Lstm, Self::Gru]
-            .into_iter()
-            .find(|m| m.name() == mode)
-    }
-
-    /// Gate blocks `G`.
-    pub fn gates(self) -> usize {
-        match self {
-            Self::RnnTanh | Self::RnnRelu => 1,
-            Self::Lstm => 4,
-            Self::Gru => 3,
-        }
-    }
-
-    /// `H x B` blocks in a cell's state (`h`, and `c` for LSTM).
-    pub fn state_parts(self) -> usize {
-        if self == Self::Lstm {
-            2
-        } else {
-            1
-        }
-    }
-}
-
-/// What a `state_dict` describes.
+/// What a `state_dict` describes, from its names and shapes alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TorchSpec {
-    /// The mode.
-    pub mode: TorchMode,
+    /// Gate blocks `G` (`weight_hh_l0` is `(G*H, H)`): 1 for `nn.RNN`, 3 for `nn.GRU`, 4 for
+    /// `nn.LSTM`. Which cell that is, and an `nn.RNN`'s nonlinearity (which the names do not
+    /// record), is the factory's to decide (`rnnzoo::torch` asks the zoo's registry).
+    pub gates: usize,
+    /// `H x B` blocks in each cell's state: 2 (`h`, `c`) for PyTorch's one module with a cell
+    /// state, `nn.LSTM` (4 gate blocks), else 1. [`load_stack`] checks it against the cells.
+    pub state_parts: usize,
     /// `input_size`.
     pub input_size: usize,
     /// `hidden_size`.
@@ -96,8 +51,8 @@ pub struct TorchSpec {
 /// The cell a factory is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CellSpec {
-    /// The mode.
-    pub mode: TorchMode,
+    /// Gate blocks `G` of the module ([`TorchSpec::gates`]).
+    pub gates: usize,
     /// Input size of this layer (`input_size` for layer 0, `dirs * hidden_size` above).
     pub input: usize,
     /// Hidden size.
@@ -106,8 +61,13 @@ pub struct CellSpec {
     pub bias: bool,
 }
 
-/// Splits a PyTorch parameter name into (base, layer, reverse).
-fn parse_name(name: &str) -> Option<(&str, usize, bool)> {
+/// The parameter names of layer 0 of a bare `nn.RNN`/`nn.LSTM`/`nn.GRU` `state_dict`.
+pub const LAYER0_NAMES: [&str; 4] = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"];
+
+/// Splits a bare recurrent parameter name of PyTorch's into (base, layer, reverse):
+/// `weight_hh_l1_reverse` is `("weight_hh", 1, true)`; `None` for any other name (`fc.weight`,
+/// `lstm.weight_ih_l0`).
+pub fn parse_name(name: &str) -> Option<(&str, usize, bool)> {
     let (rest, reverse) = match name.strip_suffix("_reverse") {
         Some(r) => (r, true),
         None => (name, false),
@@ -121,19 +81,30 @@ fn parse_name(name: &str) -> Option<(&str, usize, bool)> {
 
 impl TorchSpec {
     /// Infers the module from the names and shapes of `tensors` (every tensor must be a
-    /// recurrent parameter).
+    /// recurrent parameter under PyTorch's bare names, `weight_ih_l0`, ...).
     ///
     /// # Errors
     ///
     /// [`FileError::Unexpected`] for a name that is not a recurrent parameter,
-    /// [`FileError::Unsupported`] for a projection (`weight_hr`) or a gate count of no mode,
-    /// [`FileError::Missing`] / [`FileError::Shape`] for an incomplete or inconsistent set.
+    /// [`FileError::Unsupported`] for a projection (`weight_hr`), a name that is a recurrent
+    /// parameter under a prefix (`lstm.weight_ih_l0`: the message names the prefix to strip) or
+    /// a shape of no module, [`FileError::Missing`] for a set without `weight_ih_l0` or
+    /// `weight_hh_l0`.
     pub fn infer(tensors: &Tensors) -> Result<Self, FileError> {
         let mut layers = 0;
         let mut bidirectional = false;
         for name in tensors.tensors.keys() {
-            let (base, layer, reverse) =
-                parse_name(name).ok_or_else(|| FileError::Unexpected { name: name.clone() })?;
+            let Some((base, layer, reverse)) = parse_name(name) else {
+                return Err(match prefix_of(name) {
+                    Some(prefix) => FileError::Unsupported(format!(
+                        "`{name}` is a recurrent parameter under the prefix `{prefix}`: a \
+                         module's state_dict has bare names ({}); strip the prefix first \
+                         (rnnzoo's loader takes it as `rnn_prefix`)",
+                        LAYER0_NAMES.join(", ")
+                    )),
+                    None => FileError::Unexpected { name: name.clone() },
+                });
+            };
             if base == "weight_hr" {
                 return Err(FileError::Unsupported(format!(
                     "`{name}`: LSTM projections (proj_size) are not supported"
@@ -163,25 +134,14 @@ impl TorchSpec {
         let [_, input_size] = w_ih.shape[..] else {
             return Err(bad("weight_ih_l0", &w_ih.shape));
         };
-        if hidden == 0 || gh % hidden != 0 || input_size == 0 {
+        if hidden == 0 || gh % hidden != 0 || gh == 0 || input_size == 0 {
             return Err(bad("weight_hh_l0", &w_hh.shape));
         }
-        let relu = tensors.metadata.get("mode").map(String::as_str) == Some("RNN_RELU")
-            || tensors.metadata.get("nonlinearity").map(String::as_str) == Some("relu");
-        let mode = match gh / hidden {
-            1 if relu => TorchMode::RnnRelu,
-            1 => TorchMode::RnnTanh,
-            3 => TorchMode::Gru,
-            4 => TorchMode::Lstm,
-            g => {
-                return Err(FileError::Unsupported(format!(
-                    "{g} gate blocks in weight_hh_l0: not RNN (1), GRU (3) or LSTM (4)"
-                )))
-            }
-        };
+        let gates = gh / hidden;
         let bias = tensors.tensors.contains_key("bias_ih_l0");
         Ok(Self {
-            mode,
+            gates,
+            state_parts: if gates == 4 { 2 } else { 1 },
             input_size,
             hidden_size: hidden,
             num_layers: layers,
@@ -212,9 +172,9 @@ impl TorchSpec {
         c0: Option<&[f64]>,
         batch: usize,
     ) -> Result<Vec<T>, FileError> {
-        let parts: Vec<&[f64]> = match (self.mode, c0) {
-            (TorchMode::Lstm, Some(c)) => vec![h0, c],
-            (TorchMode::Lstm, None) => return Err(FileError::Missing { name: "c0".into() }),
+        let parts: Vec<&[f64]> = match (self.state_parts, c0) {
+            (2, Some(c)) => vec![h0, c],
+            (2, _) => return Err(FileError::Missing { name: "c0".into() }),
             (_, None) => vec![h0],
             (_, Some(_)) => return Err(FileError::Unexpected { name: "c0".into() }),
         };
@@ -246,13 +206,29 @@ impl TorchSpec {
 
     /// Converts a stack state into PyTorch's `(h_n, c_n)` (`c_n` for LSTM only), each
     /// `(layers*dirs, B, H)`.
-    pub fn state_to_torch<T: Real>(&self, state: &[T], batch: usize) -> (Vec<T>, Option<Vec<T>>) {
+    ///
+    /// # Errors
+    ///
+    /// [`FileError::Shape`] (named `state`) if `state` does not hold
+    /// `layers*dirs * state_parts*H * batch` values.
+    pub fn state_to_torch<T: Real>(
+        &self,
+        state: &[T],
+        batch: usize,
+    ) -> Result<(Vec<T>, Option<Vec<T>>), FileError> {
         let (k, h, parts) = (
             self.num_layers * self.dirs(),
             self.hidden_size,
-            self.mode.state_parts(),
+            self.state_parts,
         );
         let s = parts * h;
+        if state.len() != k * s * batch {
+            return Err(FileError::Shape {
+                name: "state".into(),
+                expected: vec![k, s, batch],
+                got: vec![state.len()],
+            });
+        }
         let part = |q: usize| {
             let mut out = Vec::with_capacity(k * batch * h);
             for leaf in 0..k {
@@ -262,8 +238,14 @@ impl TorchSpec {
             }
             out
         };
-        (part(0), (parts == 2).then(|| part(1)))
+        Ok((part(0), (parts == 2).then(|| part(1))))
     }
+}
+
+/// `lstm.` of `lstm.weight_ih_l0`: the prefix before a recurrent parameter's name, if any.
+fn prefix_of(name: &str) -> Option<&str> {
+    let (prefix, tail) = name.rsplit_once('.')?;
+    parse_name(tail).map(|_| &name[..=prefix.len()])
 }
 
 /// Builds a stack from a `state_dict`: the module `TorchSpec::infer` finds, with every cell made
@@ -274,7 +256,8 @@ impl TorchSpec {
 ///
 /// As [`TorchSpec::infer`]; [`FileError::Missing`]/[`FileError::Shape`] if a cell's parameter is
 /// not in the file as that cell needs it, [`FileError::Unexpected`] for a tensor no cell took,
-/// and the factory's errors.
+/// [`FileError::Unsupported`] for a cell whose state is not the module's (`state_parts * H`
+/// rows), and the factory's errors.
 pub fn load_stack<T: Real>(
     tensors: &Tensors,
     factory: impl Fn(&CellSpec) -> Result<Box<dyn Cell<T>>, CellError>,
@@ -289,13 +272,24 @@ pub fn load_stack<T: Real>(
             spec.hidden_size * spec.dirs()
         };
         let cell_spec = CellSpec {
-            mode: spec.mode,
+            gates: spec.gates,
             input,
             hidden: spec.hidden_size,
             bias: spec.bias,
         };
         let mut make = |suffix: &str| -> Result<Recurrent<Box<dyn Cell<T>>>, FileError> {
             let mut cell = factory(&cell_spec)?;
+            if cell.state_size() != spec.state_parts * spec.hidden_size {
+                return Err(FileError::Unsupported(format!(
+                    "the factory's {} cell keeps {} state rows; a {}-gate PyTorch module with \
+                     H={} keeps {}",
+                    cell.mode(),
+                    cell.state_size(),
+                    spec.gates,
+                    spec.hidden_size,
+                    spec.state_parts * spec.hidden_size
+                )));
+            }
             let names: Vec<(String, Vec<usize>)> = cell
                 .params()
                 .iter()
@@ -350,19 +344,29 @@ pub fn torch_names<T: Real>(layer: &dyn Layer<T>) -> Vec<(String, Vec<usize>, &[
 
 /// Serialises `layer`'s parameters as a `state_dict` PyTorch's `load_state_dict` takes unchanged,
 /// with metadata `mode`, `input_size`, `hidden_size`, `num_layers`, `bidirectional`.
+/// `torch_modes` are the cell modes ([`Cell::mode`]) that compute what PyTorch's module of that
+/// name computes (`rnnzoo::zoo::torch_modes()`); a cell of any other mode is refused, because a
+/// file of PyTorch's names and shapes would load into PyTorch and compute something else.
 ///
 /// # Errors
 ///
 /// [`FileError::Unsupported`] if a cell is not of a PyTorch mode (such a stack still saves with
 /// `checkpoint::save_weights`), or the cells disagree on mode or hidden size.
-pub fn to_torch_bytes<T: Real>(layer: &dyn Layer<T>) -> Result<Vec<u8>, FileError> {
+pub fn to_torch_bytes<T: Real>(
+    layer: &dyn Layer<T>,
+    torch_modes: &[&str],
+) -> Result<Vec<u8>, FileError> {
     let groups = layer.param_groups();
     let first = groups
         .first()
         .ok_or_else(|| FileError::Unsupported("a layer without parameters".into()))?;
-    let mode = TorchMode::from_name(first.mode).ok_or_else(|| {
-        FileError::Unsupported(format!("cell mode {} is not one of PyTorch's", first.mode))
-    })?;
+    if !torch_modes.contains(&first.mode) {
+        return Err(FileError::Unsupported(format!(
+            "cell mode {} is not one of PyTorch's ({})",
+            first.mode,
+            torch_modes.join(", ")
+        )));
+    }
     if let Some(g) = groups
         .iter()
         .find(|g| g.mode != first.mode || g.hidden_size != first.hidden_size)
@@ -375,7 +379,7 @@ pub fn to_torch_bytes<T: Real>(layer: &dyn Layer<T>) -> Result<Vec<u8>, FileErro
     let bidirectional = groups.iter().any(|g| g.suffix.ends_with("_reverse"));
     let layers = groups.len() / if bidirectional { 2 } else { 1 };
     let metadata = HashMap::from([
-        ("mode".to_string(), mode.name().to_string()),
+        ("mode".to_string(), first.mode.to_string()),
         ("input_size".to_string(), layer.input_size().to_string()),
         ("hidden_size".to_string(), first.hidden_size.to_string()),
         ("num_layers".to_string(), layers.to_string()),
@@ -390,6 +394,10 @@ pub fn to_torch_bytes<T: Real>(layer: &dyn Layer<T>) -> Result<Vec<u8>, FileErro
 /// # Errors
 ///
 /// As [`to_torch_bytes`], and [`FileError::Io`].
-pub fn save_torch<T: Real>(layer: &dyn Layer<T>, path: &Path) -> Result<(), FileError> {
-    write_atomic(path, &to_torch_bytes(layer)?)
+pub fn save_torch<T: Real>(
+    layer: &dyn Layer<T>,
+    torch_modes: &[&str],
+    path: &Path,
+) -> Result<(), FileError> {
+    write_atomic(path, &to_torch_bytes(layer, torch_modes)?)
 }

@@ -10,11 +10,25 @@ use rnnzoo_cell::{Cell, CellError};
 use rnnzoo_layers::file::{FileError, Tensors};
 use rnnzoo_layers::torch::{load_stack, to_torch_bytes, CellSpec};
 use rnnzoo_layers::{Inputs, Layer};
+use rnnzoo_vanilla::Nonlinearity;
 
 const TOL: f64 = 1e-9;
 
 fn factory(spec: &CellSpec) -> Result<Box<dyn Cell<f64>>, CellError> {
     common::torch_factory(spec)
+}
+
+/// The modes rnnzoo's cells share with PyTorch (the zoo's registry lists them for users;
+/// `rnnzoo-layers` cannot depend on it).
+const TORCH_MODES: [&str; 4] = ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"];
+
+/// The case's cells: its `nonlinearity` metadata says relu or tanh for an `nn.RNN`.
+fn case_factory(case: &Tensors) -> impl Fn(&CellSpec) -> Result<Box<dyn Cell<f64>>, CellError> {
+    let nl = match case.metadata.get("nonlinearity").map(String::as_str) {
+        Some("relu") => Nonlinearity::Relu,
+        _ => Nonlinearity::Tanh,
+    };
+    move |spec| common::torch_cell(spec, nl)
 }
 
 /// The case's parameters alone: what `state_dict()` holds. The fixture's `nonlinearity`
@@ -36,7 +50,7 @@ fn check_case(path: &std::path::Path) {
     let case = Tensors::read(path, true).unwrap();
     let name = path.file_name().unwrap().to_string_lossy().to_string();
     let get = |n: &str| case.tensors[n].values.clone();
-    let (spec, stack) = load_stack(&state_dict(&case), factory).unwrap();
+    let (spec, stack) = load_stack(&state_dict(&case), case_factory(&case)).unwrap();
     let meta = |k: &str| case.metadata[k].parse::<usize>().unwrap();
     assert_eq!(spec.num_layers, meta("num_layers"), "{name}");
     assert_eq!(spec.hidden_size, meta("hidden_size"), "{name}");
@@ -62,7 +76,7 @@ fn check_case(path: &std::path::Path) {
     }
     let (out, tape) = stack.forward(inputs, None).unwrap();
     assert_close(&format!("{name} output"), &out.output, &get("output"), TOL);
-    let (h_n, c_n) = spec.state_to_torch(&out.final_state, b);
+    let (h_n, c_n) = spec.state_to_torch(&out.final_state, b).unwrap();
     assert_close(&format!("{name} h_n"), &h_n, &get("h_n"), TOL);
     if let Some(c_n) = c_n {
         assert_close(&format!("{name} c_n"), &c_n, &get("c_n"), TOL);
@@ -84,7 +98,7 @@ fn check_case(path: &std::path::Path) {
         &get("grad.input"),
         TOL,
     );
-    let (dh0, dc0) = spec.state_to_torch(&g.d_initial, b);
+    let (dh0, dc0) = spec.state_to_torch(&g.d_initial, b).unwrap();
     assert_close(&format!("{name} grad.h0"), &dh0, &get("grad.h0"), TOL);
     if let Some(dc0) = dc0 {
         assert_close(&format!("{name} grad.c0"), &dc0, &get("grad.c0"), TOL);
@@ -133,10 +147,10 @@ fn saving_round_trips_every_parameter_exactly() {
         let case = Tensors::read(&fixture_dir().join(file), true).unwrap();
         let sd = state_dict(&case);
         let (spec, stack) = load_stack(&sd, factory).unwrap();
-        let bytes = to_torch_bytes(&stack).unwrap();
+        let bytes = to_torch_bytes(&stack, &TORCH_MODES).unwrap();
         let back = Tensors::parse(&bytes, false).unwrap();
         assert_eq!(back.tensors, sd.tensors, "{file}");
-        assert_eq!(back.metadata["mode"], spec.mode.name());
+        assert_eq!(back.metadata["mode"], stack.param_groups()[0].mode);
         assert_eq!(back.metadata["num_layers"], spec.num_layers.to_string());
         let (spec2, _) = load_stack(&back, factory).unwrap();
         assert_eq!(spec, spec2);
@@ -177,7 +191,7 @@ fn a_missing_tensor_or_a_wrong_shape_is_named() {
 #[test]
 fn damaged_files_are_refused() {
     let (_, stack) = load_stack(&lstm_dict(), factory).unwrap();
-    let bytes = to_torch_bytes(&stack).unwrap();
+    let bytes = to_torch_bytes(&stack, &TORCH_MODES).unwrap();
     for cut in [0, 4, 8, 20, bytes.len() / 2, bytes.len() - 1] {
         assert!(
             matches!(
@@ -200,4 +214,54 @@ fn damaged_files_are_refused() {
         flipped[i] ^= 0x5a;
     }
     assert!(Tensors::parse(&flipped, false).is_err());
+}
+
+#[test]
+fn a_state_of_the_wrong_size_is_an_error() {
+    let (spec, _) = load_stack(&lstm_dict(), factory).unwrap();
+    let b = 3;
+    let right = vec![0.0f64; spec.num_layers * spec.dirs() * 2 * spec.hidden_size * b];
+    let (h, c) = spec.state_to_torch(&right, b).unwrap();
+    assert_eq!(
+        (h.len(), c.map(|c| c.len())),
+        (right.len() / 2, Some(right.len() / 2))
+    );
+    for len in [0, right.len() - 1, right.len() + 1, right.len() / 2] {
+        assert!(
+            matches!(
+                spec.state_to_torch(&vec![0.0f64; len], b),
+                Err(FileError::Shape { name, .. }) if name == "state"
+            ),
+            "{len} values"
+        );
+    }
+}
+
+#[test]
+fn prefixed_names_name_the_prefix_to_strip() {
+    let mut sd = Tensors::default();
+    for (k, v) in lstm_dict().tensors {
+        sd.tensors.insert(format!("lstm.{k}"), v);
+    }
+    match load_stack(&sd, factory) {
+        Err(FileError::Unsupported(m)) => {
+            assert!(
+                m.contains("prefix `lstm.`") && m.contains("weight_ih_l0"),
+                "{m}"
+            )
+        }
+        other => panic!("{:?}", other.err()),
+    }
+}
+
+#[test]
+fn a_cell_whose_state_is_not_the_modules_is_refused() {
+    // A GRU state_dict handed to a factory that makes LSTM cells of the same names: the shapes
+    // would not fit anyway, but the state size is checked first and named.
+    let gru = state_dict(&Tensors::read(&fixture_dir().join("gru_1l.safetensors"), true).unwrap());
+    let lstm_factory = |s: &CellSpec| common::torch_factory::<f64>(&CellSpec { gates: 4, ..*s });
+    assert!(matches!(
+        load_stack(&gru, lstm_factory),
+        Err(FileError::Unsupported(m)) if m.contains("state rows")
+    ));
 }

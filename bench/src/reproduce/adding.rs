@@ -3,8 +3,8 @@
 //! hidden size, at several lengths. Test MSE against the memoryless baseline 1/6; "solved" below
 //! 0.01.
 
-use rnnzoo_datasets::{AddingProblem, Task, ADDING_BASELINE_MSE};
-use rnnzoo_layers::Readout;
+use rnnzoo::datasets::{AddingProblem, Task, ADDING_BASELINE_MSE};
+use rnnzoo::layers::Readout;
 use serde::Serialize;
 
 use super::kit::{
@@ -12,7 +12,6 @@ use super::kit::{
 };
 use super::plot::{Chart, Series};
 use super::{Context, Outcome};
-use crate::zoo::CellKind;
 
 /// Below this test MSE the task counts as solved (the usual threshold in the papers above).
 const SOLVED: f64 = 0.01;
@@ -40,7 +39,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         (128, 50, 20_000, 200, 2000, 1e-3),
     );
     let clip = 1.0;
-    let kinds = [CellKind::RnnTanh, CellKind::Lstm, CellKind::Gru];
+    let kinds = rnnzoo::zoo::choices(&["rnn-tanh", "lstm", "gru"])?;
     let mut cases = Vec::new();
     let mut chart = Chart::new(
         format!("Adding problem: test MSE, hidden {hidden}, Adam lr {lr}"),
@@ -53,7 +52,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         let test = test_set(test_n, ctx.seed ^ 0x7e57 ^ t as u64, |n, s| {
             to_batch(&task.sample_seeded(n, s)?)
         })?;
-        for kind in kinds {
+        for &kind in &kinds {
             let m = model(
                 kind,
                 AddingProblem::FEATURES,
@@ -85,7 +84,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
                 test_curve(&run.records),
             ));
             cases.push(Case {
-                cell: kind.label().into(),
+                cell: kind.label(),
                 steps: t,
                 params,
                 final_test_mse: run.records.last().map_or(f64::NAN, |r| r.test_loss),

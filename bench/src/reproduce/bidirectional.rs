@@ -4,16 +4,16 @@
 //! a bidirectional layer of the same output width can.
 
 use rand::Rng;
-use rnnzoo_cell::seeded;
-use rnnzoo_layers::head::{Activation, Dense};
-use rnnzoo_layers::train::{Batch, Targets};
-use rnnzoo_layers::{Bidirectional, Layer, Merge, Model, Readout, Recurrent, Stack};
+use rnnzoo::cell::seeded;
+use rnnzoo::layers::head::{Activation, Dense};
+use rnnzoo::layers::train::{Batch, Targets};
+use rnnzoo::layers::{Bidirectional, Layer, Merge, Model, Readout, Recurrent, Stack};
 use serde::Serialize;
 
 use super::kit::{adam_trainer, num, param_count, pick, test_curve, test_set, train_steps, Run};
 use super::plot::{Chart, Series};
 use super::{Context, Outcome};
-use crate::zoo::CellKind;
+use rnnzoo::zoo::CellChoice;
 
 /// Symbols in the input alphabet.
 const SYMBOLS: usize = 4;
@@ -102,12 +102,20 @@ fn build(bidirectional: bool, width: usize, seed: u64) -> anyhow::Result<Model<f
     let layer: Box<dyn Layer<f32>> = if bidirectional {
         // Two halves of width/2 units, outputs concatenated: the same output width as the
         // one-directional layer (and fewer parameters).
-        let f = Recurrent::new(CellKind::Gru.build::<f32, _>(SYMBOLS, width / 2, &mut rng)?);
-        let b = Recurrent::new(CellKind::Gru.build::<f32, _>(SYMBOLS, width / 2, &mut rng)?);
+        let f = Recurrent::new(CellChoice::named("gru")?.build::<f32, _>(
+            SYMBOLS,
+            width / 2,
+            &mut rng,
+        )?);
+        let b = Recurrent::new(CellChoice::named("gru")?.build::<f32, _>(
+            SYMBOLS,
+            width / 2,
+            &mut rng,
+        )?);
         Box::new(Bidirectional::new(f, b, Merge::Concat)?)
     } else {
         Box::new(Recurrent::new(
-            CellKind::Gru.build::<f32, _>(SYMBOLS, width, &mut rng)?,
+            CellChoice::named("gru")?.build::<f32, _>(SYMBOLS, width, &mut rng)?,
         ))
     };
     let head = Dense::new(width, SYMBOLS + 1, Activation::Identity, &mut rng)?;

@@ -3,14 +3,13 @@
 
 use super::lm::{render, text, train, LmConfig, Spec};
 use super::{Context, Outcome};
-use crate::zoo::CellKind;
 
 /// Trains the three models and renders the comparison.
 pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
     let cfg = LmConfig::for_scale(ctx.scale);
     let text = text(&cfg)?;
     let mut results = Vec::new();
-    for kind in [CellKind::Lstm, CellKind::Gru, CellKind::RnnTanh] {
+    for kind in rnnzoo::zoo::choices(&["lstm", "gru", "rnn-tanh"])? {
         results.push(train(Spec { kind, layers: 1 }, &text, &cfg, ctx, ctx.seed)?);
     }
     let mut md = render(&results, &cfg, &text, ctx, "charlm.svg")?;

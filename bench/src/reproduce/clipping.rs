@@ -2,13 +2,13 @@
 //! SGD on the adding problem twice from the same initialisation and the same batches: once with
 //! the global gradient norm clipped (Pascanu, Mikolov & Bengio 2013), once without.
 
-use rnnzoo_cell::{seeded, Cell, Init};
-use rnnzoo_datasets::{AddingProblem, Task, ADDING_BASELINE_MSE};
-use rnnzoo_layers::head::{Activation, Dense};
-use rnnzoo_layers::optim::Sgd;
-use rnnzoo_layers::train::{TrainConfig, Trainer};
-use rnnzoo_layers::{Layer, Model, Readout, Recurrent, Stack};
-use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
+use rnnzoo::cell::{seeded, Cell, Init};
+use rnnzoo::datasets::{AddingProblem, Task, ADDING_BASELINE_MSE};
+use rnnzoo::layers::head::{Activation, Dense};
+use rnnzoo::layers::optim::Sgd;
+use rnnzoo::layers::train::{TrainConfig, Trainer};
+use rnnzoo::layers::{Layer, Model, Readout, Recurrent, Stack};
+use rnnzoo::vanilla::{Nonlinearity, VanillaCell};
 use serde::Serialize;
 
 use super::kit::{num, pick, test_curve, test_len, test_set, to_batch, train_steps, Run};

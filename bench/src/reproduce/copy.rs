@@ -3,9 +3,9 @@
 //! step against the memoryless baseline `10 ln 8 / (T + 20)`, and the accuracy of the recalled
 //! symbols.
 
-use rnnzoo_datasets::{CopyMemory, Task};
-use rnnzoo_layers::train::{Batch, Targets};
-use rnnzoo_layers::{Model, Readout};
+use rnnzoo::datasets::{CopyMemory, Task};
+use rnnzoo::layers::train::{Batch, Targets};
+use rnnzoo::layers::{Model, Readout};
 use serde::Serialize;
 
 use super::kit::{
@@ -13,7 +13,6 @@ use super::kit::{
 };
 use super::plot::{Chart, Series};
 use super::{Context, Outcome};
-use crate::zoo::CellKind;
 
 #[derive(Debug, Clone, Serialize)]
 struct Case {
@@ -67,7 +66,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         (128, 20, 20_000, 200, 1000, 1e-3),
     );
     let clip = 1.0;
-    let kinds = [CellKind::RnnTanh, CellKind::Lstm, CellKind::Gru];
+    let kinds = rnnzoo::zoo::choices(&["rnn-tanh", "lstm", "gru"])?;
     let mut cases = Vec::new();
     let mut chart = Chart::new(
         format!("Copy memory: test cross-entropy per step, hidden {hidden}"),
@@ -80,7 +79,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         let test = test_set(test_n, ctx.seed ^ 0x7e57 ^ delay as u64, |n, s| {
             to_batch(&task.sample_seeded(n, s)?)
         })?;
-        for kind in kinds {
+        for &kind in &kinds {
             let features = task.features();
             let m = model(
                 kind,
@@ -107,7 +106,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
                 test_curve(&run.records),
             ));
             cases.push(Case {
-                cell: kind.label().into(),
+                cell: kind.label(),
                 delay,
                 params,
                 baseline: task.baseline_cross_entropy(),

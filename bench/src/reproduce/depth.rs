@@ -3,7 +3,7 @@
 
 use super::lm::{render, text, train, LmConfig, Spec};
 use super::{Context, Outcome};
-use crate::zoo::CellKind;
+use rnnzoo::zoo::CellChoice;
 
 /// Trains both models and renders the comparison.
 pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
@@ -13,7 +13,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
     for layers in [1, 2] {
         results.push(train(
             Spec {
-                kind: CellKind::Lstm,
+                kind: CellChoice::named("lstm")?,
                 layers,
             },
             &text,

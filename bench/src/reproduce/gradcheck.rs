@@ -2,16 +2,16 @@
 //! unrolled through time with lengths in both directions, inside a bidirectional layer and inside
 //! a two-layer stack (with lengths).
 
-use rnnzoo_cell::gradcheck::{check_cell, Options, Report};
-use rnnzoo_cell::seeded;
-use rnnzoo_cell::strategies::UnrollCase;
-use rnnzoo_layers::gradcheck::{check_layer, check_unrolled, SequenceCase};
-use rnnzoo_layers::{Bidirectional, Layer, Merge, Recurrent, Stack};
+use rnnzoo::cell::gradcheck::{check_cell, Options, Report};
+use rnnzoo::cell::seeded;
+use rnnzoo::cell::strategies::UnrollCase;
+use rnnzoo::layers::gradcheck::{check_layer, check_unrolled, SequenceCase};
+use rnnzoo::layers::{Bidirectional, Layer, Merge, Recurrent, Stack};
 use serde::Serialize;
 
 use super::plot::{Chart, Series};
 use super::{Context, Outcome};
-use crate::zoo::CellKind;
+use rnnzoo::zoo::CellChoice;
 
 /// One row of the table.
 #[derive(Debug, Clone, Serialize)]
@@ -28,9 +28,9 @@ pub struct Row {
     pub passed: bool,
 }
 
-fn row(cell: CellKind, setting: &str, r: &Report) -> Row {
+fn row(cell: CellChoice, setting: &str, r: &Report) -> Row {
     Row {
-        cell: cell.label().into(),
+        cell: cell.label(),
         setting: setting.into(),
         checked: r.groups.iter().map(|g| g.checked).sum(),
         worst_rel: r.worst_rel(),
@@ -60,7 +60,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         ),
     ];
     let mut rows = Vec::new();
-    for kind in CellKind::ALL {
+    for kind in rnnzoo::zoo::variants() {
         let mut cell = kind.build::<f64, _>(input, hidden, &mut seeded(ctx.seed))?;
         rows.push(row(
             kind,
@@ -137,7 +137,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         }
     }
     for s in settings_seen {
-        let pts = CellKind::ALL
+        let pts = rnnzoo::zoo::variants()
             .iter()
             .enumerate()
             .filter_map(|(k, kind)| {
@@ -153,7 +153,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         "rtol 1e-3",
         1e-3,
         1.0,
-        CellKind::ALL.len() as f64,
+        rnnzoo::zoo::variants().len() as f64,
     ));
     chart.write_svg(&ctx.out.join("gradcheck.svg"))?;
     let passed = rows.iter().all(|r| r.passed);

@@ -7,15 +7,15 @@
 //! its final h. The initial-state gradient of that run is exactly dL/ds_k; its h rows are dL/dh_k
 //! (with the LSTM's cell state c_k held fixed, the usual meaning of "the gradient reaching h_k").
 
-use rnnzoo_cell::{gradcheck::normal_vec, seeded, Cell, Init};
-use rnnzoo_layers::{Inputs, Recurrent};
-use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
+use rnnzoo::cell::{gradcheck::normal_vec, seeded, Cell, Init};
+use rnnzoo::layers::{Inputs, Recurrent};
+use rnnzoo::vanilla::{Nonlinearity, VanillaCell};
 use serde::Serialize;
 
 use super::kit::{num, pick};
 use super::plot::{Chart, Series};
 use super::{Context, Outcome};
-use crate::zoo::CellKind;
+use rnnzoo::zoo::CellChoice;
 
 /// One model's gradient norms.
 #[derive(Debug, Clone, Serialize)]
@@ -32,9 +32,11 @@ struct Flow {
 fn cell(name: &str, input: usize, hidden: usize, seed: u64) -> anyhow::Result<Box<dyn Cell<f64>>> {
     let mut rng = seeded(seed);
     Ok(match name {
-        "lstm" => CellKind::Lstm.build(input, hidden, &mut rng)?,
-        "lstm (forget bias 1)" => CellKind::LstmForget1.build(input, hidden, &mut rng)?,
-        "gru" => CellKind::Gru.build(input, hidden, &mut rng)?,
+        "lstm" => CellChoice::named("lstm")?.build(input, hidden, &mut rng)?,
+        "lstm (forget bias 1)" => {
+            CellChoice::parse("lstm", "forget_bias=1")?.build(input, hidden, &mut rng)?
+        }
+        "gru" => CellChoice::named("gru")?.build(input, hidden, &mut rng)?,
         rho => {
             // "rnn-tanh rho=R": PyTorch's default init, then W_hh = R * Q with Q orthogonal, so
             // every eigenvalue and every singular value of W_hh has modulus exactly R.
@@ -121,7 +123,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
     ];
     // One input sequence, standard normal, shared by every model.
     let x = normal_vec(input * steps * batch, &mut seeded(ctx.seed ^ 0x1397));
-    let bar = rnnzoo_layers::train::progress_bar(ctx.progress, models.len() as u64, "gradflow");
+    let bar = rnnzoo::layers::train::progress_bar(ctx.progress, models.len() as u64, "gradflow");
     let mut flows = Vec::new();
     for (i, m) in models.iter().enumerate() {
         flows.push(flow(

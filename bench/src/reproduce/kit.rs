@@ -6,16 +6,16 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _};
 use rand_chacha::ChaCha8Rng;
-use rnnzoo_cell::seeded;
-use rnnzoo_datasets::{SeqBatch, Targets as DataTargets};
-use rnnzoo_layers::head::{Activation, Dense};
-use rnnzoo_layers::optim::Adam;
-use rnnzoo_layers::train::{progress_bar, Batch, Targets, TrainConfig, Trainer};
-use rnnzoo_layers::{Layer, Model, Readout, Recurrent, Stack};
+use rnnzoo::cell::seeded;
+use rnnzoo::datasets::{SeqBatch, Targets as DataTargets};
+use rnnzoo::layers::head::{Activation, Dense};
+use rnnzoo::layers::optim::Adam;
+use rnnzoo::layers::train::{progress_bar, Batch, Targets, TrainConfig, Trainer};
+use rnnzoo::layers::{Layer, Model, Readout, Recurrent, Stack};
 use serde::Serialize;
 
 use super::Scale;
-use crate::zoo::CellKind;
+use rnnzoo::zoo::CellChoice;
 
 /// Picks the value for the scale: `tiny` for tests, `quick` for `make reproduce`, `full` for
 /// paper-scale runs.
@@ -57,7 +57,7 @@ pub fn to_batch(b: &SeqBatch) -> anyhow::Result<Batch<f32>> {
 ///
 /// A zero size.
 pub fn body(
-    kind: CellKind,
+    kind: CellChoice,
     input: usize,
     hidden: usize,
     layers: usize,
@@ -81,7 +81,7 @@ pub fn body(
 ///
 /// A zero size.
 pub fn model(
-    kind: CellKind,
+    kind: CellChoice,
     input: usize,
     hidden: usize,
     layers: usize,
@@ -105,7 +105,13 @@ pub fn param_count(m: &Model<f32>) -> usize {
 }
 
 /// Values of a `kind` model of this shape (body and head).
-fn count_for(kind: CellKind, input: usize, hidden: usize, layers: usize, outputs: usize) -> usize {
+fn count_for(
+    kind: CellChoice,
+    input: usize,
+    hidden: usize,
+    layers: usize,
+    outputs: usize,
+) -> usize {
     let mut n = 0;
     for k in 0..layers {
         let i = if k == 0 { input } else { hidden };
@@ -121,7 +127,7 @@ fn count_for(kind: CellKind, input: usize, hidden: usize, layers: usize, outputs
 /// The hidden size whose model (body and head) comes closest to `target` values: how cells of
 /// different kinds are compared "at a similar parameter count".
 pub fn hidden_for_params(
-    kind: CellKind,
+    kind: CellChoice,
     input: usize,
     layers: usize,
     outputs: usize,

@@ -6,18 +6,18 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use rand::Rng;
-use rnnzoo_cell::seeded;
-use rnnzoo_datasets::{batchify, CharCorpus, Vocabulary};
-use rnnzoo_layers::loss::cross_entropy;
-use rnnzoo_layers::optim::Adam;
-use rnnzoo_layers::train::{progress_bar, Batch, Targets, TrainConfig, Trainer};
-use rnnzoo_layers::{Inputs, Model, Readout};
+use rnnzoo::cell::seeded;
+use rnnzoo::datasets::{batchify, CharCorpus, Vocabulary};
+use rnnzoo::layers::loss::cross_entropy;
+use rnnzoo::layers::optim::Adam;
+use rnnzoo::layers::train::{progress_bar, Batch, Targets, TrainConfig, Trainer};
+use rnnzoo::layers::{Inputs, Model, Readout};
 use serde::Serialize;
 
 use super::kit::{model, num, param_count};
 use super::plot::{Chart, Series};
 use super::{Context, Scale};
-use crate::zoo::CellKind;
+use rnnzoo::zoo::CellChoice;
 
 /// How a language model is trained and evaluated.
 #[derive(Debug, Clone, Serialize)]
@@ -97,7 +97,7 @@ pub fn text(cfg: &LmConfig) -> anyhow::Result<Text> {
 #[derive(Debug, Clone, Copy)]
 pub struct Spec {
     /// The cell.
-    pub kind: CellKind,
+    pub kind: CellChoice,
     /// Layers.
     pub layers: usize,
 }

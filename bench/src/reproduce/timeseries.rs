@@ -3,15 +3,14 @@
 //! stronger naive forecaster on a smooth series).
 
 use rand::seq::SliceRandom;
-use rnnzoo_datasets::{forecast_split, MackeyGlass, SeqBatch, Windows};
-use rnnzoo_layers::train::Batch;
-use rnnzoo_layers::Readout;
+use rnnzoo::datasets::{forecast_split, MackeyGlass, SeqBatch, Windows};
+use rnnzoo::layers::train::Batch;
+use rnnzoo::layers::Readout;
 use serde::Serialize;
 
 use super::kit::{adam_trainer, model, num, param_count, pick, to_batch, Record};
 use super::plot::{Chart, Series};
 use super::{Context, Outcome};
-use crate::zoo::CellKind;
 
 #[derive(Debug, Clone, Serialize)]
 struct Case {
@@ -29,7 +28,7 @@ struct Case {
 fn standardised(b: &SeqBatch, mean: f64, std: f64) -> anyhow::Result<Batch<f32>> {
     let mut b = b.clone();
     b.inputs.iter_mut().for_each(|v| *v = (*v - mean) / std);
-    if let rnnzoo_datasets::Targets::FinalValues { values, .. } = &mut b.targets {
+    if let rnnzoo::datasets::Targets::FinalValues { values, .. } = &mut b.targets {
         values.iter_mut().for_each(|v| *v = (*v - mean) / std);
     }
     to_batch(&b)
@@ -90,13 +89,13 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         "MSE (series units)",
         true,
     );
-    for kind in [CellKind::Lstm, CellKind::Gru] {
+    for kind in rnnzoo::zoo::choices(&["lstm", "gru"])? {
         let m = model(kind, 1, hidden, 1, 1, Readout::LastStep, ctx.seed)?;
         let params = param_count(&m);
         let mut trainer = adam_trainer(m, lr, Some(1.0), ctx.seed);
         let started = std::time::Instant::now();
         let batches_per_epoch = n_train.div_ceil(batch);
-        let bar = rnnzoo_layers::train::progress_bar(
+        let bar = rnnzoo::layers::train::progress_bar(
             ctx.progress,
             (epochs * batches_per_epoch) as u64,
             &format!("timeseries {}", kind.label()),
@@ -132,7 +131,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
             .collect();
         chart = chart.with(Series::line(kind.label(), pts));
         cases.push(Case {
-            cell: kind.label().into(),
+            cell: kind.label(),
             params,
             epochs: records,
             valid_mse,

@@ -1,38 +1,9 @@
-//! What one speed measurement runs: a cell kind, sizes, depth, directions, dtype and threads.
+//! What one speed measurement runs: a cell kind of the zoo, sizes, depth, directions, dtype and
+//! threads.
 
 use std::fmt;
 
-/// The cell of a speed case (PyTorch's three recurrent modules).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SpeedCell {
-    /// Elman RNN with tanh (`nn.RNN`).
-    Rnn,
-    /// LSTM (`nn.LSTM`).
-    Lstm,
-    /// GRU, reset gate after the recurrent product (`nn.GRU`).
-    Gru,
-}
-
-impl SpeedCell {
-    /// Gate blocks `G` (rows of `W_ih` are `G * H`).
-    pub fn gates(self) -> usize {
-        match self {
-            Self::Rnn => 1,
-            Self::Lstm => 4,
-            Self::Gru => 3,
-        }
-    }
-
-    /// The lower-case name used on the command line, in JSON and by the PyTorch script.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Rnn => "rnn",
-            Self::Lstm => "lstm",
-            Self::Gru => "gru",
-        }
-    }
-}
+use rnnzoo::zoo::{CellChoice, ZooError};
 
 /// The floating-point type a case runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
@@ -66,8 +37,8 @@ impl Dtype {
 /// a `(steps, batch, input)` sequence with `hidden` units per direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Case {
-    /// The cell kind.
-    pub cell: SpeedCell,
+    /// The cell kind, from the zoo's registry (serialised as `rnnzoo cells` names it, `lstm`).
+    pub cell: CellChoice,
     /// `T`.
     pub steps: usize,
     /// `B`.
@@ -84,13 +55,7 @@ pub struct Case {
 
 impl Case {
     /// A single unidirectional layer.
-    pub const fn one(
-        cell: SpeedCell,
-        steps: usize,
-        batch: usize,
-        input: usize,
-        hidden: usize,
-    ) -> Self {
+    pub fn one(cell: CellChoice, steps: usize, batch: usize, input: usize, hidden: usize) -> Self {
         Self {
             cell,
             steps,
@@ -115,7 +80,7 @@ impl Case {
     /// `2 * T * B * G*H * (I_layer + H)` (the input product over all steps plus one recurrent
     /// product per step). Pointwise work is not counted, as in the design notes' GFLOP/s.
     pub fn forward_flops(&self) -> f64 {
-        let gh = (self.cell.gates() * self.hidden) as f64;
+        let gh = (self.cell.entry().gates * self.hidden) as f64;
         let cols = (self.steps * self.batch) as f64;
         (0..self.layers)
             .map(|l| {
@@ -146,27 +111,32 @@ impl Case {
     }
 
     /// The cases of `make bench-compare` and the criterion benches: the design notes' large cases,
-    /// the small cases for every cell, and a 2-layer bidirectional LSTM.
-    pub fn standard() -> Vec<Case> {
-        use SpeedCell::*;
+    /// the small cases for each of PyTorch's three modules, and a 2-layer bidirectional LSTM.
+    ///
+    /// # Errors
+    ///
+    /// [`ZooError::UnknownCell`] if the registry lost one of `rnn-tanh`, `lstm`, `gru`.
+    pub fn standard() -> Result<Vec<Case>, ZooError> {
+        let [rnn, lstm, gru] = ["rnn-tanh", "lstm", "gru"].map(CellChoice::named);
+        let (rnn, lstm, gru) = (rnn?, lstm?, gru?);
         let mut v = vec![
-            Case::one(Lstm, 50, 64, 256, 256),
-            Case::one(Lstm, 50, 16, 512, 512),
-            Case::one(Gru, 50, 64, 256, 256),
-            Case::one(Gru, 50, 16, 512, 512),
-            Case::one(Lstm, 25, 32, 1024, 1024),
-            Case::one(Rnn, 100, 32, 128, 128),
+            Case::one(lstm, 50, 64, 256, 256),
+            Case::one(lstm, 50, 16, 512, 512),
+            Case::one(gru, 50, 64, 256, 256),
+            Case::one(gru, 50, 16, 512, 512),
+            Case::one(lstm, 25, 32, 1024, 1024),
+            Case::one(rnn, 100, 32, 128, 128),
         ];
-        for cell in [Rnn, Lstm, Gru] {
+        for cell in [rnn, lstm, gru] {
             v.push(Case::one(cell, 20, 8, 16, 32));
             v.push(Case::one(cell, 100, 1, 128, 128));
         }
         v.push(Case {
             layers: 2,
             bidirectional: true,
-            ..Case::one(Lstm, 50, 32, 256, 256)
+            ..Case::one(lstm, 50, 32, 256, 256)
         });
-        v
+        Ok(v)
     }
 }
 
@@ -175,11 +145,7 @@ impl fmt::Display for Case {
         write!(
             f,
             "{} T{} B{} I{} H{}",
-            self.cell.name(),
-            self.steps,
-            self.batch,
-            self.input,
-            self.hidden
+            self.cell, self.steps, self.batch, self.input, self.hidden
         )?;
         if self.layers > 1 {
             write!(f, " L{}", self.layers)?;
@@ -197,7 +163,8 @@ mod tests {
 
     #[test]
     fn flops_count_both_products_of_every_layer_and_direction() {
-        let c = Case::one(SpeedCell::Lstm, 50, 64, 256, 256);
+        let lstm = CellChoice::named("lstm").unwrap();
+        let c = Case::one(lstm, 50, 64, 256, 256);
         assert_eq!(c.forward_flops(), 2.0 * 50.0 * 64.0 * 1024.0 * 512.0);
         let bi = Case {
             layers: 2,
@@ -208,6 +175,10 @@ mod tests {
         let l1 = 2.0 * 3200.0 * 1024.0 * (512.0 + 256.0) * 2.0;
         assert_eq!(bi.forward_flops(), l0 + l1);
         assert_eq!(bi.label(), "lstm T50 B64 I256 H256 L2 bi");
-        assert!(c.is_large() && !Case::one(SpeedCell::Rnn, 100, 32, 128, 128).is_large());
+        let rnn = CellChoice::named("rnn-tanh").unwrap();
+        assert!(c.is_large() && !Case::one(rnn, 100, 32, 128, 128).is_large());
+        // GRU's three gate blocks, from the registry.
+        let gru = Case::one(CellChoice::named("gru").unwrap(), 50, 64, 256, 256);
+        assert_eq!(gru.forward_flops(), 2.0 * 50.0 * 64.0 * 768.0 * 512.0);
     }
 }

@@ -4,8 +4,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
-use rnnzoo_cell::{seeded, Real};
+use rnnzoo::cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo::cell::{seeded, Real};
 
 use super::case::Dtype;
 use super::run::uniform;

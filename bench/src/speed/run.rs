@@ -5,12 +5,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use rand::Rng;
-use rnnzoo_cell::{seeded, Cell, Real};
-use rnnzoo_layers::{Bidirectional, Inputs, Layer, Merge, Recurrent, Stack};
+use rnnzoo::cell::{seeded, Cell, Real};
+use rnnzoo::layers::{Bidirectional, Inputs, Layer, Merge, Recurrent, Stack};
 
-use super::case::{Case, Dtype, SpeedCell};
+use super::case::{Case, Dtype};
 use super::memory;
-use crate::zoo::CellKind;
 
 /// How long and how often to measure.
 #[derive(Debug, Clone, Copy)]
@@ -117,11 +116,7 @@ pub fn measure(case: &Case, dtype: Dtype, opts: &Options) -> anyhow::Result<Meas
 ///
 /// Zero sizes.
 pub fn build<T: Real>(case: &Case, seed: u64) -> anyhow::Result<Box<dyn Layer<T>>> {
-    let kind = match case.cell {
-        SpeedCell::Rnn => CellKind::RnnTanh,
-        SpeedCell::Lstm => CellKind::Lstm,
-        SpeedCell::Gru => CellKind::Gru,
-    };
+    let kind = case.cell;
     let mut rng = seeded(seed);
     let mut layers: Vec<Box<dyn Layer<T>>> = Vec::with_capacity(case.layers);
     for l in 0..case.layers.max(1) {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rnnzoo_layers::file::Tensors;
+use rnnzoo::layers::file::Tensors;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(t) = Tensors::parse(data, true) {

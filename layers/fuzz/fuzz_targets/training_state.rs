@@ -2,11 +2,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rnnzoo_cell::seeded;
-use rnnzoo_layers::checkpoint::load_training;
-use rnnzoo_layers::head::{Activation, Dense};
-use rnnzoo_layers::{Layer, Model, Readout, Recurrent, Stack};
-use rnnzoo_lstm::LstmCell;
+use rnnzoo::cell::seeded;
+use rnnzoo::layers::checkpoint::load_training;
+use rnnzoo::layers::head::{Activation, Dense};
+use rnnzoo::layers::{Layer, Model, Readout, Recurrent, Stack};
+use rnnzoo::lstm::LstmCell;
 
 fuzz_target!(|data: &[u8]| {
     let cell = LstmCell::<f32>::new(2, 3, &mut seeded(0)).unwrap();

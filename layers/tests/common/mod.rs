@@ -154,7 +154,7 @@ pub fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
 
 use rnnzoo_cell::{seeded, Cell, CellError, Real};
 use rnnzoo_gru::{GruCell, GruResetBeforeCell};
-use rnnzoo_layers::torch::{CellSpec, TorchMode};
+use rnnzoo_layers::torch::CellSpec;
 use rnnzoo_lstm::LstmCell;
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
@@ -174,13 +174,21 @@ pub fn any_cell<T: Real>(kind: usize, input: usize, hidden: usize, seed: u64) ->
     }
 }
 
-/// The cell of PyTorch's mode, parameters zero: the factory `torch::load_stack` takes.
+/// The cell of PyTorch's module with `spec.gates` gate blocks, parameters zero: the factory
+/// `torch::load_stack` takes. One gate block is `nn.RNN`, tanh (PyTorch's default).
 pub fn torch_factory<T: Real>(spec: &CellSpec) -> Result<Box<dyn Cell<T>>, CellError> {
+    torch_cell(spec, Nonlinearity::Tanh)
+}
+
+/// [`torch_factory`] with an `nn.RNN`'s nonlinearity given (a `state_dict` does not record it).
+pub fn torch_cell<T: Real>(
+    spec: &CellSpec,
+    nonlinearity: Nonlinearity,
+) -> Result<Box<dyn Cell<T>>, CellError> {
     let (i, h, bias) = (spec.input, spec.hidden, spec.bias);
-    Ok(match spec.mode {
-        TorchMode::RnnTanh => Box::new(VanillaCell::zeros(i, h, Nonlinearity::Tanh, bias)?),
-        TorchMode::RnnRelu => Box::new(VanillaCell::zeros(i, h, Nonlinearity::Relu, bias)?),
-        TorchMode::Lstm => Box::new(LstmCell::zeros(i, h, bias)?),
-        TorchMode::Gru => Box::new(GruCell::zeros(i, h, bias)?),
+    Ok(match spec.gates {
+        1 => Box::new(VanillaCell::zeros(i, h, nonlinearity, bias)?),
+        4 => Box::new(LstmCell::zeros(i, h, bias)?),
+        _ => Box::new(GruCell::zeros(i, h, bias)?),
     })
 }

@@ -1,0 +1,170 @@
+//! Building stacks and models from a `state_dict`, and saving a stack as one.
+
+use std::path::Path;
+
+use rnnzoo_cell::{seeded, Cell, CellError, Real};
+use rnnzoo_layers::file::{FileError, Tensors};
+use rnnzoo_layers::head::Dense;
+use rnnzoo_layers::torch::{to_torch_bytes, CellSpec};
+use rnnzoo_layers::{Layer, Model, Stack};
+
+use super::{describe_parts, split, TorchError, TorchModule, TorchOptions};
+use crate::zoo::{self, Entry};
+
+/// The factory [`rnnzoo_layers::torch::load_stack`] takes: zero cells of `entry` (with biases
+/// as the file has them), which the loader fills. [`load_stack`] picks the entry for you; this is
+/// for code that drives the layers crate's loader itself.
+///
+/// ```
+/// use rnnzoo::layers::torch::CellSpec;
+/// let make = rnnzoo::torch::factory::<f32>(rnnzoo::zoo::get("gru")?);
+/// let cell = make(&CellSpec { gates: 3, input: 2, hidden: 4, bias: true })?;
+/// assert_eq!(cell.mode(), "GRU");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn factory<T: Real>(
+    entry: &'static Entry,
+) -> impl Fn(&CellSpec) -> Result<Box<dyn Cell<T>>, CellError> {
+    move |s| entry.zeros::<T>(s.input, s.hidden, s.bias)
+}
+
+/// Builds the recurrent module of a `state_dict` as a stack of the zoo's cells, filled with the
+/// file's values. The result computes what the PyTorch module computes (a bidirectional layer
+/// concatenates `[forward; reverse]`, as PyTorch does).
+///
+/// ```
+/// use rnnzoo::layers::{file::Tensors, Inputs, Layer};
+/// use rnnzoo::torch::{self, TorchOptions};
+/// # let made = rnnzoo::layers::Stack::new(vec![Box::new(rnnzoo::layers::Recurrent::new(rnnzoo::gru::GruCell::<f64>::new(3, 4, &mut rnnzoo::cell::seeded(0))?))])?;
+/// # let bytes = torch::to_bytes(&made)?;
+/// let file = Tensors::parse(&bytes, false)?; // or Tensors::read(path, false)?
+/// let (module, gru) = torch::load_stack::<f64>(&file, &TorchOptions::default())?;
+/// assert_eq!(module.entry.name, "gru");
+/// let x = vec![0.1; 3 * 5]; // T=5, B=1
+/// let out = gru.infer(Inputs::new(&x, 5, 1))?;
+/// let (h_n, c_n) = module.spec.state_to_torch(&out.final_state, 1)?;
+/// assert_eq!((h_n.len(), c_n), (4, None));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`super::describe`]; [`TorchError::File`] for a tensor missing or of the wrong shape.
+pub fn load_stack<T: Real>(
+    tensors: &Tensors,
+    opts: &TorchOptions,
+) -> Result<(TorchModule, Stack<T>), TorchError> {
+    let parts = split(tensors, opts);
+    let module = describe_parts(tensors, &parts, opts)?;
+    let (_, stack) = rnnzoo_layers::torch::load_stack(&parts.rnn, factory::<T>(module.entry))?;
+    Ok((module, stack))
+}
+
+/// Builds a whole model: the recurrent module as [`load_stack`] does, and the `Linear` head
+/// under [`TorchOptions::head_prefix`] (`fc.weight`, `fc.bias`) reading
+/// [`TorchOptions::readout`]. A head without a bias (`nn.Linear(..., bias=False)`) gets a zero
+/// bias, which computes the same.
+///
+/// # Errors
+///
+/// As [`load_stack`]; [`TorchError::HeadMissing`] if no head prefix was given or no weight is
+/// under it, [`TorchError::Layer`] if the head does not take the body's output.
+pub fn load_model<T: Real>(
+    tensors: &Tensors,
+    opts: &TorchOptions,
+) -> Result<(TorchModule, Model<T>), TorchError> {
+    let parts = split(tensors, opts);
+    let module = describe_parts(tensors, &parts, opts)?;
+    // `describe` reads the head exactly when a prefix was given.
+    let Some((out, input, _)) = module.head else {
+        return Err(TorchError::HeadMissing {
+            prefix: String::new(),
+            found: vec!["no head prefix was given (TorchOptions::head)".into()],
+        });
+    };
+    let (_, body) = rnnzoo_layers::torch::load_stack(&parts.rnn, factory::<T>(module.entry))?;
+    // The seed does not matter: every value is overwritten below.
+    let mut head = Dense::<T>::new(input, out, opts.activation, &mut seeded(0))?;
+    let weight = lossy::<T>(parts.head["weight"].values.as_slice());
+    let bias = match parts.head.get("bias") {
+        Some(b) => lossy::<T>(&b.values),
+        None => vec![T::zero(); out],
+    };
+    head.params_mut()
+        .set("weight", &weight)
+        .and_then(|()| head.params_mut().set("bias", &bias))
+        .map_err(FileError::Cell)?;
+    Ok((module, Model::new(body, head, opts.readout)?))
+}
+
+fn lossy<T: Real>(v: &[f64]) -> Vec<T> {
+    v.iter().map(|&x| T::from_f64_lossy(x)).collect()
+}
+
+/// [`load_stack`] of the file at `path`.
+///
+/// # Errors
+///
+/// [`TorchError::File`] if it cannot be read or is not a valid safetensors file, then as
+/// [`load_stack`].
+pub fn read_stack<T: Real>(
+    path: &Path,
+    opts: &TorchOptions,
+) -> Result<(TorchModule, Stack<T>), TorchError> {
+    load_stack(&Tensors::read(path, false)?, opts)
+}
+
+/// [`load_model`] of the file at `path`.
+///
+/// # Errors
+///
+/// As [`read_stack`] and [`load_model`].
+pub fn read_model<T: Real>(
+    path: &Path,
+    opts: &TorchOptions,
+) -> Result<(TorchModule, Model<T>), TorchError> {
+    load_model(&Tensors::read(path, false)?, opts)
+}
+
+/// Loads a PyTorch `nn.RNN`/`nn.LSTM`/`nn.GRU` saved alone with
+/// `safetensors.torch.save_file(module.state_dict(), path)` as a stack of the zoo's cells: bare
+/// names, nothing else in the file, an `nn.RNN`'s nonlinearity from the metadata or tanh
+/// (see the [module docs](super)). [`read_stack`] takes options.
+///
+/// ```no_run
+/// use rnnzoo::layers::{Inputs, Layer};
+/// let (module, lstm) = rnnzoo::torch::load_torch::<f32>("lstm.safetensors".as_ref())?;
+/// let (t, b) = (50, 1);
+/// let x = vec![0.0f32; module.spec.input_size * t * b];
+/// let out = lstm.infer(Inputs::new(&x, t, b))?;
+/// let (h_n, c_n) = module.spec.state_to_torch(&out.final_state, b)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`read_stack`].
+pub fn load_torch<T: Real>(path: &Path) -> Result<(TorchModule, Stack<T>), TorchError> {
+    read_stack(path, &TorchOptions::default())
+}
+
+/// `layer`'s parameters as a `state_dict` PyTorch's `load_state_dict` takes unchanged (bare
+/// names: load it into the module, `net.lstm.load_state_dict(...)`).
+///
+/// # Errors
+///
+/// [`FileError::Unsupported`] for a cell that is not one of PyTorch's modules (the zoo's
+/// entries without a `torch_mode`, such as `gru-reset-before`), or cells that disagree on mode
+/// or hidden size.
+pub fn to_bytes<T: Real>(layer: &dyn Layer<T>) -> Result<Vec<u8>, FileError> {
+    to_torch_bytes(layer, &zoo::torch_modes())
+}
+
+/// [`to_bytes`], written atomically to `path`.
+///
+/// # Errors
+///
+/// As [`to_bytes`], and [`FileError::Io`].
+pub fn save<T: Real>(layer: &dyn Layer<T>, path: &Path) -> Result<(), FileError> {
+    rnnzoo_layers::torch::save_torch(layer, &zoo::torch_modes(), path)
+}

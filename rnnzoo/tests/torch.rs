@@ -1,0 +1,386 @@
+//! The PyTorch loader on the PyTorch fixtures (in `tests/fixtures/torch/`, copied from
+//! rnnzoo-layers' so that the package carries them): bare and prefixed `state_dict`s, a `Linear`
+//! head, extra tensors ignored or refused, the `nn.RNN` nonlinearity from an argument, the
+//! metadata or the stated assumption, and every refusal as its typed error.
+
+use std::path::PathBuf;
+
+use rnnzoo::cell::seeded;
+use rnnzoo::layers::file::{FileError, Tensor, Tensors};
+use rnnzoo::layers::{Inputs, Layer, LayerError, Readout, Recurrent, Stack};
+use rnnzoo::torch::{self, Settled, TorchError, TorchOptions};
+use rnnzoo::vanilla::Nonlinearity;
+
+fn fixture(name: &str) -> Tensors {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/torch")
+        .join(name);
+    Tensors::read(&path, true).unwrap()
+}
+
+/// The case's parameters alone, under `prefix`: what `state_dict()` holds. No metadata unless
+/// `with_metadata`.
+fn state_dict(case: &Tensors, prefix: &str, with_metadata: bool) -> Tensors {
+    let mut sd = Tensors::default();
+    for (name, t) in &case.tensors {
+        if name.starts_with("weight_") || name.starts_with("bias_") {
+            sd.tensors.insert(format!("{prefix}{name}"), t.clone());
+        }
+    }
+    if with_metadata {
+        sd.metadata = case.metadata.clone();
+    }
+    sd
+}
+
+fn tensor(shape: &[usize], seed: u64) -> Tensor {
+    let n = shape.iter().product::<usize>();
+    let values = (0..n)
+        .map(|k| ((k as u64 * 7919 + seed * 104_729) % 1000) as f64 / 500.0 - 1.0)
+        .collect();
+    Tensor {
+        shape: shape.to_vec(),
+        values,
+    }
+}
+
+fn close(what: &str, got: &[f64], want: &[f64]) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (k, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= 1e-9, "{what}[{k}]: {g} vs {w}");
+    }
+}
+
+/// The stack's output and `h_n` against PyTorch's, the initial state from the case.
+fn matches_pytorch(case: &Tensors, stack: &Stack<f64>, module: &torch::TorchModule) {
+    let meta = |k: &str| case.metadata[k].parse::<usize>().unwrap();
+    let (t, b) = (meta("seq_len"), meta("batch"));
+    let get = |n: &str| case.tensors[n].values.clone();
+    let c0 = case.tensors.get("c0").map(|c| c.values.clone());
+    let init = module
+        .spec
+        .state_from_torch::<f64>(&get("h0"), c0.as_deref(), b)
+        .unwrap();
+    let lengths: Option<Vec<usize>> = case
+        .tensors
+        .get("lengths")
+        .map(|l| l.values.iter().map(|&v| v as usize).collect());
+    let x = get("input");
+    let mut inputs = Inputs::new(&x, t, b).initial(&init);
+    if let Some(l) = &lengths {
+        inputs = inputs.lengths(l);
+    }
+    let out = stack.infer(inputs).unwrap();
+    close("output", &out.output, &get("output"));
+    let (h_n, c_n) = module.spec.state_to_torch(&out.final_state, b).unwrap();
+    close("h_n", &h_n, &get("h_n"));
+    if let Some(c_n) = c_n {
+        close("c_n", &c_n, &get("c_n"));
+    }
+}
+
+#[test]
+fn every_fixture_loads_through_the_registry_and_matches_pytorch() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let case = Tensors::read(&path, true).unwrap();
+        for prefix in ["", "rnn."] {
+            let opts = TorchOptions::new().rnn_prefix(prefix);
+            let (module, stack) =
+                torch::load_stack::<f64>(&state_dict(&case, prefix, true), &opts).unwrap();
+            let want = match case.metadata["mode"].as_str() {
+                "RNN" if case.metadata["nonlinearity"] == "relu" => "rnn-relu",
+                "RNN" => "rnn-tanh",
+                "LSTM" => "lstm",
+                _ => "gru",
+            };
+            assert_eq!(module.entry.name, want, "{name}");
+            assert_eq!(
+                module.nonlinearity.map(|(_, s)| s),
+                (want.starts_with("rnn")).then_some(Settled::Metadata),
+                "{name}"
+            );
+            matches_pytorch(&case, &stack, &module);
+        }
+        n += 1;
+    }
+    assert!(n >= 9, "the fixture folder lost cases");
+}
+
+#[test]
+fn the_nonlinearity_is_the_argument_the_metadata_or_a_stated_assumption() {
+    let case = fixture("rnn_relu_1l.safetensors");
+    // Saved the way PyTorch saves it: nothing says relu. Tanh is assumed, and says so.
+    let bare = state_dict(&case, "", false);
+    let module = torch::describe(&bare, &TorchOptions::default()).unwrap();
+    assert_eq!(module.entry.name, "rnn-tanh");
+    assert_eq!(
+        module.nonlinearity,
+        Some((Nonlinearity::Tanh, Settled::Assumed))
+    );
+    // The argument says relu: the numbers are PyTorch's.
+    let opts = TorchOptions::new().nonlinearity(Nonlinearity::Relu);
+    let (module, stack) = torch::load_stack::<f64>(&bare, &opts).unwrap();
+    assert_eq!(
+        module.nonlinearity,
+        Some((Nonlinearity::Relu, Settled::Argument))
+    );
+    matches_pytorch(&case, &stack, &module);
+    // rnnzoo's own files record the mode.
+    let saved = Tensors::parse(&torch::to_bytes(&stack).unwrap(), false).unwrap();
+    assert_eq!(saved.metadata["mode"], "RNN_RELU");
+    let module = torch::describe(&saved, &TorchOptions::default()).unwrap();
+    assert_eq!(
+        module.nonlinearity,
+        Some((Nonlinearity::Relu, Settled::Metadata))
+    );
+}
+
+#[test]
+fn a_nonlinearity_that_does_not_fit_the_file_is_an_error() {
+    let relu = state_dict(&fixture("rnn_relu_1l.safetensors"), "", true);
+    let tanh = TorchOptions::new().nonlinearity(Nonlinearity::Tanh);
+    match torch::describe(&relu, &tanh) {
+        Err(TorchError::NonlinearityConflict { given, recorded }) => {
+            assert_eq!((given, recorded.as_str()), ("tanh", "relu"))
+        }
+        other => panic!("{other:?}"),
+    }
+    let lstm = state_dict(&fixture("lstm_1l.safetensors"), "", false);
+    assert!(matches!(
+        torch::describe(&lstm, &TorchOptions::new().nonlinearity(Nonlinearity::Relu)),
+        Err(TorchError::NonlinearityNotApplicable { mode: "LSTM" })
+    ));
+    let mut odd = relu.clone();
+    odd.metadata.insert("nonlinearity".into(), "sigmoid".into());
+    assert!(matches!(
+        torch::describe(&odd, &TorchOptions::default()),
+        Err(TorchError::Metadata {
+            key: "nonlinearity",
+            ..
+        })
+    ));
+    let mut wrong_mode = lstm;
+    wrong_mode.metadata.insert("mode".into(), "GRU".into());
+    assert!(matches!(
+        torch::describe(&wrong_mode, &TorchOptions::default()),
+        Err(TorchError::Metadata { key: "mode", .. })
+    ));
+}
+
+/// `net.state_dict()` of `lstm = nn.LSTM(...)`, `fc = nn.Linear(dirs*H, out)`.
+fn with_head(case: &str, out: usize, bias: bool) -> (Tensors, Tensors) {
+    let case = fixture(case);
+    let mut sd = state_dict(&case, "lstm.", false);
+    let h = case.metadata["hidden_size"].parse::<usize>().unwrap();
+    let dirs = if case.metadata["bidirectional"] == "true" {
+        2
+    } else {
+        1
+    };
+    sd.tensors
+        .insert("fc.weight".into(), tensor(&[out, dirs * h], 1));
+    if bias {
+        sd.tensors.insert("fc.bias".into(), tensor(&[out], 2));
+    }
+    (case, sd)
+}
+
+#[test]
+fn a_prefixed_state_dict_with_a_linear_head_loads_as_a_model() {
+    for (file, bias) in [
+        ("lstm_1l.safetensors", true),
+        ("lstm_2l_bidir.safetensors", false),
+    ] {
+        let out = 3;
+        let (case, sd) = with_head(file, out, bias);
+        let opts = TorchOptions::new().rnn_prefix("lstm.").head("fc.");
+        let (module, model) = torch::load_model::<f64>(&sd, &opts).unwrap();
+        assert_eq!(module.head, Some((out, model.body().output_size(), bias)));
+        // The head computes fc(h) on the body's last step of each sample: W h + b.
+        let meta = |k: &str| case.metadata[k].parse::<usize>().unwrap();
+        let (t, b) = (meta("seq_len"), meta("batch"));
+        let x = case.tensors["input"].values.clone();
+        let body = model.body().infer(Inputs::new(&x, t, b)).unwrap();
+        let p = model.predict(Inputs::new(&x, t, b)).unwrap();
+        let rows = model.body().output_size();
+        let w = &sd.tensors["fc.weight"].values;
+        let fc_b = sd.tensors.get("fc.bias").map(|t| t.values.clone());
+        for s in 0..b {
+            let h_last = &body.output[((t - 1) * b + s) * rows..][..rows];
+            for o in 0..out {
+                let want: f64 = (0..rows).map(|k| w[o * rows + k] * h_last[k]).sum::<f64>()
+                    + fc_b.as_ref().map_or(0.0, |bb| bb[o]);
+                let got = p.predictions[s * out + o];
+                assert!(
+                    (got - want).abs() < 1e-12,
+                    "{file} sample {s} out {o}: {got} vs {want}"
+                );
+            }
+        }
+        // The body is PyTorch's module.
+        matches_pytorch(&case, model.body(), &module);
+    }
+}
+
+#[test]
+fn extra_tensors_are_refused_or_ignored_on_request() {
+    let (_, mut sd) = with_head("lstm_1l.safetensors", 2, true);
+    sd.tensors
+        .insert("embedding.weight".into(), tensor(&[10, 3], 3));
+    let opts = TorchOptions::new().rnn_prefix("lstm.").head("fc.");
+    match torch::load_model::<f32>(&sd, &opts) {
+        Err(TorchError::Extra { names }) => assert_eq!(names, ["embedding.weight"]),
+        other => panic!("{:?}", other.err()),
+    }
+    let (module, _) = torch::load_model::<f32>(&sd, &opts.clone().ignore_extra(true)).unwrap();
+    assert_eq!(module.ignored, ["embedding.weight"]);
+    // Without a head prefix the head's tensors are extra too.
+    let stack_only = TorchOptions::new().rnn_prefix("lstm.");
+    match torch::load_stack::<f32>(&sd, &stack_only) {
+        Err(TorchError::Extra { names }) => {
+            assert_eq!(names, ["embedding.weight", "fc.bias", "fc.weight"])
+        }
+        other => panic!("{:?}", other.err()),
+    }
+    let (module, _) = torch::load_stack::<f32>(&sd, &stack_only.ignore_extra(true)).unwrap();
+    assert_eq!(module.ignored.len(), 3);
+}
+
+#[test]
+fn prefixed_names_without_the_prefix_say_what_was_expected_and_suggest_it() {
+    let (_, sd) = with_head("gru_1l.safetensors", 2, true);
+    let e = torch::describe(&sd, &TorchOptions::default()).unwrap_err();
+    match &e {
+        TorchError::NoRecurrentWeights {
+            prefix,
+            expected,
+            suggestion,
+            found,
+        } => {
+            assert_eq!(prefix, "");
+            assert_eq!(expected[0], "weight_ih_l0");
+            assert_eq!(suggestion.as_deref(), Some("lstm."));
+            assert!(found.contains(&"fc.weight".to_string()));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(e.to_string().contains("rnn_prefix = \"lstm.\""), "{e}");
+    // The wrong prefix: the bare names are suggested (an empty prefix).
+    let bare = state_dict(&fixture("gru_1l.safetensors"), "", false);
+    match torch::load_stack::<f32>(&bare, &TorchOptions::new().rnn_prefix("gru.")) {
+        Err(TorchError::NoRecurrentWeights {
+            expected,
+            suggestion,
+            ..
+        }) => {
+            assert_eq!(expected[1], "gru.weight_hh_l0");
+            assert_eq!(suggestion.as_deref(), Some(""));
+        }
+        other => panic!("{:?}", other.err()),
+    }
+    // Nothing recurrent at all: nothing to suggest.
+    let mut head_only = Tensors::default();
+    head_only
+        .tensors
+        .insert("fc.weight".into(), tensor(&[2, 4], 0));
+    assert!(matches!(
+        torch::describe(&head_only, &TorchOptions::default()),
+        Err(TorchError::NoRecurrentWeights {
+            suggestion: None,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_head_that_is_missing_or_does_not_fit_is_an_error() {
+    let (_, sd) = with_head("lstm_1l.safetensors", 2, true);
+    let base = TorchOptions::new().rnn_prefix("lstm.");
+    assert!(matches!(
+        torch::load_model::<f32>(&sd, &base.clone().ignore_extra(true)),
+        Err(TorchError::HeadMissing { .. })
+    ));
+    match torch::load_model::<f32>(&sd, &base.clone().head("out.").ignore_extra(true)) {
+        Err(TorchError::HeadMissing { prefix, .. }) => assert_eq!(prefix, "out."),
+        other => panic!("{:?}", other.err()),
+    }
+    let mut bad_bias = sd.clone();
+    bad_bias.tensors.insert("fc.bias".into(), tensor(&[3], 0));
+    assert!(matches!(
+        torch::load_model::<f32>(&bad_bias, &base.clone().head("fc.")),
+        Err(TorchError::HeadShape { name, .. }) if name == "fc.bias"
+    ));
+    let mut flat = sd.clone();
+    flat.tensors.insert("fc.weight".into(), tensor(&[8], 0));
+    assert!(matches!(
+        torch::load_model::<f32>(&flat, &base.clone().head("fc.")),
+        Err(TorchError::HeadShape { name, .. }) if name == "fc.weight"
+    ));
+    let mut wide = sd;
+    wide.tensors.insert("fc.weight".into(), tensor(&[2, 5], 0));
+    assert!(matches!(
+        torch::load_model::<f32>(&wide, &base.head("fc.")),
+        Err(TorchError::Layer(LayerError::Compose(_)))
+    ));
+}
+
+#[test]
+fn a_gate_count_of_no_module_lists_what_loads() {
+    let mut sd = state_dict(&fixture("rnn_tanh_1l.safetensors"), "", false);
+    // Two gate blocks: no PyTorch module.
+    for (name, t) in sd.tensors.iter_mut() {
+        if name.starts_with("weight_") || name.starts_with("bias_") {
+            t.shape[0] *= 2;
+            t.values = [t.values.clone(), t.values.clone()].concat();
+        }
+    }
+    match torch::describe(&sd, &TorchOptions::default()) {
+        Err(TorchError::NoCellForGates { gates, known }) => {
+            assert_eq!(gates, 2);
+            assert_eq!(known, ["1 (RNN_TANH, RNN_RELU)", "3 (GRU)", "4 (LSTM)"]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn only_pytorchs_modules_save_as_a_state_dict() {
+    let cell = rnnzoo::zoo::CellChoice::named("gru-reset-before")
+        .unwrap()
+        .build::<f32, _>(3, 4, &mut seeded(0))
+        .unwrap();
+    let stack = Stack::new(vec![Box::new(Recurrent::new(cell)) as Box<dyn Layer<f32>>]).unwrap();
+    assert!(matches!(
+        torch::to_bytes(&stack),
+        Err(FileError::Unsupported(_))
+    ));
+    // And a module that saves loads back to the same values.
+    let (_, lstm) = torch::load_stack::<f64>(
+        &state_dict(&fixture("lstm_2l_bidir.safetensors"), "", false),
+        &TorchOptions::default(),
+    )
+    .unwrap();
+    let path =
+        std::env::temp_dir().join(format!("rnnzoo-torch-{}.safetensors", std::process::id()));
+    torch::save(&lstm, &path).unwrap();
+    let (module, back) = torch::load_torch::<f64>(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!((module.entry.name, module.spec.num_layers), ("lstm", 2));
+    for (a, b) in lstm.param_groups().iter().zip(back.param_groups()) {
+        assert_eq!(a.params, b.params);
+    }
+}
+
+#[test]
+fn a_model_needs_a_head_prefix() {
+    let sd = state_dict(&fixture("lstm_1l.safetensors"), "", false);
+    let opts = TorchOptions::new().readout(Readout::EveryStep);
+    assert!(matches!(
+        torch::load_model::<f64>(&sd, &opts),
+        Err(TorchError::HeadMissing { prefix, .. }) if prefix.is_empty()
+    ));
+}
