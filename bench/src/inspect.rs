@@ -58,7 +58,7 @@ pub fn inspect(path: &Path) -> Result<Summary, FileError> {
         if recurrent_name
             || (name.contains('.') && !name.starts_with("optim.") && !name.starts_with("grad."))
         {
-            parameters += tensor.values.len();
+            parameters += tensor.len();
         }
     }
     let spec = TorchSpec::infer(&recurrent).ok();
@@ -132,7 +132,7 @@ mod tests {
         let refs: Vec<(String, Vec<usize>, Vec<f64>)> = sd
             .tensors
             .iter()
-            .map(|(k, v)| (k.clone(), v.shape.clone(), v.values.clone()))
+            .map(|(k, v)| (k.clone(), v.shape.clone(), v.to_vec::<f64>()))
             .collect();
         let views: Vec<(String, Vec<usize>, &[f64])> = refs
             .iter()
@@ -152,7 +152,7 @@ mod tests {
         assert_eq!(s.kind, "state_dict");
         assert_eq!(
             s.parameters,
-            sd.tensors.values().map(|t| t.values.len()).sum::<usize>()
+            sd.tensors.values().map(|t| t.len()).sum::<usize>()
         );
     }
 

@@ -18,17 +18,19 @@ mod layer;
 pub mod loss;
 mod model;
 pub mod optim;
+pub mod readout;
 mod stack;
 pub mod torch;
 pub mod train;
 pub mod unroll;
 
 pub use bidirectional::{Bidirectional, Merge};
-pub use error::LayerError;
-pub use layer::{Layer, LayerTape, ParamGroup};
-pub use model::{Model, ModelTape, Prediction, Readout};
+pub use error::{GradMismatch, LayerError};
+pub use layer::{InputGrads, Inputs, Layer, LayerTape, Output, ParamGroup};
+pub use model::{Model, ModelTape, Prediction};
+pub use readout::Readout;
 pub use stack::Stack;
-pub use unroll::{Direction, InputGrads, Inputs, Output, Recurrent, Tape};
+pub use unroll::{Direction, Recurrent, Tape};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -11,8 +11,11 @@ use rnnzoo_cell::{seeded, Params, Real};
 use serde::{Deserialize, Serialize};
 
 use crate::file::FileError;
-use crate::loss::{cross_entropy, mse, step_mask, Loss};
-use crate::optim::{clip_grad_norm, clip_grad_value, grad_norm, OptimError, Optimizer};
+use crate::loss::{cross_entropy, mse, Loss};
+use crate::optim::{
+    check_bound, clip_grad_norm, clip_grad_value, grad_norm, OptimError, Optimizer,
+};
+use crate::readout::step_mask_unchecked;
 use crate::{Inputs, LayerError, Model, Readout};
 
 /// What a batch is trained against.
@@ -81,6 +84,30 @@ pub struct TrainConfig {
     pub skip_nonfinite: bool,
     /// Seed of the trainer's random source (dropout masks, shuffling through [`Trainer::rng`]).
     pub seed: u64,
+}
+
+impl TrainConfig {
+    /// Checks the clipping bounds: each, if set, a number `>= 0`.
+    ///
+    /// ```
+    /// use rnnzoo_layers::optim::OptimError;
+    /// use rnnzoo_layers::train::TrainConfig;
+    /// let bad = TrainConfig { clip_norm: Some(f64::NAN), ..TrainConfig::default() };
+    /// assert!(matches!(bad.validate(), Err(OptimError::Clip { what: "clip_norm", .. })));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`OptimError::Clip`] for a negative or NaN `clip_norm` or `clip_value`.
+    pub fn validate(&self) -> Result<(), OptimError> {
+        if let Some(v) = self.clip_norm {
+            check_bound("clip_norm", v)?;
+        }
+        if let Some(v) = self.clip_value {
+            check_bound("clip_value", v)?;
+        }
+        Ok(())
+    }
 }
 
 /// What one update did.
@@ -235,7 +262,8 @@ impl<T: Real> Trainer<T> {
     fn loss(&self, predictions: &[T], batch: &Batch<T>) -> Result<Loss<T>, LayerError> {
         let rows = self.model.head().output_size();
         let mask = match self.model.readout() {
-            Readout::EveryStep if batch.lengths.is_some() => Some(step_mask(
+            // The forward pass has checked the lengths.
+            Readout::EveryStep if batch.lengths.is_some() => Some(step_mask_unchecked(
                 batch.steps,
                 batch.batch,
                 batch.lengths.as_deref(),
@@ -264,7 +292,7 @@ impl<T: Real> Trainer<T> {
     ///
     /// [`TrainError::NonFinite`] naming the step if the loss or gradient is not finite (unless
     /// `skip_nonfinite`); [`TrainError::Layer`]/[`TrainError::Optim`] for a batch or state that
-    /// does not fit.
+    /// does not fit, or a negative or NaN clipping bound ([`OptimError::Clip`]).
     pub fn step(&mut self, batch: &Batch<T>) -> Result<StepStats, TrainError> {
         Ok(self.step_with_state(batch, None)?.0)
     }
@@ -283,6 +311,7 @@ impl<T: Real> Trainer<T> {
         batch: &Batch<T>,
         initial: Option<&[T]>,
     ) -> Result<(StepStats, Vec<T>), TrainError> {
+        self.config.validate()?;
         let step = self.steps + 1;
         let inputs = Inputs {
             initial,
@@ -306,7 +335,7 @@ impl<T: Real> Trainer<T> {
         self.model
             .backward(&tape, &loss.grad, None, &mut self.grads)?;
         let grad_norm = match self.config.clip_norm {
-            Some(max) => clip_grad_norm(&mut self.grads.iter_mut().collect::<Vec<_>>(), max),
+            Some(max) => clip_grad_norm(&mut self.grads.iter_mut().collect::<Vec<_>>(), max)?,
             None => grad_norm(&self.grads.iter().collect::<Vec<_>>()),
         };
         if !grad_norm.is_finite() {
@@ -319,7 +348,7 @@ impl<T: Real> Trainer<T> {
             );
         }
         if let Some(v) = self.config.clip_value {
-            clip_grad_value(&mut self.grads.iter_mut().collect::<Vec<_>>(), v);
+            clip_grad_value(&mut self.grads.iter_mut().collect::<Vec<_>>(), v)?;
         }
         let grads: Vec<&Params<T>> = self.grads.iter().collect();
         self.optimizer.step(&mut self.model.params_mut(), &grads)?;
@@ -364,7 +393,10 @@ impl<T: Real> Trainer<T> {
     /// # Errors
     ///
     /// [`TrainError::Invalid`] for `k == 0`, a batch with lengths or a model that does not read
-    /// every step; otherwise as [`Trainer::step`].
+    /// every step; [`LayerError::InputShape`] for inputs that are not the stream's size and
+    /// [`LayerError::Size`] for targets that are not (checked before any update, so a short
+    /// target list never trains the first chunks and fails on a later one); otherwise as
+    /// [`Trainer::step`].
     pub fn train_stream(
         &mut self,
         stream: &Batch<T>,
@@ -386,6 +418,18 @@ impl<T: Real> Trainer<T> {
                 steps: stream.steps,
                 batch: stream.batch,
                 features,
+            }
+            .into());
+        }
+        let (what, expected, got) = match &stream.targets {
+            Targets::Values(v) => ("targets", outputs * stream.steps * stream.batch, v.len()),
+            Targets::Classes(c) => ("target classes", stream.steps * stream.batch, c.len()),
+        };
+        if got != expected {
+            return Err(LayerError::Size {
+                what,
+                expected,
+                got,
             }
             .into());
         }
