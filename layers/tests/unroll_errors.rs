@@ -1,7 +1,9 @@
 //! Caller mistakes give typed errors that say what was expected; none panics.
 
 use rnnzoo_cell::{seeded, Cell};
-use rnnzoo_layers::{Inputs, LayerError, Recurrent};
+use rnnzoo_layers::{
+    Bidirectional, Direction, GradMismatch, Inputs, Layer, LayerError, Merge, Recurrent, Stack,
+};
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
 fn layer() -> Recurrent<VanillaCell<f32>> {
@@ -129,10 +131,28 @@ fn backward_checks_its_gradients_and_the_tape() {
         .unwrap()
         .params()
         .zeros_like();
-    assert!(matches!(
-        l.backward(&tape, &out.output, None, &mut wrong),
-        Err(LayerError::GradsLayout { .. })
-    ));
+    // The error names the first tensor that does not fit, its shape, and what came.
+    let err = l
+        .backward(&tape, &out.output, None, &mut wrong)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        LayerError::GradsLayout {
+            expected_stores: 1,
+            got_stores: 1,
+            mismatch: Some(GradMismatch {
+                store: 0,
+                tensor: "weight_ih".into(),
+                shape: vec![4, 3],
+                got: Some(("weight_ih".into(), vec![5, 3])),
+            }),
+        }
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("`weight_ih` [4, 3]") && text.contains("[5, 3]"),
+        "{text}"
+    );
     let other =
         Recurrent::new(VanillaCell::<f32>::new(2, 4, Nonlinearity::Tanh, &mut seeded(0)).unwrap());
     assert!(matches!(
@@ -170,4 +190,73 @@ fn nan_and_infinite_inputs_are_named() {
             at: "sample 1, row 2".into()
         }
     );
+}
+
+#[test]
+fn a_composite_gradient_store_of_the_wrong_count_or_layout_is_named() {
+    let stack = Stack::<f32>::new(vec![
+        Box::new(layer()) as Box<dyn Layer<f32>>,
+        Box::new(Recurrent::new(
+            VanillaCell::new(4, 2, Nonlinearity::Tanh, &mut seeded(1)).unwrap(),
+        )),
+    ])
+    .unwrap();
+    let x = vec![0.1f32; 3 * 2];
+    let (out, tape) = stack.forward(Inputs::new(&x, 2, 1), None).unwrap();
+    let d = vec![1.0f32; out.output.len()];
+    // One store for a two-group stack: the counts say it.
+    let mut one = vec![stack.zero_grads().remove(0)];
+    assert_eq!(
+        stack.backward(&tape, &d, None, &mut one).unwrap_err(),
+        LayerError::GradsLayout {
+            expected_stores: 2,
+            got_stores: 1,
+            mismatch: None
+        }
+    );
+    // The stores swapped: the first misfit is layer 0's weight_ih, with its PyTorch suffix.
+    let mut swapped = stack.zero_grads();
+    swapped.swap(0, 1);
+    match stack.backward(&tape, &d, None, &mut swapped).unwrap_err() {
+        LayerError::GradsLayout {
+            expected_stores: 2,
+            got_stores: 2,
+            mismatch: Some(m),
+        } => assert_eq!(
+            m,
+            GradMismatch {
+                store: 0,
+                tensor: "weight_ih_l0".into(),
+                shape: vec![4, 3],
+                got: Some(("weight_ih".into(), vec![2, 4])),
+            }
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_reversed_half_is_refused_by_bidirectional() {
+    let rev = || {
+        Recurrent::with_direction(
+            VanillaCell::<f32>::new(3, 4, Nonlinearity::Tanh, &mut seeded(2)).unwrap(),
+            Direction::Reverse,
+        )
+    };
+    assert_eq!(
+        Bidirectional::new(layer(), rev(), Merge::Concat).unwrap_err(),
+        LayerError::ReversedHalf { half: "backward" }
+    );
+    assert_eq!(
+        Bidirectional::new(rev(), layer(), Merge::Sum).unwrap_err(),
+        LayerError::ReversedHalf { half: "forward" }
+    );
+    // A stack holding a reversed layer reads reversed too.
+    let stack = Stack::new(vec![Box::new(rev()) as Box<dyn Layer<f32>>]).unwrap();
+    assert_eq!(stack.direction(), Direction::Reverse);
+    assert!(matches!(
+        Bidirectional::new(layer(), stack, Merge::Concat),
+        Err(LayerError::ReversedHalf { half: "backward" })
+    ));
+    assert!(Bidirectional::new(layer(), layer(), Merge::Concat).is_ok());
 }
