@@ -14,9 +14,12 @@
 //! - [`Cell`]: one step, forward and backward, in the gated two-GEMM form ([`GatedStep`], the fast
 //!   path) or as a general step ([`GeneralStep`]). The trait's docs show how to write your own.
 //! - [`gradcheck`]: finite-difference checks with `torch.autograd.gradcheck`'s tolerances.
+//! - [`batch`]: the [`Batch`]/[`Targets`] type datasets produce and training takes, here so that
+//!   neither of those crates depends on the other.
 //! - [`strategies`] (feature `strategies`, on by default): proptest strategies for check suites.
 
 pub mod activation;
+pub mod batch;
 mod cell;
 mod error;
 pub mod gemm;
@@ -28,6 +31,7 @@ mod real;
 pub mod strategies;
 mod weights;
 
+pub use batch::{Batch, BatchError, Targets};
 pub use cell::{
     add_row_sums, broadcast_bias, h_view, Cell, GateParams, GatedStep, GeneralStep, StepForm,
 };
