@@ -76,7 +76,6 @@ mod timeseries;
 
 pub use adding::{AddingProblem, ADDING_BASELINE_MSE};
 pub use batch::{pad_sequences, time_major_index, Padded, SeqBatch, Targets};
-pub use rnnzoo_cell::{BatchError, Real};
 pub use copy_memory::CopyMemory;
 pub use error::{DatasetError, Result};
 pub use mackey_glass::MackeyGlass;
@@ -84,6 +83,7 @@ pub use reber::{
     generate_embedded_reber, generate_reber, is_valid_embedded_reber, is_valid_reber,
     reber_allowed_next, reber_symbol_id, Reber, REBER_SYMBOLS,
 };
+pub use rnnzoo_cell::{BatchError, Real};
 pub use split::split_at_fraction;
 pub use task::{rng, Task};
 pub use temporal_order::TemporalOrder;

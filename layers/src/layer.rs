@@ -131,6 +131,19 @@ impl<'a, T> Inputs<'a, T> {
     }
 }
 
+impl<'a, T> From<&'a rnnzoo_cell::Batch<T>> for Inputs<'a, T> {
+    /// A batch's sequence and lengths, zero initial state.
+    fn from(b: &'a rnnzoo_cell::Batch<T>) -> Self {
+        Self {
+            x: &b.inputs,
+            steps: b.steps,
+            batch: b.batch,
+            initial: None,
+            lengths: b.lengths.as_deref(),
+        }
+    }
+}
+
 /// What a forward pass returns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output<T> {

@@ -156,3 +156,59 @@ pub fn cross_entropy<T: Real>(
         count,
     })
 }
+
+/// Binary cross-entropy from logits (`rows x n`) and 0/1 targets laid out alike, like PyTorch's
+/// `nn.BCEWithLogitsLoss`: `mean(max(z, 0) - z y + log(1 + exp(-|z|)))` over the kept columns'
+/// elements, for multi-hot targets (a set of classes per position). The gradient is
+/// `(sigmoid(z) - y) / count`.
+///
+/// ```
+/// let l = rnnzoo_layers::loss::binary_cross_entropy(&[0.0f64, 0.0], &[1.0, 0.0], 2, None)?;
+/// assert!((l.value - 2f64.ln()).abs() < 1e-15);
+/// assert_eq!(l.grad, vec![-0.25, 0.25]);
+/// # Ok::<(), rnnzoo_layers::LayerError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`LayerError::GradShape`] if `targets` or `mask` does not match `logits`' columns of `rows`
+/// values, [`LayerError::NothingToAverage`] if the mask keeps nothing.
+pub fn binary_cross_entropy<T: Real>(
+    logits: &[T],
+    targets: &[T],
+    rows: usize,
+    mask: Option<&[bool]>,
+) -> Result<Loss<T>, LayerError> {
+    if rows == 0 || !logits.len().is_multiple_of(rows) || targets.len() != logits.len() {
+        return Err(LayerError::GradShape {
+            what: "target",
+            expected: logits.len(),
+            got: targets.len(),
+        });
+    }
+    let columns = logits.len() / rows;
+    let count = check_mask(mask, columns)?;
+    if count == 0 {
+        return Err(LayerError::NothingToAverage);
+    }
+    let n = (count * rows) as f64;
+    let inv = T::from_f64_lossy(1.0 / n);
+    let mut value = 0.0;
+    let mut grad = vec![T::zero(); logits.len()];
+    for c in 0..columns {
+        if mask.is_some_and(|m| !m[c]) {
+            continue;
+        }
+        for k in c * rows..(c + 1) * rows {
+            let (z, y) = (logits[k].to_f64_lossless(), targets[k].to_f64_lossless());
+            // The stable form: no exp of a large positive number.
+            value += z.max(0.0) - z * y + (-z.abs()).exp().ln_1p();
+            grad[k] = (logits[k].sigmoid() - targets[k]) * inv;
+        }
+    }
+    Ok(Loss {
+        value: value / n,
+        grad,
+        count,
+    })
+}

@@ -11,65 +11,56 @@ use rnnzoo_cell::{seeded, Params, Real};
 use serde::{Deserialize, Serialize};
 
 use crate::file::FileError;
-use crate::loss::{cross_entropy, mse, Loss};
+use crate::loss::{binary_cross_entropy, cross_entropy, mse, Loss};
 use crate::optim::{
     check_bound, clip_grad_norm, clip_grad_value, grad_norm, OptimError, Optimizer,
 };
 use crate::readout::step_mask_unchecked;
 use crate::{Inputs, LayerError, Model, Readout};
 
-/// What a batch is trained against.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Targets<T> {
-    /// Regression targets, laid out as the predictions (mean squared error).
-    Values(Vec<T>),
-    /// One class per prediction column (softmax cross-entropy on the head's logits).
-    Classes(Vec<usize>),
-}
+/// The batch a trainer takes: the one type of `rnnzoo-cell`, which the datasets of
+/// `rnnzoo-datasets` produce, so a dataset's batch trains as it is.
+///
+/// The targets pick the loss: values train with mean squared error, classes with softmax
+/// cross-entropy on the head's logits, multi-hot sets with binary cross-entropy on them; per-step
+/// targets need a model that reads every step ([`Readout::EveryStep`]), per-sample ones a model
+/// that reads once per sample ([`Readout::LastStep`], [`Readout::FinalStates`]).
+pub use rnnzoo_cell::batch::{Batch, Targets};
 
-/// One batch: a sequence, its lengths and its targets.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Batch<T> {
-    /// The inputs, `features x (steps * batch)` (PyTorch's `(T, B, F)`).
-    pub x: Vec<T>,
-    /// `T`.
-    pub steps: usize,
-    /// `B`.
-    pub batch: usize,
-    /// Valid steps per sample, or `None` for all.
-    pub lengths: Option<Vec<usize>>,
-    /// The targets: per step (`output x (T*B)`) or per sample (`output x B`), as the model's
-    /// [`Readout`].
-    pub targets: Targets<T>,
-}
-
-impl<T: Real> Batch<T> {
-    /// The inputs of this batch.
-    pub fn inputs(&self) -> Inputs<'_, T> {
-        Inputs {
-            x: &self.x,
-            steps: self.steps,
-            batch: self.batch,
-            initial: None,
-            lengths: self.lengths.as_deref(),
-        }
-    }
-
-    /// Steps `[t0, t1)` of a batch without lengths, with per-step targets: a chunk of a long stream
-    /// for truncated BPTT. Time-major storage makes it one contiguous copy.
-    fn chunk(&self, t0: usize, t1: usize, features: usize, outputs: usize) -> Batch<T> {
-        let b = self.batch;
-        let targets = match &self.targets {
-            Targets::Values(v) => Targets::Values(v[t0 * b * outputs..t1 * b * outputs].to_vec()),
-            Targets::Classes(c) => Targets::Classes(c[t0 * b..t1 * b].to_vec()),
-        };
-        Batch {
-            x: self.x[t0 * b * features..t1 * b * features].to_vec(),
-            steps: t1 - t0,
-            batch: b,
-            lengths: None,
-            targets,
-        }
+/// Steps `[t0, t1)` of a batch without lengths, with per-step targets: a chunk of a long stream
+/// for truncated BPTT. Time-major storage makes each part one contiguous copy.
+fn chunk<T: Real>(stream: &Batch<T>, t0: usize, t1: usize) -> Batch<T> {
+    let b = stream.batch;
+    let per_step = |v: &[T], rows: usize| v[t0 * b * rows..t1 * b * rows].to_vec();
+    let targets = match &stream.targets {
+        Targets::StepValues { values, outputs } => Targets::StepValues {
+            values: per_step(values, *outputs),
+            outputs: *outputs,
+        },
+        Targets::StepMultiHot {
+            values,
+            num_classes,
+        } => Targets::StepMultiHot {
+            values: per_step(values, *num_classes),
+            num_classes: *num_classes,
+        },
+        Targets::StepClasses {
+            classes,
+            num_classes,
+        } => Targets::StepClasses {
+            classes: classes[t0 * b..t1 * b].to_vec(),
+            num_classes: *num_classes,
+        },
+        // train_stream refuses per-sample targets before it cuts chunks.
+        other => other.clone(),
+    };
+    Batch {
+        inputs: per_step(&stream.inputs, stream.features),
+        features: stream.features,
+        steps: t1 - t0,
+        batch: b,
+        lengths: None,
+        targets,
     }
 }
 
@@ -167,7 +158,8 @@ pub enum TrainError {
 /// let mut trainer = Trainer::new(model, Box::new(Adam::new(0.02)), TrainConfig::default());
 /// let (t, b) = (5, 16);
 /// let x: Vec<f32> = (0..t * b).map(|k| ((k * 7919) % 13) as f32 / 13.0 - 0.5).collect();
-/// let batch = Batch { x: x.clone(), steps: t, batch: b, lengths: None, targets: Targets::Values(x[..b].to_vec()) };
+/// let targets = Targets::FinalValues { values: x[..b].to_vec(), outputs: 1 };
+/// let batch = Batch { inputs: x, features: 1, steps: t, batch: b, lengths: None, targets };
 /// let first = trainer.step(&batch)?.loss;
 /// for _ in 0..150 { trainer.step(&batch)?; }
 /// assert!(trainer.evaluate(&batch)? < first / 10.0);
@@ -261,7 +253,22 @@ impl<T: Real> Trainer<T> {
 
     fn loss(&self, predictions: &[T], batch: &Batch<T>) -> Result<Loss<T>, LayerError> {
         let rows = self.model.head().output_size();
-        let mask = match self.model.readout() {
+        let readout = self.model.readout();
+        if batch.targets.is_per_step() != (readout == Readout::EveryStep) {
+            return Err(LayerError::TargetsKind {
+                targets: if batch.targets.is_per_step() {
+                    "per-step"
+                } else {
+                    "per-sample"
+                },
+                readout: match readout {
+                    Readout::EveryStep => "every step",
+                    Readout::LastStep => "each sample's last step",
+                    Readout::FinalStates => "the final states",
+                },
+            });
+        }
+        let mask = match readout {
             // The forward pass has checked the lengths.
             Readout::EveryStep if batch.lengths.is_some() => Some(step_mask_unchecked(
                 batch.steps,
@@ -270,9 +277,17 @@ impl<T: Real> Trainer<T> {
             )),
             _ => None,
         };
+        let mask = mask.as_deref();
         match &batch.targets {
-            Targets::Values(v) => mse(predictions, v, rows, mask.as_deref()),
-            Targets::Classes(c) => cross_entropy(predictions, c, rows, mask.as_deref()),
+            Targets::FinalValues { values, .. } | Targets::StepValues { values, .. } => {
+                mse(predictions, values, rows, mask)
+            }
+            Targets::FinalClasses { classes, .. } | Targets::StepClasses { classes, .. } => {
+                cross_entropy(predictions, classes, rows, mask)
+            }
+            Targets::StepMultiHot { values, .. } => {
+                binary_cross_entropy(predictions, values, rows, mask)
+            }
         }
     }
 
@@ -282,7 +297,7 @@ impl<T: Real> Trainer<T> {
     ///
     /// [`LayerError`] if the batch does not fit the model.
     pub fn evaluate(&self, batch: &Batch<T>) -> Result<f64, LayerError> {
-        let p = self.model.predict(batch.inputs())?;
+        let p = self.model.predict(Inputs::from(batch))?;
         Ok(self.loss(&p.predictions, batch)?.value)
     }
 
@@ -315,7 +330,7 @@ impl<T: Real> Trainer<T> {
         let step = self.steps + 1;
         let inputs = Inputs {
             initial,
-            ..batch.inputs()
+            ..Inputs::from(batch)
         };
         let (pred, tape) = self
             .model
@@ -411,19 +426,33 @@ impl<T: Real> Trainer<T> {
             self.model.body_input_size(),
             self.model.head().output_size(),
         );
-        if stream.x.len() != features * stream.steps * stream.batch {
+        if stream.features != features
+            || stream.inputs.len() != features * stream.steps * stream.batch
+        {
             return Err(LayerError::InputShape {
                 expected: features * stream.steps * stream.batch,
-                got: stream.x.len(),
+                got: stream.inputs.len(),
                 steps: stream.steps,
                 batch: stream.batch,
                 features,
             }
             .into());
         }
+        let (steps, batch) = (stream.steps, stream.batch);
         let (what, expected, got) = match &stream.targets {
-            Targets::Values(v) => ("targets", outputs * stream.steps * stream.batch, v.len()),
-            Targets::Classes(c) => ("target classes", stream.steps * stream.batch, c.len()),
+            Targets::StepValues { values, .. } | Targets::StepMultiHot { values, .. } => {
+                ("targets", outputs * steps * batch, values.len())
+            }
+            Targets::StepClasses { classes, .. } => {
+                ("target classes", steps * batch, classes.len())
+            }
+            Targets::FinalValues { .. } | Targets::FinalClasses { .. } => {
+                return Err(LayerError::TargetsKind {
+                    targets: "per-sample",
+                    readout: "every step",
+                }
+                .into())
+            }
         };
         if got != expected {
             return Err(LayerError::Size {
@@ -436,7 +465,7 @@ impl<T: Real> Trainer<T> {
         let mut carry: Option<Vec<T>> = None;
         let mut stats = Vec::new();
         for t0 in (0..stream.steps).step_by(k) {
-            let chunk = stream.chunk(t0, (t0 + k).min(stream.steps), features, outputs);
+            let chunk = chunk(stream, t0, (t0 + k).min(stream.steps));
             let (s, state) = self.step_with_state(&chunk, carry.as_deref())?;
             carry = Some(state);
             stats.push(s);

@@ -39,11 +39,15 @@ fn batch(seed: u64) -> Batch<f32> {
     let mut rng = seeded(seed);
     let x: Vec<f32> = (0..4 * 3 * 2).map(|_| rng.random::<f32>()).collect();
     Batch {
-        x,
+        inputs: x,
+        features: 4,
         steps: 3,
         batch: 2,
         lengths: None,
-        targets: Targets::Values(vec![0.5, -0.5]),
+        targets: Targets::FinalValues {
+            values: vec![0.5, -0.5],
+            outputs: 1,
+        },
     }
 }
 
@@ -77,7 +81,11 @@ fn trainer() -> Trainer<f32> {
 fn weights(m: &Model<f32>) -> Vec<u32> {
     m.param_groups()
         .iter()
-        .flat_map(|g| g.params.iter().flat_map(|p| p.data().iter().map(|v| v.to_bits())))
+        .flat_map(|g| {
+            g.params
+                .iter()
+                .flat_map(|p| p.data().iter().map(|v| v.to_bits()))
+        })
         .collect()
 }
 

@@ -75,8 +75,7 @@ fn is_the_error_of(m: &Mistake, err: &LayerError) -> bool {
         | (
             Mistake::DOutput(_),
             LayerError::GradShape {
-                what: "d_output",
-                ..
+                what: "d_output", ..
             },
         ) => true,
         (Mistake::NonFinite(_, state), LayerError::NonFinite { what, .. }) => {
@@ -190,12 +189,12 @@ proptest! {
         let body = Stack::new(vec![Box::new(Recurrent::new(any_cell::<f64>(2, 3, 4, 0))) as Box<dyn Layer<f64>>]).unwrap();
         let model = Model::new(body, Dense::new(4, rows, Activation::Identity, &mut seeded(1)).unwrap(), Readout::LastStep).unwrap();
         let mut trainer = Trainer::new(model, Box::new(Adam::new(0.01)), TrainConfig::default());
-        let wrong_targets = Batch { x: vec![0.0; 3 * 2 * n], steps: 2, batch: n, lengths: None, targets: Targets::Values(vec![0.0; rows * n + d]) };
+        let wrong_targets = Batch { inputs: vec![0.0; 3 * 2 * n], features: 3, steps: 2, batch: n, lengths: None, targets: Targets::FinalValues { values: vec![0.0; rows * n + d], outputs: rows } };
         prop_assert!(matches!(
             trainer.step(&wrong_targets),
             Err(TrainError::Layer(LayerError::GradShape { what: "target", .. }))
         ), "the wrong error kind");
-        let wrong_x = Batch { x: vec![0.0; 3 * 2 * n + d], steps: 2, batch: n, lengths: None, targets: Targets::Values(vec![0.0; rows * n]) };
+        let wrong_x = Batch { inputs: vec![0.0; 3 * 2 * n + d], features: 3, steps: 2, batch: n, lengths: None, targets: Targets::FinalValues { values: vec![0.0; rows * n], outputs: rows } };
         prop_assert!(matches!(
             trainer.step(&wrong_x),
             Err(TrainError::Layer(LayerError::InputShape { .. }))

@@ -11,7 +11,7 @@ use rnnzoo_layers::head::{Activation, Dense};
 use rnnzoo_layers::loss::mse;
 use rnnzoo_layers::optim::{Adam, OptimError, Sgd};
 use rnnzoo_layers::train::{Batch, Targets, TrainConfig, TrainError, Trainer};
-use rnnzoo_layers::{Layer, LayerError, Model, Readout, Recurrent, Stack};
+use rnnzoo_layers::{Inputs, Layer, LayerError, Model, Readout, Recurrent, Stack};
 use rnnzoo_lstm::LstmCell;
 
 /// Recall: the target at the last step is the first input of the sequence (a memory task a
@@ -21,11 +21,15 @@ fn recall_batch(seed: u64, t: usize, b: usize) -> Batch<f32> {
     let mut rng = seeded(seed);
     let x: Vec<f32> = (0..t * b).map(|_| rng.random::<f32>() - 0.5).collect();
     Batch {
-        x: x.clone(),
+        inputs: x.clone(),
+        features: 1,
         steps: t,
         batch: b,
         lengths: None,
-        targets: Targets::Values(x[..b].to_vec()),
+        targets: Targets::FinalValues {
+            values: x[..b].to_vec(),
+            outputs: 1,
+        },
     }
 }
 
@@ -215,7 +219,10 @@ fn a_nan_loss_stops_training_with_the_step_named() {
     trainer.step(&recall_batch(0, 5, 4)).unwrap();
     // A NaN target makes the loss NaN (a NaN input is refused before it runs, see unroll_errors).
     let mut bad = recall_batch(1, 5, 4);
-    bad.targets = Targets::Values(vec![0.0, f32::NAN, 0.0, 0.0]);
+    bad.targets = Targets::FinalValues {
+        values: vec![0.0, f32::NAN, 0.0, 0.0],
+        outputs: 1,
+    };
     match trainer.step(&bad) {
         Err(TrainError::NonFinite { step, what, .. }) => assert_eq!((step, what), (2, "loss")),
         other => panic!("{other:?}"),
@@ -285,11 +292,15 @@ fn truncated_bptt_carries_state_and_cuts_the_gradient() {
     let mut y = x[b..].to_vec();
     y.extend_from_slice(&x[..b]);
     let stream = Batch {
-        x,
+        inputs: x,
+        features: 1,
         steps: t,
         batch: b,
         lengths: None,
-        targets: Targets::Values(y),
+        targets: Targets::StepValues {
+            values: y,
+            outputs: 1,
+        },
     };
     let every_step = |seed| {
         let body = Stack::new(vec![
@@ -345,8 +356,8 @@ fn truncated_bptt_carries_state_and_cuts_the_gradient() {
         TrainConfig::default(),
     );
     let stats = frozen.train_stream(&stream, 15).unwrap();
-    let whole = frozen.model().predict(stream.inputs()).unwrap();
-    let Targets::Values(y) = &stream.targets else {
+    let whole = frozen.model().predict(Inputs::from(&stream)).unwrap();
+    let Targets::StepValues { values: y, .. } = &stream.targets else {
         unreachable!()
     };
     for (i, t0) in [0, 15, 30].into_iter().enumerate() {
@@ -367,25 +378,28 @@ fn truncated_bptt_carries_state_and_cuts_the_gradient() {
     }
     // The gradient is cut at the boundary: chunk 2's gradient is that of its own steps from the
     // carried state taken as a constant.
-    let head = frozen
-        .model()
-        .predict(
-            Batch {
-                x: stream.x[..15 * b].to_vec(),
-                steps: 15,
-                batch: b,
-                lengths: None,
-                targets: Targets::Values(y[..15 * b].to_vec()),
-            }
-            .inputs(),
-        )
-        .unwrap();
-    let chunk = Batch {
-        x: stream.x[15 * b..30 * b].to_vec(),
+    let first = Batch {
+        inputs: stream.inputs[..15 * b].to_vec(),
+        features: 1,
         steps: 15,
         batch: b,
         lengths: None,
-        targets: Targets::Values(y[15 * b..30 * b].to_vec()),
+        targets: Targets::StepValues {
+            values: y[..15 * b].to_vec(),
+            outputs: 1,
+        },
+    };
+    let head = frozen.model().predict(Inputs::from(&first)).unwrap();
+    let chunk = Batch {
+        inputs: stream.inputs[15 * b..30 * b].to_vec(),
+        features: 1,
+        steps: 15,
+        batch: b,
+        lengths: None,
+        targets: Targets::StepValues {
+            values: y[15 * b..30 * b].to_vec(),
+            outputs: 1,
+        },
     };
     let mut alone = Trainer::new(
         every_step(5),
@@ -560,11 +574,15 @@ fn train_stream_refuses_targets_shorter_than_the_stream_before_any_update() {
     let mut trainer = Trainer::new(every_step, Box::new(Sgd::new(0.1)), TrainConfig::default());
     let before = weights(trainer.model());
     let short = Batch {
-        x: vec![0.1; t * b],
+        inputs: vec![0.1; t * b],
+        features: 1,
         steps: t,
         batch: b,
         lengths: None,
-        targets: Targets::Values(vec![0.0; (t - 5) * b]),
+        targets: Targets::StepValues {
+            values: vec![0.0; (t - 5) * b],
+            outputs: 1,
+        },
     };
     match trainer.train_stream(&short, 4) {
         Err(TrainError::Layer(LayerError::Size { expected, got, .. })) => {
@@ -573,7 +591,10 @@ fn train_stream_refuses_targets_shorter_than_the_stream_before_any_update() {
         other => panic!("{other:?}"),
     }
     let classes = Batch {
-        targets: Targets::Classes(vec![0; t * b + 1]),
+        targets: Targets::StepClasses {
+            classes: vec![0; t * b + 1],
+            num_classes: 1,
+        },
         ..short
     };
     assert!(matches!(
