@@ -3,7 +3,7 @@
 use rnnzoo_cell::gradcheck::{check, normal_vec, Differentiable, Options};
 use rnnzoo_cell::seeded;
 use rnnzoo_layers::head::{Activation, Dense};
-use rnnzoo_layers::loss::{cross_entropy, mse};
+use rnnzoo_layers::loss::{binary_cross_entropy, cross_entropy, mse};
 use rnnzoo_layers::readout::{last_steps, scatter_last_steps, step_mask};
 use rnnzoo_layers::LayerError;
 
@@ -214,4 +214,37 @@ fn readout_helpers_refuse_sizes_that_do_not_fit() {
         })
     );
     assert_eq!(step_mask(2, 1, None), Ok(vec![true, true]));
+}
+
+#[test]
+fn binary_cross_entropy_matches_its_formula_and_its_finite_differences() {
+    let z = [2.0f64, -1.0, 0.5, 30.0, -30.0, 0.0];
+    let y = [1.0, 0.0, 1.0, 0.0, 0.0, 1.0];
+    let mask = [true, false, true];
+    let l = binary_cross_entropy(&z, &y, 2, Some(&mask)).unwrap();
+    let term = |z: f64, y: f64| -(y * (1.0 / (1.0 + (-z).exp())).ln() + (1.0 - y) * (1.0 / (1.0 + z.exp())).ln());
+    let want = [0, 1, 4, 5].iter().map(|&k| term(z[k], y[k])).sum::<f64>() / 4.0;
+    assert!((l.value - want).abs() < 1e-12, "{} vs {want}", l.value);
+    assert_eq!(l.count, 2);
+    assert_eq!(&l.grad[2..4], &[0.0, 0.0], "a masked column has no gradient");
+    let eps = 1e-6;
+    for k in [0, 1, 4, 5] {
+        let (mut up, mut down) = (z, z);
+        up[k] += eps;
+        down[k] -= eps;
+        let f = |v: &[f64]| binary_cross_entropy(v, &y, 2, Some(&mask)).unwrap().value;
+        let numeric = (f(&up) - f(&down)) / (2.0 * eps);
+        assert!((numeric - l.grad[k]).abs() < 1e-7, "{k}: {numeric} vs {}", l.grad[k]);
+    }
+    // A large logit on the wrong side costs about its size, without overflow.
+    let big = binary_cross_entropy(&[1000.0f32], &[0.0], 1, None).unwrap();
+    assert!((big.value - 1000.0).abs() < 1e-3 && big.grad[0].is_finite());
+    assert!(matches!(
+        binary_cross_entropy(&z, &y[1..], 2, None),
+        Err(LayerError::GradShape { what: "target", .. })
+    ));
+    assert_eq!(
+        binary_cross_entropy(&z, &y, 2, Some(&[false; 3])).unwrap_err(),
+        LayerError::NothingToAverage
+    );
 }

@@ -604,3 +604,58 @@ fn train_stream_refuses_targets_shorter_than_the_stream_before_any_update() {
     assert_eq!(trainer.steps(), 0);
     assert_eq!(weights(trainer.model()), before);
 }
+
+#[test]
+fn targets_pick_the_loss_and_must_fit_the_readout() {
+    // Per-step targets for a model that reads the last step are refused, before any update.
+    let mut last = Trainer::new(lstm_model(0), Box::new(Sgd::new(0.1)), TrainConfig::default());
+    let mut per_step = recall_batch(0, 4, 2);
+    per_step.targets = Targets::StepValues {
+        values: vec![0.0; 4 * 2],
+        outputs: 1,
+    };
+    assert!(matches!(
+        last.step(&per_step),
+        Err(TrainError::Layer(LayerError::TargetsKind {
+            targets: "per-step",
+            ..
+        }))
+    ));
+    assert_eq!(last.steps(), 0);
+    // Multi-hot targets (a set of allowed next symbols per step) train with binary cross-entropy
+    // on the head's logits, masked by the lengths.
+    let (t, b, c) = (5, 3, 4);
+    let model = Model::new(
+        Stack::new(vec![
+            Box::new(Recurrent::new(any_cell::<f32>(3, c, 8, 1))) as Box<dyn Layer<f32>>
+        ])
+        .unwrap(),
+        Dense::new(8, c, Activation::Identity, &mut seeded(2)).unwrap(),
+        Readout::EveryStep,
+    )
+    .unwrap();
+    let values: Vec<f32> = (0..c * t * b).map(|k| ((k * 7) % 3 == 0) as u8 as f32).collect();
+    let batch = Batch {
+        inputs: (0..c * t * b).map(|k| ((k % 5) as f32) / 5.0).collect(),
+        features: c,
+        steps: t,
+        batch: b,
+        lengths: Some(vec![5, 2, 4]),
+        targets: Targets::StepMultiHot {
+            values: values.clone(),
+            num_classes: c,
+        },
+    };
+    let mut trainer = Trainer::new(model, Box::new(Adam::new(0.05)), TrainConfig::default());
+    let p = trainer.model().predict(Inputs::from(&batch)).unwrap();
+    let mask = rnnzoo_layers::readout::step_mask(t, b, batch.lengths.as_deref()).unwrap();
+    let want = rnnzoo_layers::loss::binary_cross_entropy(&p.predictions, &values, c, Some(&mask))
+        .unwrap()
+        .value;
+    let first = trainer.step(&batch).unwrap().loss;
+    assert_eq!(first, want);
+    for _ in 0..60 {
+        trainer.step(&batch).unwrap();
+    }
+    assert!(trainer.evaluate(&batch).unwrap() < first / 2.0);
+}
