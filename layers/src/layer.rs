@@ -167,6 +167,12 @@ pub struct InputGrads<T> {
 /// user's own) compose; each layer downcasts its own tape.
 pub struct LayerTape(Box<dyn Any + Send + Sync>);
 
+impl std::fmt::Debug for LayerTape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LayerTape(..)")
+    }
+}
+
 impl LayerTape {
     /// Wraps a layer's own tape.
     pub fn new<X: Any + Send + Sync>(tape: X) -> Self {

@@ -15,7 +15,7 @@ use rnnzoo_cell::{
     Params, StepForm,
 };
 use rnnzoo_layers::gradcheck::check_unrolled;
-use rnnzoo_layers::{Direction, Inputs, Recurrent};
+use rnnzoo_layers::{Direction, Inputs, Layer, Recurrent};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Form {
@@ -316,9 +316,11 @@ fn the_gated_and_general_paths_agree() {
         let inputs = Inputs::new(&x, c.steps, c.batch)
             .initial(&h0)
             .lengths(c.lengths.as_deref().unwrap());
-        let (out, tape) = layer.forward(inputs).unwrap();
+        let (out, tape) = layer.forward(inputs, None).unwrap();
         let mut grads = layer.cell().params().zeros_like();
-        let g = layer.backward(&tape, &d_out, None, &mut grads).unwrap();
+        let g = layer
+            .backward(&tape, &d_out, None, std::slice::from_mut(&mut grads))
+            .unwrap();
         (out, g, grads)
     };
     let (a, b) = (run(Form::Gated), run(Form::General));

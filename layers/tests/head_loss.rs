@@ -222,11 +222,17 @@ fn binary_cross_entropy_matches_its_formula_and_its_finite_differences() {
     let y = [1.0, 0.0, 1.0, 0.0, 0.0, 1.0];
     let mask = [true, false, true];
     let l = binary_cross_entropy(&z, &y, 2, Some(&mask)).unwrap();
-    let term = |z: f64, y: f64| -(y * (1.0 / (1.0 + (-z).exp())).ln() + (1.0 - y) * (1.0 / (1.0 + z.exp())).ln());
+    let term = |z: f64, y: f64| {
+        -(y * (1.0 / (1.0 + (-z).exp())).ln() + (1.0 - y) * (1.0 / (1.0 + z.exp())).ln())
+    };
     let want = [0, 1, 4, 5].iter().map(|&k| term(z[k], y[k])).sum::<f64>() / 4.0;
     assert!((l.value - want).abs() < 1e-12, "{} vs {want}", l.value);
     assert_eq!(l.count, 2);
-    assert_eq!(&l.grad[2..4], &[0.0, 0.0], "a masked column has no gradient");
+    assert_eq!(
+        &l.grad[2..4],
+        &[0.0, 0.0],
+        "a masked column has no gradient"
+    );
     let eps = 1e-6;
     for k in [0, 1, 4, 5] {
         let (mut up, mut down) = (z, z);
@@ -234,7 +240,11 @@ fn binary_cross_entropy_matches_its_formula_and_its_finite_differences() {
         down[k] -= eps;
         let f = |v: &[f64]| binary_cross_entropy(v, &y, 2, Some(&mask)).unwrap().value;
         let numeric = (f(&up) - f(&down)) / (2.0 * eps);
-        assert!((numeric - l.grad[k]).abs() < 1e-7, "{k}: {numeric} vs {}", l.grad[k]);
+        assert!(
+            (numeric - l.grad[k]).abs() < 1e-7,
+            "{k}: {numeric} vs {}",
+            l.grad[k]
+        );
     }
     // A large logit on the wrong side costs about its size, without overflow.
     let big = binary_cross_entropy(&[1000.0f32], &[0.0], 1, None).unwrap();

@@ -608,7 +608,11 @@ fn train_stream_refuses_targets_shorter_than_the_stream_before_any_update() {
 #[test]
 fn targets_pick_the_loss_and_must_fit_the_readout() {
     // Per-step targets for a model that reads the last step are refused, before any update.
-    let mut last = Trainer::new(lstm_model(0), Box::new(Sgd::new(0.1)), TrainConfig::default());
+    let mut last = Trainer::new(
+        lstm_model(0),
+        Box::new(Sgd::new(0.1)),
+        TrainConfig::default(),
+    );
     let mut per_step = recall_batch(0, 4, 2);
     per_step.targets = Targets::StepValues {
         values: vec![0.0; 4 * 2],
@@ -634,7 +638,9 @@ fn targets_pick_the_loss_and_must_fit_the_readout() {
         Readout::EveryStep,
     )
     .unwrap();
-    let values: Vec<f32> = (0..c * t * b).map(|k| ((k * 7) % 3 == 0) as u8 as f32).collect();
+    let values: Vec<f32> = (0..c * t * b)
+        .map(|k| ((k * 7) % 3 == 0) as u8 as f32)
+        .collect();
     let batch = Batch {
         inputs: (0..c * t * b).map(|k| ((k % 5) as f32) / 5.0).collect(),
         features: c,

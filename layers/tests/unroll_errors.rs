@@ -13,7 +13,7 @@ fn layer() -> Recurrent<VanillaCell<f32>> {
 #[test]
 fn wrong_input_width() {
     let x = vec![0.0f32; 2 * 5 * 2]; // features 2, the layer takes 3
-    let err = layer().forward(Inputs::new(&x, 5, 2)).unwrap_err();
+    let err = layer().forward(Inputs::new(&x, 5, 2), None).unwrap_err();
     assert_eq!(
         err,
         LayerError::InputShape {
@@ -31,7 +31,7 @@ fn wrong_input_width() {
 fn lengths_longer_than_the_sequence() {
     let x = vec![0.0f32; 3 * 5 * 2];
     let err = layer()
-        .forward(Inputs::new(&x, 5, 2).lengths(&[5, 6]))
+        .forward(Inputs::new(&x, 5, 2).lengths(&[5, 6]), None)
         .unwrap_err();
     assert_eq!(
         err,
@@ -52,7 +52,7 @@ fn a_zero_length_and_a_wrong_count() {
     let x = vec![0.0f32; 3 * 5 * 2];
     assert_eq!(
         layer()
-            .forward(Inputs::new(&x, 5, 2).lengths(&[0, 5]))
+            .forward(Inputs::new(&x, 5, 2).lengths(&[0, 5]), None)
             .unwrap_err(),
         LayerError::ZeroLength {
             sample: 0,
@@ -73,11 +73,11 @@ fn a_zero_length_and_a_wrong_count() {
 #[test]
 fn an_empty_batch_or_sequence() {
     assert_eq!(
-        layer().forward(Inputs::new(&[], 5, 0)).unwrap_err(),
+        layer().forward(Inputs::new(&[], 5, 0), None).unwrap_err(),
         LayerError::EmptyBatch
     );
     assert_eq!(
-        layer().forward(Inputs::new(&[], 0, 2)).unwrap_err(),
+        layer().forward(Inputs::new(&[], 0, 2), None).unwrap_err(),
         LayerError::NoSteps
     );
 }
@@ -87,7 +87,7 @@ fn an_initial_state_of_the_wrong_shape() {
     let x = vec![0.0f32; 3 * 5 * 2];
     let h0 = vec![0.0f32; 4 * 3];
     let err = layer()
-        .forward(Inputs::new(&x, 5, 2).initial(&h0))
+        .forward(Inputs::new(&x, 5, 2).initial(&h0), None)
         .unwrap_err();
     assert_eq!(
         err,
@@ -104,8 +104,8 @@ fn an_initial_state_of_the_wrong_shape() {
 fn backward_checks_its_gradients_and_the_tape() {
     let l = layer();
     let x = vec![0.1f32; 3 * 5 * 2];
-    let (out, tape) = l.forward(Inputs::new(&x, 5, 2)).unwrap();
-    let mut grads = l.cell().params().zeros_like();
+    let (out, tape) = l.forward(Inputs::new(&x, 5, 2), None).unwrap();
+    let mut grads = l.zero_grads();
     let short = vec![0.0f32; out.output.len() - 1];
     assert_eq!(
         l.backward(&tape, &short, None, &mut grads).unwrap_err(),
@@ -127,10 +127,12 @@ fn backward_checks_its_gradients_and_the_tape() {
     assert!(l
         .backward(&tape, &out.output, Some(&[0.0; 8]), &mut grads)
         .is_ok());
-    let mut wrong = VanillaCell::<f32>::new(3, 5, Nonlinearity::Tanh, &mut seeded(0))
-        .unwrap()
-        .params()
-        .zeros_like();
+    let mut wrong = vec![
+        VanillaCell::<f32>::new(3, 5, Nonlinearity::Tanh, &mut seeded(0))
+            .unwrap()
+            .params()
+            .zeros_like(),
+    ];
     // The error names the first tensor that does not fit, its shape, and what came.
     let err = l
         .backward(&tape, &out.output, None, &mut wrong)
@@ -165,7 +167,7 @@ fn backward_checks_its_gradients_and_the_tape() {
 fn nan_and_infinite_inputs_are_named() {
     let mut x = vec![0.0f32; 3 * 5 * 2];
     x[(2 * 2 + 1) * 3 + 1] = f32::NAN; // step 2, sample 1, feature 1
-    let err = layer().forward(Inputs::new(&x, 5, 2)).unwrap_err();
+    let err = layer().forward(Inputs::new(&x, 5, 2), None).unwrap_err();
     assert_eq!(
         err,
         LayerError::NonFinite {
@@ -175,7 +177,7 @@ fn nan_and_infinite_inputs_are_named() {
     );
     // At a padded step the value is never read: no error.
     assert!(layer()
-        .forward(Inputs::new(&x, 5, 2).lengths(&[5, 2]))
+        .forward(Inputs::new(&x, 5, 2).lengths(&[5, 2]), None)
         .is_ok());
     // Flat index 6 of a 4-row state: sample 6 / 4 = 1, row 6 % 4 = 2 (an index where the two
     // differ, so a swapped division and remainder would name the wrong place).

@@ -24,7 +24,6 @@ mod work;
 
 use rnnzoo_cell::{Cell, Params, Real};
 
-use crate::layer::validate;
 use crate::{InputGrads, Inputs, LayerError, Output};
 use forward::Shape;
 pub(crate) use lengths::reorder;
@@ -67,19 +66,26 @@ impl<T> Tape<T> {
 
 /// A cell unrolled over a sequence in one direction: Keras' `RNN(cell)`, Flax's `nn.RNN`.
 ///
+/// It is used through the [`Layer`](crate::Layer) trait, the one spelling of every layer:
+/// `forward(inputs, train)` returns the output and a [`LayerTape`](crate::LayerTape) (holding this
+/// layer's [`Tape`]), `infer(inputs)` runs without one, and `backward(&tape, d_output, d_final,
+/// &mut grads)` takes the gradient stores [`zero_grads`](crate::Layer::zero_grads) makes (one, the
+/// cell's). Bring the trait into scope with `use rnnzoo_layers::Layer`.
+///
 /// ```
-/// use rnnzoo_cell::{seeded, Cell};
-/// use rnnzoo_layers::{Inputs, Recurrent};
+/// use rnnzoo_cell::seeded;
+/// use rnnzoo_layers::{Inputs, Layer, Recurrent, Tape};
 /// use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 ///
 /// let cell = VanillaCell::<f32>::new(5, 8, Nonlinearity::Tanh, &mut seeded(0))?;
 /// let layer = Recurrent::new(cell);
 /// let x = vec![0.5f32; 5 * 4 * 2]; // T = 4, B = 2
-/// let (out, tape) = layer.forward(Inputs::new(&x, 4, 2).lengths(&[4, 2]))?;
+/// let (out, tape) = layer.forward(Inputs::new(&x, 4, 2).lengths(&[4, 2]), None)?;
 /// assert_eq!(out.output.len(), 8 * 4 * 2);
 /// assert!(out.output[8 * (2 * 2 + 1)..][..8].iter().all(|&v| v == 0.0)); // sample 1, step 2: padded
+/// assert!(tape.get::<Tape<f32>>().is_some_and(|t| !t.is_empty()));
 ///
-/// let mut grads = layer.cell().params().zeros_like();
+/// let mut grads = layer.zero_grads();
 /// let d_out = vec![1.0f32; out.output.len()];
 /// let g = layer.backward(&tape, &d_out, None, &mut grads)?;
 /// assert_eq!(g.d_input.len(), x.len());
@@ -187,25 +193,7 @@ impl<C> Recurrent<C> {
         )
     }
 
-    /// Runs the sequence and records what backward needs.
-    ///
-    /// # Errors
-    ///
-    /// [`LayerError`] if the batch or the sequence is empty, the input is not `input_size x
-    /// (steps * batch)`, the initial state is not `state_size x batch`, or a length is not in
-    /// `1..=steps` (or there is not one per sample).
-    pub fn forward<T: Real>(
-        &self,
-        inputs: Inputs<'_, T>,
-    ) -> Result<(Output<T>, Tape<T>), LayerError>
-    where
-        C: Cell<T>,
-    {
-        validate(&inputs, self.cell.input_size(), self.cell.state_size())?;
-        Ok(self.forward_valid(inputs))
-    }
-
-    /// [`forward`](Recurrent::forward) of checked inputs.
+    /// [`Layer::forward`](crate::Layer::forward) of checked inputs, with its typed tape.
     fn forward_valid<T: Real>(&self, inputs: Inputs<'_, T>) -> (Output<T>, Tape<T>)
     where
         C: Cell<T>,
@@ -236,20 +224,8 @@ impl<C> Recurrent<C> {
         (output, tape)
     }
 
-    /// Runs the sequence for inference: no tape, two state buffers and one step's cache.
-    ///
-    /// # Errors
-    ///
-    /// As [`forward`](Recurrent::forward).
-    pub fn infer<T: Real>(&self, inputs: Inputs<'_, T>) -> Result<Output<T>, LayerError>
-    where
-        C: Cell<T>,
-    {
-        validate(&inputs, self.cell.input_size(), self.cell.state_size())?;
-        Ok(self.infer_valid(inputs))
-    }
-
-    /// [`infer`](Recurrent::infer) of checked inputs.
+    /// [`Layer::infer`](crate::Layer::infer) of checked inputs: no tape, two state buffers and
+    /// one step's cache.
     fn infer_valid<T: Real>(&self, inputs: Inputs<'_, T>) -> Output<T>
     where
         C: Cell<T>,
@@ -278,17 +254,10 @@ impl<C> Recurrent<C> {
         }
     }
 
-    /// Backpropagates through the recorded pass: adds the parameter gradients to `grads` and
-    /// returns the gradients with respect to the input and the initial state.
-    ///
-    /// `d_output` is laid out as [`Output::output`]; its values at padded steps are ignored.
-    /// `d_final` is laid out as [`Output::final_state`]; `None` means zero.
-    ///
-    /// # Errors
-    ///
-    /// [`LayerError`] if `d_output` or `d_final` has the wrong size, `grads` does not have the
-    /// cell's parameter layout, or the tape was recorded by a layer of other sizes.
-    pub fn backward<T: Real>(
+    /// [`Layer::backward`](crate::Layer::backward) on the typed tape and the cell's one gradient
+    /// store. `d_output` is laid out as [`Output::output`] (its values at padded steps are
+    /// ignored), `d_final` as [`Output::final_state`] (`None` means zero).
+    fn backward_tape<T: Real>(
         &self,
         tape: &Tape<T>,
         d_output: &[T],
@@ -389,8 +358,14 @@ impl<T: Real, C: Cell<T>> crate::Layer<T> for Recurrent<C> {
         grads: &mut [Params<T>],
     ) -> Result<InputGrads<T>, LayerError> {
         let tape = tape.expect::<Tape<T>>("Recurrent")?;
-        crate::layer::check_grads(&crate::Layer::param_groups(self), grads)?;
-        Recurrent::backward(self, tape, d_output, d_final, &mut grads[0])
+        // The tape, the gradients' sizes and the store's layout are checked in that order.
+        match grads {
+            [one] => self.backward_tape(tape, d_output, d_final, one),
+            _ => Err(crate::layer::grads_layout_error(
+                &crate::Layer::param_groups(self),
+                grads,
+            )),
+        }
     }
 
     fn param_groups(&self) -> Vec<crate::ParamGroup<'_, T>> {
