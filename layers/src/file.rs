@@ -2,9 +2,14 @@
 //!
 //! Files are [safetensors](https://github.com/huggingface/safetensors): a length-prefixed JSON
 //! header and raw little-endian data, the format PyTorch's `safetensors.torch.save_file` writes.
-//! The reader refuses anything that does not parse, does not add up or is not floating point, with
-//! a [`FileError`]; it never allocates more than the file's own size justifies, because every
-//! tensor's extent is checked against the bytes actually present before any is copied.
+//! [`Tensors::parse`] reads the header once and keeps every tensor in the dtype the file stores
+//! ([`TensorData`]: F32 stays `f32`, F64 stays `f64`); [`Tensors::take`] converts one tensor to
+//! the caller's `T` when it is taken, so an f32 file read into an f32 model is copied exactly and
+//! never widened and narrowed on the way. The reader refuses anything that does not parse, does
+//! not add up or is not floating point, with a [`FileError`] ([`FileError::Truncated`] gives the
+//! byte counts of a cut file); it never allocates more than the file's own size justifies,
+//! because the header's extent is checked against the bytes actually present before any tensor
+//! is copied.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;

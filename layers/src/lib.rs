@@ -7,6 +7,12 @@
 //!
 //! The layout is PyTorch's time-major `(T, B, F)`, read as a column-major `F x (T*B)` matrix; see
 //! [`unroll`].
+//!
+//! Every layer is used through the [`Layer`] trait: [`Layer::forward`] and [`Layer::infer`] check
+//! a caller's inputs once, then run the layer's unchecked path, which is also what a composite
+//! ([`Bidirectional`], [`Stack`]) calls on its parts. A [`Model`] puts a [`head`] on a stack and
+//! reads it as its [`Readout`] says ([`readout`]); the [`train`] module's trainer takes the batches
+//! of `rnnzoo-datasets` as they are (the shared [`rnnzoo_cell::Batch`]).
 
 mod bidirectional;
 pub mod checkpoint;
