@@ -75,7 +75,7 @@ pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<Summary, TorchError
         if recurrent_name
             || (name.contains('.') && !name.starts_with("optim.") && !name.starts_with("grad."))
         {
-            parameters += tensor.values.len();
+            parameters += tensor.len();
         }
     }
     let load = TorchOptions {
@@ -195,7 +195,7 @@ mod tests {
         let refs: Vec<(String, Vec<usize>, Vec<f64>)> = sd
             .tensors
             .iter()
-            .map(|(k, v)| (k.clone(), v.shape.clone(), v.values.clone()))
+            .map(|(k, v)| (k.clone(), v.shape.clone(), v.to_vec::<f64>()))
             .collect();
         let views: Vec<(String, Vec<usize>, &[f64])> = refs
             .iter()
@@ -215,7 +215,7 @@ mod tests {
         assert_eq!(s.kind, "state_dict");
         assert_eq!(
             s.parameters,
-            sd.tensors.values().map(|t| t.values.len()).sum::<usize>()
+            sd.tensors.values().map(|t| t.len()).sum::<usize>()
         );
     }
 

@@ -16,9 +16,12 @@
 //!   one step of either through [`CellExt`]. The traits' docs show how to write your own.
 //! - [`gradcheck`]: finite-difference checks with `torch.autograd.gradcheck`'s tolerances, and the
 //!   check that a cell keeps the samples of a batch apart.
+//! - [`batch`]: the [`Batch`]/[`Targets`] type datasets produce and training takes, here so that
+//!   neither of those crates depends on the other.
 //! - [`strategies`] (feature `strategies`, on by default): proptest strategies for check suites.
 
 pub mod activation;
+pub mod batch;
 mod cell;
 mod error;
 mod gated;
@@ -37,6 +40,7 @@ mod weights;
 /// without depending on `rand` itself (`use rnnzoo_cell::rand::Rng;`).
 pub use rand;
 
+pub use batch::{Batch, BatchError, Targets};
 pub use cell::{add_row_sums, broadcast_bias, h_view, Cell, GateParams, StepForm};
 pub use error::CellError;
 pub use gated::{BackwardColumn, ForwardColumn, GatedCell, PointwiseBackward, PointwiseForward};

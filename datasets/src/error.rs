@@ -17,6 +17,10 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]
 pub enum DatasetError {
+    /// A batch does not hold what its shape says (see [`crate::SeqBatch::validate`]).
+    #[error(transparent)]
+    Batch(#[from] rnnzoo_cell::BatchError),
+
     /// A batch of zero samples was requested.
     #[error("batch size must be at least 1, got 0")]
     ZeroBatch,

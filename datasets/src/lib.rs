@@ -40,7 +40,8 @@
 //! All randomness comes from a generator the caller passes, or from [`rng`]`(seed)`
 //! (ChaCha8, whose output is the same on every platform): the same seed gives the same data.
 //! Everything is computed in `f64`; [`SeqBatch::cast`] / [`SeqBatch::to_f32`] convert to any
-//! [`Scalar`] (`f32`, `f64`).
+//! [`Real`] (`f32`, `f64`). [`SeqBatch`] is `rnnzoo_cell::Batch`, the type rnnzoo's trainer
+//! takes: this crate depends on `rnnzoo-cell` for that type alone.
 //!
 //! # Errors
 //!
@@ -74,7 +75,7 @@ mod text;
 mod timeseries;
 
 pub use adding::{AddingProblem, ADDING_BASELINE_MSE};
-pub use batch::{pad_sequences, time_major_index, Padded, Scalar, SeqBatch, Targets};
+pub use batch::{pad_sequences, time_major_index, Padded, SeqBatch, Targets};
 pub use copy_memory::CopyMemory;
 pub use error::{DatasetError, Result};
 pub use mackey_glass::MackeyGlass;
@@ -82,6 +83,7 @@ pub use reber::{
     generate_embedded_reber, generate_reber, is_valid_embedded_reber, is_valid_reber,
     reber_allowed_next, reber_symbol_id, Reber, REBER_SYMBOLS,
 };
+pub use rnnzoo_cell::{BatchError, Real};
 pub use split::split_at_fraction;
 pub use task::{rng, Task};
 pub use temporal_order::TemporalOrder;

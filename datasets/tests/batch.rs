@@ -128,6 +128,6 @@ fn validate_rejects_inconsistent_batches() {
     assert!(b.validate().is_err());
     let mut b = good;
     b.batch = 0;
-    assert_eq!(b.validate(), Err(DatasetError::ZeroBatch));
+    assert_eq!(b.validate(), Err(rnnzoo_datasets::BatchError::EmptyBatch));
     assert_eq!(b.input(0, 0), None);
 }

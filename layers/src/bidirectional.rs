@@ -4,8 +4,10 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rnnzoo_cell::{Params, Real};
 
+use std::borrow::Cow;
+
 use crate::unroll::reorder;
-use crate::{InputGrads, Inputs, Layer, LayerError, LayerTape, Output, ParamGroup};
+use crate::{Direction, InputGrads, Inputs, Layer, LayerError, LayerTape, Output, ParamGroup};
 
 /// How the two directions' outputs combine at each step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -49,12 +51,14 @@ pub struct Bidirectional<F, B> {
     merge: Merge,
 }
 
+/// What the pair's backward reads: the halves' tapes, the lengths (to reverse the backward half's
+/// gradients) and, for [`Merge::Product`] only, both outputs.
 struct BiTape<T> {
     forward: LayerTape,
     backward: LayerTape,
-    /// Both directions' outputs in the caller's step order (for `Product`'s backward).
-    y_forward: Vec<T>,
-    y_backward: Vec<T>,
+    /// Both directions' outputs in the caller's step order, `[forward, backward]`: the factors of
+    /// `Product`'s gradient, recorded for no other merge.
+    y_product: Option<[Vec<T>; 2]>,
     lengths: Option<Vec<usize>>,
     steps: usize,
     batch: usize,
@@ -66,12 +70,22 @@ impl<F, B> Bidirectional<F, B> {
     /// # Errors
     ///
     /// [`LayerError::Compose`] if the halves take different input sizes, or a merge other than
-    /// `Concat` is asked of halves with different output sizes.
+    /// `Concat` is asked of halves with different output sizes; [`LayerError::ReversedHalf`] if
+    /// a half reads its sequence reversed itself ([`Direction::Reverse`]): the pair reverses the
+    /// backward half's sequence, so both halves must be forward layers.
     pub fn new<T: Real>(forward: F, backward: B, merge: Merge) -> Result<Self, LayerError>
     where
         F: Layer<T>,
         B: Layer<T>,
     {
+        for (half, dir) in [
+            ("forward", forward.direction()),
+            ("backward", backward.direction()),
+        ] {
+            if dir == Direction::Reverse {
+                return Err(LayerError::ReversedHalf { half });
+            }
+        }
         if forward.input_size() != backward.input_size() {
             return Err(LayerError::Compose(format!(
                 "bidirectional halves take {} and {} inputs",
@@ -167,7 +181,6 @@ impl<F, B> Bidirectional<F, B> {
         F: Layer<T>,
         B: Layer<T>,
     {
-        crate::unroll::validate(&inputs, self.input_size(), self.state_size())?;
         let (steps, batch) = (inputs.steps, inputs.batch);
         let (init_f, init_b) = self.split_state(inputs.initial, batch);
         let x_rev = reorder(
@@ -208,7 +221,7 @@ impl<F, B> Bidirectional<F, B> {
         of: Output<T>,
         ob: Output<T>,
         inputs: &Inputs<'_, T>,
-    ) -> (Output<T>, Vec<T>, Vec<T>)
+    ) -> (Output<T>, [Vec<T>; 2])
     where
         F: Layer<T>,
         B: Layer<T>,
@@ -230,8 +243,7 @@ impl<F, B> Bidirectional<F, B> {
                 output,
                 final_state,
             },
-            of.output,
-            yb,
+            [of.output, yb],
         )
     }
 }
@@ -252,7 +264,7 @@ impl<T: Real, F: Layer<T>, B: Layer<T>> Layer<T> for Bidirectional<F, B> {
         self.forward.state_size() + self.backward.state_size()
     }
 
-    fn forward(
+    fn forward_unchecked(
         &self,
         inputs: Inputs<'_, T>,
         train: Option<&mut dyn RngCore>,
@@ -271,15 +283,14 @@ impl<T: Real, F: Layer<T>, B: Layer<T>> Layer<T> for Bidirectional<F, B> {
         };
         let ((of, tf), (ob, tb)) = self.both(
             inputs,
-            |f, inp| f.forward(inp, sf.map(|r| r as &mut dyn RngCore)),
-            |b, inp| b.forward(inp, sb.map(|r| r as &mut dyn RngCore)),
+            |f, inp| f.forward_unchecked(inp, sf.map(|r| r as &mut dyn RngCore)),
+            |b, inp| b.forward_unchecked(inp, sb.map(|r| r as &mut dyn RngCore)),
         )?;
-        let (out, y_forward, y_backward) = self.assemble(of, ob, &inputs);
+        let (out, ys) = self.assemble(of, ob, &inputs);
         let tape = BiTape {
             forward: tf,
             backward: tb,
-            y_forward,
-            y_backward,
+            y_product: (self.merge == Merge::Product).then_some(ys),
             lengths: inputs.lengths.map(<[usize]>::to_vec),
             steps: inputs.steps,
             batch: inputs.batch,
@@ -287,8 +298,12 @@ impl<T: Real, F: Layer<T>, B: Layer<T>> Layer<T> for Bidirectional<F, B> {
         Ok((out, LayerTape::new(tape)))
     }
 
-    fn infer(&self, inputs: Inputs<'_, T>) -> Result<Output<T>, LayerError> {
-        let (of, ob) = self.both(inputs, |f, inp| f.infer(inp), |b, inp| b.infer(inp))?;
+    fn infer_unchecked(&self, inputs: Inputs<'_, T>) -> Result<Output<T>, LayerError> {
+        let (of, ob) = self.both(
+            inputs,
+            |f, inp| f.infer_unchecked(inp),
+            |b, inp| b.infer_unchecked(inp),
+        )?;
         Ok(self.assemble(of, ob, &inputs).0)
     }
 
@@ -305,7 +320,8 @@ impl<T: Real, F: Layer<T>, B: Layer<T>> Layer<T> for Bidirectional<F, B> {
         let (hf, hb) = (self.forward.output_size(), self.backward.output_size());
         crate::layer::check_backward(self, steps, batch, d_output, d_final, grads)?;
         let nf = self.forward.param_groups().len();
-        let (d_yf, d_yb): (Vec<T>, Vec<T>) = match self.merge {
+        // A half reads its gradient in place where the merge leaves it unchanged.
+        let (d_yf, d_yb): (Cow<'_, [T]>, Cow<'_, [T]>) = match self.merge {
             Merge::Concat => {
                 let (mut a, mut b) = (
                     Vec::with_capacity(hf * columns),
@@ -315,28 +331,24 @@ impl<T: Real, F: Layer<T>, B: Layer<T>> Layer<T> for Bidirectional<F, B> {
                     a.extend_from_slice(&col[..hf]);
                     b.extend_from_slice(&col[hf..]);
                 }
-                (a, b)
+                (Cow::Owned(a), Cow::Owned(b))
             }
-            Merge::Sum => (d_output.to_vec(), d_output.to_vec()),
+            Merge::Sum => (Cow::Borrowed(d_output), Cow::Borrowed(d_output)),
             Merge::Mean => {
                 let half: Vec<T> = d_output
                     .iter()
                     .map(|&d| d * T::from_f64_lossy(0.5))
                     .collect();
-                (half.clone(), half)
+                (Cow::Owned(half.clone()), Cow::Owned(half))
             }
-            Merge::Product => (
-                d_output
-                    .iter()
-                    .zip(&tape.y_backward)
-                    .map(|(&d, &y)| d * y)
-                    .collect(),
-                d_output
-                    .iter()
-                    .zip(&tape.y_forward)
-                    .map(|(&d, &y)| d * y)
-                    .collect(),
-            ),
+            Merge::Product => {
+                let [y_f, y_b] = tape.y_product.as_ref().ok_or(LayerError::WrongTape {
+                    layer: "Bidirectional",
+                })?;
+                let times =
+                    |y: &[T]| Cow::Owned(d_output.iter().zip(y).map(|(&d, &y)| d * y).collect());
+                (times(y_b), times(y_f))
+            }
         };
         let lengths = tape.lengths.as_deref();
         let d_yb = reorder(&d_yb, hb, steps, batch, lengths, true);

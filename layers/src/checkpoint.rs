@@ -54,26 +54,40 @@ fn named<'a, T: Real>(groups: &'a [ParamGroup<'a, T>]) -> Vec<(String, Vec<usize
         .collect()
 }
 
-/// Fills every parameter of `groups` from `tensors`, checking names and shapes; returns the
-/// names used.
+/// Fills every parameter of `groups` from `tensors`, checking every name and shape first so that
+/// a failure writes nothing; returns the names used.
 fn fill<T: Real>(
     suffixes: &[String],
-    groups: Vec<&mut Params<T>>,
+    mut groups: Vec<&mut Params<T>>,
     tensors: &Tensors,
 ) -> Result<Vec<String>, FileError> {
     let mut used = Vec::new();
-    for (g, suffix) in groups.into_iter().zip(suffixes) {
-        for p in g.iter_mut() {
+    for (g, suffix) in groups.iter().zip(suffixes) {
+        for p in g.iter() {
             let name = tensor_name(p.name(), suffix);
-            let values = tensors.take(&name, p.shape())?;
-            for (d, &v) in p.data_mut().iter_mut().zip(values) {
-                *d = T::from_f64_lossy(v);
-            }
+            tensors.get_checked(&name, p.shape())?;
             used.push(name);
         }
     }
+    let names = groups.iter_mut().flat_map(|g| g.iter_mut()).zip(&used);
+    for (p, name) in names {
+        let shape = p.shape().to_vec();
+        tensors.take_into(name, &shape, p.data_mut())?;
+    }
     Ok(used)
 }
+
+/// The model's cell modes as `weights_bytes` records them (`LSTM_l0,LSTM_l0_reverse,DENSEhead`).
+fn modes<T: Real>(groups: &[ParamGroup<'_, T>]) -> String {
+    groups
+        .iter()
+        .map(|g| format!("{}{}", g.mode, g.suffix))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The metadata key of the cell modes a weights file was written from.
+const MODES_KEY: &str = "rnnzoo.modes";
 
 /// The weights of `model` as safetensors bytes (see the module docs).
 ///
@@ -82,11 +96,7 @@ fn fill<T: Real>(
 /// [`FileError::Format`] if serialisation fails.
 pub fn weights_bytes<T: Real>(model: &Model<T>) -> Result<Vec<u8>, FileError> {
     let groups = model.param_groups();
-    let modes: Vec<String> = groups
-        .iter()
-        .map(|g| format!("{}{}", g.mode, g.suffix))
-        .collect();
-    let meta = HashMap::from([("rnnzoo.modes".to_string(), modes.join(","))]);
+    let meta = HashMap::from([(MODES_KEY.to_string(), modes(&groups))]);
     serialize(&named(&groups), meta)
 }
 
@@ -100,27 +110,49 @@ pub fn save_weights<T: Real>(model: &Model<T>, path: &Path) -> Result<(), FileEr
 }
 
 /// Loads weights into `model` (built with the same architecture), checking every name and shape;
-/// a tensor in the file that the model does not have is an error too.
+/// a tensor in the file that the model does not have is an error too, and so is a file written
+/// from other cells (its `rnnzoo.modes` record, when it has one, must be the model's: a GRU file
+/// does not load into a reset-before GRU model of the same shapes). A file without the record (a
+/// PyTorch `state_dict`) is checked by names and shapes only.
+///
+/// Loading is all or nothing: every check runs before the first value is written, so on error the
+/// model is unchanged.
 ///
 /// # Errors
 ///
-/// [`FileError`]: unreadable or damaged file, missing or unexpected tensor, wrong shape.
+/// [`FileError::Modes`] for a file of other cells; [`FileError::Missing`],
+/// [`FileError::Unexpected`] or [`FileError::Shape`] for a tensor that does not fit.
 pub fn load_weights<T: Real>(model: &mut Model<T>, tensors: &Tensors) -> Result<(), FileError> {
-    let suffixes: Vec<String> = model
-        .param_groups()
-        .iter()
-        .map(|g| g.suffix.clone())
-        .collect();
-    let used = fill(&suffixes, model.params_mut(), tensors)?;
+    let (suffixes, expected): (Vec<String>, String) = {
+        let groups = model.param_groups();
+        (
+            groups.iter().map(|g| g.suffix.clone()).collect(),
+            modes(&groups),
+        )
+    };
+    if let Some(got) = tensors.metadata.get(MODES_KEY) {
+        if *got != expected {
+            return Err(FileError::Modes {
+                expected,
+                got: got.clone(),
+            });
+        }
+    }
+    // Names first: an unexpected tensor must stop the load before anything is written.
+    let mut wanted = Vec::new();
+    for g in model.param_groups() {
+        wanted.extend(g.params.names().map(|n| tensor_name(n, &g.suffix)));
+    }
     if let Some(extra) = tensors
         .tensors
         .keys()
-        .find(|n| !n.starts_with("optim.") && !used.contains(n))
+        .find(|n| !n.starts_with("optim.") && !wanted.contains(n))
     {
         return Err(FileError::Unexpected {
             name: extra.clone(),
         });
     }
+    fill(&suffixes, model.params_mut(), tensors)?;
     Ok(())
 }
 
@@ -182,7 +214,10 @@ pub fn training_bytes<T: Real>(
         extra,
     };
     let json = serde_json::to_string(&meta).map_err(|e| FileError::Metadata(e.to_string()))?;
-    let metadata = HashMap::from([(META_KEY.to_string(), json)]);
+    let metadata = HashMap::from([
+        (META_KEY.to_string(), json),
+        (MODES_KEY.to_string(), modes(&groups)),
+    ]);
     let buffers: Vec<(String, Vec<usize>, &[f64])> = buffers
         .iter()
         .map(|(n, sh, d)| (n.clone(), sh.clone(), d.as_slice()))
@@ -220,8 +255,9 @@ pub fn optimizer_for<T: Real>(hyper: &HyperParams) -> Box<dyn Optimizer<T>> {
 ///
 /// # Errors
 ///
-/// [`FileError`] for a damaged file, missing or misshapen tensors, damaged metadata, or an
-/// optimizer state that does not fit the model.
+/// [`FileError`] for a damaged file, missing or misshapen tensors, damaged metadata, a training
+/// configuration the trainer refuses ([`FileError::Optim`] for a negative or NaN clipping bound),
+/// or an optimizer state that does not fit the model.
 pub fn load_training<T: Real>(
     mut model: Model<T>,
     bytes: &[u8],
@@ -238,6 +274,7 @@ pub fn load_training<T: Real>(
             meta.format
         )));
     }
+    meta.config.validate()?;
     load_weights(&mut model, &tensors)?;
     let mut buffers = BTreeMap::new();
     for (name, count) in &meta.optimizer_buffers {
@@ -250,7 +287,7 @@ pub fn load_training<T: Real>(
                 .tensors
                 .get(&key)
                 .ok_or(FileError::Missing { name: key })?;
-            list.push(t.values.clone());
+            list.push(t.to_vec::<f64>());
         }
         buffers.insert(name.clone(), list);
     }

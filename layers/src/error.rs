@@ -86,11 +86,29 @@ pub enum LayerError {
         /// Values given.
         got: usize,
     },
-    /// The gradient store does not have the layer's parameter names and shapes.
-    #[error("gradient store does not match the layer's parameters ({expected:?})")]
+    /// The gradient stores do not have the layer's parameter names and shapes.
+    #[error(
+        "gradient stores do not fit the layer: it has {expected_stores} parameter group(s), \
+         {got_stores} store(s) came{}; make them with the layer's zero_grads()",
+        .mismatch.as_ref().map(|m| format!("; {m}")).unwrap_or_default()
+    )]
     GradsLayout {
-        /// The parameter names of the layer.
-        expected: Vec<String>,
+        /// Stores the layer needs (one per parameter group).
+        expected_stores: usize,
+        /// Stores given.
+        got_stores: usize,
+        /// The first tensor that does not fit, when the counts agree.
+        mismatch: Option<GradMismatch>,
+    },
+    /// A buffer other than a gradient has the wrong number of values.
+    #[error("{what} has {got} values, expected {expected}")]
+    Size {
+        /// Which buffer.
+        what: &'static str,
+        /// Values expected.
+        expected: usize,
+        /// Values given.
+        got: usize,
     },
     /// The tape was recorded by a layer of other sizes.
     #[error("tape was recorded by a layer with (input, hidden, state, cache) = {got:?}; this layer has {expected:?}")]
@@ -119,10 +137,54 @@ pub enum LayerError {
         /// The layer whose backward was called.
         layer: &'static str,
     },
+    /// A half given to [`crate::Bidirectional`] reads its sequence reversed itself.
+    #[error(
+        "the {half} half of a Bidirectional reads its sequence reversed (Direction::Reverse); the \
+         pair reverses the backward half's sequence itself, so give it two Direction::Forward layers"
+    )]
+    ReversedHalf {
+        /// `"forward"` or `"backward"`.
+        half: &'static str,
+    },
     /// Layers that do not fit together (sizes of a stack, merge of a bidirectional pair).
     #[error("{0}")]
     Compose(String),
+    /// The batch's targets are not of the kind the model's readout reads.
+    #[error("{targets} targets do not fit a model that reads {readout}")]
+    TargetsKind {
+        /// The targets' kind (`"per-step"`, `"per-sample"`).
+        targets: &'static str,
+        /// The readout.
+        readout: &'static str,
+    },
     /// A cell or parameter error.
     #[error(transparent)]
     Cell(#[from] CellError),
+}
+
+/// The first tensor of a gradient store that does not fit the layer's parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GradMismatch {
+    /// The store's index in the list.
+    pub store: usize,
+    /// The parameter, with its PyTorch suffix (`weight_hh_l1_reverse`).
+    pub tensor: String,
+    /// Its shape in the layer.
+    pub shape: Vec<usize>,
+    /// What came in its place: a tensor's name and shape, or `None` for nothing.
+    pub got: Option<(String, Vec<usize>)>,
+}
+
+impl std::fmt::Display for GradMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "store {} needs `{}` {:?}, ",
+            self.store, self.tensor, self.shape
+        )?;
+        match &self.got {
+            Some((name, shape)) => write!(f, "got `{name}` {shape:?}"),
+            None => write!(f, "got nothing there"),
+        }
+    }
 }

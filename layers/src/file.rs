@@ -2,16 +2,22 @@
 //!
 //! Files are [safetensors](https://github.com/huggingface/safetensors): a length-prefixed JSON
 //! header and raw little-endian data, the format PyTorch's `safetensors.torch.save_file` writes.
-//! The reader refuses anything that does not parse, does not add up or is not floating point, with
-//! a [`FileError`]; it never allocates more than the file's own size justifies, because every
-//! tensor's extent is checked against the bytes actually present before any is copied.
+//! [`Tensors::parse`] reads the header once and keeps every tensor in the dtype the file stores
+//! ([`TensorData`]: F32 stays `f32`, F64 stays `f64`); [`Tensors::take`] converts one tensor to
+//! the caller's `T` when it is taken, so an f32 file read into an f32 model is copied exactly and
+//! never widened and narrowed on the way. The reader refuses anything that does not parse, does
+//! not add up or is not floating point, with a [`FileError`] ([`FileError::Truncated`] gives the
+//! byte counts of a cut file); it never allocates more than the file's own size justifies,
+//! because the header's extent is checked against the bytes actually present before any tensor
+//! is copied.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::Path;
 
 use rnnzoo_cell::{CellError, Real};
-use safetensors::{Dtype, SafeTensors};
+use safetensors::tensor::Metadata;
+use safetensors::Dtype;
 
 use crate::LayerError;
 
@@ -26,9 +32,17 @@ pub enum FileError {
         /// What the system said.
         source: std::io::Error,
     },
-    /// Not a valid safetensors file (truncated, damaged header, offsets that do not add up).
+    /// Not a valid safetensors file (damaged header, offsets that do not add up).
     #[error("not a valid safetensors file: {0}")]
     Format(String),
+    /// The file is shorter than its header says.
+    #[error("the file is truncated: {got} bytes, its header needs {expected}")]
+    Truncated {
+        /// Bytes the header accounts for (or the length prefix, when even that is cut).
+        expected: usize,
+        /// Bytes present.
+        got: usize,
+    },
     /// A tensor has a type other than F32 or F64 (or I64 where a count is expected).
     #[error("tensor `{name}` is {dtype}; expected F32 or F64")]
     Dtype {
@@ -71,6 +85,20 @@ pub enum FileError {
     /// Building a cell from the file failed.
     #[error(transparent)]
     Cell(#[from] CellError),
+    /// The file holds a setting an optimizer or the trainer refuses (a negative clipping bound).
+    #[error(transparent)]
+    Optim(#[from] crate::optim::OptimError),
+    /// The file was written by a model of other cells than the one it is loaded into.
+    #[error(
+        "the file's cells are {got}, the model's are {expected} (recorded in `rnnzoo.modes`); \
+         build the model with the file's cell kinds"
+    )]
+    Modes {
+        /// The model's cell modes, comma-separated.
+        expected: String,
+        /// The file's.
+        got: String,
+    },
 }
 
 impl From<safetensors::SafeTensorError> for FileError {
@@ -79,13 +107,91 @@ impl From<safetensors::SafeTensorError> for FileError {
     }
 }
 
-/// A tensor read from a file: its shape and its values (widened to `f64`, exactly).
+/// A tensor's values in the type the file stores them in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TensorData {
+    /// `F32` values.
+    F32(Vec<f32>),
+    /// `F64` values.
+    F64(Vec<f64>),
+    /// `I64` values (read only when asked: PyTorch fixtures store `lengths` so).
+    I64(Vec<i64>),
+}
+
+/// A tensor read from a file: its shape and its values, in the file's own dtype.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tensor {
     /// The shape.
     pub shape: Vec<usize>,
     /// The values, row-major.
-    pub values: Vec<f64>,
+    pub data: TensorData,
+}
+
+impl Tensor {
+    /// A tensor of `f64` values.
+    pub fn f64(shape: Vec<usize>, values: Vec<f64>) -> Self {
+        Self {
+            shape,
+            data: TensorData::F64(values),
+        }
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match &self.data {
+            TensorData::F32(v) => v.len(),
+            TensorData::F64(v) => v.len(),
+            TensorData::I64(v) => v.len(),
+        }
+    }
+
+    /// Whether the tensor holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The dtype as safetensors names it: `"F32"`, `"F64"` or `"I64"`.
+    pub fn dtype(&self) -> &'static str {
+        match &self.data {
+            TensorData::F32(_) => "F32",
+            TensorData::F64(_) => "F64",
+            TensorData::I64(_) => "I64",
+        }
+    }
+
+    /// The values converted to `T` (rounded to nearest when `T` is narrower than the file's type;
+    /// exact otherwise).
+    ///
+    /// ```
+    /// use rnnzoo_layers::file::Tensor;
+    /// let t = Tensor::f64(vec![2], vec![0.5, 0.1]);
+    /// assert_eq!(t.to_vec::<f32>(), [0.5f32, 0.1f32]);
+    /// ```
+    pub fn to_vec<T: Real>(&self) -> Vec<T> {
+        let mut out = vec![T::zero(); self.len()];
+        self.write_to(&mut out);
+        out
+    }
+
+    /// Converts the values to `T` into `dst` (of [`len`](Tensor::len) values).
+    fn write_to<T: Real>(&self, dst: &mut [T]) {
+        // An f32 file read into f32 (or an f64 file into f64) is copied exactly: the f64 step in
+        // between is exact for every f32.
+        match &self.data {
+            TensorData::F32(v) => dst
+                .iter_mut()
+                .zip(v)
+                .for_each(|(d, &x)| *d = T::from_f64_lossy(f64::from(x))),
+            TensorData::F64(v) => dst
+                .iter_mut()
+                .zip(v)
+                .for_each(|(d, &x)| *d = T::from_f64_lossy(x)),
+            TensorData::I64(v) => dst
+                .iter_mut()
+                .zip(v)
+                .for_each(|(d, &x)| *d = T::from_f64_lossy(x as f64)),
+        }
+    }
 }
 
 /// Every tensor of a file by name, and the file's metadata.
@@ -97,49 +203,89 @@ pub struct Tensors {
     pub metadata: HashMap<String, String>,
 }
 
+/// Bytes of the header-length prefix.
+const PREFIX: usize = 8;
+
 impl Tensors {
-    /// Parses safetensors bytes. F32 and F64 tensors are read; an I64 tensor is read only if
-    /// `allow_int` is set (PyTorch fixtures store `lengths` so).
+    /// Parses safetensors bytes, reading the header once. F32 and F64 tensors are read as they
+    /// are stored; an I64 tensor is read only if `allow_int` is set (PyTorch fixtures store
+    /// `lengths` so).
     ///
     /// # Errors
     ///
-    /// [`FileError::Format`] for anything that is not a valid safetensors file,
+    /// [`FileError::Truncated`] for a file shorter than its header says (with both byte counts),
+    /// [`FileError::Format`] for anything else that is not a valid safetensors file,
     /// [`FileError::Dtype`] for a tensor of another type.
     pub fn parse(bytes: &[u8], allow_int: bool) -> Result<Self, FileError> {
-        let (_, header) = SafeTensors::read_metadata(bytes)?;
-        let metadata = header.metadata().clone().unwrap_or_default();
-        let st = SafeTensors::deserialize(bytes)?;
+        let truncated = |expected| FileError::Truncated {
+            expected,
+            got: bytes.len(),
+        };
+        let prefix: [u8; PREFIX] = bytes
+            .get(..PREFIX)
+            .and_then(|p| p.try_into().ok())
+            .ok_or_else(|| truncated(PREFIX))?;
+        let n = usize::try_from(u64::from_le_bytes(prefix))
+            .ok()
+            .filter(|&n| n <= MAX_HEADER)
+            .ok_or_else(|| {
+                FileError::Format(format!(
+                    "the header claims {} bytes; at most {MAX_HEADER} are accepted",
+                    u64::from_le_bytes(prefix)
+                ))
+            })?;
+        let header = bytes
+            .get(PREFIX..PREFIX + n)
+            .ok_or_else(|| truncated(PREFIX + n))?;
+        let header: Metadata =
+            serde_json::from_slice(header).map_err(|e| FileError::Format(e.to_string()))?;
+        let expected = PREFIX + n + header.data_len();
+        if bytes.len() < expected {
+            return Err(truncated(expected));
+        }
+        if bytes.len() > expected {
+            return Err(FileError::Format(format!(
+                "{} bytes after the last tensor (the header accounts for {expected} of {})",
+                bytes.len() - expected,
+                bytes.len()
+            )));
+        }
+        let data = &bytes[PREFIX + n..];
         let mut tensors = BTreeMap::new();
-        for (name, view) in st.iter() {
-            let data = view.data();
-            let values: Vec<f64> = match view.dtype() {
-                Dtype::F64 => data
-                    .chunks_exact(8)
-                    .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-                    .collect(),
-                Dtype::F32 => data
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")) as f64)
-                    .collect(),
-                Dtype::I64 if allow_int => data
-                    .chunks_exact(8)
-                    .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")) as f64)
-                    .collect(),
+        for (name, info) in header.tensors() {
+            let raw = &data[info.data_offsets.0..info.data_offsets.1];
+            let data = match info.dtype {
+                Dtype::F64 => TensorData::F64(
+                    raw.chunks_exact(8)
+                        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                        .collect(),
+                ),
+                Dtype::F32 => TensorData::F32(
+                    raw.chunks_exact(4)
+                        .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                        .collect(),
+                ),
+                Dtype::I64 if allow_int => TensorData::I64(
+                    raw.chunks_exact(8)
+                        .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+                        .collect(),
+                ),
                 d => {
                     return Err(FileError::Dtype {
-                        name: name.to_string(),
+                        name,
                         dtype: d.to_string(),
                     })
                 }
             };
             tensors.insert(
-                name.to_string(),
+                name,
                 Tensor {
-                    shape: view.shape().to_vec(),
-                    values,
+                    shape: info.shape.clone(),
+                    data,
                 },
             );
         }
+        let metadata = header.metadata().clone().unwrap_or_default();
         Ok(Self { tensors, metadata })
     }
 
@@ -161,7 +307,7 @@ impl Tensors {
     /// # Errors
     ///
     /// [`FileError::Missing`] or [`FileError::Shape`].
-    pub fn take(&self, name: &str, shape: &[usize]) -> Result<&[f64], FileError> {
+    pub fn get_checked(&self, name: &str, shape: &[usize]) -> Result<&Tensor, FileError> {
         let t = self
             .tensors
             .get(name)
@@ -173,9 +319,53 @@ impl Tensors {
                 got: t.shape.clone(),
             });
         }
-        Ok(&t.values)
+        Ok(t)
+    }
+
+    /// The tensor `name`, with its shape checked, converted to `T` (see [`Tensor::to_vec`]).
+    ///
+    /// ```
+    /// use rnnzoo_layers::file::{Tensor, Tensors};
+    /// let mut t = Tensors::default();
+    /// t.tensors.insert("w".into(), Tensor::f64(vec![1, 2], vec![1.0, 2.0]));
+    /// assert_eq!(t.take::<f32>("w", &[1, 2])?, [1.0f32, 2.0]);
+    /// assert!(t.take::<f32>("w", &[2, 1]).is_err());
+    /// # Ok::<(), rnnzoo_layers::file::FileError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`FileError::Missing`] or [`FileError::Shape`].
+    pub fn take<T: Real>(&self, name: &str, shape: &[usize]) -> Result<Vec<T>, FileError> {
+        Ok(self.get_checked(name, shape)?.to_vec())
+    }
+
+    /// [`take`](Tensors::take) into `dst`, which must hold the shape's number of values.
+    ///
+    /// # Errors
+    ///
+    /// [`FileError::Missing`] or [`FileError::Shape`] (also when `dst` is not the shape's size).
+    pub fn take_into<T: Real>(
+        &self,
+        name: &str,
+        shape: &[usize],
+        dst: &mut [T],
+    ) -> Result<(), FileError> {
+        let t = self.get_checked(name, shape)?;
+        if t.len() != dst.len() {
+            return Err(FileError::Shape {
+                name: name.into(),
+                expected: vec![dst.len()],
+                got: t.shape.clone(),
+            });
+        }
+        t.write_to(dst);
+        Ok(())
     }
 }
+
+/// The largest header accepted, as safetensors' own reader (100 MB).
+const MAX_HEADER: usize = 100_000_000;
 
 /// Serialises named tensors of `T` (stored as `T::NAME`, F32 or F64) with metadata.
 ///

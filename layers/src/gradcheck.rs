@@ -28,7 +28,8 @@ use rnnzoo_cell::gradcheck::{check, normal_vec, Differentiable, Options, Report}
 use rnnzoo_cell::strategies::UnrollCase;
 use rnnzoo_cell::{seeded, Cell};
 
-use crate::loss::{cross_entropy, mse, step_mask};
+use crate::loss::{cross_entropy, mse};
+use crate::readout::step_mask;
 use crate::{Direction, Inputs, Layer, LayerError, Model, Readout, Recurrent};
 
 /// The sequence a layer or a model is checked on: its shape and lengths, whether it starts from a
@@ -326,12 +327,11 @@ impl ModelLoss {
     /// The loss and its gradient with respect to the predictions.
     fn evaluate(&self, predictions: &[f64]) -> (f64, Vec<f64>) {
         let mask = match self.model.readout() {
-            Readout::EveryStep => Some(step_mask(
-                self.seq.steps,
-                self.seq.batch,
-                self.seq.lengths.as_deref(),
-            )),
-            Readout::LastStep => None,
+            Readout::EveryStep => Some(
+                step_mask(self.seq.steps, self.seq.batch, self.seq.lengths.as_deref())
+                    .expect("lengths checked in new"),
+            ),
+            Readout::LastStep | Readout::FinalStates => None,
         };
         let rows = self.model.head().output_size();
         let l = match self.kind {

@@ -19,7 +19,8 @@ pub enum Activation {
 
 /// `y = g(W h + b)` applied to a `input x n` matrix of columns (every step of every sample, or one
 /// column per sample) with one GEMM. Parameters `weight (output, input)` and `bias (output)`,
-/// as PyTorch's `nn.Linear`, initialised as it does: `U(-1/sqrt(input), 1/sqrt(input))`.
+/// as PyTorch's `nn.Linear`, initialised as it does: `U(-1/sqrt(input), 1/sqrt(input))`
+/// ([`Dense::new`]); [`Dense::zeros`] builds one without a random source, with or without bias.
 ///
 /// ```
 /// use rnnzoo_cell::seeded;
@@ -39,7 +40,7 @@ pub struct Dense<T> {
 }
 
 impl<T: Real> Dense<T> {
-    /// A head with PyTorch's `nn.Linear` initialisation.
+    /// A head with PyTorch's `nn.Linear` initialisation (weight and bias).
     ///
     /// # Errors
     ///
@@ -49,6 +50,36 @@ impl<T: Real> Dense<T> {
         output: usize,
         activation: Activation,
         rng: &mut R,
+    ) -> Result<Self, LayerError> {
+        let mut head = Self::zeros(input, output, activation, true)?;
+        let init = Init::pytorch(input);
+        for p in head.params.iter_mut() {
+            init.apply(p, rng);
+        }
+        Ok(head)
+    }
+
+    /// A head of zeros, built without a random source: for loading weights into (a PyTorch
+    /// `nn.Linear`, a checkpoint). With `bias = false` it has no `bias` parameter and computes
+    /// `y = g(W h)`, as `nn.Linear(bias=False)`.
+    ///
+    /// ```
+    /// use rnnzoo_layers::head::{Activation, Dense};
+    /// let mut head = Dense::<f32>::zeros(2, 1, Activation::Identity, false)?;
+    /// assert_eq!(head.params().names().collect::<Vec<_>>(), ["weight"]);
+    /// head.params_mut().set("weight", &[1.0, -1.0])?;
+    /// assert_eq!(head.forward(&[3.0, 2.0], 1)?, [1.0]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`LayerError::Cell`] with a zero-size error if `input` or `output` is zero.
+    pub fn zeros(
+        input: usize,
+        output: usize,
+        activation: Activation,
+        bias: bool,
     ) -> Result<Self, LayerError> {
         if input == 0 || output == 0 {
             let what = if input == 0 {
@@ -60,10 +91,8 @@ impl<T: Real> Dense<T> {
         }
         let mut params = Params::new();
         params.push(Param::zeros("weight", &[output, input], 1)?)?;
-        params.push(Param::zeros("bias", &[output], 1)?)?;
-        let init = Init::pytorch(input);
-        for p in params.iter_mut() {
-            init.apply(p, rng);
+        if bias {
+            params.push(Param::zeros("bias", &[output], 1)?)?;
         }
         Ok(Self {
             params,
@@ -71,6 +100,11 @@ impl<T: Real> Dense<T> {
             output,
             activation,
         })
+    }
+
+    /// Whether the head has a `bias` parameter.
+    pub fn has_bias(&self) -> bool {
+        self.params.len() > 1
     }
 
     /// Input rows.
@@ -98,6 +132,17 @@ impl<T: Real> Dense<T> {
         &mut self.params
     }
 
+    /// The head's parameters as a model's group (suffix `"head"`, mode `"DENSE"`).
+    pub(crate) fn param_group(&self) -> crate::ParamGroup<'_, T> {
+        crate::ParamGroup {
+            suffix: "head".into(),
+            mode: "DENSE",
+            hidden_size: self.output,
+            state_size: 0,
+            params: &self.params,
+        }
+    }
+
     fn check(
         &self,
         what: &'static str,
@@ -123,7 +168,9 @@ impl<T: Real> Dense<T> {
     pub fn forward(&self, h: &[T], n: usize) -> Result<Vec<T>, LayerError> {
         self.check("head input", self.input, h, n)?;
         let mut y = vec![T::zero(); self.output * n];
-        broadcast_bias(&mut y, Some(self.params[1].data()), self.output);
+        if self.has_bias() {
+            broadcast_bias(&mut y, Some(self.params[1].data()), self.output);
+        }
         gemm(
             T::one(),
             self.params[0].view(),
@@ -142,6 +189,8 @@ impl<T: Real> Dense<T> {
     /// From `d_y`, the gradient of the loss with respect to the head's output `y` (as returned by
     /// [`forward`](Dense::forward)): adds the parameter gradients to `grads` and returns `d h`.
     ///
+    /// `y` is read only by the sigmoid and softmax heads; an identity head ignores it (pass `&[]`).
+    ///
     /// # Errors
     ///
     /// [`LayerError`] if a buffer is not the size `n` columns imply or `grads` is not laid out as
@@ -155,12 +204,15 @@ impl<T: Real> Dense<T> {
         grads: &mut Params<T>,
     ) -> Result<Vec<T>, LayerError> {
         self.check("head input", self.input, h, n)?;
-        self.check("head output", self.output, y, n)?;
+        if self.activation != Activation::Identity {
+            self.check("head output", self.output, y, n)?;
+        }
         self.check("d_y", self.output, d_y, n)?;
         if !grads.same_layout(&self.params) {
-            return Err(LayerError::GradsLayout {
-                expected: self.params.names().map(String::from).collect(),
-            });
+            return Err(crate::layer::grads_layout_error(
+                &[self.param_group()],
+                std::slice::from_ref(grads),
+            ));
         }
         // d of the pre-activation.
         let mut d_z = d_y.to_vec();
@@ -191,7 +243,9 @@ impl<T: Real> Dense<T> {
             T::one(),
             MatMut::row_major(grads.at_mut(0).data_mut(), self.output, self.input).unwrap(),
         );
-        add_row_sums(grads.at_mut(1).data_mut(), &d_z, self.output);
+        if self.has_bias() {
+            add_row_sums(grads.at_mut(1).data_mut(), &d_z, self.output);
+        }
         let mut d_h = vec![T::zero(); self.input * n];
         gemm(
             T::one(),

@@ -1,15 +1,177 @@
-//! The `Layer` trait: what [`crate::Bidirectional`] and [`crate::Stack`] compose.
+//! The `Layer` trait, what [`crate::Bidirectional`] and [`crate::Stack`] compose, with what goes
+//! in and out of a layer ([`Inputs`], [`Output`], [`InputGrads`]) and the one check of a caller's
+//! inputs ([`Layer::forward`] and [`Layer::infer`] run it, composites call their parts' unchecked
+//! forms).
 
 use std::any::Any;
 
 use rand::RngCore;
 use rnnzoo_cell::{Params, Real};
 
-use crate::{InputGrads, Inputs, LayerError, Output};
+use crate::unroll::lengths::check_lengths;
+use crate::{Direction, GradMismatch, LayerError};
+
+/// Checks a layer's inputs once, at the API boundary: non-empty, `input_size x (steps * batch)`
+/// values, an initial state of `state_size x batch`, one length in `1..=steps` per sample, and no
+/// NaN or infinity where the layer reads.
+pub(crate) fn validate<T: Real>(
+    inp: &Inputs<'_, T>,
+    input_size: usize,
+    state_size: usize,
+) -> Result<(), LayerError> {
+    if inp.batch == 0 {
+        return Err(LayerError::EmptyBatch);
+    }
+    if inp.steps == 0 {
+        return Err(LayerError::NoSteps);
+    }
+    let expected = inp
+        .steps
+        .checked_mul(inp.batch)
+        .and_then(|n| n.checked_mul(input_size))
+        .unwrap_or(usize::MAX);
+    if inp.x.len() != expected {
+        return Err(LayerError::InputShape {
+            expected,
+            got: inp.x.len(),
+            steps: inp.steps,
+            batch: inp.batch,
+            features: input_size,
+        });
+    }
+    if let Some(init) = inp.initial {
+        if init.len() != state_size * inp.batch {
+            return Err(LayerError::InitialState {
+                expected: state_size * inp.batch,
+                got: init.len(),
+                state_size,
+                batch: inp.batch,
+            });
+        }
+    }
+    if let Some(l) = inp.lengths {
+        check_lengths(l, inp.batch, inp.steps)?;
+    }
+    // A NaN or infinity would spread through every later step and every gradient; refuse it here,
+    // where it can still be named. Padded steps are never read, so their values do not matter.
+    let columns = inp.x.chunks_exact(input_size.max(1)).enumerate();
+    for (c, col) in columns {
+        let (t, b) = (c / inp.batch, c % inp.batch);
+        if inp.lengths.is_some_and(|l| t >= l[b]) {
+            continue;
+        }
+        if let Some(f) = col.iter().position(|v| !v.is_finite()) {
+            return Err(LayerError::NonFinite {
+                what: "input",
+                at: format!("step {t}, sample {b}, feature {f}"),
+            });
+        }
+    }
+    if let Some(k) = inp
+        .initial
+        .and_then(|s| s.iter().position(|v| !v.is_finite()))
+    {
+        let (b, row) = (k / state_size, k % state_size);
+        return Err(LayerError::NonFinite {
+            what: "initial state",
+            at: format!("sample {b}, row {row}"),
+        });
+    }
+    Ok(())
+}
+
+/// A sequence and what comes with it: initial state and lengths (both optional).
+///
+/// ```
+/// use rnnzoo_layers::Inputs;
+/// let x = vec![0.0f32; 3 * 2 * 5]; // T = 3, B = 2, features = 5
+/// let inputs = Inputs::new(&x, 3, 2).lengths(&[3, 1]);
+/// assert_eq!(inputs.steps, 3);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a, T> {
+    /// The sequence, `features x (steps * batch)` column-major (PyTorch's `(T, B, F)`).
+    pub x: &'a [T],
+    /// `T`.
+    pub steps: usize,
+    /// `B`.
+    pub batch: usize,
+    /// The initial state, `state_size x batch`; zeros if `None`.
+    pub initial: Option<&'a [T]>,
+    /// Valid steps per sample; all `T` if `None`.
+    pub lengths: Option<&'a [usize]>,
+}
+
+impl<'a, T> Inputs<'a, T> {
+    /// A sequence of `steps` steps of `batch` samples, zero initial state, full lengths.
+    pub fn new(x: &'a [T], steps: usize, batch: usize) -> Self {
+        Self {
+            x,
+            steps,
+            batch,
+            initial: None,
+            lengths: None,
+        }
+    }
+
+    /// With an initial state (`state_size x batch`).
+    pub fn initial(self, state: &'a [T]) -> Self {
+        Self {
+            initial: Some(state),
+            ..self
+        }
+    }
+
+    /// With per-sample lengths.
+    pub fn lengths(self, lengths: &'a [usize]) -> Self {
+        Self {
+            lengths: Some(lengths),
+            ..self
+        }
+    }
+}
+
+impl<'a, T> From<&'a rnnzoo_cell::Batch<T>> for Inputs<'a, T> {
+    /// A batch's sequence and lengths, zero initial state.
+    fn from(b: &'a rnnzoo_cell::Batch<T>) -> Self {
+        Self {
+            x: &b.inputs,
+            steps: b.steps,
+            batch: b.batch,
+            initial: None,
+            lengths: b.lengths.as_deref(),
+        }
+    }
+}
+
+/// What a forward pass returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output<T> {
+    /// `h_t` for every step, `hidden x (steps * batch)` (PyTorch's `output`, `(T, B, H)`); zero at
+    /// padded steps.
+    pub output: Vec<T>,
+    /// The state after each sample's last valid step, `state_size x batch`.
+    pub final_state: Vec<T>,
+}
+
+/// Gradients with respect to the inputs of a forward pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputGrads<T> {
+    /// `d loss / d x`, laid out as the input; zero at padded steps.
+    pub d_input: Vec<T>,
+    /// `d loss / d initial state`, `state_size x batch`.
+    pub d_initial: Vec<T>,
+}
 
 /// What a layer's backward needs from its forward, type-erased so that layers of any kind (and a
 /// user's own) compose; each layer downcasts its own tape.
 pub struct LayerTape(Box<dyn Any + Send + Sync>);
+
+impl std::fmt::Debug for LayerTape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LayerTape(..)")
+    }
+}
 
 impl LayerTape {
     /// Wraps a layer's own tape.
@@ -70,21 +232,61 @@ pub trait Layer<T: Real>: Send + Sync {
     /// Runs the sequence and records what backward needs. `train` is the random source of
     /// dropout; `None` runs without it (evaluation).
     ///
+    /// This is the checked entry point: it validates `inputs` against the layer's sizes, then
+    /// calls [`forward_unchecked`](Layer::forward_unchecked). Implement that one, not this.
+    ///
     /// # Errors
     ///
-    /// [`LayerError`] for a shape, length or state that does not fit.
+    /// [`LayerError`] for an empty batch or sequence, an input that is not
+    /// `input_size x (steps * batch)`, an initial state that is not `state_size x batch`, lengths
+    /// that are not one in `1..=steps` per sample, or a NaN or infinity the layer would read.
     fn forward(
+        &self,
+        inputs: Inputs<'_, T>,
+        train: Option<&mut dyn RngCore>,
+    ) -> Result<(Output<T>, LayerTape), LayerError> {
+        validate(&inputs, self.input_size(), self.state_size())?;
+        self.forward_unchecked(inputs, train)
+    }
+
+    /// Runs the sequence for inference (no tape, no dropout); the checked entry point, as
+    /// [`forward`](Layer::forward).
+    ///
+    /// # Errors
+    ///
+    /// As [`forward`](Layer::forward).
+    fn infer(&self, inputs: Inputs<'_, T>) -> Result<Output<T>, LayerError> {
+        validate(&inputs, self.input_size(), self.state_size())?;
+        self.infer_unchecked(inputs)
+    }
+
+    /// [`forward`](Layer::forward) of inputs already validated against this layer's sizes, by
+    /// `forward` or by the composite that holds this layer (a stack checks its input once, not
+    /// once per layer). It may panic on inputs that `forward` would refuse.
+    ///
+    /// # Errors
+    ///
+    /// [`LayerError`] for what only the layer itself can see (a part that refuses).
+    fn forward_unchecked(
         &self,
         inputs: Inputs<'_, T>,
         train: Option<&mut dyn RngCore>,
     ) -> Result<(Output<T>, LayerTape), LayerError>;
 
-    /// Runs the sequence for inference (no tape, no dropout).
+    /// [`infer`](Layer::infer) of inputs already validated, as
+    /// [`forward_unchecked`](Layer::forward_unchecked).
     ///
     /// # Errors
     ///
-    /// As [`forward`](Layer::forward).
-    fn infer(&self, inputs: Inputs<'_, T>) -> Result<Output<T>, LayerError>;
+    /// As [`forward_unchecked`](Layer::forward_unchecked).
+    fn infer_unchecked(&self, inputs: Inputs<'_, T>) -> Result<Output<T>, LayerError>;
+
+    /// The direction this layer reads its sequence in: [`Direction::Reverse`] for a reversed
+    /// [`crate::Recurrent`] (or a stack holding one). [`crate::Bidirectional`] reverses its
+    /// backward half's sequence itself and refuses halves that would reverse it again.
+    fn direction(&self) -> Direction {
+        Direction::Forward
+    }
 
     /// Backpropagates: adds to `grads` and returns the input and initial-state gradients.
     ///
@@ -135,6 +337,19 @@ impl<T: Real, L: Layer<T> + ?Sized> Layer<T> for Box<L> {
     fn infer(&self, inputs: Inputs<'_, T>) -> Result<Output<T>, LayerError> {
         (**self).infer(inputs)
     }
+    fn forward_unchecked(
+        &self,
+        inputs: Inputs<'_, T>,
+        train: Option<&mut dyn RngCore>,
+    ) -> Result<(Output<T>, LayerTape), LayerError> {
+        (**self).forward_unchecked(inputs, train)
+    }
+    fn infer_unchecked(&self, inputs: Inputs<'_, T>) -> Result<Output<T>, LayerError> {
+        (**self).infer_unchecked(inputs)
+    }
+    fn direction(&self) -> Direction {
+        (**self).direction()
+    }
     fn backward(
         &self,
         tape: &LayerTape,
@@ -152,25 +367,61 @@ impl<T: Real, L: Layer<T> + ?Sized> Layer<T> for Box<L> {
     }
 }
 
-/// Checks that `grads` has one store per group, each laid out as the group's parameters.
+/// Checks that `grads` has one store per group, each laid out as the group's parameters; the
+/// error names the first tensor that does not fit.
 pub(crate) fn check_grads<T: Real>(
     groups: &[ParamGroup<'_, T>],
     grads: &[Params<T>],
 ) -> Result<(), LayerError> {
-    if grads.len() != groups.len()
-        || groups
+    if grads.len() == groups.len()
+        && groups
             .iter()
             .zip(grads)
-            .any(|(g, d)| !g.params.same_layout(d))
+            .all(|(g, d)| g.params.same_layout(d))
     {
-        return Err(LayerError::GradsLayout {
-            expected: groups
-                .iter()
-                .flat_map(|g| g.params.names().map(move |n| format!("{n}{}", g.suffix)))
-                .collect(),
-        });
+        return Ok(());
     }
-    Ok(())
+    Err(grads_layout_error(groups, grads))
+}
+
+/// The [`LayerError::GradsLayout`] for stores that do not fit `groups`.
+pub(crate) fn grads_layout_error<T: Real>(
+    groups: &[ParamGroup<'_, T>],
+    grads: &[Params<T>],
+) -> LayerError {
+    let mismatch = (grads.len() == groups.len())
+        .then(|| {
+            groups
+                .iter()
+                .zip(grads)
+                .enumerate()
+                .find_map(|(store, (g, d))| {
+                    let n = g.params.len().max(d.len());
+                    (0..n).find_map(|k| {
+                        let want = g.params.iter().nth(k);
+                        let got = d.iter().nth(k);
+                        let fits = match (want, got) {
+                            (Some(w), Some(d)) => w.name() == d.name() && w.shape() == d.shape(),
+                            _ => false,
+                        };
+                        (!fits).then(|| GradMismatch {
+                            store,
+                            tensor: want.map_or_else(
+                                || "(nothing: the store has an extra tensor)".to_string(),
+                                |w| format!("{}{}", w.name(), g.suffix),
+                            ),
+                            shape: want.map_or_else(Vec::new, |w| w.shape().to_vec()),
+                            got: got.map(|d| (d.name().to_string(), d.shape().to_vec())),
+                        })
+                    })
+                })
+        })
+        .flatten();
+    LayerError::GradsLayout {
+        expected_stores: groups.len(),
+        got_stores: grads.len(),
+        mismatch,
+    }
 }
 
 /// Checks what a composite's backward is given: `d_output` of `output_size x (steps * batch)`,

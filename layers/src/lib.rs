@@ -7,6 +7,12 @@
 //!
 //! The layout is PyTorch's time-major `(T, B, F)`, read as a column-major `F x (T*B)` matrix; see
 //! [`unroll`].
+//!
+//! Every layer is used through the [`Layer`] trait: [`Layer::forward`] and [`Layer::infer`] check
+//! a caller's inputs once, then run the layer's unchecked path, which is also what a composite
+//! ([`Bidirectional`], [`Stack`]) calls on its parts. A [`Model`] puts a [`head`] on a stack and
+//! reads it as its [`Readout`] says ([`readout`]); the [`train`] module's trainer takes the batches
+//! of `rnnzoo-datasets` as they are (the shared [`rnnzoo_cell::Batch`]).
 
 mod bidirectional;
 pub mod checkpoint;
@@ -18,14 +24,16 @@ mod layer;
 pub mod loss;
 mod model;
 pub mod optim;
+pub mod readout;
 mod stack;
 pub mod torch;
 pub mod train;
 pub mod unroll;
 
 pub use bidirectional::{Bidirectional, Merge};
-pub use error::LayerError;
-pub use layer::{Layer, LayerTape, ParamGroup};
-pub use model::{Model, ModelTape, Prediction, Readout};
+pub use error::{GradMismatch, LayerError};
+pub use layer::{InputGrads, Inputs, Layer, LayerTape, Output, ParamGroup};
+pub use model::{Model, ModelTape, Prediction};
+pub use readout::Readout;
 pub use stack::Stack;
-pub use unroll::{Direction, InputGrads, Inputs, Output, Recurrent, Tape};
+pub use unroll::{Direction, Recurrent, Tape};

@@ -2,7 +2,8 @@
 //!
 //! A loss returns its value and its gradient with respect to the prediction, laid out as the
 //! prediction. Both average over the positions the mask keeps (every valid step, or one column per
-//! sample), like PyTorch's `reduction="mean"` over the non-ignored positions.
+//! sample), like PyTorch's `reduction="mean"` over the non-ignored positions. The masks and the
+//! columns a head reads come from [`crate::readout`].
 
 use rnnzoo_cell::Real;
 
@@ -18,58 +19,6 @@ pub struct Loss<T> {
     pub grad: Vec<T>,
     /// Positions averaged over.
     pub count: usize,
-}
-
-/// Which columns of a `features x (T*B)` sequence count: `t < lengths[b]`, or all of them.
-///
-/// ```
-/// assert_eq!(rnnzoo_layers::loss::step_mask(2, 2, Some(&[2, 1])), [true, true, true, false]);
-/// ```
-pub fn step_mask(steps: usize, batch: usize, lengths: Option<&[usize]>) -> Vec<bool> {
-    (0..steps)
-        .flat_map(|t| (0..batch).map(move |b| lengths.is_none_or(|l| t < l[b])))
-        .collect()
-}
-
-/// The output at each sample's last valid step: a `hidden x batch` matrix from a
-/// `hidden x (T*B)` sequence (what a per-sequence head reads).
-///
-/// ```
-/// use rnnzoo_layers::loss::last_steps;
-/// // hidden 1, T = 3, B = 2: value = 10 t + b
-/// let out = [0.0, 1.0, 10.0, 11.0, 20.0, 21.0];
-/// assert_eq!(last_steps(&out, 1, 3, 2, Some(&[2, 3])), [10.0, 21.0]);
-/// ```
-pub fn last_steps<T: Real>(
-    output: &[T],
-    hidden: usize,
-    steps: usize,
-    batch: usize,
-    lengths: Option<&[usize]>,
-) -> Vec<T> {
-    let mut out = Vec::with_capacity(hidden * batch);
-    for b in 0..batch {
-        let t = lengths.map_or(steps, |l| l[b]) - 1;
-        out.extend_from_slice(&output[(t * batch + b) * hidden..][..hidden]);
-    }
-    out
-}
-
-/// The adjoint of [`last_steps`]: a `hidden x (T*B)` gradient that is `d` at each sample's last
-/// valid step and zero elsewhere.
-pub fn scatter_last_steps<T: Real>(
-    d: &[T],
-    hidden: usize,
-    steps: usize,
-    batch: usize,
-    lengths: Option<&[usize]>,
-) -> Vec<T> {
-    let mut out = vec![T::zero(); hidden * steps * batch];
-    for b in 0..batch {
-        let t = lengths.map_or(steps, |l| l[b]) - 1;
-        out[(t * batch + b) * hidden..][..hidden].copy_from_slice(&d[b * hidden..][..hidden]);
-    }
-    out
 }
 
 fn check_mask(mask: Option<&[bool]>, columns: usize) -> Result<usize, LayerError> {
@@ -203,6 +152,62 @@ pub fn cross_entropy<T: Real>(
     }
     Ok(Loss {
         value: value / count as f64,
+        grad,
+        count,
+    })
+}
+
+/// Binary cross-entropy from logits (`rows x n`) and 0/1 targets laid out alike, like PyTorch's
+/// `nn.BCEWithLogitsLoss`: `mean(max(z, 0) - z y + log(1 + exp(-|z|)))` over the kept columns'
+/// elements, for multi-hot targets (a set of classes per position). The gradient is
+/// `(sigmoid(z) - y) / count`.
+///
+/// ```
+/// let l = rnnzoo_layers::loss::binary_cross_entropy(&[0.0f64, 0.0], &[1.0, 0.0], 2, None)?;
+/// assert!((l.value - 2f64.ln()).abs() < 1e-15);
+/// assert_eq!(l.grad, vec![-0.25, 0.25]);
+/// # Ok::<(), rnnzoo_layers::LayerError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`LayerError::GradShape`] if `targets` or `mask` does not match `logits`' columns of `rows`
+/// values, [`LayerError::NothingToAverage`] if the mask keeps nothing.
+pub fn binary_cross_entropy<T: Real>(
+    logits: &[T],
+    targets: &[T],
+    rows: usize,
+    mask: Option<&[bool]>,
+) -> Result<Loss<T>, LayerError> {
+    if rows == 0 || !logits.len().is_multiple_of(rows) || targets.len() != logits.len() {
+        return Err(LayerError::GradShape {
+            what: "target",
+            expected: logits.len(),
+            got: targets.len(),
+        });
+    }
+    let columns = logits.len() / rows;
+    let count = check_mask(mask, columns)?;
+    if count == 0 {
+        return Err(LayerError::NothingToAverage);
+    }
+    let n = (count * rows) as f64;
+    let inv = T::from_f64_lossy(1.0 / n);
+    let mut value = 0.0;
+    let mut grad = vec![T::zero(); logits.len()];
+    for c in 0..columns {
+        if mask.is_some_and(|m| !m[c]) {
+            continue;
+        }
+        for k in c * rows..(c + 1) * rows {
+            let (z, y) = (logits[k].to_f64_lossless(), targets[k].to_f64_lossless());
+            // The stable form: no exp of a large positive number.
+            value += z.max(0.0) - z * y + (-z.abs()).exp().ln_1p();
+            grad[k] = (logits[k].sigmoid() - targets[k]) * inv;
+        }
+    }
+    Ok(Loss {
+        value: value / n,
         grad,
         count,
     })

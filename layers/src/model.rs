@@ -3,19 +3,9 @@
 use rand::RngCore;
 use rnnzoo_cell::{Params, Real};
 
-use crate::head::Dense;
-use crate::loss::{last_steps, scatter_last_steps};
-use crate::{Inputs, Layer, LayerError, LayerTape, ParamGroup, Stack};
-
-/// Which outputs of the body the head reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum Readout {
-    /// Every step: predictions are `output x (T*B)` (sequence tagging, language models).
-    EveryStep,
-    /// Each sample's last valid step: predictions are `output x B` (sequence classification or
-    /// regression).
-    LastStep,
-}
+use crate::head::{Activation, Dense};
+use crate::readout::{last_steps_unchecked, scatter_last_steps_unchecked, FinalRows};
+use crate::{Inputs, Layer, LayerError, LayerTape, ParamGroup, Readout, Stack};
 
 /// A body (a [`Stack`] of recurrent layers), a [`Dense`] head and a [`Readout`]: a trainable
 /// sequence model. Its parameter groups are the body's then the head's.
@@ -37,6 +27,8 @@ pub struct Model<T> {
     body: Stack<T>,
     head: Dense<T>,
     readout: Readout,
+    /// Where [`Readout::FinalStates`] reads in the body's final state.
+    final_rows: FinalRows,
 }
 
 /// A model's predictions and its body's final state.
@@ -48,11 +40,13 @@ pub struct Prediction<T> {
     pub final_state: Vec<T>,
 }
 
-/// What [`Model::backward`] needs from [`Model::forward`].
+/// What [`Model::backward`] needs from [`Model::forward`], and nothing more: the body's tape, the
+/// head's input, the predictions only where the head's activation needs them for its gradient,
+/// and the lengths only where the readout scatters to each sample's last step.
 pub struct ModelTape<T> {
     body: LayerTape,
     head_input: Vec<T>,
-    predictions: Vec<T>,
+    predictions: Option<Vec<T>>,
     lengths: Option<Vec<usize>>,
     steps: usize,
     batch: usize,
@@ -63,12 +57,37 @@ impl<T: Real> Model<T> {
     ///
     /// # Errors
     ///
-    /// [`LayerError::Compose`] if the head's input size is not the body's output size.
+    /// [`LayerError::Compose`] if the head's input size is not what the readout gives: the body's
+    /// output size, or for [`Readout::FinalStates`] the top layer's hidden sizes summed over its
+    /// directions (and the top layer's state must be its cells' states, as for every layer made of
+    /// [`crate::Recurrent`] and [`crate::Bidirectional`]).
     pub fn new(body: Stack<T>, head: Dense<T>, readout: Readout) -> Result<Self, LayerError> {
-        if body.output_size() != head.input_size() {
+        let top = &body.layers()[body.layers().len() - 1];
+        let final_rows = FinalRows {
+            offset: body.state_size() - top.state_size(),
+            blocks: top
+                .param_groups()
+                .iter()
+                .map(|g| (g.state_size, g.hidden_size))
+                .collect(),
+        };
+        let reads = match readout {
+            Readout::EveryStep | Readout::LastStep => body.output_size(),
+            Readout::FinalStates => {
+                let cells: usize = final_rows.blocks.iter().map(|&(s, _)| s).sum();
+                if cells != top.state_size() || final_rows.blocks.iter().any(|&(s, h)| h > s) {
+                    return Err(LayerError::Compose(format!(
+                        "Readout::FinalStates needs a top layer whose state is its cells' states; \
+                         its state has {} rows, its cells' {cells}",
+                        top.state_size()
+                    )));
+                }
+                final_rows.rows()
+            }
+        };
+        if reads != head.input_size() {
             return Err(LayerError::Compose(format!(
-                "the body outputs {} rows but the head takes {}",
-                body.output_size(),
+                "the readout {readout:?} gives {reads} rows but the head takes {}",
                 head.input_size()
             )));
         }
@@ -76,6 +95,7 @@ impl<T: Real> Model<T> {
             body,
             head,
             readout,
+            final_rows,
         })
     }
 
@@ -103,20 +123,22 @@ impl<T: Real> Model<T> {
     pub fn columns(&self, steps: usize, batch: usize) -> usize {
         match self.readout {
             Readout::EveryStep => steps * batch,
-            Readout::LastStep => batch,
+            Readout::LastStep | Readout::FinalStates => batch,
         }
     }
 
-    fn head_input(&self, output: Vec<T>, inputs: &Inputs<'_, T>) -> Vec<T> {
+    /// What the head reads from the body's output and final state (sizes already checked).
+    fn head_input(&self, output: Vec<T>, final_state: &[T], inputs: &Inputs<'_, T>) -> Vec<T> {
         match self.readout {
             Readout::EveryStep => output,
-            Readout::LastStep => last_steps(
+            Readout::LastStep => last_steps_unchecked(
                 &output,
                 self.body.output_size(),
                 inputs.steps,
                 inputs.batch,
                 inputs.lengths,
             ),
+            Readout::FinalStates => self.final_rows.gather(final_state, inputs.batch),
         }
     }
 
@@ -131,14 +153,18 @@ impl<T: Real> Model<T> {
         train: Option<&mut dyn RngCore>,
     ) -> Result<(Prediction<T>, ModelTape<T>), LayerError> {
         let (out, body) = self.body.forward(inputs, train)?;
-        let head_input = self.head_input(out.output, &inputs);
+        let head_input = self.head_input(out.output, &out.final_state, &inputs);
         let columns = self.columns(inputs.steps, inputs.batch);
         let predictions = self.head.forward(&head_input, columns)?;
         let tape = ModelTape {
             body,
             head_input,
-            predictions: predictions.clone(),
-            lengths: inputs.lengths.map(<[usize]>::to_vec),
+            predictions: (self.head.activation() != Activation::Identity)
+                .then(|| predictions.clone()),
+            lengths: match self.readout {
+                Readout::LastStep => inputs.lengths.map(<[usize]>::to_vec),
+                Readout::EveryStep | Readout::FinalStates => None,
+            },
             steps: inputs.steps,
             batch: inputs.batch,
         };
@@ -158,7 +184,7 @@ impl<T: Real> Model<T> {
     /// [`LayerError`] for inputs that do not fit the body.
     pub fn predict(&self, inputs: Inputs<'_, T>) -> Result<Prediction<T>, LayerError> {
         let out = self.body.infer(inputs)?;
-        let head_input = self.head_input(out.output, &inputs);
+        let head_input = self.head_input(out.output, &out.final_state, &inputs);
         let predictions = self
             .head
             .forward(&head_input, self.columns(inputs.steps, inputs.batch))?;
@@ -185,41 +211,55 @@ impl<T: Real> Model<T> {
         let columns = self.columns(tape.steps, tape.batch);
         let n = grads.len();
         if n == 0 {
-            return Err(LayerError::GradsLayout {
-                expected: vec!["weight".into(), "bias".into()],
-            });
+            return Err(crate::layer::grads_layout_error(
+                &self.param_groups(),
+                grads,
+            ));
         }
         let (body_grads, head_grads) = grads.split_at_mut(n - 1);
         let d_h = self.head.backward(
             &tape.head_input,
-            &tape.predictions,
+            tape.predictions.as_deref().unwrap_or(&[]),
             d_predictions,
             columns,
             &mut head_grads[0],
         )?;
         let h = self.body.output_size();
-        let d_out = match self.readout {
-            Readout::EveryStep => d_h,
+        let (steps, batch) = (tape.steps, tape.batch);
+        let g = match self.readout {
+            Readout::EveryStep => self.body.backward(&tape.body, &d_h, d_final, body_grads)?,
             Readout::LastStep => {
-                scatter_last_steps(&d_h, h, tape.steps, tape.batch, tape.lengths.as_deref())
+                let d_out =
+                    scatter_last_steps_unchecked(&d_h, h, steps, batch, tape.lengths.as_deref());
+                self.body
+                    .backward(&tape.body, &d_out, d_final, body_grads)?
+            }
+            Readout::FinalStates => {
+                let s = self.body.state_size() * batch;
+                let mut d_state = match d_final {
+                    Some(d) if d.len() == s => d.to_vec(),
+                    Some(d) => {
+                        return Err(LayerError::GradShape {
+                            what: "d_final",
+                            expected: s,
+                            got: d.len(),
+                        })
+                    }
+                    None => vec![T::zero(); s],
+                };
+                self.final_rows.scatter_add(&d_h, &mut d_state, batch);
+                let d_out = vec![T::zero(); h * steps * batch];
+                self.body
+                    .backward(&tape.body, &d_out, Some(&d_state), body_grads)?
             }
         };
-        Ok(self
-            .body
-            .backward(&tape.body, &d_out, d_final, body_grads)?
-            .d_initial)
+        Ok(g.d_initial)
     }
 
     /// Every parameter group: the body's, then the head's (suffix `"head"`).
     pub fn param_groups(&self) -> Vec<ParamGroup<'_, T>> {
         let mut g = self.body.param_groups();
-        g.push(ParamGroup {
-            suffix: "head".into(),
-            mode: "DENSE",
-            hidden_size: self.head.output_size(),
-            state_size: 0,
-            params: self.head.params(),
-        });
+        g.push(self.head.param_group());
         g
     }
 

@@ -123,8 +123,10 @@ impl<T: Real> Stack<T> {
             .collect()
     }
 
-    /// Runs every layer; `layer_run(k, layer, inputs)` does one. Returns the top output, the final
-    /// states concatenated, and what each layer returned besides its output.
+    /// Runs every layer on inputs already checked; `layer_run(layer, inputs, rng)` does one (by
+    /// its unchecked path: the stack's input was checked once, and each later layer reads what the
+    /// one below produced). Returns the top output, the final states concatenated, and what each
+    /// layer returned besides its output.
     fn run<X>(
         &self,
         inputs: Inputs<'_, T>,
@@ -135,16 +137,16 @@ impl<T: Real> Stack<T> {
             Option<&mut dyn RngCore>,
         ) -> Result<(Output<T>, X), LayerError>,
     ) -> Result<Run<T, X>, LayerError> {
-        crate::unroll::validate(&inputs, self.input_size(), self.state_size())?;
         let blocks = self.state_blocks(inputs.batch);
-        let mut x = inputs.x.to_vec();
+        // The first layer reads the caller's sequence in place; each later one the output below.
+        let mut below: Option<Vec<T>> = None;
         let mut final_state = Vec::with_capacity(self.state_size() * inputs.batch);
         let (mut extras, mut masks) = (Vec::new(), Vec::new());
         let last = self.layers.len() - 1;
         for (k, layer) in self.layers.iter().enumerate() {
             let initial = inputs.initial.map(|s| &s[blocks[k].0..][..blocks[k].1]);
             let inp = Inputs {
-                x: &x,
+                x: below.as_deref().unwrap_or(inputs.x),
                 initial,
                 ..inputs
             };
@@ -155,7 +157,7 @@ impl<T: Real> Stack<T> {
             )?;
             final_state.extend_from_slice(&out.final_state);
             extras.push(extra);
-            x = out.output;
+            let mut x = out.output;
             let mask = match train.as_mut() {
                 Some(rng) if k < last && self.dropout > 0.0 => {
                     Some(dropout_mask(x.len(), self.dropout, &mut **rng))
@@ -166,10 +168,11 @@ impl<T: Real> Stack<T> {
                 x.iter_mut().zip(m).for_each(|(v, &m)| *v *= m);
             }
             masks.push(mask);
+            below = Some(x);
         }
         Ok((
             Output {
-                output: x,
+                output: below.unwrap_or_default(),
                 final_state,
             },
             extras,
@@ -205,13 +208,14 @@ impl<T: Real> Layer<T> for Stack<T> {
         self.layers.iter().map(|l| l.state_size()).sum()
     }
 
-    fn forward(
+    fn forward_unchecked(
         &self,
         inputs: Inputs<'_, T>,
         train: Option<&mut dyn RngCore>,
     ) -> Result<(Output<T>, LayerTape), LayerError> {
-        let (out, tapes, masks) =
-            self.run(inputs, train, |layer, inp, rng| layer.forward(inp, rng))?;
+        let (out, tapes, masks) = self.run(inputs, train, |layer, inp, rng| {
+            layer.forward_unchecked(inp, rng)
+        })?;
         Ok((
             out,
             LayerTape::new(StackTape {
@@ -223,10 +227,24 @@ impl<T: Real> Layer<T> for Stack<T> {
         ))
     }
 
-    fn infer(&self, inputs: Inputs<'_, T>) -> Result<Output<T>, LayerError> {
+    fn infer_unchecked(&self, inputs: Inputs<'_, T>) -> Result<Output<T>, LayerError> {
         Ok(self
-            .run(inputs, None, |layer, inp, _| Ok((layer.infer(inp)?, ())))?
+            .run(inputs, None, |layer, inp, _| {
+                Ok((layer.infer_unchecked(inp)?, ()))
+            })?
             .0)
+    }
+
+    fn direction(&self) -> crate::Direction {
+        if self
+            .layers
+            .iter()
+            .any(|l| l.direction() == crate::Direction::Reverse)
+        {
+            crate::Direction::Reverse
+        } else {
+            crate::Direction::Forward
+        }
     }
 
     fn backward(
@@ -247,21 +265,28 @@ impl<T: Real> Layer<T> for Stack<T> {
             starts.push(n);
             n += l.param_groups().len();
         }
-        let mut d = d_output.to_vec();
+        // The top layer reads the caller's gradient in place (no dropout after the last layer);
+        // each lower one the input gradient of the layer above, masked where dropout was.
+        let mut above: Option<Vec<T>> = None;
         let mut d_initials = vec![Vec::new(); self.layers.len()];
         for k in (0..self.layers.len()).rev() {
             if let Some(m) = &tape.masks[k] {
+                let d = above.get_or_insert_with(|| d_output.to_vec());
                 d.iter_mut().zip(m).for_each(|(v, &m)| *v *= m);
             }
             let d_fin = d_final.map(|s| &s[blocks[k].0..][..blocks[k].1]);
             let end = starts.get(k + 1).copied().unwrap_or(grads.len());
-            let g =
-                self.layers[k].backward(&tape.tapes[k], &d, d_fin, &mut grads[starts[k]..end])?;
-            d = g.d_input;
+            let g = self.layers[k].backward(
+                &tape.tapes[k],
+                above.as_deref().unwrap_or(d_output),
+                d_fin,
+                &mut grads[starts[k]..end],
+            )?;
+            above = Some(g.d_input);
             d_initials[k] = g.d_initial;
         }
         Ok(InputGrads {
-            d_input: d,
+            d_input: above.unwrap_or_default(),
             d_initial: d_initials.concat(),
         })
     }

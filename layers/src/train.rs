@@ -11,62 +11,56 @@ use rnnzoo_cell::{seeded, Params, Real};
 use serde::{Deserialize, Serialize};
 
 use crate::file::FileError;
-use crate::loss::{cross_entropy, mse, step_mask, Loss};
-use crate::optim::{clip_grad_norm, clip_grad_value, grad_norm, OptimError, Optimizer};
+use crate::loss::{binary_cross_entropy, cross_entropy, mse, Loss};
+use crate::optim::{
+    check_bound, clip_grad_norm, clip_grad_value, grad_norm, OptimError, Optimizer,
+};
+use crate::readout::step_mask_unchecked;
 use crate::{Inputs, LayerError, Model, Readout};
 
-/// What a batch is trained against.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Targets<T> {
-    /// Regression targets, laid out as the predictions (mean squared error).
-    Values(Vec<T>),
-    /// One class per prediction column (softmax cross-entropy on the head's logits).
-    Classes(Vec<usize>),
-}
+/// The batch a trainer takes: the one type of `rnnzoo-cell`, which the datasets of
+/// `rnnzoo-datasets` produce, so a dataset's batch trains as it is.
+///
+/// The targets pick the loss: values train with mean squared error, classes with softmax
+/// cross-entropy on the head's logits, multi-hot sets with binary cross-entropy on them; per-step
+/// targets need a model that reads every step ([`Readout::EveryStep`]), per-sample ones a model
+/// that reads once per sample ([`Readout::LastStep`], [`Readout::FinalStates`]).
+pub use rnnzoo_cell::batch::{Batch, Targets};
 
-/// One batch: a sequence, its lengths and its targets.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Batch<T> {
-    /// The inputs, `features x (steps * batch)` (PyTorch's `(T, B, F)`).
-    pub x: Vec<T>,
-    /// `T`.
-    pub steps: usize,
-    /// `B`.
-    pub batch: usize,
-    /// Valid steps per sample, or `None` for all.
-    pub lengths: Option<Vec<usize>>,
-    /// The targets: per step (`output x (T*B)`) or per sample (`output x B`), as the model's
-    /// [`Readout`].
-    pub targets: Targets<T>,
-}
-
-impl<T: Real> Batch<T> {
-    /// The inputs of this batch.
-    pub fn inputs(&self) -> Inputs<'_, T> {
-        Inputs {
-            x: &self.x,
-            steps: self.steps,
-            batch: self.batch,
-            initial: None,
-            lengths: self.lengths.as_deref(),
-        }
-    }
-
-    /// Steps `[t0, t1)` of a batch without lengths, with per-step targets: a chunk of a long stream
-    /// for truncated BPTT. Time-major storage makes it one contiguous copy.
-    fn chunk(&self, t0: usize, t1: usize, features: usize, outputs: usize) -> Batch<T> {
-        let b = self.batch;
-        let targets = match &self.targets {
-            Targets::Values(v) => Targets::Values(v[t0 * b * outputs..t1 * b * outputs].to_vec()),
-            Targets::Classes(c) => Targets::Classes(c[t0 * b..t1 * b].to_vec()),
-        };
-        Batch {
-            x: self.x[t0 * b * features..t1 * b * features].to_vec(),
-            steps: t1 - t0,
-            batch: b,
-            lengths: None,
-            targets,
-        }
+/// Steps `[t0, t1)` of a batch without lengths, with per-step targets: a chunk of a long stream
+/// for truncated BPTT. Time-major storage makes each part one contiguous copy.
+fn chunk<T: Real>(stream: &Batch<T>, t0: usize, t1: usize) -> Batch<T> {
+    let b = stream.batch;
+    let per_step = |v: &[T], rows: usize| v[t0 * b * rows..t1 * b * rows].to_vec();
+    let targets = match &stream.targets {
+        Targets::StepValues { values, outputs } => Targets::StepValues {
+            values: per_step(values, *outputs),
+            outputs: *outputs,
+        },
+        Targets::StepMultiHot {
+            values,
+            num_classes,
+        } => Targets::StepMultiHot {
+            values: per_step(values, *num_classes),
+            num_classes: *num_classes,
+        },
+        Targets::StepClasses {
+            classes,
+            num_classes,
+        } => Targets::StepClasses {
+            classes: classes[t0 * b..t1 * b].to_vec(),
+            num_classes: *num_classes,
+        },
+        // train_stream refuses per-sample targets before it cuts chunks.
+        other => other.clone(),
+    };
+    Batch {
+        inputs: per_step(&stream.inputs, stream.features),
+        features: stream.features,
+        steps: t1 - t0,
+        batch: b,
+        lengths: None,
+        targets,
     }
 }
 
@@ -81,6 +75,30 @@ pub struct TrainConfig {
     pub skip_nonfinite: bool,
     /// Seed of the trainer's random source (dropout masks, shuffling through [`Trainer::rng`]).
     pub seed: u64,
+}
+
+impl TrainConfig {
+    /// Checks the clipping bounds: each, if set, a number `>= 0`.
+    ///
+    /// ```
+    /// use rnnzoo_layers::optim::OptimError;
+    /// use rnnzoo_layers::train::TrainConfig;
+    /// let bad = TrainConfig { clip_norm: Some(f64::NAN), ..TrainConfig::default() };
+    /// assert!(matches!(bad.validate(), Err(OptimError::Clip { what: "clip_norm", .. })));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`OptimError::Clip`] for a negative or NaN `clip_norm` or `clip_value`.
+    pub fn validate(&self) -> Result<(), OptimError> {
+        if let Some(v) = self.clip_norm {
+            check_bound("clip_norm", v)?;
+        }
+        if let Some(v) = self.clip_value {
+            check_bound("clip_value", v)?;
+        }
+        Ok(())
+    }
 }
 
 /// What one update did.
@@ -140,7 +158,8 @@ pub enum TrainError {
 /// let mut trainer = Trainer::new(model, Box::new(Adam::new(0.02)), TrainConfig::default());
 /// let (t, b) = (5, 16);
 /// let x: Vec<f32> = (0..t * b).map(|k| ((k * 7919) % 13) as f32 / 13.0 - 0.5).collect();
-/// let batch = Batch { x: x.clone(), steps: t, batch: b, lengths: None, targets: Targets::Values(x[..b].to_vec()) };
+/// let targets = Targets::FinalValues { values: x[..b].to_vec(), outputs: 1 };
+/// let batch = Batch { inputs: x, features: 1, steps: t, batch: b, lengths: None, targets };
 /// let first = trainer.step(&batch)?.loss;
 /// for _ in 0..150 { trainer.step(&batch)?; }
 /// assert!(trainer.evaluate(&batch)? < first / 10.0);
@@ -234,17 +253,41 @@ impl<T: Real> Trainer<T> {
 
     fn loss(&self, predictions: &[T], batch: &Batch<T>) -> Result<Loss<T>, LayerError> {
         let rows = self.model.head().output_size();
-        let mask = match self.model.readout() {
-            Readout::EveryStep if batch.lengths.is_some() => Some(step_mask(
+        let readout = self.model.readout();
+        if batch.targets.is_per_step() != (readout == Readout::EveryStep) {
+            return Err(LayerError::TargetsKind {
+                targets: if batch.targets.is_per_step() {
+                    "per-step"
+                } else {
+                    "per-sample"
+                },
+                readout: match readout {
+                    Readout::EveryStep => "every step",
+                    Readout::LastStep => "each sample's last step",
+                    Readout::FinalStates => "the final states",
+                },
+            });
+        }
+        let mask = match readout {
+            // The forward pass has checked the lengths.
+            Readout::EveryStep if batch.lengths.is_some() => Some(step_mask_unchecked(
                 batch.steps,
                 batch.batch,
                 batch.lengths.as_deref(),
             )),
             _ => None,
         };
+        let mask = mask.as_deref();
         match &batch.targets {
-            Targets::Values(v) => mse(predictions, v, rows, mask.as_deref()),
-            Targets::Classes(c) => cross_entropy(predictions, c, rows, mask.as_deref()),
+            Targets::FinalValues { values, .. } | Targets::StepValues { values, .. } => {
+                mse(predictions, values, rows, mask)
+            }
+            Targets::FinalClasses { classes, .. } | Targets::StepClasses { classes, .. } => {
+                cross_entropy(predictions, classes, rows, mask)
+            }
+            Targets::StepMultiHot { values, .. } => {
+                binary_cross_entropy(predictions, values, rows, mask)
+            }
         }
     }
 
@@ -254,7 +297,7 @@ impl<T: Real> Trainer<T> {
     ///
     /// [`LayerError`] if the batch does not fit the model.
     pub fn evaluate(&self, batch: &Batch<T>) -> Result<f64, LayerError> {
-        let p = self.model.predict(batch.inputs())?;
+        let p = self.model.predict(Inputs::from(batch))?;
         Ok(self.loss(&p.predictions, batch)?.value)
     }
 
@@ -264,7 +307,7 @@ impl<T: Real> Trainer<T> {
     ///
     /// [`TrainError::NonFinite`] naming the step if the loss or gradient is not finite (unless
     /// `skip_nonfinite`); [`TrainError::Layer`]/[`TrainError::Optim`] for a batch or state that
-    /// does not fit.
+    /// does not fit, or a negative or NaN clipping bound ([`OptimError::Clip`]).
     pub fn step(&mut self, batch: &Batch<T>) -> Result<StepStats, TrainError> {
         Ok(self.step_with_state(batch, None)?.0)
     }
@@ -283,10 +326,11 @@ impl<T: Real> Trainer<T> {
         batch: &Batch<T>,
         initial: Option<&[T]>,
     ) -> Result<(StepStats, Vec<T>), TrainError> {
+        self.config.validate()?;
         let step = self.steps + 1;
         let inputs = Inputs {
             initial,
-            ..batch.inputs()
+            ..Inputs::from(batch)
         };
         let (pred, tape) = self
             .model
@@ -306,7 +350,7 @@ impl<T: Real> Trainer<T> {
         self.model
             .backward(&tape, &loss.grad, None, &mut self.grads)?;
         let grad_norm = match self.config.clip_norm {
-            Some(max) => clip_grad_norm(&mut self.grads.iter_mut().collect::<Vec<_>>(), max),
+            Some(max) => clip_grad_norm(&mut self.grads.iter_mut().collect::<Vec<_>>(), max)?,
             None => grad_norm(&self.grads.iter().collect::<Vec<_>>()),
         };
         if !grad_norm.is_finite() {
@@ -319,7 +363,7 @@ impl<T: Real> Trainer<T> {
             );
         }
         if let Some(v) = self.config.clip_value {
-            clip_grad_value(&mut self.grads.iter_mut().collect::<Vec<_>>(), v);
+            clip_grad_value(&mut self.grads.iter_mut().collect::<Vec<_>>(), v)?;
         }
         let grads: Vec<&Params<T>> = self.grads.iter().collect();
         self.optimizer.step(&mut self.model.params_mut(), &grads)?;
@@ -364,7 +408,10 @@ impl<T: Real> Trainer<T> {
     /// # Errors
     ///
     /// [`TrainError::Invalid`] for `k == 0`, a batch with lengths or a model that does not read
-    /// every step; otherwise as [`Trainer::step`].
+    /// every step; [`LayerError::InputShape`] for inputs that are not the stream's size and
+    /// [`LayerError::Size`] for targets that are not (checked before any update, so a short
+    /// target list never trains the first chunks and fails on a later one); otherwise as
+    /// [`Trainer::step`].
     pub fn train_stream(
         &mut self,
         stream: &Batch<T>,
@@ -379,20 +426,46 @@ impl<T: Real> Trainer<T> {
             self.model.body_input_size(),
             self.model.head().output_size(),
         );
-        if stream.x.len() != features * stream.steps * stream.batch {
+        if stream.features != features
+            || stream.inputs.len() != features * stream.steps * stream.batch
+        {
             return Err(LayerError::InputShape {
                 expected: features * stream.steps * stream.batch,
-                got: stream.x.len(),
+                got: stream.inputs.len(),
                 steps: stream.steps,
                 batch: stream.batch,
                 features,
             }
             .into());
         }
+        let (steps, batch) = (stream.steps, stream.batch);
+        let (what, expected, got) = match &stream.targets {
+            Targets::StepValues { values, .. } | Targets::StepMultiHot { values, .. } => {
+                ("targets", outputs * steps * batch, values.len())
+            }
+            Targets::StepClasses { classes, .. } => {
+                ("target classes", steps * batch, classes.len())
+            }
+            Targets::FinalValues { .. } | Targets::FinalClasses { .. } => {
+                return Err(LayerError::TargetsKind {
+                    targets: "per-sample",
+                    readout: "every step",
+                }
+                .into())
+            }
+        };
+        if got != expected {
+            return Err(LayerError::Size {
+                what,
+                expected,
+                got,
+            }
+            .into());
+        }
         let mut carry: Option<Vec<T>> = None;
         let mut stats = Vec::new();
         for t0 in (0..stream.steps).step_by(k) {
-            let chunk = stream.chunk(t0, (t0 + k).min(stream.steps), features, outputs);
+            let chunk = chunk(stream, t0, (t0 + k).min(stream.steps));
             let (s, state) = self.step_with_state(&chunk, carry.as_deref())?;
             carry = Some(state);
             stats.push(s);

@@ -39,11 +39,15 @@ fn batch(seed: u64) -> Batch<f32> {
     let mut rng = seeded(seed);
     let x: Vec<f32> = (0..4 * 3 * 2).map(|_| rng.random::<f32>()).collect();
     Batch {
-        x,
+        inputs: x,
+        features: 4,
         steps: 3,
         batch: 2,
         lengths: None,
-        targets: Targets::Values(vec![0.5, -0.5]),
+        targets: Targets::FinalValues {
+            values: vec![0.5, -0.5],
+            outputs: 1,
+        },
     }
 }
 
@@ -54,9 +58,12 @@ fn child_writes_checkpoints_forever() {
         return;
     };
     let path = PathBuf::from(path);
-    let mut trainer = Trainer::new(model(), Box::new(Adam::new(1e-3)), TrainConfig::default());
+    let mut trainer = trainer();
     loop {
-        trainer.step(&batch(trainer.steps())).unwrap();
+        let before = trainer.steps();
+        let s = trainer.step(&batch(before)).unwrap();
+        assert_eq!(s.step, before + 1);
+        assert!(s.loss.is_finite() && !s.skipped, "{s:?}");
         save_training(
             &trainer,
             serde_json::json!({"steps": trainer.steps()}),
@@ -64,6 +71,22 @@ fn child_writes_checkpoints_forever() {
         )
         .unwrap();
     }
+}
+
+/// The child's trainer: the same in the child and in the parent's replay.
+fn trainer() -> Trainer<f32> {
+    Trainer::new(model(), Box::new(Adam::new(1e-3)), TrainConfig::default())
+}
+
+fn weights(m: &Model<f32>) -> Vec<u32> {
+    m.param_groups()
+        .iter()
+        .flat_map(|g| {
+            g.params
+                .iter()
+                .flat_map(|p| p.data().iter().map(|v| v.to_bits()))
+        })
+        .collect()
 }
 
 fn spawn_child(path: &Path) -> std::process::Child {
@@ -97,14 +120,37 @@ fn a_kill_mid_save_leaves_a_loadable_checkpoint() {
             std::thread::sleep(Duration::from_millis(5));
         }
         std::thread::sleep(Duration::from_millis(rng.random_range(1..40)));
+        // The child must still be training when it is killed: one that failed an assertion and
+        // exited would leave a checkpoint that proves nothing.
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "round {round}: the child stopped by itself"
+        );
         child.kill().unwrap(); // SIGKILL on Unix: no destructor, no flush
-        child.wait().unwrap();
+        let status = child.wait().unwrap();
+        #[cfg(unix)]
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9),
+            "round {round}: {status:?}"
+        );
         let bytes = std::fs::read(&path).unwrap();
         let (mut trainer, extra) = load_training(model(), &bytes)
             .unwrap_or_else(|e| panic!("round {round}: the checkpoint on disk does not load: {e}"));
         assert_eq!(extra["steps"].as_u64().unwrap(), trainer.steps());
         assert!(trainer.steps() >= 1);
         last_steps = trainer.steps();
+        // The file is exactly the state after that many steps, not a mix of two saves: a replay
+        // of the child's deterministic run reaches the same weights bit for bit.
+        let mut replay = self::trainer();
+        while replay.steps() < last_steps {
+            replay.step(&batch(replay.steps())).unwrap();
+        }
+        assert_eq!(
+            weights(trainer.model()),
+            weights(replay.model()),
+            "round {round}: the checkpoint of step {last_steps} is not that step's state"
+        );
         // And training resumes from it.
         let s = trainer.step(&batch(trainer.steps())).unwrap();
         assert_eq!(s.step, last_steps + 1);

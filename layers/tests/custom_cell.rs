@@ -15,7 +15,7 @@ use rnnzoo_cell::{
     PointwiseBackward, PointwiseForward, StepBackward, StepForm, StepForward,
 };
 use rnnzoo_layers::gradcheck::check_unrolled;
-use rnnzoo_layers::{Direction, Inputs, Recurrent};
+use rnnzoo_layers::{Direction, Inputs, Layer, Recurrent};
 
 /// The cell in the gated form: it writes its elementwise step and gets the rest from
 /// [`GatedCell`].
@@ -301,9 +301,11 @@ fn unroll<C: Cell<f64>>(cell: C, c: &UnrollCase, seed: u64) -> Vec<Vec<f64>> {
     if let Some(l) = c.lengths.as_deref() {
         inputs = inputs.lengths(l);
     }
-    let (out, tape) = layer.forward(inputs).unwrap();
+    let (out, tape) = layer.forward(inputs, None).unwrap();
     let mut grads = layer.cell().params().zeros_like();
-    let g = layer.backward(&tape, &d_out, None, &mut grads).unwrap();
+    let g = layer
+        .backward(&tape, &d_out, None, std::slice::from_mut(&mut grads))
+        .unwrap();
     let mut all = vec![out.output, out.final_state, g.d_input, g.d_initial];
     all.extend(grads.iter().map(|p| p.data().to_vec()));
     all

@@ -43,11 +43,15 @@ fn train(threads: usize) -> (Vec<u64>, Vec<u32>) {
             let x: Vec<f32> = (0..3 * t * b).map(|_| rng.random::<f32>() - 0.5).collect();
             let classes = (0..t * b).map(|_| rng.random_range(0..4)).collect();
             let batch = Batch {
-                x,
+                inputs: x,
+                features: 3,
                 steps: t,
                 batch: b,
                 lengths: Some(vec![9, 4, 7, 1, 9]),
-                targets: Targets::Classes(classes),
+                targets: Targets::StepClasses {
+                    classes,
+                    num_classes: 4,
+                },
             };
             losses.push(trainer.step(&batch).unwrap().loss.to_bits());
         }

@@ -3,7 +3,8 @@
 use rnnzoo_cell::gradcheck::{check, normal_vec, Differentiable, Options};
 use rnnzoo_cell::seeded;
 use rnnzoo_layers::head::{Activation, Dense};
-use rnnzoo_layers::loss::{cross_entropy, last_steps, mse, scatter_last_steps, step_mask};
+use rnnzoo_layers::loss::{binary_cross_entropy, cross_entropy, mse};
+use rnnzoo_layers::readout::{last_steps, scatter_last_steps, step_mask};
 use rnnzoo_layers::LayerError;
 
 /// Head then loss, as a function of the head's parameters and its input.
@@ -96,7 +97,7 @@ fn head_and_losses_pass_the_gradient_check() {
             h: normal_vec(5 * n, &mut seeded(2)),
             n,
             kind,
-            mask: step_mask(3, 2, Some(&[3, 1])),
+            mask: step_mask(3, 2, Some(&[3, 1])).unwrap(),
         };
         let report = check(&mut f, &Options::default());
         assert!(report.passed(), "{kind:?}\n{report}");
@@ -137,9 +138,123 @@ fn scatter_is_the_adjoint_of_gather() {
     let lengths = [4, 1, 3];
     let x = normal_vec(h * t * b, &mut seeded(1));
     let y = normal_vec(h * b, &mut seeded(2));
-    let gx = last_steps(&x, h, t, b, Some(&lengths));
-    let sy = scatter_last_steps(&y, h, t, b, Some(&lengths));
+    let gx = last_steps(&x, h, t, b, Some(&lengths)).unwrap();
+    let sy = scatter_last_steps(&y, h, t, b, Some(&lengths)).unwrap();
     let lhs: f64 = gx.iter().zip(&y).map(|(a, b)| a * b).sum();
     let rhs: f64 = x.iter().zip(&sy).map(|(a, b)| a * b).sum();
     assert!((lhs - rhs).abs() < 1e-12);
+}
+
+#[test]
+fn readout_helpers_refuse_sizes_that_do_not_fit() {
+    let (h, t, b) = (2, 3, 2);
+    let x = vec![0.0f64; h * t * b];
+    // The output is not hidden x (T*B).
+    assert_eq!(
+        last_steps(&x[1..], h, t, b, None),
+        Err(LayerError::Size {
+            what: "output",
+            expected: 12,
+            got: 11
+        })
+    );
+    assert_eq!(
+        last_steps(&x, h, t, b, Some(&[3, 4])),
+        Err(LayerError::LengthTooLong {
+            sample: 1,
+            length: 4,
+            steps: 3
+        })
+    );
+    assert_eq!(
+        last_steps(&x, h, t, b, Some(&[3])),
+        Err(LayerError::LengthsCount {
+            expected: 2,
+            got: 1
+        })
+    );
+    assert_eq!(last_steps(&x, h, 0, b, None), Err(LayerError::NoSteps));
+    assert_eq!(
+        last_steps::<f64>(&[], h, t, 0, None),
+        Err(LayerError::EmptyBatch)
+    );
+    // The gradient is not hidden x B.
+    assert_eq!(
+        scatter_last_steps(&[0.0f64; 5], h, t, b, None),
+        Err(LayerError::Size {
+            what: "d",
+            expected: 4,
+            got: 5
+        })
+    );
+    assert_eq!(
+        scatter_last_steps(&[0.0f64; 4], h, t, b, Some(&[0, 1])),
+        Err(LayerError::ZeroLength {
+            sample: 0,
+            steps: 3
+        })
+    );
+    assert_eq!(
+        scatter_last_steps(&[0.0f64; 4], h, 0, b, None),
+        Err(LayerError::NoSteps)
+    );
+    assert_eq!(
+        step_mask(3, 2, Some(&[1, 2, 3])),
+        Err(LayerError::LengthsCount {
+            expected: 2,
+            got: 3
+        })
+    );
+    assert_eq!(
+        step_mask(3, 2, Some(&[1, 9])),
+        Err(LayerError::LengthTooLong {
+            sample: 1,
+            length: 9,
+            steps: 3
+        })
+    );
+    assert_eq!(step_mask(2, 1, None), Ok(vec![true, true]));
+}
+
+#[test]
+fn binary_cross_entropy_matches_its_formula_and_its_finite_differences() {
+    let z = [2.0f64, -1.0, 0.5, 30.0, -30.0, 0.0];
+    let y = [1.0, 0.0, 1.0, 0.0, 0.0, 1.0];
+    let mask = [true, false, true];
+    let l = binary_cross_entropy(&z, &y, 2, Some(&mask)).unwrap();
+    let term = |z: f64, y: f64| {
+        -(y * (1.0 / (1.0 + (-z).exp())).ln() + (1.0 - y) * (1.0 / (1.0 + z.exp())).ln())
+    };
+    let want = [0, 1, 4, 5].iter().map(|&k| term(z[k], y[k])).sum::<f64>() / 4.0;
+    assert!((l.value - want).abs() < 1e-12, "{} vs {want}", l.value);
+    assert_eq!(l.count, 2);
+    assert_eq!(
+        &l.grad[2..4],
+        &[0.0, 0.0],
+        "a masked column has no gradient"
+    );
+    let eps = 1e-6;
+    for k in [0, 1, 4, 5] {
+        let (mut up, mut down) = (z, z);
+        up[k] += eps;
+        down[k] -= eps;
+        let f = |v: &[f64]| binary_cross_entropy(v, &y, 2, Some(&mask)).unwrap().value;
+        let numeric = (f(&up) - f(&down)) / (2.0 * eps);
+        assert!(
+            (numeric - l.grad[k]).abs() < 1e-7,
+            "{k}: {numeric} vs {}",
+            l.grad[k]
+        );
+    }
+    // A large logit on the wrong side costs about its size, without overflow.
+    let big = binary_cross_entropy(&[1000.0f32], &[0.0], 1, None).unwrap();
+    assert!((big.value - 1000.0).abs() < 1e-3 && big.grad[0].is_finite());
+    assert!(matches!(
+        binary_cross_entropy(&z, &y[1..], 2, None),
+        Err(LayerError::GradShape { what: "target", .. })
+    ));
+    assert_eq!(
+        binary_cross_entropy(&z, &y, 2, Some(&[false; 3])).unwrap_err(),
+        LayerError::NothingToAverage
+    );
 }

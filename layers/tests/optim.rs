@@ -723,18 +723,21 @@ fn clip_norm_case<T: Real>() {
     // Norm 13 over two groups: sqrt(3^2 + 4^2 + 12^2).
     let (mut a, mut b) = (vector::<T>("w", &[3.0, -4.0]), vector::<T>("b", &[12.0]));
     let before = (flat(&[a.clone()]), flat(&[b.clone()]));
-    assert_eq!(clip_grad_norm(&mut [&mut a, &mut b], 13.5), 13.0);
+    assert_eq!(clip_grad_norm(&mut [&mut a, &mut b], 13.5), Ok(13.0));
     assert_eq!(
         (flat(&[a.clone()]), flat(&[b.clone()])),
         before,
         "under max_norm: untouched"
     );
-    assert_eq!(clip_grad_norm(&mut [&mut a, &mut b], f64::INFINITY), 13.0);
+    assert_eq!(
+        clip_grad_norm(&mut [&mut a, &mut b], f64::INFINITY),
+        Ok(13.0)
+    );
     assert_eq!((flat(&[a.clone()]), flat(&[b.clone()])), before);
 
     assert_eq!(
         clip_grad_norm(&mut [&mut a, &mut b], 6.5),
-        13.0,
+        Ok(13.0),
         "returns the norm before"
     );
     let after = grad_norm(&[&a, &b]);
@@ -748,13 +751,13 @@ fn clip_norm_case<T: Real>() {
     assert_eq!(b.at(0).data()[0], t::<T>(12.0) * t(coef));
 
     // Zero max_norm zeroes the gradients.
-    assert!((clip_grad_norm(&mut [&mut a, &mut b], 0.0) - 6.5).abs() < 1e-5);
+    assert!((clip_grad_norm(&mut [&mut a, &mut b], 0.0).unwrap() - 6.5).abs() < 1e-5);
     assert_eq!(grad_norm(&[&a, &b]), 0.0);
 
     // Non-finite: returned, nothing touched.
     for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
         let (mut a, mut b) = (vector::<T>("w", &[3.0, bad]), vector::<T>("b", &[12.0]));
-        let n = clip_grad_norm(&mut [&mut a, &mut b], 1.0);
+        let n = clip_grad_norm(&mut [&mut a, &mut b], 1.0).unwrap();
         assert!(!n.is_finite());
         assert_eq!(n.is_nan(), bad.is_nan());
         assert_eq!(a.at(0).data()[0], t(3.0));
@@ -768,18 +771,18 @@ fn clip_grad_norm_returns_the_norm_before_and_clips_to_max() {
     clip_norm_case::<f64>();
     // The norm is accumulated in f64: f32 gradients whose squares overflow f32 still have a norm.
     let mut big = vector::<f32>("w", &[3e30, 4e30]);
-    let n = clip_grad_norm(&mut [&mut big], 1.0);
+    let n = clip_grad_norm(&mut [&mut big], 1.0).unwrap();
     assert!((n - 5e30).abs() / 5e30 < 1e-6, "{n}");
     assert!((grad_norm(&[&big]) - 1.0).abs() < 1e-5);
     // An empty model has norm zero.
-    assert_eq!(clip_grad_norm::<f64>(&mut [], 1.0), 0.0);
+    assert_eq!(clip_grad_norm::<f64>(&mut [], 1.0), Ok(0.0));
 }
 
 #[test]
 fn clip_grad_value_clamps() {
     let mut a = vector::<f32>("w", &[-3.0, 0.5, 2.0, -0.25, f64::NAN]);
     let mut b = vector::<f32>("b", &[0.3, -0.31]);
-    clip_grad_value(&mut [&mut a, &mut b], 0.3);
+    clip_grad_value(&mut [&mut a, &mut b], 0.3).unwrap();
     let v = flat(&[a, b]);
     assert_eq!(&v[..4], &[-0.3, 0.3, 0.3, -0.25]);
     assert!(v[4].is_nan());
@@ -787,17 +790,38 @@ fn clip_grad_value_clamps() {
 }
 
 #[test]
-#[should_panic(expected = "max_norm")]
-fn clip_grad_norm_refuses_negative_max() {
-    let mut a = vector::<f64>("w", &[1.0]);
-    clip_grad_norm(&mut [&mut a], -1.0);
+fn clip_grad_norm_refuses_a_negative_or_nan_max_and_touches_nothing() {
+    for bad in [-1.0, -f64::MIN_POSITIVE, f64::NAN, f64::NEG_INFINITY] {
+        let mut a = vector::<f64>("w", &[3.0, 4.0]);
+        match clip_grad_norm(&mut [&mut a], bad) {
+            Err(OptimError::Clip {
+                what: "clip_norm",
+                value,
+            }) => {
+                assert!(value.to_bits() == bad.to_bits(), "{value} for {bad}")
+            }
+            other => panic!("max_norm {bad}: {other:?}"),
+        }
+        assert_eq!(a.at(0).data(), &[3.0, 4.0]);
+    }
 }
 
 #[test]
-#[should_panic(expected = "clip")]
-fn clip_grad_value_refuses_negative_clip() {
-    let mut a = vector::<f64>("w", &[1.0]);
-    clip_grad_value(&mut [&mut a], -1.0);
+fn clip_grad_value_refuses_a_negative_or_nan_clip_and_touches_nothing() {
+    for bad in [-1.0, f64::NAN] {
+        let mut a = vector::<f64>("w", &[3.0, -4.0]);
+        assert!(matches!(
+            clip_grad_value(&mut [&mut a], bad),
+            Err(OptimError::Clip {
+                what: "clip_value",
+                ..
+            })
+        ));
+        assert_eq!(a.at(0).data(), &[3.0, -4.0]);
+    }
+    let mut a = vector::<f64>("w", &[3.0, -4.0]);
+    assert_eq!(clip_grad_value(&mut [&mut a], 0.0), Ok(()));
+    assert_eq!(a.at(0).data(), &[0.0, 0.0]);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1326,8 +1350,8 @@ fn no_allocation<T: Real>() {
         let mut g: Vec<&mut Params<T>> = grads.iter_mut().collect();
         let before = allocations();
         for _ in 0..3 {
-            clip_grad_norm(&mut g, 0.5);
-            clip_grad_value(&mut g, 0.1);
+            clip_grad_norm(&mut g, 0.5).unwrap();
+            clip_grad_value(&mut g, 0.1).unwrap();
             let gr: [&Params<T>; 2] = [&*g[0], &*g[1]];
             opt.step(&mut p, &gr).unwrap();
         }

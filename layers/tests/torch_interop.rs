@@ -49,7 +49,7 @@ fn state_dict(case: &Tensors) -> Tensors {
 fn check_case(path: &std::path::Path) {
     let case = Tensors::read(path, true).unwrap();
     let name = path.file_name().unwrap().to_string_lossy().to_string();
-    let get = |n: &str| case.tensors[n].values.clone();
+    let get = |n: &str| case.tensors[n].to_vec::<f64>();
     let (spec, stack) = load_stack(&state_dict(&case), case_factory(&case)).unwrap();
     let meta = |k: &str| case.metadata[k].parse::<usize>().unwrap();
     assert_eq!(spec.num_layers, meta("num_layers"), "{name}");
@@ -64,8 +64,8 @@ fn check_case(path: &std::path::Path) {
     let lengths: Option<Vec<usize>> = case
         .tensors
         .get("lengths")
-        .map(|l| l.values.iter().map(|&v| v as usize).collect());
-    let c0 = case.tensors.get("c0").map(|c| c.values.clone());
+        .map(|l| l.to_vec::<f64>().iter().map(|&v| v as usize).collect());
+    let c0 = case.tensors.get("c0").map(|c| c.to_vec::<f64>());
     let init = spec
         .state_from_torch::<f64>(&get("h0"), c0.as_deref(), b)
         .unwrap();
@@ -84,7 +84,7 @@ fn check_case(path: &std::path::Path) {
     // Inference gives the same numbers without a tape.
     assert_eq!(stack.infer(inputs).unwrap(), out);
 
-    let dc = case.tensors.get("dc_n").map(|c| c.values.clone());
+    let dc = case.tensors.get("dc_n").map(|c| c.to_vec::<f64>());
     let d_final = spec
         .state_from_torch::<f64>(&get("dh_n"), dc.as_deref(), b)
         .unwrap();
@@ -196,7 +196,7 @@ fn damaged_files_are_refused() {
         assert!(
             matches!(
                 Tensors::parse(&bytes[..cut], false),
-                Err(FileError::Format(_))
+                Err(FileError::Truncated { expected, got }) if got == cut && expected > cut
             ),
             "cut at {cut}"
         );

@@ -8,9 +8,10 @@ use rnnzoo_cell::{seeded, Cell};
 use rnnzoo_layers::checkpoint::{load_training, load_weights, training_bytes, weights_bytes};
 use rnnzoo_layers::file::{FileError, Tensors};
 use rnnzoo_layers::head::{Activation, Dense};
-use rnnzoo_layers::optim::{Adam, Sgd};
+use rnnzoo_layers::loss::mse;
+use rnnzoo_layers::optim::{Adam, OptimError, Sgd};
 use rnnzoo_layers::train::{Batch, Targets, TrainConfig, TrainError, Trainer};
-use rnnzoo_layers::{Layer, Model, Readout, Recurrent, Stack};
+use rnnzoo_layers::{Inputs, Layer, LayerError, Model, Readout, Recurrent, Stack};
 use rnnzoo_lstm::LstmCell;
 
 /// Recall: the target at the last step is the first input of the sequence (a memory task a
@@ -20,11 +21,15 @@ fn recall_batch(seed: u64, t: usize, b: usize) -> Batch<f32> {
     let mut rng = seeded(seed);
     let x: Vec<f32> = (0..t * b).map(|_| rng.random::<f32>() - 0.5).collect();
     Batch {
-        x: x.clone(),
+        inputs: x.clone(),
+        features: 1,
         steps: t,
         batch: b,
         lengths: None,
-        targets: Targets::Values(x[..b].to_vec()),
+        targets: Targets::FinalValues {
+            values: x[..b].to_vec(),
+            outputs: 1,
+        },
     }
 }
 
@@ -166,10 +171,22 @@ fn weights_round_trip_exactly_and_damage_is_refused() {
     );
     let mut t = Tensors::parse(&bytes, false).unwrap();
     t.tensors.get_mut("head.weight").unwrap().shape = vec![8, 1];
+    // All or nothing: the head comes last, and the body before it is left as it was.
+    let mut fresh = deep_model(7);
+    let before = weights(&fresh);
     assert!(matches!(
-        load_weights(&mut other, &t),
-        Err(FileError::Shape { .. })
+        load_weights(&mut fresh, &t),
+        Err(FileError::Shape { name, .. }) if name == "head.weight"
     ));
+    assert_eq!(weights(&fresh), before, "a failed load wrote values");
+    let mut t = Tensors::parse(&bytes, false).unwrap();
+    let extra = t.tensors["bias_hh_l0"].clone();
+    t.tensors.insert("zzz_extra".into(), extra);
+    assert!(matches!(
+        load_weights(&mut fresh, &t),
+        Err(FileError::Unexpected { name }) if name == "zzz_extra"
+    ));
+    assert_eq!(weights(&fresh), before, "a failed load wrote values");
 
     let trainer = Trainer::new(
         deep_model(5),
@@ -202,7 +219,10 @@ fn a_nan_loss_stops_training_with_the_step_named() {
     trainer.step(&recall_batch(0, 5, 4)).unwrap();
     // A NaN target makes the loss NaN (a NaN input is refused before it runs, see unroll_errors).
     let mut bad = recall_batch(1, 5, 4);
-    bad.targets = Targets::Values(vec![0.0, f32::NAN, 0.0, 0.0]);
+    bad.targets = Targets::FinalValues {
+        values: vec![0.0, f32::NAN, 0.0, 0.0],
+        outputs: 1,
+    };
     match trainer.step(&bad) {
         Err(TrainError::NonFinite { step, what, .. }) => assert_eq!((step, what), (2, "loss")),
         other => panic!("{other:?}"),
@@ -272,11 +292,15 @@ fn truncated_bptt_carries_state_and_cuts_the_gradient() {
     let mut y = x[b..].to_vec();
     y.extend_from_slice(&x[..b]);
     let stream = Batch {
-        x,
+        inputs: x,
+        features: 1,
         steps: t,
         batch: b,
         lengths: None,
-        targets: Targets::Values(y),
+        targets: Targets::StepValues {
+            values: y,
+            outputs: 1,
+        },
     };
     let every_step = |seed| {
         let body = Stack::new(vec![
@@ -322,6 +346,76 @@ fn truncated_bptt_carries_state_and_cuts_the_gradient() {
         single.train_stream(&stream, 0),
         Err(TrainError::Invalid(_))
     ));
+
+    // Frozen weights (learning rate 0): each chunk's loss must be the loss of those steps in one
+    // forward pass over the whole stream, which carries the state through by itself. Dropping the
+    // carry restarts chunks 2 and 3 from a zero state and changes their losses.
+    let mut frozen = Trainer::new(
+        every_step(5),
+        Box::new(Sgd::new(0.0)),
+        TrainConfig::default(),
+    );
+    let stats = frozen.train_stream(&stream, 15).unwrap();
+    let whole = frozen.model().predict(Inputs::from(&stream)).unwrap();
+    let Targets::StepValues { values: y, .. } = &stream.targets else {
+        unreachable!()
+    };
+    for (i, t0) in [0, 15, 30].into_iter().enumerate() {
+        let t1 = (t0 + 15).min(t);
+        let want = mse(
+            &whole.predictions[t0 * b..t1 * b],
+            &y[t0 * b..t1 * b],
+            1,
+            None,
+        )
+        .unwrap()
+        .value;
+        assert!(
+            (stats[i].loss - want).abs() <= 1e-6 * want,
+            "chunk {i}: loss {} but the carried stream gives {want}",
+            stats[i].loss
+        );
+    }
+    // The gradient is cut at the boundary: chunk 2's gradient is that of its own steps from the
+    // carried state taken as a constant.
+    let first = Batch {
+        inputs: stream.inputs[..15 * b].to_vec(),
+        features: 1,
+        steps: 15,
+        batch: b,
+        lengths: None,
+        targets: Targets::StepValues {
+            values: y[..15 * b].to_vec(),
+            outputs: 1,
+        },
+    };
+    let head = frozen.model().predict(Inputs::from(&first)).unwrap();
+    let chunk = Batch {
+        inputs: stream.inputs[15 * b..30 * b].to_vec(),
+        features: 1,
+        steps: 15,
+        batch: b,
+        lengths: None,
+        targets: Targets::StepValues {
+            values: y[15 * b..30 * b].to_vec(),
+            outputs: 1,
+        },
+    };
+    let mut alone = Trainer::new(
+        every_step(5),
+        Box::new(Sgd::new(0.0)),
+        TrainConfig::default(),
+    );
+    let (s, _) = alone
+        .step_with_state(&chunk, Some(&head.final_state))
+        .unwrap();
+    assert!(
+        (s.grad_norm - stats[1].grad_norm).abs() <= 1e-5 * s.grad_norm,
+        "{} vs {}",
+        s.grad_norm,
+        stats[1].grad_norm
+    );
+    assert!((s.loss - stats[1].loss).abs() <= 1e-6 * s.loss);
 }
 
 #[test]
@@ -361,4 +455,213 @@ fn metrics_are_written_as_json_lines() {
     assert_eq!(lines[2]["kind"], "epoch");
     assert!(lines[5]["eval_loss"].as_f64().unwrap().is_finite());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A one-layer GRU-family model: kind 3 is PyTorch's GRU, kind 4 the reset-before GRU, with the
+/// same parameter names and shapes.
+fn gru_model(kind: usize, seed: u64) -> Model<f32> {
+    let layers: Vec<Box<dyn Layer<f32>>> =
+        vec![Box::new(Recurrent::new(any_cell::<f32>(kind, 2, 5, seed)))];
+    Model::new(
+        Stack::new(layers).unwrap(),
+        Dense::new(5, 1, Activation::Identity, &mut seeded(seed + 1)).unwrap(),
+        Readout::LastStep,
+    )
+    .unwrap()
+}
+
+#[test]
+fn weights_of_another_cell_kind_are_refused_and_nothing_is_written() {
+    let gru = gru_model(3, 0);
+    let mut reset_before = gru_model(4, 1);
+    let shapes = |m: &Model<f32>| -> Vec<(String, Vec<usize>)> {
+        m.param_groups()
+            .iter()
+            .flat_map(|g| {
+                g.params
+                    .iter()
+                    .map(|p| (p.name().to_string(), p.shape().to_vec()))
+            })
+            .collect()
+    };
+    assert_eq!(
+        shapes(&gru),
+        shapes(&reset_before),
+        "the test needs equal layouts"
+    );
+    let before = weights(&reset_before);
+    let file = Tensors::parse(&weights_bytes(&gru).unwrap(), false).unwrap();
+    match load_weights(&mut reset_before, &file) {
+        Err(FileError::Modes { expected, got }) => assert_ne!(expected, got),
+        other => panic!("a GRU file loaded into a reset-before GRU model: {other:?}"),
+    }
+    assert_eq!(weights(&reset_before), before);
+    // The same kind loads; a file without the record (a PyTorch state_dict) is checked by names
+    // and shapes only.
+    let mut same = gru_model(3, 2);
+    load_weights(&mut same, &file).unwrap();
+    assert_eq!(weights(&same), weights(&gru));
+    let mut bare = file.clone();
+    bare.metadata.clear();
+    load_weights(&mut reset_before, &bare).unwrap();
+    assert_eq!(weights(&reset_before), weights(&gru));
+    // A training checkpoint records the cells too.
+    let trainer = Trainer::new(
+        gru_model(3, 0),
+        Box::new(Sgd::new(0.1)),
+        TrainConfig::default(),
+    );
+    let state = training_bytes(&trainer, serde_json::Value::Null).unwrap();
+    assert!(matches!(
+        load_training(gru_model(4, 0), &state),
+        Err(FileError::Modes { .. })
+    ));
+    assert!(load_training(gru_model(3, 5), &state).is_ok());
+}
+
+#[test]
+fn a_negative_or_nan_clip_is_an_error_in_training_and_in_a_checkpoint() {
+    for (norm, value) in [
+        (Some(-1.0), None),
+        (Some(f64::NAN), None),
+        (None, Some(-0.5)),
+    ] {
+        let config = TrainConfig {
+            clip_norm: norm,
+            clip_value: value,
+            ..TrainConfig::default()
+        };
+        let mut trainer = Trainer::new(lstm_model(0), Box::new(Sgd::new(0.1)), config.clone());
+        let before = weights(trainer.model());
+        let what = if norm.is_some() {
+            "clip_norm"
+        } else {
+            "clip_value"
+        };
+        match trainer.step(&recall_batch(0, 4, 2)) {
+            Err(TrainError::Optim(OptimError::Clip { what: w, .. })) => assert_eq!(w, what),
+            other => panic!("{config:?}: {other:?}"),
+        }
+        assert_eq!(trainer.steps(), 0);
+        assert_eq!(weights(trainer.model()), before);
+        // Written into a checkpoint's JSON (NaN is written as null, which is no clipping), the
+        // bound is refused when read back.
+        let state = training_bytes(&trainer, serde_json::Value::Null).unwrap();
+        let loaded = load_training(lstm_model(0), &state);
+        if norm.is_some_and(f64::is_nan) {
+            assert!(loaded.is_ok());
+        } else {
+            assert!(
+                matches!(loaded, Err(FileError::Optim(OptimError::Clip { what: w, .. })) if w == what),
+                "{config:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn train_stream_refuses_targets_shorter_than_the_stream_before_any_update() {
+    let (t, b) = (12, 2);
+    let every_step = Model::new(
+        Stack::new(vec![
+            Box::new(Recurrent::new(any_cell::<f32>(0, 1, 4, 0))) as Box<dyn Layer<f32>>
+        ])
+        .unwrap(),
+        Dense::new(4, 1, Activation::Identity, &mut seeded(1)).unwrap(),
+        Readout::EveryStep,
+    )
+    .unwrap();
+    let mut trainer = Trainer::new(every_step, Box::new(Sgd::new(0.1)), TrainConfig::default());
+    let before = weights(trainer.model());
+    let short = Batch {
+        inputs: vec![0.1; t * b],
+        features: 1,
+        steps: t,
+        batch: b,
+        lengths: None,
+        targets: Targets::StepValues {
+            values: vec![0.0; (t - 5) * b],
+            outputs: 1,
+        },
+    };
+    match trainer.train_stream(&short, 4) {
+        Err(TrainError::Layer(LayerError::Size { expected, got, .. })) => {
+            assert_eq!((expected, got), (t * b, (t - 5) * b))
+        }
+        other => panic!("{other:?}"),
+    }
+    let classes = Batch {
+        targets: Targets::StepClasses {
+            classes: vec![0; t * b + 1],
+            num_classes: 1,
+        },
+        ..short
+    };
+    assert!(matches!(
+        trainer.train_stream(&classes, 4),
+        Err(TrainError::Layer(LayerError::Size { .. }))
+    ));
+    assert_eq!(trainer.steps(), 0);
+    assert_eq!(weights(trainer.model()), before);
+}
+
+#[test]
+fn targets_pick_the_loss_and_must_fit_the_readout() {
+    // Per-step targets for a model that reads the last step are refused, before any update.
+    let mut last = Trainer::new(
+        lstm_model(0),
+        Box::new(Sgd::new(0.1)),
+        TrainConfig::default(),
+    );
+    let mut per_step = recall_batch(0, 4, 2);
+    per_step.targets = Targets::StepValues {
+        values: vec![0.0; 4 * 2],
+        outputs: 1,
+    };
+    assert!(matches!(
+        last.step(&per_step),
+        Err(TrainError::Layer(LayerError::TargetsKind {
+            targets: "per-step",
+            ..
+        }))
+    ));
+    assert_eq!(last.steps(), 0);
+    // Multi-hot targets (a set of allowed next symbols per step) train with binary cross-entropy
+    // on the head's logits, masked by the lengths.
+    let (t, b, c) = (5, 3, 4);
+    let model = Model::new(
+        Stack::new(vec![
+            Box::new(Recurrent::new(any_cell::<f32>(3, c, 8, 1))) as Box<dyn Layer<f32>>
+        ])
+        .unwrap(),
+        Dense::new(8, c, Activation::Identity, &mut seeded(2)).unwrap(),
+        Readout::EveryStep,
+    )
+    .unwrap();
+    let values: Vec<f32> = (0..c * t * b)
+        .map(|k| ((k * 7) % 3 == 0) as u8 as f32)
+        .collect();
+    let batch = Batch {
+        inputs: (0..c * t * b).map(|k| ((k % 5) as f32) / 5.0).collect(),
+        features: c,
+        steps: t,
+        batch: b,
+        lengths: Some(vec![5, 2, 4]),
+        targets: Targets::StepMultiHot {
+            values: values.clone(),
+            num_classes: c,
+        },
+    };
+    let mut trainer = Trainer::new(model, Box::new(Adam::new(0.05)), TrainConfig::default());
+    let p = trainer.model().predict(Inputs::from(&batch)).unwrap();
+    let mask = rnnzoo_layers::readout::step_mask(t, b, batch.lengths.as_deref()).unwrap();
+    let want = rnnzoo_layers::loss::binary_cross_entropy(&p.predictions, &values, c, Some(&mask))
+        .unwrap()
+        .value;
+    let first = trainer.step(&batch).unwrap().loss;
+    assert_eq!(first, want);
+    for _ in 0..60 {
+        trainer.step(&batch).unwrap();
+    }
+    assert!(trainer.evaluate(&batch).unwrap() < first / 2.0);
 }

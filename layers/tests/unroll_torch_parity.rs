@@ -18,7 +18,7 @@ mod common;
 use common::{assert_close, pack_state, unpack_state, Fixture};
 use rnnzoo_cell::{Cell, Real};
 use rnnzoo_gru::GruCell;
-use rnnzoo_layers::{Inputs, Recurrent};
+use rnnzoo_layers::{Inputs, Layer, Recurrent};
 use rnnzoo_lstm::LstmCell;
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
@@ -75,7 +75,9 @@ fn check_case<T: Real>(file: &str, tol: f64) {
     let layer = Recurrent::new(cell_of::<T>(&fx));
     let x = cast::<T>(fx.get("input"));
     let init = state_of("h0", "c0");
-    let (out, tape) = layer.forward(Inputs::new(&x, t, b).initial(&init)).unwrap();
+    let (out, tape) = layer
+        .forward(Inputs::new(&x, t, b).initial(&init), None)
+        .unwrap();
     assert_close(
         &format!("{file} output"),
         &widen(&out.output),
@@ -105,7 +107,7 @@ fn check_case<T: Real>(file: &str, tol: f64) {
             &tape,
             &cast::<T>(fx.get("dout")),
             Some(&d_final),
-            &mut grads,
+            std::slice::from_mut(&mut grads),
         )
         .unwrap();
     assert_close("grad.input", &widen(&g.d_input), fx.get("grad.input"), tol);
@@ -164,7 +166,7 @@ fn inference_equals_the_taped_forward() {
         let inputs = Inputs::new(fx.get("input"), t, b).lengths(&[3, 5]);
         assert_eq!(
             layer.infer(inputs).unwrap(),
-            layer.forward(inputs).unwrap().0
+            layer.forward(inputs, None).unwrap().0
         );
     }
 }
@@ -181,7 +183,7 @@ fn a_wrong_weight_is_caught() {
     let init = pack_state(&[fx.state_block("h0", 0), fx.state_block("c0", 0)], h, b);
     let worst = |cell: Box<dyn Cell<f64>>| {
         let out = Recurrent::new(cell)
-            .forward(Inputs::new(fx.get("input"), t, b).initial(&init))
+            .forward(Inputs::new(fx.get("input"), t, b).initial(&init), None)
             .unwrap()
             .0;
         out.output

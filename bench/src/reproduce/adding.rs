@@ -8,7 +8,7 @@ use rnnzoo::layers::Readout;
 use serde::Serialize;
 
 use super::kit::{
-    adam_trainer, model, num, param_count, pick, test_curve, test_set, to_batch, train_steps, Run,
+    adam_trainer, model, num, param_count, pick, test_curve, test_set, train_steps, Run,
 };
 use super::plot::{Chart, Series};
 use super::{Context, Outcome};
@@ -50,7 +50,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
     for &t in &lengths {
         let task = AddingProblem::new(t)?;
         let test = test_set(test_n, ctx.seed ^ 0x7e57 ^ t as u64, |n, s| {
-            to_batch(&task.sample_seeded(n, s)?)
+            Ok(task.sample_seeded(n, s)?.to_f32())
         })?;
         for &kind in &kinds {
             let m = model(
@@ -69,7 +69,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
                 &mut trainer,
                 updates,
                 eval_every,
-                |r| to_batch(&task.sample(batch, r)?),
+                |r| Ok(task.sample(batch, r)?.to_f32()),
                 &test,
                 ctx.progress,
                 &label,

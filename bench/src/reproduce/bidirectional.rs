@@ -47,11 +47,15 @@ fn sample(steps: usize, batch: usize, rng: &mut impl Rng) -> Batch<f32> {
         }
     }
     Batch {
-        x,
+        inputs: x,
+        features: SYMBOLS,
         steps,
         batch,
         lengths: Some(lengths),
-        targets: Targets::Classes(classes),
+        targets: Targets::StepClasses {
+            classes,
+            num_classes: SYMBOLS + 1,
+        },
     }
 }
 
@@ -69,8 +73,8 @@ fn lookahead_accuracy(m: &Model<f32>, test: &[Batch<f32>]) -> anyhow::Result<f64
 
 /// Right predictions and look-ahead steps in one batch.
 fn lookahead_right(m: &Model<f32>, test: &Batch<f32>) -> anyhow::Result<(usize, usize)> {
-    let p = m.predict(test.inputs())?.predictions;
-    let Targets::Classes(classes) = &test.targets else {
+    let p = m.predict(test.into())?.predictions;
+    let Targets::StepClasses { classes, .. } = &test.targets else {
         anyhow::bail!("class targets")
     };
     let lengths = test.lengths.as_deref().unwrap_or_default();

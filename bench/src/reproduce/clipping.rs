@@ -11,7 +11,7 @@ use rnnzoo::layers::{Layer, Model, Readout, Recurrent, Stack};
 use rnnzoo::vanilla::{Nonlinearity, VanillaCell};
 use serde::Serialize;
 
-use super::kit::{num, pick, test_curve, test_len, test_set, to_batch, train_steps, Run};
+use super::kit::{num, pick, test_curve, test_len, test_set, train_steps, Run};
 use super::plot::{Chart, Series};
 use super::{Context, Outcome};
 
@@ -57,7 +57,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
     let test = test_set(
         pick(ctx.scale, 64, 1000, 2000),
         ctx.seed ^ 0x7e57,
-        |n, s| to_batch(&task.sample_seeded(n, s)?),
+        |n, s| Ok(task.sample_seeded(n, s)?.to_f32()),
     )?;
     let mut cases = Vec::new();
     for clip_norm in [None, Some(clip)] {
@@ -81,7 +81,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
             &mut trainer,
             updates,
             eval_every,
-            |r| to_batch(&task.sample(batch, r)?),
+            |r| Ok(task.sample(batch, r)?.to_f32()),
             &test,
             ctx.progress,
             &format!("clipping: {name}"),

@@ -9,7 +9,7 @@ use rnnzoo::layers::{Model, Readout};
 use serde::Serialize;
 
 use super::kit::{
-    adam_trainer, model, num, param_count, pick, test_curve, test_set, to_batch, train_steps, Run,
+    adam_trainer, model, num, param_count, pick, test_curve, test_set, train_steps, Run,
 };
 use super::plot::{Chart, Series};
 use super::{Context, Outcome};
@@ -38,8 +38,8 @@ fn recall_accuracy(m: &Model<f32>, test: &[Batch<f32>], task: &CopyMemory) -> an
 
 /// Recalled symbols predicted right in one batch.
 fn recall_right(m: &Model<f32>, test: &Batch<f32>, task: &CopyMemory) -> anyhow::Result<usize> {
-    let p = m.predict(test.inputs())?.predictions;
-    let Targets::Classes(classes) = &test.targets else {
+    let p = m.predict(test.into())?.predictions;
+    let Targets::StepClasses { classes, .. } = &test.targets else {
         anyhow::bail!("copy memory has class targets")
     };
     let (c, b) = (task.num_classes(), test.batch);
@@ -77,7 +77,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
     for &delay in &delays {
         let task = CopyMemory::new(delay)?;
         let test = test_set(test_n, ctx.seed ^ 0x7e57 ^ delay as u64, |n, s| {
-            to_batch(&task.sample_seeded(n, s)?)
+            Ok(task.sample_seeded(n, s)?.to_f32())
         })?;
         for &kind in &kinds {
             let features = task.features();
@@ -96,7 +96,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
                 &mut trainer,
                 updates,
                 eval_every,
-                |r| to_batch(&task.sample(batch, r)?),
+                |r| Ok(task.sample(batch, r)?.to_f32()),
                 &test,
                 ctx.progress,
                 &format!("copy T={delay} {}", kind.label()),

@@ -8,7 +8,7 @@
 //! (with the LSTM's cell state c_k held fixed, the usual meaning of "the gradient reaching h_k").
 
 use rnnzoo::cell::{gradcheck::normal_vec, seeded, Cell, Init};
-use rnnzoo::layers::{Inputs, Recurrent};
+use rnnzoo::layers::{Inputs, Layer, Recurrent};
 use rnnzoo::vanilla::{Nonlinearity, VanillaCell};
 use serde::Serialize;
 
@@ -82,8 +82,8 @@ fn flow(
                 .final_state;
             let rest = steps - k;
             let suffix = Inputs::new(&x[k * step_len..], rest, batch).initial(&s_k);
-            let (out, tape) = layer.forward(suffix)?;
-            let mut grads = layer.cell().params().zeros_like();
+            let (out, tape) = layer.forward(suffix, None)?;
+            let mut grads = layer.zero_grads();
             let d_out = vec![0.0; out.output.len()];
             let g = layer.backward(&tape, &d_out, Some(&d_final), &mut grads)?;
             let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();

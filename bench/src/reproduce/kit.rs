@@ -1,16 +1,15 @@
-//! Shared pieces of the experiments: data conversion, model builders by cell kind (with hidden
+//! Shared pieces of the experiments: model builders by cell kind (with hidden
 //! sizes chosen for a parameter budget), a training loop with a progress bar and per-evaluation
 //! records, and small formatting helpers.
 
 use std::time::Instant;
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use rand_chacha::ChaCha8Rng;
 use rnnzoo::cell::seeded;
-use rnnzoo::datasets::{SeqBatch, Targets as DataTargets};
 use rnnzoo::layers::head::{Activation, Dense};
 use rnnzoo::layers::optim::Adam;
-use rnnzoo::layers::train::{progress_bar, Batch, Targets, TrainConfig, Trainer};
+use rnnzoo::layers::train::{progress_bar, Batch, TrainConfig, Trainer};
 use rnnzoo::layers::{Layer, Model, Readout, Recurrent, Stack};
 use serde::Serialize;
 
@@ -25,30 +24,6 @@ pub fn pick<V>(scale: Scale, tiny: V, quick: V, full: V) -> V {
         Scale::Quick => quick,
         Scale::Full => full,
     }
-}
-
-/// A dataset batch as the trainer's batch, in `f32`.
-///
-/// # Errors
-///
-/// Multi-hot targets, which no experiment trains on.
-pub fn to_batch(b: &SeqBatch) -> anyhow::Result<Batch<f32>> {
-    let targets = match &b.targets {
-        DataTargets::FinalValues { values, .. } | DataTargets::StepValues { values, .. } => {
-            Targets::Values(values.iter().map(|&v| v as f32).collect())
-        }
-        DataTargets::StepClasses { classes, .. } | DataTargets::FinalClasses { classes, .. } => {
-            Targets::Classes(classes.clone())
-        }
-        DataTargets::StepMultiHot { .. } => bail!("multi-hot targets are not supported here"),
-    };
-    Ok(Batch {
-        x: b.inputs.iter().map(|&v| v as f32).collect(),
-        steps: b.steps,
-        batch: b.batch,
-        lengths: b.lengths.clone(),
-        targets,
-    })
 }
 
 /// A stack of `layers` recurrent layers of `kind`, `hidden` units each.

@@ -265,11 +265,15 @@ pub fn train(
         let (mut state, mut nats, mut count) = (None::<Vec<f32>>, 0.0, 0usize);
         for chunk in chunks {
             let batch = Batch {
-                x: one_hot(&chunk.inputs, v),
+                inputs: one_hot(&chunk.inputs, v),
+                features: v,
                 steps: chunk.steps,
                 batch: chunk.batch,
                 lengths: None,
-                targets: Targets::Classes(chunk.targets),
+                targets: Targets::StepClasses {
+                    classes: chunk.targets,
+                    num_classes: v,
+                },
             };
             let (stats, carry) = trainer
                 .step_with_state(&batch, state.as_deref())

@@ -8,7 +8,7 @@ use rnnzoo::layers::train::Batch;
 use rnnzoo::layers::Readout;
 use serde::Serialize;
 
-use super::kit::{adam_trainer, model, num, param_count, pick, to_batch, Record};
+use super::kit::{adam_trainer, model, num, param_count, pick, Record};
 use super::plot::{Chart, Series};
 use super::{Context, Outcome};
 
@@ -31,7 +31,7 @@ fn standardised(b: &SeqBatch, mean: f64, std: f64) -> anyhow::Result<Batch<f32>>
     if let rnnzoo::datasets::Targets::FinalValues { values, .. } = &mut b.targets {
         values.iter_mut().for_each(|v| *v = (*v - mean) / std);
     }
-    to_batch(&b)
+    Ok(b.to_f32())
 }
 
 /// MSE of forecasting each window's next value as `2 x[t] - x[t-1]`.

@@ -8,7 +8,7 @@ use rnnzoo::layers::file::Tensors;
 fuzz_target!(|data: &[u8]| {
     if let Ok(t) = Tensors::parse(data, true) {
         // Whatever parsed is no larger than the file.
-        let values: usize = t.tensors.values().map(|t| t.values.len()).sum();
+        let values: usize = t.tensors.values().map(|t| t.len()).sum();
         assert!(values <= data.len());
     }
 });

@@ -2,6 +2,21 @@
 
 use rnnzoo_cell::{Params, Real};
 
+use super::OptimError;
+
+/// Checks a clipping bound: a number `>= 0` (infinity allowed: it clips nothing).
+///
+/// # Errors
+///
+/// [`OptimError::Clip`] for a negative or NaN bound.
+pub(crate) fn check_bound(what: &'static str, value: f64) -> Result<(), OptimError> {
+    if value >= 0.0 {
+        Ok(())
+    } else {
+        Err(OptimError::Clip { what, value })
+    }
+}
+
 /// The L2 norm of every value of every group, accumulated in `f64`.
 ///
 /// ```
@@ -49,28 +64,29 @@ fn norm<'a, T: Real>(groups: impl Iterator<Item = &'a Params<T>>) -> f64 {
 /// let mut b = Params::<f64>::new();
 /// b.push(Param::from_vec("b", &[1], 1, vec![12.0]).unwrap()).unwrap();
 ///
-/// assert_eq!(clip_grad_norm(&mut [&mut a, &mut b], 26.0), 13.0); // under: untouched
+/// assert_eq!(clip_grad_norm(&mut [&mut a, &mut b], 26.0)?, 13.0); // under: untouched
 /// assert_eq!(a.at(0).data(), &[3.0, 4.0]);
 ///
-/// assert_eq!(clip_grad_norm(&mut [&mut a, &mut b], 1.3), 13.0); // the norm before clipping
+/// assert_eq!(clip_grad_norm(&mut [&mut a, &mut b], 1.3)?, 13.0); // the norm before clipping
 /// assert!((grad_norm(&[&a, &b]) - 1.3).abs() < 1e-6);
 ///
 /// a.at_mut(0).data_mut()[0] = f64::NAN;
-/// assert!(clip_grad_norm(&mut [&mut a, &mut b], 1.0).is_nan()); // nothing touched
+/// assert!(clip_grad_norm(&mut [&mut a, &mut b], 1.0)?.is_nan()); // nothing touched
 /// assert!((b.at(0).data()[0] - 1.2).abs() < 1e-6);
+/// # Ok::<(), rnnzoo_layers::optim::OptimError>(())
 /// ```
 ///
-/// # Panics
+/// # Errors
 ///
-/// If `max_norm` is negative or NaN.
-pub fn clip_grad_norm<T: Real>(grads: &mut [&mut Params<T>], max_norm: f64) -> f64 {
-    assert!(
-        max_norm >= 0.0,
-        "clip_grad_norm: max_norm must be >= 0, got {max_norm}"
-    );
+/// [`OptimError::Clip`] if `max_norm` is negative or NaN (nothing is touched).
+pub fn clip_grad_norm<T: Real>(
+    grads: &mut [&mut Params<T>],
+    max_norm: f64,
+) -> Result<f64, OptimError> {
+    check_bound("clip_norm", max_norm)?;
     let total = norm(grads.iter().map(|g| &**g));
     if !total.is_finite() {
-        return total;
+        return Ok(total);
     }
     // clip_coef = max_norm / (total_norm + 1e-6); grads *= clamp(clip_coef, max=1.0)
     let coef = max_norm / (total + 1e-6);
@@ -84,7 +100,7 @@ pub fn clip_grad_norm<T: Real>(grads: &mut [&mut Params<T>], max_norm: f64) -> f
             *v *= c;
         }
     }
-    total
+    Ok(total)
 }
 
 /// Clamps every gradient value to `[-clip, clip]`, as PyTorch's `clip_grad_value_` (the bound is
@@ -95,18 +111,16 @@ pub fn clip_grad_norm<T: Real>(grads: &mut [&mut Params<T>], max_norm: f64) -> f
 /// use rnnzoo_layers::optim::clip_grad_value;
 /// let mut g = Params::<f32>::new();
 /// g.push(Param::from_vec("w", &[4], 1, vec![-3.0, 0.5, 2.0, -1.0]).unwrap()).unwrap();
-/// clip_grad_value(&mut [&mut g], 1.0);
+/// clip_grad_value(&mut [&mut g], 1.0)?;
 /// assert_eq!(g.at(0).data(), &[-1.0, 0.5, 1.0, -1.0]);
+/// # Ok::<(), rnnzoo_layers::optim::OptimError>(())
 /// ```
 ///
-/// # Panics
+/// # Errors
 ///
-/// If `clip` is negative or NaN.
-pub fn clip_grad_value<T: Real>(grads: &mut [&mut Params<T>], clip: f64) {
-    assert!(
-        clip >= 0.0,
-        "clip_grad_value: clip must be >= 0, got {clip}"
-    );
+/// [`OptimError::Clip`] if `clip` is negative or NaN (nothing is touched).
+pub fn clip_grad_value<T: Real>(grads: &mut [&mut Params<T>], clip: f64) -> Result<(), OptimError> {
+    check_bound("clip_value", clip)?;
     let hi = T::from_f64_lossy(clip);
     let lo = -hi;
     for v in grads
@@ -120,4 +134,5 @@ pub fn clip_grad_value<T: Real>(grads: &mut [&mut Params<T>], clip: f64) {
             *v = lo;
         }
     }
+    Ok(())
 }

@@ -30,7 +30,7 @@
 //!         *g = w - 1.0;
 //!     }
 //!     d_head.at_mut(0).data_mut()[0] = head.at(0).data()[0] - 1.0;
-//!     clip_grad_norm(&mut [&mut d_layer, &mut d_head], 1.0);
+//!     clip_grad_norm(&mut [&mut d_layer, &mut d_head], 1.0)?;
 //!     opt.step(&mut [&mut layer, &mut head], &[&d_layer, &d_head])?;
 //! }
 //! assert!(layer.at(0).data().iter().all(|w| (w - 1.0).abs() < 1e-3));
@@ -95,6 +95,7 @@ mod state;
 use rnnzoo_cell::{Params, Real};
 
 pub use adam::{Adam, AdamHyper, AdamW};
+pub(crate) use clip::check_bound;
 pub use clip::{clip_grad_norm, clip_grad_value, grad_norm};
 pub use layout::TensorLayout;
 pub use rmsprop::{RmsProp, RmsPropHyper};
@@ -223,6 +224,15 @@ pub enum OptimError {
         value: f64,
         /// The valid range.
         expected: &'static str,
+    },
+    /// A clipping bound is negative or NaN (`clip_grad_norm`'s `max_norm`, `clip_grad_value`'s
+    /// `clip`, or a [`crate::train::TrainConfig`]'s, also when read from a checkpoint).
+    #[error("{what} = {value} is invalid: expected a number >= 0")]
+    Clip {
+        /// `"clip_norm"` or `"clip_value"`.
+        what: &'static str,
+        /// The bound given.
+        value: f64,
     },
     /// The state was saved by another kind of optimizer.
     #[error("the state is a {got} optimizer's, expected a {expected} optimizer's")]

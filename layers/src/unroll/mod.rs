@@ -24,79 +24,10 @@ mod work;
 
 use rnnzoo_cell::{Cell, Params, Real};
 
-use crate::LayerError;
+use crate::{InputGrads, Inputs, LayerError, Output};
 use forward::Shape;
-use lengths::check_lengths;
 pub(crate) use lengths::reorder;
 use lengths::reorder_owned;
-
-/// Checks a layer's inputs once, at the API boundary: non-empty, `input_size x (steps * batch)`
-/// values, an initial state of `state_size x batch`, one length in `1..=steps` per sample.
-pub(crate) fn validate<T: Real>(
-    inp: &Inputs<'_, T>,
-    input_size: usize,
-    state_size: usize,
-) -> Result<(), LayerError> {
-    if inp.batch == 0 {
-        return Err(LayerError::EmptyBatch);
-    }
-    if inp.steps == 0 {
-        return Err(LayerError::NoSteps);
-    }
-    let expected = inp
-        .steps
-        .checked_mul(inp.batch)
-        .and_then(|n| n.checked_mul(input_size))
-        .unwrap_or(usize::MAX);
-    if inp.x.len() != expected {
-        return Err(LayerError::InputShape {
-            expected,
-            got: inp.x.len(),
-            steps: inp.steps,
-            batch: inp.batch,
-            features: input_size,
-        });
-    }
-    if let Some(init) = inp.initial {
-        if init.len() != state_size * inp.batch {
-            return Err(LayerError::InitialState {
-                expected: state_size * inp.batch,
-                got: init.len(),
-                state_size,
-                batch: inp.batch,
-            });
-        }
-    }
-    if let Some(l) = inp.lengths {
-        check_lengths(l, inp.batch, inp.steps)?;
-    }
-    // A NaN or infinity would spread through every later step and every gradient; refuse it here,
-    // where it can still be named. Padded steps are never read, so their values do not matter.
-    let columns = inp.x.chunks_exact(input_size.max(1)).enumerate();
-    for (c, col) in columns {
-        let (t, b) = (c / inp.batch, c % inp.batch);
-        if inp.lengths.is_some_and(|l| t >= l[b]) {
-            continue;
-        }
-        if let Some(f) = col.iter().position(|v| !v.is_finite()) {
-            return Err(LayerError::NonFinite {
-                what: "input",
-                at: format!("step {t}, sample {b}, feature {f}"),
-            });
-        }
-    }
-    if let Some(k) = inp
-        .initial
-        .and_then(|s| s.iter().position(|v| !v.is_finite()))
-    {
-        let (b, row) = (k / state_size, k % state_size);
-        return Err(LayerError::NonFinite {
-            what: "initial state",
-            at: format!("sample {b}, row {row}"),
-        });
-    }
-    Ok(())
-}
 
 /// Which way a layer reads its sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -106,76 +37,6 @@ pub enum Direction {
     Forward,
     /// Each sample's last valid step first.
     Reverse,
-}
-
-/// A sequence and what comes with it: initial state and lengths (both optional).
-///
-/// ```
-/// use rnnzoo_layers::Inputs;
-/// let x = vec![0.0f32; 3 * 2 * 5]; // T = 3, B = 2, features = 5
-/// let inputs = Inputs::new(&x, 3, 2).lengths(&[3, 1]);
-/// assert_eq!(inputs.steps, 3);
-/// ```
-#[derive(Debug, Clone, Copy)]
-pub struct Inputs<'a, T> {
-    /// The sequence, `features x (steps * batch)` column-major (PyTorch's `(T, B, F)`).
-    pub x: &'a [T],
-    /// `T`.
-    pub steps: usize,
-    /// `B`.
-    pub batch: usize,
-    /// The initial state, `state_size x batch`; zeros if `None`.
-    pub initial: Option<&'a [T]>,
-    /// Valid steps per sample; all `T` if `None`.
-    pub lengths: Option<&'a [usize]>,
-}
-
-impl<'a, T> Inputs<'a, T> {
-    /// A sequence of `steps` steps of `batch` samples, zero initial state, full lengths.
-    pub fn new(x: &'a [T], steps: usize, batch: usize) -> Self {
-        Self {
-            x,
-            steps,
-            batch,
-            initial: None,
-            lengths: None,
-        }
-    }
-
-    /// With an initial state (`state_size x batch`).
-    pub fn initial(self, state: &'a [T]) -> Self {
-        Self {
-            initial: Some(state),
-            ..self
-        }
-    }
-
-    /// With per-sample lengths.
-    pub fn lengths(self, lengths: &'a [usize]) -> Self {
-        Self {
-            lengths: Some(lengths),
-            ..self
-        }
-    }
-}
-
-/// What a forward pass returns.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Output<T> {
-    /// `h_t` for every step, `hidden x (steps * batch)` (PyTorch's `output`, `(T, B, H)`); zero at
-    /// padded steps.
-    pub output: Vec<T>,
-    /// The state after each sample's last valid step, `state_size x batch`.
-    pub final_state: Vec<T>,
-}
-
-/// Gradients with respect to the inputs of a forward pass.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InputGrads<T> {
-    /// `d loss / d x`, laid out as the input; zero at padded steps.
-    pub d_input: Vec<T>,
-    /// `d loss / d initial state`, `state_size x batch`.
-    pub d_initial: Vec<T>,
 }
 
 /// What backward needs from a forward pass: the input as the cell saw it, every state and every
@@ -205,19 +66,26 @@ impl<T> Tape<T> {
 
 /// A cell unrolled over a sequence in one direction: Keras' `RNN(cell)`, Flax's `nn.RNN`.
 ///
+/// It is used through the [`Layer`](crate::Layer) trait, the one spelling of every layer:
+/// `forward(inputs, train)` returns the output and a [`LayerTape`](crate::LayerTape) (holding this
+/// layer's [`Tape`]), `infer(inputs)` runs without one, and `backward(&tape, d_output, d_final,
+/// &mut grads)` takes the gradient stores [`zero_grads`](crate::Layer::zero_grads) makes (one, the
+/// cell's). Bring the trait into scope with `use rnnzoo_layers::Layer`.
+///
 /// ```
-/// use rnnzoo_cell::{seeded, Cell};
-/// use rnnzoo_layers::{Inputs, Recurrent};
+/// use rnnzoo_cell::seeded;
+/// use rnnzoo_layers::{Inputs, Layer, Recurrent, Tape};
 /// use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 ///
 /// let cell = VanillaCell::<f32>::new(5, 8, Nonlinearity::Tanh, &mut seeded(0))?;
 /// let layer = Recurrent::new(cell);
 /// let x = vec![0.5f32; 5 * 4 * 2]; // T = 4, B = 2
-/// let (out, tape) = layer.forward(Inputs::new(&x, 4, 2).lengths(&[4, 2]))?;
+/// let (out, tape) = layer.forward(Inputs::new(&x, 4, 2).lengths(&[4, 2]), None)?;
 /// assert_eq!(out.output.len(), 8 * 4 * 2);
 /// assert!(out.output[8 * (2 * 2 + 1)..][..8].iter().all(|&v| v == 0.0)); // sample 1, step 2: padded
+/// assert!(tape.get::<Tape<f32>>().is_some_and(|t| !t.is_empty()));
 ///
-/// let mut grads = layer.cell().params().zeros_like();
+/// let mut grads = layer.zero_grads();
 /// let d_out = vec![1.0f32; out.output.len()];
 /// let g = layer.backward(&tape, &d_out, None, &mut grads)?;
 /// assert_eq!(g.d_input.len(), x.len());
@@ -275,15 +143,14 @@ impl<C> Recurrent<C> {
         )
     }
 
-    /// Checks the inputs and returns the sequence as the cell reads it: padded columns zeroed and,
-    /// for a reversed layer, each valid prefix reversed.
-    fn prepare<T: Real>(&self, inp: &Inputs<'_, T>) -> Result<Vec<T>, LayerError>
+    /// The sequence as the cell reads it (inputs already checked): padded columns zeroed and, for
+    /// a reversed layer, each valid prefix reversed.
+    fn prepare<T: Real>(&self, inp: &Inputs<'_, T>) -> Vec<T>
     where
         C: Cell<T>,
     {
-        validate(inp, self.cell.input_size(), self.cell.state_size())?;
         let i = self.cell.input_size();
-        Ok(self.reorder(inp.x, i, inp.steps, inp.batch, inp.lengths))
+        self.reorder(inp.x, i, inp.steps, inp.batch, inp.lengths)
     }
 
     /// Maps a sequence between the caller's step order and the cell's (the identity for a forward
@@ -326,21 +193,12 @@ impl<C> Recurrent<C> {
         )
     }
 
-    /// Runs the sequence and records what backward needs.
-    ///
-    /// # Errors
-    ///
-    /// [`LayerError`] if the batch or the sequence is empty, the input is not `input_size x
-    /// (steps * batch)`, the initial state is not `state_size x batch`, or a length is not in
-    /// `1..=steps` (or there is not one per sample).
-    pub fn forward<T: Real>(
-        &self,
-        inputs: Inputs<'_, T>,
-    ) -> Result<(Output<T>, Tape<T>), LayerError>
+    /// [`Layer::forward`](crate::Layer::forward) of checked inputs, with its typed tape.
+    fn forward_valid<T: Real>(&self, inputs: Inputs<'_, T>) -> (Output<T>, Tape<T>)
     where
         C: Cell<T>,
     {
-        let x = self.prepare(&inputs)?;
+        let x = self.prepare(&inputs);
         let shape = Shape::new(inputs.steps, inputs.batch);
         let f = forward::run(&self.cell, &x, &shape, inputs.initial, inputs.lengths, true);
         let sb = self.cell.state_size() * inputs.batch;
@@ -363,19 +221,16 @@ impl<C> Recurrent<C> {
             batch: inputs.batch,
             sizes: self.sizes(),
         };
-        Ok((output, tape))
+        (output, tape)
     }
 
-    /// Runs the sequence for inference: no tape, two state buffers and one step's cache.
-    ///
-    /// # Errors
-    ///
-    /// As [`forward`](Recurrent::forward).
-    pub fn infer<T: Real>(&self, inputs: Inputs<'_, T>) -> Result<Output<T>, LayerError>
+    /// [`Layer::infer`](crate::Layer::infer) of checked inputs: no tape, two state buffers and
+    /// one step's cache.
+    fn infer_valid<T: Real>(&self, inputs: Inputs<'_, T>) -> Output<T>
     where
         C: Cell<T>,
     {
-        let x = self.prepare(&inputs)?;
+        let x = self.prepare(&inputs);
         let shape = Shape::new(inputs.steps, inputs.batch);
         let f = forward::run(
             &self.cell,
@@ -387,7 +242,7 @@ impl<C> Recurrent<C> {
         );
         let sb = self.cell.state_size() * inputs.batch;
         let last = inputs.steps % 2;
-        Ok(Output {
+        Output {
             final_state: f.states[last * sb..][..sb].to_vec(),
             output: self.reorder_owned(
                 f.output,
@@ -396,20 +251,13 @@ impl<C> Recurrent<C> {
                 inputs.batch,
                 inputs.lengths,
             ),
-        })
+        }
     }
 
-    /// Backpropagates through the recorded pass: adds the parameter gradients to `grads` and
-    /// returns the gradients with respect to the input and the initial state.
-    ///
-    /// `d_output` is laid out as [`Output::output`]; its values at padded steps are ignored.
-    /// `d_final` is laid out as [`Output::final_state`]; `None` means zero.
-    ///
-    /// # Errors
-    ///
-    /// [`LayerError`] if `d_output` or `d_final` has the wrong size, `grads` does not have the
-    /// cell's parameter layout, or the tape was recorded by a layer of other sizes.
-    pub fn backward<T: Real>(
+    /// [`Layer::backward`](crate::Layer::backward) on the typed tape and the cell's one gradient
+    /// store. `d_output` is laid out as [`Output::output`] (its values at padded steps are
+    /// ignored), `d_final` as [`Output::final_state`] (`None` means zero).
+    fn backward_tape<T: Real>(
         &self,
         tape: &Tape<T>,
         d_output: &[T],
@@ -444,9 +292,10 @@ impl<C> Recurrent<C> {
             }
         }
         if !grads.same_layout(self.cell.params()) {
-            return Err(LayerError::GradsLayout {
-                expected: self.cell.params().names().map(String::from).collect(),
-            });
+            return Err(crate::layer::grads_layout_error(
+                &crate::Layer::param_groups(self),
+                std::slice::from_ref(grads),
+            ));
         }
         let lengths = tape.lengths.as_deref();
         // A forward layer reads d_output where it is: the cell's step order is the caller's, and
@@ -484,17 +333,21 @@ impl<T: Real, C: Cell<T>> crate::Layer<T> for Recurrent<C> {
         self.cell.state_size()
     }
 
-    fn forward(
+    fn forward_unchecked(
         &self,
         inputs: Inputs<'_, T>,
         _train: Option<&mut dyn rand::RngCore>,
     ) -> Result<(Output<T>, crate::LayerTape), LayerError> {
-        let (out, tape) = Recurrent::forward(self, inputs)?;
+        let (out, tape) = self.forward_valid(inputs);
         Ok((out, crate::LayerTape::new(tape)))
     }
 
-    fn infer(&self, inputs: Inputs<'_, T>) -> Result<Output<T>, LayerError> {
-        Recurrent::infer(self, inputs)
+    fn infer_unchecked(&self, inputs: Inputs<'_, T>) -> Result<Output<T>, LayerError> {
+        Ok(self.infer_valid(inputs))
+    }
+
+    fn direction(&self) -> Direction {
+        self.direction
     }
 
     fn backward(
@@ -505,8 +358,14 @@ impl<T: Real, C: Cell<T>> crate::Layer<T> for Recurrent<C> {
         grads: &mut [Params<T>],
     ) -> Result<InputGrads<T>, LayerError> {
         let tape = tape.expect::<Tape<T>>("Recurrent")?;
-        crate::layer::check_grads(&crate::Layer::param_groups(self), grads)?;
-        Recurrent::backward(self, tape, d_output, d_final, &mut grads[0])
+        // The tape, the gradients' sizes and the store's layout are checked in that order.
+        match grads {
+            [one] => self.backward_tape(tape, d_output, d_final, one),
+            _ => Err(crate::layer::grads_layout_error(
+                &crate::Layer::param_groups(self),
+                grads,
+            )),
+        }
     }
 
     fn param_groups(&self) -> Vec<crate::ParamGroup<'_, T>> {
