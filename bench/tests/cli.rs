@@ -191,7 +191,7 @@ fn bare_copy(fixture: &std::path::Path, prefix: &str) -> PathBuf {
         .tensors
         .iter()
         .filter(|(k, _)| k.starts_with("weight_") || k.starts_with("bias_"))
-        .map(|(k, v)| (format!("{prefix}{k}"), v.shape.clone(), v.values.clone()))
+        .map(|(k, v)| (format!("{prefix}{k}"), v.shape.clone(), v.to_vec::<f64>()))
         .collect();
     let views: Vec<(String, Vec<usize>, &[f64])> = named
         .iter()

@@ -98,7 +98,7 @@ pub enum LayerError {
         /// Stores given.
         got_stores: usize,
         /// The first tensor that does not fit, when the counts agree.
-        mismatch: Option<GradMismatch>,
+        mismatch: Option<Box<GradMismatch>>,
     },
     /// A buffer other than a gradient has the wrong number of values.
     #[error("{what} has {got} values, expected {expected}")]

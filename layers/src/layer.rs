@@ -404,14 +404,16 @@ pub(crate) fn grads_layout_error<T: Real>(
                             (Some(w), Some(d)) => w.name() == d.name() && w.shape() == d.shape(),
                             _ => false,
                         };
-                        (!fits).then(|| GradMismatch {
-                            store,
-                            tensor: want.map_or_else(
-                                || "(nothing: the store has an extra tensor)".to_string(),
-                                |w| format!("{}{}", w.name(), g.suffix),
-                            ),
-                            shape: want.map_or_else(Vec::new, |w| w.shape().to_vec()),
-                            got: got.map(|d| (d.name().to_string(), d.shape().to_vec())),
+                        (!fits).then(|| {
+                            Box::new(GradMismatch {
+                                store,
+                                tensor: want.map_or_else(
+                                    || "(nothing: the store has an extra tensor)".to_string(),
+                                    |w| format!("{}{}", w.name(), g.suffix),
+                                ),
+                                shape: want.map_or_else(Vec::new, |w| w.shape().to_vec()),
+                                got: got.map(|d| (d.name().to_string(), d.shape().to_vec())),
+                            })
                         })
                     })
                 })

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use rnnzoo_cell::gradcheck::{check, Options};
 use rnnzoo_cell::seeded;
 use rnnzoo_cell::strategies::{unroll_case, SizeRanges};
-use rnnzoo_layers::gradcheck::{LossKind, ModelLoss};
+use rnnzoo_layers::gradcheck::{LossKind, ModelLoss, SequenceCase};
 use rnnzoo_layers::head::{Activation, Dense};
 use rnnzoo_layers::{
     Bidirectional, Inputs, Layer, LayerError, Merge, Model, Readout, Recurrent, Stack,
@@ -162,7 +162,7 @@ proptest! {
         }
         let model = Model::new(stack, head, Readout::FinalStates).unwrap();
         let kind_of = if cross_entropy { LossKind::CrossEntropy } else { LossKind::MeanSquared };
-        let report = check(&mut ModelLoss::new(model, &case, kind_of).unwrap(), &Options::default());
+        let report = check(&mut ModelLoss::new(model, &SequenceCase::from(&case), kind_of).unwrap(), &Options::default());
         prop_assert!(report.passed(), "kind {kind} depth {depth} bi={bi} bias={bias} {case:?}\n{report}");
     }
 }

@@ -142,12 +142,12 @@ fn backward_checks_its_gradients_and_the_tape() {
         LayerError::GradsLayout {
             expected_stores: 1,
             got_stores: 1,
-            mismatch: Some(GradMismatch {
+            mismatch: Some(Box::new(GradMismatch {
                 store: 0,
                 tensor: "weight_ih".into(),
                 shape: vec![4, 3],
                 got: Some(("weight_ih".into(), vec![5, 3])),
-            }),
+            })),
         }
     );
     let text = err.to_string();
@@ -225,7 +225,7 @@ fn a_composite_gradient_store_of_the_wrong_count_or_layout_is_named() {
             got_stores: 2,
             mismatch: Some(m),
         } => assert_eq!(
-            m,
+            *m,
             GradMismatch {
                 store: 0,
                 tensor: "weight_ih_l0".into(),

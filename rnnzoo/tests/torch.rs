@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use rnnzoo::cell::seeded;
-use rnnzoo::layers::file::{FileError, Tensor, Tensors};
+use rnnzoo::layers::file::{FileError, Tensor, TensorData, Tensors};
 use rnnzoo::layers::{Inputs, Layer, LayerError, Readout, Recurrent, Stack};
 use rnnzoo::torch::{self, Settled, TorchError, TorchOptions};
 use rnnzoo::vanilla::Nonlinearity;
@@ -38,10 +38,7 @@ fn tensor(shape: &[usize], seed: u64) -> Tensor {
     let values = (0..n)
         .map(|k| ((k as u64 * 7919 + seed * 104_729) % 1000) as f64 / 500.0 - 1.0)
         .collect();
-    Tensor {
-        shape: shape.to_vec(),
-        values,
-    }
+    Tensor::f64(shape.to_vec(), values)
 }
 
 fn close(what: &str, got: &[f64], want: &[f64]) {
@@ -55,8 +52,8 @@ fn close(what: &str, got: &[f64], want: &[f64]) {
 fn matches_pytorch(case: &Tensors, stack: &Stack<f64>, module: &torch::TorchModule) {
     let meta = |k: &str| case.metadata[k].parse::<usize>().unwrap();
     let (t, b) = (meta("seq_len"), meta("batch"));
-    let get = |n: &str| case.tensors[n].values.clone();
-    let c0 = case.tensors.get("c0").map(|c| c.values.clone());
+    let get = |n: &str| case.tensors[n].to_vec::<f64>();
+    let c0 = case.tensors.get("c0").map(|c| c.to_vec::<f64>());
     let init = module
         .spec
         .state_from_torch::<f64>(&get("h0"), c0.as_deref(), b)
@@ -64,7 +61,7 @@ fn matches_pytorch(case: &Tensors, stack: &Stack<f64>, module: &torch::TorchModu
     let lengths: Option<Vec<usize>> = case
         .tensors
         .get("lengths")
-        .map(|l| l.values.iter().map(|&v| v as usize).collect());
+        .map(|l| l.to_vec::<f64>().iter().map(|&v| v as usize).collect());
     let x = get("input");
     let mut inputs = Inputs::new(&x, t, b).initial(&init);
     if let Some(l) = &lengths {
@@ -200,17 +197,23 @@ fn a_prefixed_state_dict_with_a_linear_head_loads_as_a_model() {
         let opts = TorchOptions::new().rnn_prefix("lstm.").head("fc.");
         let (module, model) = torch::load_model::<f64>(&sd, &opts).unwrap();
         assert_eq!(module.head, Some((out, model.body().output_size(), bias)));
-        // The head computes fc(h) on the body's last step of each sample: W h + b.
+        // The head computes fc(h) on cat(h_n[-2], h_n[-1]) (the default readout,
+        // `Readout::FinalStates`): W h + b.
         let meta = |k: &str| case.metadata[k].parse::<usize>().unwrap();
         let (t, b) = (meta("seq_len"), meta("batch"));
-        let x = case.tensors["input"].values.clone();
+        let x = case.tensors["input"].to_vec::<f64>();
         let body = model.body().infer(Inputs::new(&x, t, b)).unwrap();
         let p = model.predict(Inputs::new(&x, t, b)).unwrap();
         let rows = model.body().output_size();
-        let w = &sd.tensors["fc.weight"].values;
-        let fc_b = sd.tensors.get("fc.bias").map(|t| t.values.clone());
+        let w = &sd.tensors["fc.weight"].to_vec::<f64>();
+        let fc_b = sd.tensors.get("fc.bias").map(|t| t.to_vec::<f64>());
+        let (h_n, _) = module.spec.state_to_torch(&body.final_state, b).unwrap();
+        let dirs = module.spec.dirs();
+        let (hid, leaves) = (module.spec.hidden_size, module.spec.num_layers * dirs);
         for s in 0..b {
-            let h_last = &body.output[((t - 1) * b + s) * rows..][..rows];
+            let h_last: Vec<f64> = (leaves - dirs..leaves)
+                .flat_map(|leaf| h_n[(leaf * b + s) * hid..][..hid].to_vec())
+                .collect();
             for o in 0..out {
                 let want: f64 = (0..rows).map(|k| w[o * rows + k] * h_last[k]).sum::<f64>()
                     + fc_b.as_ref().map_or(0.0, |bb| bb[o]);
@@ -335,7 +338,8 @@ fn a_gate_count_of_no_module_lists_what_loads() {
     for (name, t) in sd.tensors.iter_mut() {
         if name.starts_with("weight_") || name.starts_with("bias_") {
             t.shape[0] *= 2;
-            t.values = [t.values.clone(), t.values.clone()].concat();
+            let v = t.to_vec::<f64>();
+            t.data = TensorData::F64([v.clone(), v].concat());
         }
     }
     match torch::describe(&sd, &TorchOptions::default()) {

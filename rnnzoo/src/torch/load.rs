@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use rnnzoo_cell::{seeded, Cell, CellError, Real};
+use rnnzoo_cell::{Cell, CellError, Real};
 use rnnzoo_layers::file::{FileError, Tensors};
 use rnnzoo_layers::head::Dense;
 use rnnzoo_layers::torch::{to_torch_bytes, CellSpec};
@@ -62,8 +62,8 @@ pub fn load_stack<T: Real>(
 
 /// Builds a whole model: the recurrent module as [`load_stack`] does, and the `Linear` head
 /// under [`TorchOptions::head_prefix`] (`fc.weight`, `fc.bias`) reading
-/// [`TorchOptions::readout`]. A head without a bias (`nn.Linear(..., bias=False)`) gets a zero
-/// bias, which computes the same.
+/// [`TorchOptions::readout`]. A head without a bias (`nn.Linear(..., bias=False)`) loads as a
+/// bias-free [`Dense`].
 ///
 /// # Errors
 ///
@@ -83,22 +83,18 @@ pub fn load_model<T: Real>(
         });
     };
     let (_, body) = rnnzoo_layers::torch::load_stack(&parts.rnn, factory::<T>(module.entry))?;
-    // The seed does not matter: every value is overwritten below.
-    let mut head = Dense::<T>::new(input, out, opts.activation, &mut seeded(0))?;
-    let weight = lossy::<T>(parts.head["weight"].values.as_slice());
-    let bias = match parts.head.get("bias") {
-        Some(b) => lossy::<T>(&b.values),
-        None => vec![T::zero(); out],
-    };
+    let has_bias = parts.head.contains_key("bias");
+    let mut head = Dense::<T>::zeros(input, out, opts.activation, has_bias)?;
+    let weight = parts.head["weight"].to_vec::<T>();
     head.params_mut()
         .set("weight", &weight)
-        .and_then(|()| head.params_mut().set("bias", &bias))
         .map_err(FileError::Cell)?;
+    if let Some(b) = parts.head.get("bias") {
+        head.params_mut()
+            .set("bias", &b.to_vec::<T>())
+            .map_err(FileError::Cell)?;
+    }
     Ok((module, Model::new(body, head, opts.readout)?))
-}
-
-fn lossy<T: Real>(v: &[f64]) -> Vec<T> {
-    v.iter().map(|&x| T::from_f64_lossy(x)).collect()
 }
 
 /// [`load_stack`] of the file at `path`.

@@ -15,9 +15,10 @@ pub struct TorchOptions {
     /// The prefix of a `Linear` head's `weight` and `bias` (`Some("fc.")`), for
     /// [`load_model`](super::load_model); `None` for a stack alone.
     pub head_prefix: Option<String>,
-    /// What the head reads ([`load_model`](super::load_model)). PyTorch classifiers mostly read
-    /// `cat(h_n[-2], h_n[-1])`, the final states of the last layer's directions; for a
-    /// unidirectional module that is [`Readout::LastStep`].
+    /// What the head reads ([`load_model`](super::load_model)). The default is what PyTorch
+    /// classifiers mostly read, [`Readout::FinalStates`]: `cat(h_n[-2], h_n[-1])`, the final
+    /// states of the last layer's directions (`h_n[-1]` for a unidirectional module, which is
+    /// also each sample's last valid output).
     pub readout: Readout,
     /// The head's output function (PyTorch applies any after `fc`, outside the `state_dict`).
     pub activation: Activation,
@@ -35,7 +36,7 @@ impl Default for TorchOptions {
         Self {
             rnn_prefix: String::new(),
             head_prefix: None,
-            readout: Readout::LastStep,
+            readout: Readout::FinalStates,
             activation: Activation::Identity,
             ignore_extra: false,
             nonlinearity: None,

@@ -42,7 +42,7 @@ pub use error::ZooError;
 #[serde(rename_all = "lowercase")]
 pub enum Form {
     /// Two GEMMs per step (`W_ih x` over all steps, `W_hh h` per step) and a pointwise part:
-    /// [`rnnzoo_cell::GatedStep`].
+    /// [`rnnzoo_cell::GatedCell`].
     Gated,
     /// The cell writes the whole step: [`rnnzoo_cell::GeneralStep`].
     General,
