@@ -45,16 +45,21 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	layers/fuzz/run.sh $(FUZZ_SECONDS)
 
-## Mutation testing of the cells' and the unroller's forward and backward code against the test
-## suite (installs cargo-mutants when missing; about 2.5 hours on two cores with MUTANTS_ARGS="-j 2").
-## Result: TESTING.md.
+## Mutation testing of the cells, the unroller, and the layers' training, composition, loss, head,
+## optimizer, checkpoint and PyTorch code against the test suite (installs cargo-mutants when
+## missing; several hours on two cores with MUTANTS_ARGS="-j 2"; narrow it with
+## MUTANTS_FILES="--file layers/src/train.rs"). Result: TESTING.md.
+MUTANTS_FILES ?= --file 'cells/*/src/*.rs' --file 'layers/src/unroll/*.rs' \
+	--file layers/src/train.rs --file layers/src/model.rs --file layers/src/bidirectional.rs \
+	--file layers/src/stack.rs --file 'layers/src/optim/*.rs' --file layers/src/loss.rs \
+	--file layers/src/readout.rs --file layers/src/head.rs --file layers/src/checkpoint.rs \
+	--file layers/src/torch.rs
 mutants:
 	command -v cargo-mutants >/dev/null 2>&1 || $(CARGO) install cargo-mutants --locked
 	$(CARGO) mutants --workspace --profile mutants --timeout 300 \
 		--test-package rnnzoo-cell --test-package rnnzoo-vanilla --test-package rnnzoo-lstm \
-		--test-package rnnzoo-gru --test-package rnnzoo-layers \
-		--cargo-test-arg=--lib --cargo-test-arg=--tests $(MUTANTS_ARGS) \
-		--file 'cells/*/src/*.rs' --file 'layers/src/unroll/*.rs' \
+		--test-package rnnzoo-gru --test-package rnnzoo-layers --test-package rnnzoo \
+		--cargo-test-arg=--lib --cargo-test-arg=--tests $(MUTANTS_ARGS) $(MUTANTS_FILES) \
 		--exclude 'cells/*/src/tests.rs' --exclude 'layers/src/unroll/tests.rs' -o target/mutants
 
 doc:
