@@ -160,7 +160,7 @@ fn check_case<T: Real>(fx: &Fixture, tol: f64) {
         }
         cast::<T>(&pack_state(&blocks, h, b))
     };
-    let layer = Recurrent::new(cell_of::<T>(&fx));
+    let layer = Recurrent::new(cell_of::<T>(fx));
     let x = cast::<T>(&fx.get("input"));
     let init = state_of("h0", "c0");
     let (out, tape) = layer
