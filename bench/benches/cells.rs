@@ -4,14 +4,15 @@
 //! `cargo bench -p rnnzoo-bench --bench cells` (a couple of minutes). Filter with criterion's
 //! usual argument, e.g. `cargo bench -p rnnzoo-bench --bench cells -- lstm/forward`.
 //!
-//! - Groups `rnn_tanh`, `lstm`, `gru`, `gru_reset_before`: `CellExt::step_forward` and
+//! - One group per kind of the registry (`rnnzoo::zoo::entries`, default options; the name with
+//!   `_` for `-`: `rnn_tanh`, `lstm`, `gru_reset_before`, ...): `CellExt::step_forward` and
 //!   `CellExt::step_backward` in `f32`, at `(input, hidden, batch)` in [`SIZES`], every buffer
 //!   allocated before timing (the step itself allocates nothing; it checks the buffers' sizes,
 //!   a few comparisons). A gated cell's step includes its
 //!   two GEMMs; the unroller hoists the input GEMM over all steps, so a step here costs more than
 //!   a step inside a sequence.
 //! - Group `pointwise`: `out = f(a + b)` over 64k `f32`s, rnnzoo's slice activations
-//!   ([`rnnzoo_cell::activation`]) against a plain loop over the scalar std functions (`tanhf`,
+//!   ([`rnnzoo::cell::activation`]) against a plain loop over the scalar std functions (`tanhf`,
 //!   the `exp`-based [`Real::sigmoid`]).
 
 use std::hint::black_box;
@@ -22,11 +23,9 @@ use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
 };
 use rand::Rng;
-use rnnzoo_cell::activation::{sigmoid_of_sum, tanh_of_sum};
-use rnnzoo_cell::{seeded, Cell, CellExt, Real, StepBackward, StepForward};
-use rnnzoo_gru::{GruCell, GruResetBeforeCell};
-use rnnzoo_lstm::LstmCell;
-use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
+use rnnzoo::cell::activation::{sigmoid_of_sum, tanh_of_sum};
+use rnnzoo::cell::{seeded, CellExt, Real, StepBackward, StepForward};
+use rnnzoo::zoo::{self, Options};
 
 /// `(input, hidden, batch)`: small, batch-1 (a matrix-vector step) and large.
 const SIZES: [(usize, usize, usize); 3] = [(32, 32, 8), (128, 128, 1), (256, 256, 64)];
@@ -45,31 +44,14 @@ fn uniform(n: usize, scale: f32, rng: &mut impl Rng) -> Vec<f32> {
     (0..n).map(|_| rng.random_range(-scale..scale)).collect()
 }
 
-type MakeCell = fn(usize, usize) -> Box<dyn Cell<f32>>;
-
-fn cells() -> [(&'static str, MakeCell); 4] {
-    [
-        ("rnn_tanh", |i, h| {
-            Box::new(VanillaCell::new(i, h, Nonlinearity::Tanh, &mut seeded(1)).unwrap())
-        }),
-        ("lstm", |i, h| {
-            Box::new(LstmCell::new(i, h, &mut seeded(2)).unwrap())
-        }),
-        ("gru", |i, h| {
-            Box::new(GruCell::new(i, h, &mut seeded(3)).unwrap())
-        }),
-        ("gru_reset_before", |i, h| {
-            Box::new(GruResetBeforeCell::new(i, h, &mut seeded(4)).unwrap())
-        }),
-    ]
-}
-
 fn bench_cells(c: &mut Criterion) {
-    for (name, make) in cells() {
-        let mut group = c.benchmark_group(name);
+    for (k, entry) in zoo::entries().iter().enumerate() {
+        let mut group = c.benchmark_group(entry.name.replace('-', "_"));
         configure(&mut group);
         for (ni, nh, nb) in SIZES {
-            let cell = make(ni, nh);
+            let cell = entry
+                .build::<f32, _>(ni, nh, &Options::default(), &mut seeded(1 + k as u64))
+                .expect("the registry builds every kind at these sizes");
             let cell = cell.as_ref();
             let (s, k) = (cell.state_size(), cell.cache_size());
             let mut rng = seeded(10);

@@ -7,6 +7,7 @@ use std::path::Path;
 use rnnzoo::layers::file::Tensors;
 use rnnzoo::torch::{self, Settled, TorchError, TorchOptions};
 use rnnzoo::vanilla::Nonlinearity;
+use rnnzoo::zoo::{self, Entry};
 
 /// What `rnnzoo inspect` is told about the file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -102,12 +103,17 @@ pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<Summary, TorchError
     };
     let spec = module.as_ref().map(|m| m.spec);
     let nl = module.as_ref().and_then(|m| m.nonlinearity);
+    // Names and shapes cannot tell a reset-before GRU from PyTorch's; rnnzoo's own files record
+    // the cells they were written from, and that record wins.
+    let entry = t
+        .metadata
+        .get("rnnzoo.modes")
+        .and_then(|m| recorded_entry(m))
+        .or(module.as_ref().map(|m| m.entry));
     Ok(Summary {
         kind: kind.into(),
-        mode: module
-            .as_ref()
-            .map(|m| m.entry.torch_mode.unwrap_or(m.entry.cell_mode).to_string()),
-        cell: module.as_ref().map(|m| m.entry.name.to_string()),
+        mode: entry.map(|e| e.torch_mode.unwrap_or(e.cell_mode).to_string()),
+        cell: entry.map(|e| e.name.to_string()),
         nonlinearity: nl.map(|(n, _)| {
             match n {
                 Nonlinearity::Tanh => "tanh",
@@ -125,6 +131,22 @@ pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<Summary, TorchError
         tensors: t.tensors.len(),
         steps,
     })
+}
+
+/// The registry's kind of the recurrent layers an `rnnzoo.modes` record names
+/// (`GRU_RESET_BEFORE_l0,GRU_RESET_BEFORE_l0_reverse,DENSEhead`: each group's [`Cell::mode`]
+/// then its suffix), if they are all one kind the registry knows.
+///
+/// [`Cell::mode`]: rnnzoo::cell::Cell::mode
+fn recorded_entry(modes: &str) -> Option<&'static Entry> {
+    let mut kinds = modes.split(',').filter_map(|group| {
+        let group = group.strip_suffix("_reverse").unwrap_or(group);
+        let (mode, layer) = group.rsplit_once("_l")?;
+        layer.parse::<usize>().ok()?;
+        Some(zoo::for_cell_mode(mode))
+    });
+    let first = kinds.next()??;
+    kinds.all(|k| k == Some(first)).then_some(first)
 }
 
 impl std::fmt::Display for Summary {

@@ -207,3 +207,65 @@ fn bare_copy(fixture: &std::path::Path, prefix: &str) -> PathBuf {
     std::fs::write(&path, bytes).unwrap();
     path
 }
+
+/// A weights file `checkpoint::save_weights` writes from a one-layer bidirectional model of the
+/// registry's kind `name`.
+fn weights_of(name: &str) -> PathBuf {
+    use rnnzoo::layers::head::{Activation, Dense};
+    use rnnzoo::layers::{Bidirectional, Layer, Merge, Model, Readout, Recurrent, Stack};
+    let entry = rnnzoo::zoo::get(name).unwrap();
+    let cell = |seed| {
+        let rng = &mut rnnzoo::cell::seeded(seed);
+        Recurrent::new(
+            entry
+                .build::<f32, _>(3, 4, &Default::default(), rng)
+                .unwrap(),
+        )
+    };
+    let bi = Bidirectional::new(cell(0), cell(1), Merge::Concat).unwrap();
+    let body = Stack::new(vec![Box::new(bi) as Box<dyn Layer<f32>>]).unwrap();
+    let head = Dense::new(8, 2, Activation::Identity, &mut rnnzoo::cell::seeded(2)).unwrap();
+    let model = Model::new(body, head, Readout::LastStep).unwrap();
+    let path = std::env::temp_dir().join(format!(
+        "rnnzoo-cli-weights-{name}-{}.safetensors",
+        std::process::id()
+    ));
+    rnnzoo::layers::checkpoint::save_weights(&model, &path).unwrap();
+    path
+}
+
+#[test]
+fn inspect_of_a_weights_file_names_the_recorded_cell() {
+    // A reset-before GRU has PyTorch's GRU names and shapes: only the file's record tells them
+    // apart. Every kind of the registry shows as itself.
+    for entry in rnnzoo::zoo::entries() {
+        let path = weights_of(entry.name);
+        let out = rnnzoo()
+            .args(["inspect", "--json"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            entry.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["kind"], "weights", "{}", entry.name);
+        assert_eq!(v["cell"], entry.name, "{}", entry.name);
+        assert_eq!(
+            v["mode"],
+            entry.torch_mode.unwrap_or(entry.cell_mode),
+            "{}",
+            entry.name
+        );
+        assert_eq!(
+            (v["layers"].as_u64(), v["directions"].as_u64()),
+            (Some(1), Some(2)),
+            "{}",
+            entry.name
+        );
+    }
+}

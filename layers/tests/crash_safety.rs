@@ -5,13 +5,10 @@
 //! and told so by an environment variable); the child trains and saves the full training state to
 //! one path in a loop, and the parent kills it at random moments, then loads what is on disk.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::any_cell;
 use rand::Rng;
 use rnnzoo_cell::seeded;
 use rnnzoo_layers::checkpoint::{load_training, save_training};
@@ -19,13 +16,15 @@ use rnnzoo_layers::head::{Activation, Dense};
 use rnnzoo_layers::optim::Adam;
 use rnnzoo_layers::train::{Batch, Targets, TrainConfig, Trainer};
 use rnnzoo_layers::{Layer, Model, Readout, Recurrent, Stack};
+use rnnzoo_lstm::LstmCell;
 
 const CHILD: &str = "RNNZOO_CRASH_CHILD_PATH";
 
 fn model() -> Model<f32> {
     // Large enough that a save takes a while (about 1 MB), so kills land mid-write.
-    let layers: Vec<Box<dyn Layer<f32>>> =
-        vec![Box::new(Recurrent::new(any_cell::<f32>(2, 4, 128, 1)))];
+    let layers: Vec<Box<dyn Layer<f32>>> = vec![Box::new(Recurrent::new(
+        LstmCell::new(4, 128, &mut seeded(1)).unwrap(),
+    ))];
     let body = Stack::new(layers).unwrap();
     Model::new(
         body,

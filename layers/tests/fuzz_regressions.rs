@@ -7,16 +7,30 @@ mod common;
 
 use common::fixture_dir;
 use rnnzoo_cell::{seeded, Cell, CellError};
+use rnnzoo_gru::GruCell;
 use rnnzoo_layers::checkpoint::load_training;
 use rnnzoo_layers::file::Tensors;
 use rnnzoo_layers::head::{Activation, Dense};
 use rnnzoo_layers::torch::{load_stack, CellSpec};
 use rnnzoo_layers::{Layer, Model, Readout, Recurrent, Stack};
 use rnnzoo_lstm::LstmCell;
+use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
-fn factory(spec: &CellSpec) -> Result<Box<dyn Cell<f32>>, CellError> {
-    common::torch_factory(spec)
-}
+/// Factories of one concrete cell each (the interop path takes any factory; the registry's is
+/// `rnnzoo::torch`): a hostile file must be refused whichever cells it would be loaded into.
+type Factory = fn(&CellSpec) -> Result<Box<dyn Cell<f32>>, CellError>;
+const FACTORIES: [Factory; 3] = [
+    |s| {
+        Ok(Box::new(VanillaCell::zeros(
+            s.input,
+            s.hidden,
+            Nonlinearity::Tanh,
+            s.bias,
+        )?))
+    },
+    |s| Ok(Box::new(LstmCell::zeros(s.input, s.hidden, s.bias)?)),
+    |s| Ok(Box::new(GruCell::zeros(s.input, s.hidden, s.bias)?)),
+];
 
 fn model() -> Model<f32> {
     let body =
@@ -42,10 +56,12 @@ fn hostile_files_are_refused_by_every_loader() {
         let bytes = std::fs::read(&path).unwrap();
         let name = path.display();
         if let Ok(t) = Tensors::parse(&bytes, true) {
-            assert!(
-                load_stack::<f32>(&t, factory).is_err(),
-                "{name} built a stack"
-            );
+            for factory in FACTORIES {
+                assert!(
+                    load_stack::<f32>(&t, factory).is_err(),
+                    "{name} built a stack"
+                );
+            }
         }
         assert!(
             load_training(model(), &bytes).is_err(),

@@ -1,10 +1,8 @@
 //! Training: a model learns, resumes bit for bit from a checkpoint, stops on NaN with the step
 //! named, and runs truncated BPTT over a stream.
 
-mod common;
-
-use common::any_cell;
 use rnnzoo_cell::{seeded, Cell};
+use rnnzoo_gru::{GruCell, GruResetBeforeCell};
 use rnnzoo_layers::checkpoint::{load_training, load_weights, training_bytes, weights_bytes};
 use rnnzoo_layers::file::{FileError, Tensors};
 use rnnzoo_layers::head::{Activation, Dense};
@@ -13,6 +11,7 @@ use rnnzoo_layers::optim::{Adam, OptimError, Sgd};
 use rnnzoo_layers::train::{Batch, Targets, TrainConfig, TrainError, Trainer};
 use rnnzoo_layers::{Inputs, Layer, LayerError, Model, Readout, Recurrent, Stack};
 use rnnzoo_lstm::LstmCell;
+use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
 /// Recall: the target at the last step is the first input of the sequence (a memory task a
 /// memoryless model cannot solve: its MSE stays near the variance, 1/12 for U[-0.5, 0.5]).
@@ -70,8 +69,12 @@ fn an_lstm_learns_to_recall_the_first_input() {
 /// Two layers with dropout between them, so resuming must restore the random source too.
 fn deep_model(seed: u64) -> Model<f32> {
     let layers: Vec<Box<dyn Layer<f32>>> = vec![
-        Box::new(Recurrent::new(any_cell::<f32>(2, 1, 8, seed))),
-        Box::new(Recurrent::new(any_cell::<f32>(3, 8, 8, seed + 1))),
+        Box::new(Recurrent::new(
+            LstmCell::new(1, 8, &mut seeded(seed)).unwrap(),
+        )),
+        Box::new(Recurrent::new(
+            GruCell::new(8, 8, &mut seeded(seed + 1)).unwrap(),
+        )),
     ];
     let body = Stack::new(layers).unwrap().with_dropout(0.3).unwrap();
     Model::new(
@@ -250,7 +253,7 @@ fn a_nan_loss_stops_training_with_the_step_named() {
 #[test]
 fn exploding_gradients_stay_finite_under_clipping() {
     // A relu RNN with a large recurrent scale explodes; clipping keeps every update finite.
-    let mut cell = any_cell::<f32>(1, 1, 16, 0);
+    let mut cell = VanillaCell::<f32>::new(1, 16, Nonlinearity::Relu, &mut seeded(0)).unwrap();
     for p in cell.params_mut().iter_mut() {
         if p.name() == "weight_hh" {
             p.data_mut().iter_mut().for_each(|v| *v *= 12.0);
@@ -303,9 +306,9 @@ fn truncated_bptt_carries_state_and_cuts_the_gradient() {
         },
     };
     let every_step = |seed| {
-        let body = Stack::new(vec![
-            Box::new(Recurrent::new(any_cell::<f32>(3, 1, 8, seed))) as Box<dyn Layer<f32>>,
-        ])
+        let body = Stack::new(vec![Box::new(Recurrent::new(
+            GruCell::new(1, 8, &mut seeded(seed)).unwrap(),
+        )) as Box<dyn Layer<f32>>])
         .unwrap();
         Model::new(
             body,
@@ -457,11 +460,16 @@ fn metrics_are_written_as_json_lines() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A one-layer GRU-family model: kind 3 is PyTorch's GRU, kind 4 the reset-before GRU, with the
+/// A one-layer GRU-family model: PyTorch's GRU, or (`reset_before`) the reset-before GRU, with the
 /// same parameter names and shapes.
-fn gru_model(kind: usize, seed: u64) -> Model<f32> {
-    let layers: Vec<Box<dyn Layer<f32>>> =
-        vec![Box::new(Recurrent::new(any_cell::<f32>(kind, 2, 5, seed)))];
+fn gru_model(reset_before: bool, seed: u64) -> Model<f32> {
+    let rng = &mut seeded(seed);
+    let cell: Box<dyn Cell<f32>> = if reset_before {
+        Box::new(GruResetBeforeCell::new(2, 5, rng).unwrap())
+    } else {
+        Box::new(GruCell::new(2, 5, rng).unwrap())
+    };
+    let layers: Vec<Box<dyn Layer<f32>>> = vec![Box::new(Recurrent::new(cell))];
     Model::new(
         Stack::new(layers).unwrap(),
         Dense::new(5, 1, Activation::Identity, &mut seeded(seed + 1)).unwrap(),
@@ -472,8 +480,8 @@ fn gru_model(kind: usize, seed: u64) -> Model<f32> {
 
 #[test]
 fn weights_of_another_cell_kind_are_refused_and_nothing_is_written() {
-    let gru = gru_model(3, 0);
-    let mut reset_before = gru_model(4, 1);
+    let gru = gru_model(false, 0);
+    let mut reset_before = gru_model(true, 1);
     let shapes = |m: &Model<f32>| -> Vec<(String, Vec<usize>)> {
         m.param_groups()
             .iter()
@@ -498,7 +506,7 @@ fn weights_of_another_cell_kind_are_refused_and_nothing_is_written() {
     assert_eq!(weights(&reset_before), before);
     // The same kind loads; a file without the record (a PyTorch state_dict) is checked by names
     // and shapes only.
-    let mut same = gru_model(3, 2);
+    let mut same = gru_model(false, 2);
     load_weights(&mut same, &file).unwrap();
     assert_eq!(weights(&same), weights(&gru));
     let mut bare = file.clone();
@@ -507,16 +515,16 @@ fn weights_of_another_cell_kind_are_refused_and_nothing_is_written() {
     assert_eq!(weights(&reset_before), weights(&gru));
     // A training checkpoint records the cells too.
     let trainer = Trainer::new(
-        gru_model(3, 0),
+        gru_model(false, 0),
         Box::new(Sgd::new(0.1)),
         TrainConfig::default(),
     );
     let state = training_bytes(&trainer, serde_json::Value::Null).unwrap();
     assert!(matches!(
-        load_training(gru_model(4, 0), &state),
+        load_training(gru_model(true, 0), &state),
         Err(FileError::Modes { .. })
     ));
-    assert!(load_training(gru_model(3, 5), &state).is_ok());
+    assert!(load_training(gru_model(false, 5), &state).is_ok());
 }
 
 #[test]
@@ -563,9 +571,9 @@ fn a_negative_or_nan_clip_is_an_error_in_training_and_in_a_checkpoint() {
 fn train_stream_refuses_targets_shorter_than_the_stream_before_any_update() {
     let (t, b) = (12, 2);
     let every_step = Model::new(
-        Stack::new(vec![
-            Box::new(Recurrent::new(any_cell::<f32>(0, 1, 4, 0))) as Box<dyn Layer<f32>>
-        ])
+        Stack::new(vec![Box::new(Recurrent::new(
+            VanillaCell::new(1, 4, Nonlinearity::Tanh, &mut seeded(0)).unwrap(),
+        )) as Box<dyn Layer<f32>>])
         .unwrap(),
         Dense::new(4, 1, Activation::Identity, &mut seeded(1)).unwrap(),
         Readout::EveryStep,
@@ -631,7 +639,8 @@ fn targets_pick_the_loss_and_must_fit_the_readout() {
     let (t, b, c) = (5, 3, 4);
     let model = Model::new(
         Stack::new(vec![
-            Box::new(Recurrent::new(any_cell::<f32>(3, c, 8, 1))) as Box<dyn Layer<f32>>
+            Box::new(Recurrent::new(GruCell::new(c, 8, &mut seeded(1)).unwrap()))
+                as Box<dyn Layer<f32>>,
         ])
         .unwrap(),
         Dense::new(8, c, Activation::Identity, &mut seeded(2)).unwrap(),

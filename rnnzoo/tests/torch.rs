@@ -1,21 +1,23 @@
-//! The PyTorch loader on the PyTorch fixtures (in `tests/fixtures/torch/`, copied from
-//! rnnzoo-layers' so that the package carries them): bare and prefixed `state_dict`s, a `Linear`
-//! head, extra tensors ignored or refused, the `nn.RNN` nonlinearity from an argument, the
-//! metadata or the stated assumption, and every refusal as its typed error.
+//! The PyTorch loader on the PyTorch fixtures: every case in `tests/fixtures/torch/` (drop a new
+//! `.safetensors` case there and it is tested, no code change) loads through the registry, bare
+//! and prefixed, and matches PyTorch's outputs, `h_n`, `c_n` and every gradient to 1e-9, and
+//! saves back exactly. Also: a `Linear` head, extra tensors ignored or refused, the `nn.RNN`
+//! nonlinearity from an argument, the metadata or the stated assumption, and every refusal as its
+//! typed error.
 
-use std::path::PathBuf;
+mod common;
+
+use common::assert_close;
 
 use rnnzoo::cell::seeded;
 use rnnzoo::layers::file::{FileError, Tensor, TensorData, Tensors};
 use rnnzoo::layers::{Inputs, Layer, LayerError, Readout, Recurrent, Stack};
 use rnnzoo::torch::{self, Settled, TorchError, TorchOptions};
 use rnnzoo::vanilla::Nonlinearity;
+use rnnzoo::zoo;
 
 fn fixture(name: &str) -> Tensors {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/torch")
-        .join(name);
-    Tensors::read(&path, true).unwrap()
+    Tensors::read(&common::fixture_dir().join(name), true).unwrap()
 }
 
 /// The case's parameters alone, under `prefix`: what `state_dict()` holds. No metadata unless
@@ -76,35 +78,136 @@ fn matches_pytorch(case: &Tensors, stack: &Stack<f64>, module: &torch::TorchModu
     }
 }
 
+/// The registry's kind for a case: PyTorch's own mode name (`RNN_TANH`, `LSTM`), from the
+/// module's class and, for `nn.RNN`, its nonlinearity.
+fn torch_mode(case: &Tensors) -> String {
+    match case.metadata["mode"].as_str() {
+        "RNN" => format!("RNN_{}", case.metadata["nonlinearity"].to_uppercase()),
+        m => m.to_string(),
+    }
+}
+
+/// The stack's gradients against PyTorch's, through a taped forward and backward from the case's
+/// `dout`, `dh_n` (and `dc_n`): the input's, the initial state's and every parameter's, to 1e-9.
+fn gradients_match_pytorch(
+    name: &str,
+    case: &Tensors,
+    stack: &Stack<f64>,
+    module: &torch::TorchModule,
+) {
+    let meta = |k: &str| case.metadata[k].parse::<usize>().unwrap();
+    let (t, b) = (meta("seq_len"), meta("batch"));
+    let spec = &module.spec;
+    assert_eq!(spec.num_layers, meta("num_layers"), "{name}");
+    assert_eq!(spec.hidden_size, meta("hidden_size"), "{name}");
+    assert_eq!(spec.input_size, meta("input_size"), "{name}");
+    assert_eq!(
+        spec.bidirectional,
+        case.metadata["bidirectional"] == "true",
+        "{name}"
+    );
+    let get = |n: &str| case.tensors[n].to_vec::<f64>();
+    let c0 = case.tensors.get("c0").map(|c| c.to_vec::<f64>());
+    let init = spec
+        .state_from_torch::<f64>(&get("h0"), c0.as_deref(), b)
+        .unwrap();
+    let lengths: Option<Vec<usize>> = case
+        .tensors
+        .get("lengths")
+        .map(|l| l.to_vec::<f64>().iter().map(|&v| v as usize).collect());
+    let x = get("input");
+    let mut inputs = Inputs::new(&x, t, b).initial(&init);
+    if let Some(l) = &lengths {
+        inputs = inputs.lengths(l);
+    }
+    let (out, tape) = stack.forward(inputs, None).unwrap();
+    // The taped forward gives inference's numbers (which `matches_pytorch` compares).
+    assert_eq!(stack.infer(inputs).unwrap(), out, "{name}");
+    let dc = case.tensors.get("dc_n").map(|c| c.to_vec::<f64>());
+    let d_final = spec
+        .state_from_torch::<f64>(&get("dh_n"), dc.as_deref(), b)
+        .unwrap();
+    let mut grads = stack.zero_grads();
+    let g = stack
+        .backward(&tape, &get("dout"), Some(&d_final), &mut grads)
+        .unwrap();
+    assert_close(
+        &format!("{name} grad.input"),
+        &g.d_input,
+        &get("grad.input"),
+        1e-9,
+    );
+    let (dh0, dc0) = spec.state_to_torch(&g.d_initial, b).unwrap();
+    assert_close(&format!("{name} grad.h0"), &dh0, &get("grad.h0"), 1e-9);
+    if let Some(dc0) = dc0 {
+        assert_close(&format!("{name} grad.c0"), &dc0, &get("grad.c0"), 1e-9);
+    }
+    let mut checked = 0;
+    for (group, pg) in grads.iter().zip(stack.param_groups()) {
+        for p in group.iter() {
+            let torch_name = format!("grad.{}{}", p.name(), pg.suffix);
+            assert_close(
+                &format!("{name} {torch_name}"),
+                p.data(),
+                &get(&torch_name),
+                1e-9,
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(
+        checked,
+        state_dict(case, "", false).tensors.len(),
+        "{name}: every parameter's gradient compared"
+    );
+}
+
 #[test]
 fn every_fixture_loads_through_the_registry_and_matches_pytorch() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch");
-    let mut n = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
+    for path in common::fixtures() {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let case = Tensors::read(&path, true).unwrap();
+        let want = zoo::for_torch_mode(&torch_mode(&case)).unwrap();
         for prefix in ["", "rnn."] {
             let opts = TorchOptions::new().rnn_prefix(prefix);
             let (module, stack) =
                 torch::load_stack::<f64>(&state_dict(&case, prefix, true), &opts).unwrap();
-            let want = match case.metadata["mode"].as_str() {
-                "RNN" if case.metadata["nonlinearity"] == "relu" => "rnn-relu",
-                "RNN" => "rnn-tanh",
-                "LSTM" => "lstm",
-                _ => "gru",
-            };
-            assert_eq!(module.entry.name, want, "{name}");
+            assert_eq!(module.entry.name, want.name, "{name}");
             assert_eq!(
                 module.nonlinearity.map(|(_, s)| s),
-                (want.starts_with("rnn")).then_some(Settled::Metadata),
+                (case.metadata["mode"] == "RNN").then_some(Settled::Metadata),
                 "{name}"
             );
             matches_pytorch(&case, &stack, &module);
+            gradients_match_pytorch(&name, &case, &stack, &module);
         }
-        n += 1;
     }
-    assert!(n >= 9, "the fixture folder lost cases");
+}
+
+#[test]
+fn saving_round_trips_every_fixture_exactly() {
+    for path in common::fixtures() {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let sd = state_dict(&Tensors::read(&path, true).unwrap(), "", true);
+        let (module, stack) = torch::load_stack::<f64>(&sd, &TorchOptions::default()).unwrap();
+        let back = Tensors::parse(&torch::to_bytes(&stack).unwrap(), false).unwrap();
+        assert_eq!(back.tensors, sd.tensors, "{name}");
+        assert_eq!(
+            back.metadata["mode"],
+            stack.param_groups()[0].mode,
+            "{name}"
+        );
+        assert_eq!(
+            back.metadata["num_layers"],
+            module.spec.num_layers.to_string()
+        );
+        let again = torch::describe(&back, &TorchOptions::default()).unwrap();
+        assert_eq!(
+            (again.spec, again.entry),
+            (module.spec, module.entry),
+            "{name}"
+        );
+    }
 }
 
 #[test]

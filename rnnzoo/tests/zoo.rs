@@ -78,6 +78,18 @@ fn names_are_unique_and_torch_modes_map_back() {
 }
 
 #[test]
+fn cell_modes_are_unique_and_map_back() {
+    for e in zoo::entries() {
+        let cell = e
+            .build::<f32, _>(2, 3, &Default::default(), &mut seeded(0))
+            .unwrap();
+        assert_eq!(cell.mode(), e.cell_mode, "{}", e.name);
+        assert_eq!(zoo::for_cell_mode(cell.mode()), Some(e), "{}", e.name);
+    }
+    assert_eq!(zoo::for_cell_mode("LSTMP"), None);
+}
+
+#[test]
 fn unknown_names_and_modes_list_what_exists() {
     match zoo::get("lstn") {
         Err(ZooError::UnknownCell { name, known }) => {

@@ -251,6 +251,12 @@ pub fn for_torch_mode(mode: &str) -> Result<&'static Entry, ZooError> {
         })
 }
 
+/// The kind whose cells report `mode` as their [`Cell::mode`] (`"GRU_RESET_BEFORE"`): what a
+/// file's recorded cell modes (rnnzoo's weights files, `rnnzoo.modes`) are looked up by.
+pub fn for_cell_mode(mode: &str) -> Option<&'static Entry> {
+    ENTRIES.iter().find(|e| e.cell_mode == mode)
+}
+
 /// The PyTorch modes the zoo loads and saves, in table order.
 pub fn torch_modes() -> Vec<&'static str> {
     ENTRIES.iter().filter_map(|e| e.torch_mode).collect()

@@ -1,28 +1,28 @@
 //! The same seed gives bit-identical training at 1 and 2 threads (the two directions of a
-//! bidirectional layer run in parallel; dropout draws from the trainer's seeded source).
+//! bidirectional layer run in parallel; dropout draws from the trainer's seeded source), for every
+//! cell kind of the registry (`zoo::variants`): variant `k` under variant `k + 1`.
 
 mod common;
 
-use common::any_cell;
 use rand::Rng;
-use rnnzoo_cell::seeded;
-use rnnzoo_layers::head::{Activation, Dense};
-use rnnzoo_layers::optim::Adam;
-use rnnzoo_layers::train::{Batch, Targets, TrainConfig, Trainer};
-use rnnzoo_layers::{Bidirectional, Layer, Merge, Model, Readout, Recurrent, Stack};
+use rnnzoo::cell::seeded;
+use rnnzoo::layers::head::{Activation, Dense};
+use rnnzoo::layers::optim::Adam;
+use rnnzoo::layers::train::{Batch, Targets, TrainConfig, Trainer};
+use rnnzoo::layers::{Bidirectional, Layer, Merge, Model, Readout, Recurrent, Stack};
 
-fn train(threads: usize) -> (Vec<u64>, Vec<u32>) {
+fn train(kind: usize, threads: usize) -> (Vec<u64>, Vec<u32>) {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .unwrap();
     pool.install(|| {
         let bi = |kind, input, seed| {
-            let f = Recurrent::new(any_cell::<f32>(kind, input, 16, seed));
-            let b = Recurrent::new(any_cell::<f32>(kind, input, 16, seed + 1));
+            let f = Recurrent::new(common::cell::<f32>(kind, input, 16, seed));
+            let b = Recurrent::new(common::cell::<f32>(kind, input, 16, seed + 1));
             Box::new(Bidirectional::new(f, b, Merge::Concat).unwrap()) as Box<dyn Layer<f32>>
         };
-        let body = Stack::new(vec![bi(2, 3, 0), bi(3, 32, 10)])
+        let body = Stack::new(vec![bi(kind, 3, 0), bi(kind + 1, 32, 10)])
             .unwrap()
             .with_dropout(0.25)
             .unwrap();
@@ -72,9 +72,15 @@ fn train(threads: usize) -> (Vec<u64>, Vec<u32>) {
 
 #[test]
 fn one_and_two_threads_agree_bit_for_bit() {
-    let one = train(1);
-    let two = train(2);
-    assert_eq!(one.0, two.0, "losses differ");
-    assert!(one.1 == two.1, "weights differ");
-    assert_eq!(train(2), two, "a second run at 2 threads differs");
+    for (kind, choice) in common::variants().iter().enumerate() {
+        let one = train(kind, 1);
+        let two = train(kind, 2);
+        assert_eq!(one.0, two.0, "{choice}: losses differ");
+        assert!(one.1 == two.1, "{choice}: weights differ");
+        assert_eq!(
+            train(kind, 2),
+            two,
+            "{choice}: a second run at 2 threads differs"
+        );
+    }
 }

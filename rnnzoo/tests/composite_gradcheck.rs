@@ -1,16 +1,17 @@
-//! Composites against finite differences: stacks of depth 1..3 of mixed cell kinds, bidirectional
-//! or not, with lengths, alone and through the dense head and both losses (dropout off).
+//! Composites against finite differences: stacks of depth 1..3 of mixed cell kinds of the
+//! registry (every entry and option value, `zoo::variants`), bidirectional or not, with lengths,
+//! alone and through the dense head and both losses (dropout off). A new cell is covered with no
+//! edit: the proptests draw from the registry, and `every_variant_passes` runs each once.
 
 mod common;
 
-use common::{any_cell, KINDS};
 use proptest::prelude::*;
-use rnnzoo_cell::gradcheck::{check, Options};
-use rnnzoo_cell::seeded;
-use rnnzoo_cell::strategies::{unroll_case, SizeRanges};
-use rnnzoo_layers::gradcheck::{check_layer, LossKind, ModelLoss, SequenceCase};
-use rnnzoo_layers::head::{Activation, Dense};
-use rnnzoo_layers::{Bidirectional, Layer, Merge, Model, Readout, Recurrent, Stack};
+use rnnzoo::cell::gradcheck::{check, Options};
+use rnnzoo::cell::seeded;
+use rnnzoo::cell::strategies::{unroll_case, SizeRanges};
+use rnnzoo::layers::gradcheck::{check_layer, LossKind, ModelLoss, SequenceCase};
+use rnnzoo::layers::head::{Activation, Dense};
+use rnnzoo::layers::{Bidirectional, Layer, Merge, Model, Readout, Recurrent, Stack};
 
 /// A stack of `kinds.len()` layers of `hidden` units each, bidirectional or not.
 fn stack(
@@ -25,9 +26,9 @@ fn stack(
     let mut width = input;
     for (k, &kind) in kinds.iter().enumerate() {
         let s = seed.wrapping_add(10 * k as u64);
-        let fwd = Recurrent::new(any_cell(kind, width, hidden, s));
+        let fwd = Recurrent::new(common::cell(kind, width, hidden, s));
         if bidirectional {
-            let bwd = Recurrent::new(any_cell(kind, width, hidden, s + 1));
+            let bwd = Recurrent::new(common::cell(kind, width, hidden, s + 1));
             let bi = Bidirectional::new(fwd, bwd, merge).unwrap();
             width = bi.output_size();
             layers.push(Box::new(bi));
@@ -58,7 +59,7 @@ proptest! {
     #[test]
     fn stacks_pass(
         case in unroll_case(small()),
-        kinds in proptest::collection::vec(0..KINDS, 1..=3),
+        kinds in proptest::collection::vec(0..common::count(), 1..=3),
         bidirectional in any::<bool>(),
         merge in 0usize..4,
     ) {
@@ -70,7 +71,7 @@ proptest! {
     #[test]
     fn models_pass_through_head_and_loss(
         case in unroll_case(small()),
-        kinds in proptest::collection::vec(0..KINDS, 1..=3),
+        kinds in proptest::collection::vec(0..common::count(), 1..=3),
         bidirectional in any::<bool>(),
         every_step in any::<bool>(),
         cross_entropy in any::<bool>(),
@@ -88,8 +89,7 @@ proptest! {
 }
 
 #[test]
-fn names_follow_pytorch() {
-    let s = stack(&[2, 2], 3, 4, true, Merge::Concat, 0);
+fn every_variant_passes_with_pytorchs_names() {
     let case = SequenceCase {
         batch: 2,
         steps: 3,
@@ -97,14 +97,30 @@ fn names_follow_pytorch() {
         initial_state: true,
         seed: 0,
     };
-    let report = check_layer(s, &case, &Options::default()).unwrap();
-    let names: Vec<&str> = report.groups.iter().map(|g| g.name.as_str()).collect();
-    assert_eq!(
-        names[..4],
-        ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
-    );
-    assert_eq!(names[4], "weight_ih_l0_reverse");
-    assert_eq!(names[15], "bias_hh_l1_reverse");
-    assert_eq!(names[16..], ["input", "initial_state"]);
-    assert!(report.passed(), "{report}");
+    for (kind, choice) in common::variants().iter().enumerate() {
+        let s = stack(&[kind, kind], 3, 4, true, Merge::Concat, 0);
+        let own: Vec<String> = common::cell::<f64>(kind, 3, 4, 0)
+            .params()
+            .names()
+            .map(String::from)
+            .collect();
+        if choice.entry().torch_mode.is_some() {
+            assert_eq!(
+                own,
+                ["weight_ih", "weight_hh", "bias_ih", "bias_hh"],
+                "{choice}"
+            );
+        }
+        let report = check_layer(s, &case, &Options::default()).unwrap();
+        let names: Vec<&str> = report.groups.iter().map(|g| g.name.as_str()).collect();
+        let mut want = Vec::new();
+        for layer in 0..2 {
+            for suffix in ["", "_reverse"] {
+                want.extend(own.iter().map(|p| format!("{p}_l{layer}{suffix}")));
+            }
+        }
+        want.extend(["input".to_string(), "initial_state".to_string()]);
+        assert_eq!(names, want, "{choice}");
+        assert!(report.passed(), "{choice}\n{report}");
+    }
 }
