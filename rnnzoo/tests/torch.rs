@@ -491,3 +491,40 @@ fn a_model_needs_a_head_prefix() {
         Err(TorchError::HeadMissing { prefix, .. }) if prefix.is_empty()
     ));
 }
+
+/// The layers crate keeps a copy of the fixtures for the tests that name one cell; in the
+/// workspace the two folders must hold the same cases byte for byte, so that neither falls behind.
+/// (A packaged `rnnzoo` has no `../layers`; then there is nothing to compare.)
+#[test]
+fn the_layers_copy_of_the_fixtures_is_the_same() {
+    let ours = common::fixture_dir();
+    let theirs = ours.join("../../../../layers/tests/fixtures/torch");
+    if !theirs.is_dir() {
+        eprintln!("no {}: not in the workspace", theirs.display());
+        return;
+    }
+    let cases = |dir: &std::path::Path| {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".safetensors"))
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        cases(&ours),
+        cases(&theirs),
+        "the two fixture folders list different cases"
+    );
+    for name in cases(&ours) {
+        let a = std::fs::read(ours.join(&name)).unwrap();
+        let b = std::fs::read(theirs.join(&name)).unwrap();
+        assert!(
+            a == b,
+            "{name} differs between {} and {}",
+            ours.display(),
+            theirs.display()
+        );
+    }
+}
