@@ -311,3 +311,25 @@ impl<T: Real> Layer<T> for Stack<T> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::dropout_mask;
+    use rnnzoo_cell::seeded;
+
+    /// Inverted dropout keeps each value's expectation: a kept value is scaled by exactly
+    /// `1 / (1 - p)`, and about a fraction `p` is dropped.
+    #[test]
+    fn a_dropout_mask_keeps_the_expectation() {
+        let p = 0.3;
+        let mask: Vec<f64> = dropout_mask(100_000, p, &mut seeded(0));
+        let keep = 1.0 / (1.0 - p);
+        assert!(mask.iter().all(|&v| v == 0.0 || v == keep));
+        let n = mask.len() as f64;
+        let dropped = mask.iter().filter(|&&v| v == 0.0).count() as f64 / n;
+        // Five standard deviations of a binomial fraction over 100k draws is about 0.007.
+        assert!((dropped - p).abs() < 0.01, "dropped {dropped}");
+        let mean = mask.iter().sum::<f64>() / n;
+        assert!((mean - 1.0).abs() < 0.015, "mean {mean}");
+    }
+}
