@@ -51,36 +51,9 @@ pub fn mse<T: Real>(
     rows: usize,
     mask: Option<&[bool]>,
 ) -> Result<Loss<T>, LayerError> {
-    if rows == 0 || !pred.len().is_multiple_of(rows) || target.len() != pred.len() {
-        return Err(LayerError::GradShape {
-            what: "target",
-            expected: pred.len(),
-            got: target.len(),
-        });
-    }
-    let columns = pred.len() / rows;
-    let count = check_mask(mask, columns)?;
-    if count == 0 {
-        return Err(LayerError::NothingToAverage);
-    }
-    let n = (count * rows) as f64;
-    let scale = T::from_f64_lossy(2.0 / n);
-    let mut value = 0.0;
-    let mut grad = vec![T::zero(); pred.len()];
-    for c in 0..columns {
-        if mask.is_some_and(|m| !m[c]) {
-            continue;
-        }
-        for k in c * rows..(c + 1) * rows {
-            let d = pred[k] - target[k];
-            value += d.to_f64_lossless().powi(2);
-            grad[k] = scale * d;
-        }
-    }
-    Ok(Loss {
-        value: value / n,
-        grad,
-        count,
+    masked_mean(pred, target, rows, mask, 2.0, |p, t| {
+        let d = p - t;
+        (d.to_f64_lossless().powi(2), d)
     })
 }
 
@@ -179,31 +152,49 @@ pub fn binary_cross_entropy<T: Real>(
     rows: usize,
     mask: Option<&[bool]>,
 ) -> Result<Loss<T>, LayerError> {
-    if rows == 0 || !logits.len().is_multiple_of(rows) || targets.len() != logits.len() {
+    masked_mean(logits, targets, rows, mask, 1.0, |z, y| {
+        let (zf, yf) = (z.to_f64_lossless(), y.to_f64_lossless());
+        // The stable form: no exp of a large positive number.
+        let value = zf.max(0.0) - zf * yf + (-zf.abs()).exp().ln_1p();
+        (value, z.sigmoid() - y)
+    })
+}
+
+/// The mean of an element-wise loss over the columns `mask` keeps: `term(prediction, target)`
+/// gives an element's loss and its gradient up to the factor `grad_scale / n`, `n` the number of
+/// kept elements. Shared by [`mse`] and [`binary_cross_entropy`], whose checks are the same.
+fn masked_mean<T: Real>(
+    pred: &[T],
+    target: &[T],
+    rows: usize,
+    mask: Option<&[bool]>,
+    grad_scale: f64,
+    term: impl Fn(T, T) -> (f64, T),
+) -> Result<Loss<T>, LayerError> {
+    if rows == 0 || !pred.len().is_multiple_of(rows) || target.len() != pred.len() {
         return Err(LayerError::GradShape {
             what: "target",
-            expected: logits.len(),
-            got: targets.len(),
+            expected: pred.len(),
+            got: target.len(),
         });
     }
-    let columns = logits.len() / rows;
+    let columns = pred.len() / rows;
     let count = check_mask(mask, columns)?;
     if count == 0 {
         return Err(LayerError::NothingToAverage);
     }
     let n = (count * rows) as f64;
-    let inv = T::from_f64_lossy(1.0 / n);
+    let scale = T::from_f64_lossy(grad_scale / n);
     let mut value = 0.0;
-    let mut grad = vec![T::zero(); logits.len()];
+    let mut grad = vec![T::zero(); pred.len()];
     for c in 0..columns {
         if mask.is_some_and(|m| !m[c]) {
             continue;
         }
         for k in c * rows..(c + 1) * rows {
-            let (z, y) = (logits[k].to_f64_lossless(), targets[k].to_f64_lossless());
-            // The stable form: no exp of a large positive number.
-            value += z.max(0.0) - z * y + (-z.abs()).exp().ln_1p();
-            grad[k] = (logits[k].sigmoid() - targets[k]) * inv;
+            let (v, g) = term(pred[k], target[k]);
+            value += v;
+            grad[k] = scale * g;
         }
     }
     Ok(Loss {
