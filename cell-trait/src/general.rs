@@ -12,7 +12,8 @@ use crate::{Params, Real};
 ///   [`scratch_size`](GeneralStep::scratch_size) values per pass (zeros at first) and hands the
 ///   same buffer to every forward and backward step. On entry it holds whatever the last call
 ///   left, so a step writes a value before it reads it, and keeps nothing there from forward to
-///   backward: what backward needs goes into the cache.
+///   backward: what backward needs goes into the cache. The one exception is what
+///   [`begin_pass`](GeneralStep::begin_pass) writes (below).
 /// - **Outputs are overwritten.** Forward writes every value of `next` and `cache`; backward writes
 ///   every value of `d_x` and `d_prev`. On entry they hold values of other steps (the unroller
 ///   reuses them across steps), so a step never adds into them. Only the parameter gradients are
@@ -26,6 +27,27 @@ use crate::{Params, Real};
 ///
 /// [`gradcheck::check_cell`](crate::gradcheck::check_cell) holds the step to the first two rules:
 /// it fills the scratch and every output with NaN before each call.
+///
+/// # Work once per pass
+///
+/// Some cells derive a matrix from their parameters that every step reads, at a cost no step
+/// should pay: an orthogonal RNN's `W_hh = expm(A)` costs `O(H^3)`, against `O(H^2 B)` for the
+/// product it feeds. Such a cell overrides two hooks, which default to doing nothing (one call per
+/// pass, so every other cell runs as fast as before):
+///
+/// - [`begin_pass`](GeneralStep::begin_pass) is called on a pass's scratch before its first step,
+///   forward and backward alike (the unroller's passes, and each one-step
+///   [`CellExt`](crate::CellExt) call). What it writes there, in a region of the cell's own
+///   layout, stays for every step of that pass: the steps read it and leave it unchanged, or use it
+///   as an accumulator (a gradient summed over the steps).
+/// - [`end_backward`](GeneralStep::end_backward) is called on the same scratch after the last
+///   backward step of the pass, and turns what the steps accumulated into parameter gradients
+///   (added to `grads`, like a step's): for `expm(A)`, the one Frechet adjoint of
+///   `sum_t dL/dW_hh(t)`.
+///
+/// The scratch is the pass's own (never shared between passes or threads), so two passes of one
+/// cell may run at once. A wrapper that runs an inner general cell's steps must forward both
+/// hooks, or go through [`CellExt`](crate::CellExt), which calls them.
 ///
 /// # Example: a minimal gated unit
 ///
@@ -150,6 +172,20 @@ pub trait GeneralStep<T: Real>: Send + Sync {
     /// Writes `d_x` and `d_prev` and adds to `grads` (laid out as [`Cell::params`](crate::Cell::params)),
     /// from `d_next`.
     fn backward(&self, step: StepBackward<'_, T>, grads: &mut Params<T>);
+
+    /// Before the first step of a pass (forward or backward), on that pass's `scratch` (at least
+    /// [`scratch_size`](GeneralStep::scratch_size)`(batch)` values, holding anything): writes what
+    /// every step of the pass reads (see "Work once per pass" in the trait docs). Does nothing
+    /// unless the cell says otherwise.
+    fn begin_pass(&self, scratch: &mut [T], batch: usize) {
+        let _ = (scratch, batch);
+    }
+
+    /// After the last backward step of a pass, on the same `scratch`: adds to `grads` what the
+    /// steps accumulated there. Does nothing unless the cell says otherwise.
+    fn end_backward(&self, scratch: &mut [T], grads: &mut Params<T>) {
+        let _ = (scratch, grads);
+    }
 }
 
 /// The buffers of one forward step, each exactly its layout's size (see [`Cell`](crate::Cell)):

@@ -123,7 +123,26 @@ impl<T: Real, C: Cell<T> + ?Sized> CellExt<T> for C {
         sizes.check_scratch(s.scratch, self.step_scratch_size(s.batch))?;
         match self.form() {
             StepForm::Gated(g) => gated_forward(g, s),
-            StepForm::General(g) => g.forward(s),
+            StepForm::General(g) => {
+                // One step is a whole pass: the per-pass work runs around it.
+                let StepForward {
+                    x,
+                    prev,
+                    next,
+                    cache,
+                    batch,
+                    scratch,
+                } = s;
+                g.begin_pass(scratch, batch);
+                g.forward(StepForward {
+                    x,
+                    prev,
+                    next,
+                    cache,
+                    batch,
+                    scratch,
+                });
+            }
         }
         Ok(())
     }
@@ -149,7 +168,31 @@ impl<T: Real, C: Cell<T> + ?Sized> CellExt<T> for C {
         }
         match self.form() {
             StepForm::Gated(g) => gated_backward(g, s, grads),
-            StepForm::General(g) => g.backward(s, grads),
+            StepForm::General(g) => {
+                let StepBackward {
+                    x,
+                    prev,
+                    cache,
+                    d_next,
+                    d_x,
+                    d_prev,
+                    batch,
+                    scratch,
+                } = s;
+                g.begin_pass(scratch, batch);
+                let step = StepBackward {
+                    x,
+                    prev,
+                    cache,
+                    d_next,
+                    d_x,
+                    d_prev,
+                    batch,
+                    scratch: &mut *scratch,
+                };
+                g.backward(step, grads);
+                g.end_backward(scratch, grads);
+            }
         }
         Ok(())
     }

@@ -5,7 +5,8 @@
 //! each one GEMM (or one pass) per chunk of steps (see [`super::work`]), after that chunk's steps,
 //! so the gate gradients are never held for the whole sequence. A cell whose `d_gh` is `d_gi`
 //! (vanilla, LSTM) writes `d_gi` only: no `d_gh` buffer, and one bias sum serves both biases.
-//! General cells: the cell's step backward per step.
+//! General cells: the cell's step backward per step, between the cell's per-pass hooks
+//! (`GeneralStep::begin_pass` before the first, `end_backward` after the last).
 
 use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
 use rnnzoo_cell::{add_row_sums, Cell, Params, PointwiseBackward, Real, StepBackward, StepForm};
@@ -167,6 +168,9 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
             // gradient of another step when the cell overwrites it (the rules on `GeneralStep`).
             let mut scratch = vec![T::zero(); g.scratch_size(batch)];
             let mut carried = vec![T::zero(); sb];
+            // The cell's work once per pass: before the first step, and after the last (a
+            // gradient the steps accumulated in the scratch); no-ops for most cells.
+            g.begin_pass(&mut scratch, batch);
             for t in (0..steps).rev() {
                 add_output_grad(
                     &mut d_state,
@@ -199,6 +203,7 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
                 }
                 std::mem::swap(&mut d_state, &mut d_prev);
             }
+            g.end_backward(&mut scratch, grads);
         }
     }
     (d_x, d_state)

@@ -3,7 +3,8 @@
 //! Gated cells: the input product `W_ih X + b_ih` is hoisted out of the step loop, one GEMM per
 //! chunk of steps (see [`super::work`]); each step is one GEMM (`W_hh h_{t-1} + b_hh`, on `W_hh`
 //! packed once per call) and the cell's elementwise part, split over the pool's threads when the
-//! batch is large. General cells: one call to the cell's step per step. Either way every
+//! batch is large. General cells: one call to the cell's step per step. after one call to the
+//! cell's `GeneralStep::begin_pass` for the pass. Either way every
 //! buffer is allocated before the loop.
 
 use rnnzoo_cell::gemm::{gemm_packed, MatMut, MatRef, PackedA};
@@ -129,6 +130,8 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
             // One scratch for the whole pass, never zeroed between steps (the rule on
             // `GeneralStep`).
             let mut scratch = vec![T::zero(); g.scratch_size(batch)];
+            // The cell's work once per pass (a no-op for most cells; see `GeneralStep`).
+            g.begin_pass(&mut scratch, batch);
             for t in 0..steps {
                 let (prev, next) = slots(&mut states, sb, t, keep);
                 g.forward(StepForward {

@@ -223,3 +223,141 @@ fn weights_are_packed_where_packing_was_measured_to_pay() {
     assert!(!packs_w_hh_t(4 * 512 * 512) && packs_w_hh_t(4 * 1024 * 1024));
     assert!(!packs_w_hh_t(PACK_TRANSPOSED_MIN) && packs_w_hh_t(PACK_TRANSPOSED_MIN + 1));
 }
+
+/// A general cell with per-pass work, `h_t = v h_{t-1} + x_t` with `v = 2 w` derived once per
+/// pass: `begin_pass` writes `v` and zeroes an accumulator of `dL/dv`, which `end_backward` turns
+/// into `dL/dw`. It counts its hook calls.
+struct PerPass {
+    params: Params<f64>,
+    begins: std::sync::atomic::AtomicUsize,
+    ends: std::sync::atomic::AtomicUsize,
+}
+
+impl PerPass {
+    fn new(w: f64) -> Self {
+        let mut params = Params::new();
+        let p = rnnzoo_cell::Param::from_vec("w", &[1], 1, vec![w]).unwrap();
+        params.push(p).unwrap();
+        Self {
+            params,
+            begins: 0.into(),
+            ends: 0.into(),
+        }
+    }
+    fn counts(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.begins.load(Relaxed), self.ends.load(Relaxed))
+    }
+}
+
+impl Cell<f64> for PerPass {
+    fn input_size(&self) -> usize {
+        1
+    }
+    fn hidden_size(&self) -> usize {
+        1
+    }
+    fn cache_size(&self) -> usize {
+        0
+    }
+    fn mode(&self) -> &str {
+        "PER_PASS"
+    }
+    fn params(&self) -> &Params<f64> {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut Params<f64> {
+        &mut self.params
+    }
+    fn form(&self) -> StepForm<'_, f64> {
+        StepForm::General(self)
+    }
+}
+
+impl GeneralStep<f64> for PerPass {
+    fn scratch_size(&self, _: usize) -> usize {
+        2 // [v, dL/dv]
+    }
+    fn begin_pass(&self, scratch: &mut [f64], _: usize) {
+        self.begins
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        scratch[0] = 2.0 * self.params.at(0).data()[0];
+        scratch[1] = 0.0;
+    }
+    fn end_backward(&self, scratch: &mut [f64], grads: &mut Params<f64>) {
+        self.ends.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        grads.at_mut(0).data_mut()[0] += 2.0 * scratch[1];
+    }
+    fn forward(&self, s: StepForward<'_, f64>) {
+        for b in 0..s.batch {
+            s.next[b] = s.scratch[0] * s.prev[b] + s.x[b];
+        }
+    }
+    fn backward(&self, s: StepBackward<'_, f64>, _: &mut Params<f64>) {
+        for b in 0..s.batch {
+            s.scratch[1] += s.d_next[b] * s.prev[b];
+            s.d_prev[b] = s.scratch[0] * s.d_next[b];
+            s.d_x[b] = s.d_next[b];
+        }
+    }
+}
+
+#[test]
+fn per_pass_hooks_run_once_per_pass_and_their_gradient_is_exact() {
+    // T = 4, B = 2, h_0 = 0, loss = sum of the final states: dL/dw = 2 * sum_t v^(T-1-t) h_t.
+    let cell = PerPass::new(0.75);
+    let shape = Shape::new(4, 2);
+    let x = [1.0, -1.0, 0.5, 2.0, -0.25, 0.0, 1.5, 1.0];
+    let f = forward::run(&cell, &x, &shape, None, None, true);
+    assert_eq!(cell.counts(), (1, 0));
+    let rec = backward::Recorded {
+        x: &x,
+        states: &f.states,
+        cache: &f.cache,
+        lengths: None,
+    };
+    let mut grads = cell.params().zeros_like();
+    let d_out = vec![0.0; 8];
+    backward::run(&cell, &rec, &shape, &d_out, Some(&[1.0, 1.0]), &mut grads);
+    assert_eq!(cell.counts(), (2, 1));
+    let v: f64 = 1.5;
+    let want: f64 = (0..2)
+        .map(|b| {
+            (0..4)
+                .map(|t| v.powi(3 - t as i32) * f.states[t * 2 + b])
+                .sum::<f64>()
+        })
+        .sum::<f64>()
+        * 2.0;
+    assert!(
+        (grads.at(0).data()[0] - want).abs() < 1e-12,
+        "{grads:?} {want}"
+    );
+    // One step through CellExt is a pass of its own: both hooks run around it.
+    let mut scratch = [f64::NAN; 2];
+    let (mut next, mut cache) = ([0.0; 2], [0.0; 0]);
+    cell.step_forward(StepForward {
+        x: &x[..2],
+        prev: &[1.0, 2.0],
+        next: &mut next,
+        cache: &mut cache,
+        batch: 2,
+        scratch: &mut scratch,
+    })
+    .unwrap();
+    assert_eq!((next, cell.counts()), ([2.5, 2.0], (3, 1)));
+    let (mut d_x, mut d_prev) = ([0.0; 2], [0.0; 2]);
+    let mut g = cell.params().zeros_like();
+    let step = StepBackward {
+        x: &x[..2],
+        prev: &[1.0, 2.0],
+        cache: &[],
+        d_next: &[1.0, 1.0],
+        d_x: &mut d_x,
+        d_prev: &mut d_prev,
+        batch: 2,
+        scratch: &mut scratch,
+    };
+    cell.step_backward(step, &mut g).unwrap();
+    assert_eq!((g.at(0).data()[0], cell.counts()), (6.0, (4, 2)));
+}
