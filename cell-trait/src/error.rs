@@ -71,6 +71,14 @@ pub enum CellError {
         /// The store's, the same way.
         got: Vec<String>,
     },
+    /// An initialiser's argument is outside what it takes.
+    #[error("{init} initialisation: {reason}")]
+    BadInit {
+        /// The initialiser (`"chrono"`).
+        init: &'static str,
+        /// What is wrong, with the value that came.
+        reason: String,
+    },
     /// A set of parameters does not match what a cell needs.
     #[error("{0}")]
     Mismatch(String),

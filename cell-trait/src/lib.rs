@@ -10,7 +10,9 @@
 //!   swapped strides, never copied.
 //! - [`Param`]/[`Params`]: named parameters in PyTorch's names and layout, and their gradients.
 //! - [`Init`]: PyTorch's default uniform, orthogonal, identity, normal and constant initialisers,
-//!   driven by a seeded RNG ([`seeded`]).
+//!   driven by a seeded RNG ([`seeded`]); and over a cell's parameters, orthogonal recurrent
+//!   weights ([`orthogonal_recurrent`]), the IRNN's identity ([`irnn`]) and chrono gate biases
+//!   ([`chrono`]).
 //! - [`Cell`]: one step, forward and backward, in the gated two-GEMM form ([`GatedCell`], the fast
 //!   path: a cell writes its elementwise step only) or as a general step ([`GeneralStep`]), and
 //!   one step of either through [`CellExt`]. The traits' docs show how to write your own.
@@ -45,7 +47,7 @@ pub use cell::{add_row_sums, broadcast_bias, h_view, Cell, GateParams, StepForm}
 pub use error::CellError;
 pub use gated::{BackwardColumn, ForwardColumn, GatedCell, PointwiseBackward, PointwiseForward};
 pub use general::{GeneralStep, StepBackward, StepForward};
-pub use init::{seeded, Init};
+pub use init::{chrono, irnn, orthogonal_recurrent, seeded, ChronoGates, Init, IRNN_INPUT_STD};
 pub use params::{Param, Params};
 pub use real::Real;
 pub use step::CellExt;

@@ -30,9 +30,10 @@ mod error;
 mod option;
 
 use rand::RngCore;
-use rnnzoo_cell::{Cell, CellError, Real};
+use rnnzoo_cell::{chrono, irnn, orthogonal_recurrent, Cell, CellError, ChronoGates, Params, Real};
 use rnnzoo_gru::{GruCell, GruResetBeforeCell};
 use rnnzoo_lstm::{LstmCell, LstmOptions};
+use rnnzoo_orthogonal::{ExpRnnCell, SkewInit};
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
 pub use choice::CellChoice;
@@ -68,6 +69,7 @@ enum Id {
     Lstm,
     Gru,
     GruResetBefore,
+    ExpRnn,
 }
 
 /// One cell kind of the zoo.
@@ -105,18 +107,66 @@ pub struct Entry {
 
 const FORGET_BIAS: OptionSpec = OptionSpec::listed(
     "forget_bias",
-    &["0", "1"],
-    "initial effective bias of the forget gate: 0 (PyTorch's init) or exactly 1 \
-          (Jozefowicz et al. 2015; the f block of bias_ih is 1, of bias_hh 0)",
+    &["0", "1", "chrono"],
+    "initial effective bias of the forget gate: 0 (PyTorch's init), exactly 1 \
+          (Jozefowicz et al. 2015; the f block of bias_ih is 1, of bias_hh 0), or chrono \
+          (Tallec & Ollivier 2018: b_f ~ log(U[1, t_max - 1]) and b_i = -b_f in bias_ih, \
+          the f and i blocks of bias_hh 0)",
+);
+
+/// `init=` of the tanh RNN and the gated cells: how `weight_hh` starts.
+const INIT_ORTHOGONAL: OptionSpec = OptionSpec::listed(
+    "init",
+    &["pytorch", "orthogonal"],
+    "recurrent weights: PyTorch's uniform, or each H x H gate block of weight_hh a random \
+     orthogonal matrix (Saxe et al. 2014; QR of a Gaussian with Mezzadri 2007's sign fix)",
+);
+
+/// `init=` of the relu RNN: also the IRNN.
+const INIT_RELU: OptionSpec = OptionSpec::listed(
+    "init",
+    &["pytorch", "identity", "orthogonal"],
+    "recurrent weights: PyTorch's uniform; identity, the IRNN (Le, Jaitly & Hinton 2015: \
+     weight_hh = I, biases 0, weight_ih ~ N(0, 0.001^2)); or weight_hh a random orthogonal \
+     matrix (Saxe et al. 2014)",
+);
+
+const UPDATE_BIAS: OptionSpec = OptionSpec::listed(
+    "update_bias",
+    &["pytorch", "chrono"],
+    "initial effective bias of the update gate z (h' = (1 - z) n + z h): PyTorch's init, or \
+     chrono (Tallec & Ollivier 2018: b_z ~ log(U[1, t_max - 1]) in bias_ih, the z block of \
+     bias_hh 0)",
+);
+
+/// Chrono initialisation's `T_max`. The paper sets it per task to the longest range of the
+/// dependencies; 100 is rnnzoo's default, not the paper's.
+const T_MAX: OptionSpec = OptionSpec::real(
+    "t_max",
+    100.0,
+    2.0,
+    1e9,
+    "T_max of chrono initialisation, the longest dependency (in steps) to capture; read only \
+     with chrono (rnnzoo's default 100)",
+);
+
+const SKEW_INIT: OptionSpec = OptionSpec::listed(
+    "skew_init",
+    &["henaff", "cayley"],
+    "the skew-symmetric parameter's initialisation in the authors' code: henaff (2x2 rotation \
+     blocks, angles U[-pi, pi]; Henaff et al. 2016) or cayley (Helfrich et al. 2018)",
 );
 
 const ELMAN: &str = "Elman, \"Finding structure in time\", Cognitive Science 14(2), 1990";
 const LSTM_REF: &str = "Hochreiter & Schmidhuber, \"Long short-term memory\", Neural Computation \
                         9(8), 1997; forget gate: Gers, Schmidhuber & Cummins, 2000";
+const EXPRNN_REF: &str = "Lezcano-Casado & Martinez-Rubio, \"Cheap orthogonal constraints in \
+                          neural networks: a simple parametrization of the orthogonal and \
+                          unitary group\", ICML 2019";
 const GRU_REF: &str = "Cho et al., \"Learning phrase representations using RNN encoder-decoder \
                        for statistical machine translation\", EMNLP 2014";
 
-static ENTRIES: [Entry; 5] = [
+static ENTRIES: [Entry; 6] = [
     Entry {
         name: "rnn-tanh",
         label: "rnn-tanh",
@@ -129,7 +179,7 @@ static ENTRIES: [Entry; 5] = [
         state: &["h"],
         reference: ELMAN,
         summary: "h' = tanh(W_ih x + b_ih + W_hh h + b_hh), PyTorch's nn.RNN",
-        options: &[],
+        options: &[INIT_ORTHOGONAL],
         id: Id::RnnTanh,
     },
     Entry {
@@ -144,7 +194,7 @@ static ENTRIES: [Entry; 5] = [
         state: &["h"],
         reference: ELMAN,
         summary: "h' = relu(W_ih x + b_ih + W_hh h + b_hh), nn.RNN(nonlinearity='relu')",
-        options: &[],
+        options: &[INIT_RELU],
         id: Id::RnnRelu,
     },
     Entry {
@@ -159,7 +209,7 @@ static ENTRIES: [Entry; 5] = [
         state: &["h", "c"],
         reference: LSTM_REF,
         summary: "gates i, f, g, o in PyTorch's order and bias placement, nn.LSTM",
-        options: &[FORGET_BIAS],
+        options: &[FORGET_BIAS, INIT_ORTHOGONAL, T_MAX],
         id: Id::Lstm,
     },
     Entry {
@@ -174,7 +224,7 @@ static ENTRIES: [Entry; 5] = [
         state: &["h"],
         reference: GRU_REF,
         summary: "gates r, z, n, reset applied after the recurrent product, nn.GRU",
-        options: &[],
+        options: &[INIT_ORTHOGONAL, UPDATE_BIAS, T_MAX],
         id: Id::Gru,
     },
     Entry {
@@ -190,8 +240,24 @@ static ENTRIES: [Entry; 5] = [
         reference: GRU_REF,
         summary: "the original GRU: reset applied to h before the recurrent product \
                   (PyTorch's names and shapes, not its function)",
-        options: &[],
+        options: &[INIT_ORTHOGONAL, UPDATE_BIAS, T_MAX],
         id: Id::GruResetBefore,
+    },
+    Entry {
+        name: "exprnn",
+        label: "exprnn",
+        crate_name: "rnnzoo-orthogonal",
+        rust_type: "ExpRnnCell",
+        form: Form::General,
+        torch_mode: None,
+        cell_mode: "EXPRNN",
+        gates: 1,
+        state: &["h"],
+        reference: EXPRNN_REF,
+        summary: "h' = modrelu(W_ih x + exp(S)^T h), S skew-symmetric from skew_hh: an orthogonal \
+                  recurrent matrix, exp(S) once per pass (the authors' OrthogonalRNN)",
+        options: &[SKEW_INIT],
+        id: Id::ExpRnn,
     },
 ];
 
@@ -303,7 +369,46 @@ impl Entry {
                 Source::Random(rng) => Box::new(GruResetBeforeCell::new(input, hidden, rng)?),
                 Source::Zeros { bias } => Box::new(GruResetBeforeCell::zeros(input, hidden, bias)?),
             }),
+            // The modReLU bias is part of the cell: a loader's `bias` does not remove it.
+            Id::ExpRnn => Ok(match source {
+                Source::Random(rng) => {
+                    let init = match options.value(self, "skew_init")? {
+                        "cayley" => SkewInit::Cayley,
+                        _ => SkewInit::Henaff,
+                    };
+                    Box::new(ExpRnnCell::new(input, hidden, init, rng)?)
+                }
+                Source::Zeros { .. } => Box::new(ExpRnnCell::zeros(input, hidden)?),
+            }),
         }
+    }
+
+    /// The initialisation options that rewrite a built cell's parameters (`init=orthogonal`,
+    /// `init=identity`, `forget_bias=chrono`, `update_bias=chrono`), drawing from `rng` after
+    /// the cell's own initialisation; options the kind does not declare are not read.
+    fn apply_init_options<T: Real>(
+        &'static self,
+        params: &mut Params<T>,
+        options: &Options,
+        rng: &mut dyn RngCore,
+    ) -> Result<(), ZooError> {
+        let declares = |name: &str| self.options.iter().any(|o| o.name == name);
+        if declares("init") {
+            match options.value(self, "init")? {
+                "orthogonal" => orthogonal_recurrent(params, rng)?,
+                "identity" => irnn(params, rng)?,
+                _ => {}
+            }
+        }
+        for (option, gates) in [
+            ("forget_bias", ChronoGates::LSTM),
+            ("update_bias", ChronoGates::GRU),
+        ] {
+            if declares(option) && options.value(self, option)? == "chrono" {
+                chrono(params, gates, options.number(self, "t_max")?, rng)?;
+            }
+        }
+        Ok(())
     }
 
     /// A cell of this kind with PyTorch's default initialisation and `options` (see
@@ -320,7 +425,9 @@ impl Entry {
         options: &Options,
         rng: &mut R,
     ) -> Result<Box<dyn Cell<T>>, ZooError> {
-        self.make(input, hidden, options, Source::Random(rng))
+        let mut cell = self.make(input, hidden, options, Source::Random(&mut *rng))?;
+        self.apply_init_options(cell.params_mut(), options, rng)?;
+        Ok(cell)
     }
 
     /// A cell of this kind with every parameter zero, with or without biases: what a loader

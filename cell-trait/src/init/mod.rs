@@ -3,6 +3,18 @@
 //! Every initialiser draws from the `rng` it is given and nothing else, so a seed fixes a model.
 //! rnnzoo's own constructors take `&mut impl Rng`; [`seeded`] gives the RNG they are tested with
 //! (ChaCha8, whose stream is stable across platforms and crate versions).
+//!
+//! - [`Init`]: how to fill one parameter (PyTorch's uniform, normal, orthogonal, identity,
+//!   constant).
+//! - [`orthogonal_recurrent`], [`irnn`] (`recurrent`): a cell's recurrent weights, by PyTorch's
+//!   parameter names.
+//! - [`chrono`] (`chrono`): a gated cell's gate biases from the range of its dependencies.
+
+mod chrono;
+mod recurrent;
+
+pub use chrono::{chrono, ChronoGates};
+pub use recurrent::{irnn, orthogonal_recurrent, IRNN_INPUT_STD};
 
 use nalgebra::DMatrix;
 use rand::{Rng, SeedableRng};
