@@ -27,12 +27,17 @@ fn check_cell<T: rnnzoo::cell::Real>(e: &zoo::Entry, cell: &dyn Cell<T>, bias: b
     };
     assert_eq!(form, e.form, "{}", e.name);
     assert_eq!(cell.state_size(), e.state.len() * h, "{}", e.name);
-    let w_hh = cell
-        .params()
-        .get("weight_hh")
-        .expect("every zoo cell has weight_hh");
-    assert_eq!(w_hh.shape(), [e.gates * h, h], "{}", e.name);
-    assert_eq!(cell.params().get("bias_ih").is_some(), bias, "{}", e.name);
+    // A cell with PyTorch's weight set has `weight_hh` `(G*H, H)`, and `bias_ih` exactly when
+    // built with biases. A cell without `weight_hh` derives its recurrent matrix from other
+    // parameters (exprnn: `exp(S)` from `skew_hh`, once per pass): that takes a general step, and
+    // its one recurrent matrix is `G = 1`.
+    match cell.params().get("weight_hh") {
+        Some(w_hh) => {
+            assert_eq!(w_hh.shape(), [e.gates * h, h], "{}", e.name);
+            assert_eq!(cell.params().get("bias_ih").is_some(), bias, "{}", e.name);
+        }
+        None => assert_eq!((e.form, e.gates), (Form::General, 1), "{}", e.name),
+    }
 }
 
 #[test]
@@ -120,14 +125,14 @@ fn bad_options_are_typed_errors() {
         }) => {
             assert_eq!(
                 (cell, option.as_str(), known.len()),
-                ("gru", "forget_bias", 0)
+                ("gru", "forget_bias", 3)
             );
         }
         other => panic!("{other:?}"),
     }
     match CellChoice::parse("lstm", "forget_bias=2") {
         Err(ZooError::BadOptionValue { value, known, .. }) => {
-            assert_eq!((value.as_str(), known), ("2", vec!["0", "1"]));
+            assert_eq!((value.as_str(), known), ("2", vec!["0", "1", "chrono"]));
         }
         other => panic!("{other:?}"),
     }
@@ -183,11 +188,22 @@ fn variants_round_trip_through_their_names() {
         labels,
         [
             "rnn-tanh",
+            "rnn-tanh (init orthogonal)",
             "rnn-relu",
+            "rnn-relu (init identity)",
+            "rnn-relu (init orthogonal)",
             "lstm",
             "lstm (forget bias 1)",
+            "lstm (forget bias chrono)",
+            "lstm (init orthogonal)",
             "gru",
-            "gru (reset before)"
+            "gru (init orthogonal)",
+            "gru (update bias chrono)",
+            "gru (reset before)",
+            "gru (reset before) (init orthogonal)",
+            "gru (reset before) (update bias chrono)",
+            "exprnn",
+            "exprnn (skew init cayley)",
         ]
     );
     for c in v {
