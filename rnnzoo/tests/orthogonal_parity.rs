@@ -2,7 +2,9 @@
 //! written from the authors' equations (`tests/fixtures/orthogonal/generate.py`: `ExpRNN`, with
 //! `torch.linalg.matrix_exp` and autograd): one to three layers, one and both directions,
 //! variable lengths and an initial state; outputs, final states and every gradient (parameters,
-//! input, initial state) to 1e-9 in float64. Every case in the folder is run.
+//! input, initial state) to 1e-9 in float64. Every `exprnn_*` case in the folder is run; the
+//! matrix exponential and its Frechet adjoint are also checked alone against
+//! `torch.linalg.matrix_exp` and its autograd, on a general matrix.
 
 mod common;
 
@@ -22,6 +24,10 @@ fn cases() -> Vec<PathBuf> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("exprnn_"))
+        })
         .collect();
     files.sort();
     assert!(files.len() >= 4, "the fixture folder lost cases: {files:?}");
@@ -183,4 +189,21 @@ fn the_lower_triangle_of_skew_hh_is_unused_and_a_wrong_upper_entry_is_caught() {
         wrong.is_err(),
         "a changed upper entry must fail the comparison"
     );
+}
+
+#[test]
+fn the_exponential_and_its_adjoint_match_torch_matrix_exp_and_autograd() {
+    use rnnzoo::orthogonal::expm::{expm, expm_frechet_adjoint};
+    use rnnzoo::orthogonal::nalgebra::DMatrix;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/orthogonal");
+    let t = Tensors::read(&dir.join("expm_adjoint_6.safetensors"), true).unwrap();
+    let n: usize = t.metadata["n"].parse().unwrap();
+    let mat = |name: &str| DMatrix::from_row_slice(n, n, &t.tensors[name].to_vec::<f64>());
+    let row_major = |m: DMatrix<f64>| m.transpose().as_slice().to_vec();
+    let (x, g) = (mat("x"), mat("g"));
+    // A general matrix (not skew-symmetric), so the adjoint's transpose is tested too.
+    assert!((&x + x.transpose()).amax() > 0.1);
+    assert_close("expm", &row_major(expm(&x)), &row_major(mat("expm")), 1e-12);
+    let d = expm_frechet_adjoint(&x, &g);
+    assert_close("grad.x", &row_major(d), &row_major(mat("grad.x")), 1e-11);
 }

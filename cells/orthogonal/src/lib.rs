@@ -37,6 +37,10 @@
 //! # Ok::<(), rnnzoo_cell::CellError>(())
 //! ```
 
+/// The linear-algebra crate of [`expm`]'s matrices (`nalgebra::DMatrix`), re-exported so that
+/// callers use the same version.
+pub use nalgebra;
+
 pub mod expm;
 mod exprnn;
 mod init;
