@@ -36,6 +36,9 @@
 //! size `e` moves it by about `e * |g_block| / |g|`). A computation that can copy itself
 //! ([`Differentiable::fork`]) is checked on every thread of the current rayon pool.
 //!
+//! [`Planted`] wraps a computation with a known error in one [`Block`] of its gradient: how the
+//! checker's sensitivity is measured (`rnnzoo reproduce gradcheck`).
+//!
 //! [`check_columns`] is the other check a cell needs: that the samples of a batch do not interact,
 //! which the unroller's split of a step over threads relies on.
 //!
@@ -68,12 +71,14 @@
 mod cell_step;
 mod columns;
 mod layout;
+mod planted;
 mod report;
 mod stencil;
 
 pub use cell_step::{check_cell, CellStep};
 pub use columns::check_columns;
 pub use layout::{Layout, Location};
+pub use planted::{blocks, Block, Planted};
 pub use report::{Finding, GroupReport, Report, Sampling, StepFinding, Verdict};
 pub use stencil::Estimate;
 
