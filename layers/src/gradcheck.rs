@@ -24,7 +24,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use rnnzoo_cell::gradcheck::{check, normal_vec, Differentiable, Options, Report};
+use std::sync::Arc;
+
+use rnnzoo_cell::gradcheck::{
+    check, normal_vec, param_layout, Differentiable, Layout, Options, Report, StepFinding,
+};
 use rnnzoo_cell::strategies::UnrollCase;
 use rnnzoo_cell::{seeded, Cell};
 
@@ -80,6 +84,7 @@ impl From<&UnrollCase> for SequenceCase {
 }
 
 /// A sequence, optional initial state and lengths, drawn from a case's seed.
+#[derive(Clone)]
 struct Sequence {
     x: Vec<f64>,
     initial: Option<Vec<f64>>,
@@ -102,6 +107,20 @@ impl Sequence {
         }
     }
 
+    /// The first `t` steps (each sample's length cut to `t`).
+    fn prefix(&self, t: usize, features: usize) -> Self {
+        Self {
+            x: self.x[..features * t * self.batch].to_vec(),
+            initial: self.initial.clone(),
+            lengths: self
+                .lengths
+                .as_ref()
+                .map(|l| l.iter().map(|&n| n.min(t)).collect()),
+            steps: t,
+            batch: self.batch,
+        }
+    }
+
     fn inputs(&self) -> Inputs<'_, f64> {
         Inputs {
             x: &self.x,
@@ -115,6 +134,10 @@ impl Sequence {
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn abs_dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x * y).abs()).sum()
 }
 
 fn param_names<'a>(groups: impl Iterator<Item = crate::ParamGroup<'a, f64>>) -> Vec<String> {
@@ -136,7 +159,12 @@ pub struct LayerLoss<L> {
     d_final: Vec<f64>,
     /// (group, index within the group) of every parameter tensor, in `groups()` order.
     slots: Vec<(usize, usize)>,
+    /// Builds another layer of the same layout, for [`Differentiable::fork`].
+    make: Option<Factory<L>>,
 }
+
+/// A function that builds a layer, shared by the threads of a parallel check.
+type Factory<L> = Arc<dyn Fn() -> L + Send + Sync>;
 
 impl<L: Layer<f64>> LayerLoss<L> {
     /// The layer on the sequence, initial state and lengths of `case`; inputs, state and
@@ -163,16 +191,148 @@ impl<L: Layer<f64>> LayerLoss<L> {
             d_out,
             d_final,
             slots,
+            make: None,
         })
+    }
+
+    /// As [`LayerLoss::new`] on the layer `make()` builds, and able to
+    /// [`fork`](Differentiable::fork): the checker then spreads the elements over the current
+    /// rayon pool, each thread on its own layer from `make` with this one's values copied in.
+    /// `make` must build layers of one layout (the values may differ: they are overwritten).
+    ///
+    /// ```
+    /// use rnnzoo_cell::{gradcheck::{check, Options}, seeded};
+    /// use rnnzoo_layers::gradcheck::{LayerLoss, SequenceCase};
+    /// use rnnzoo_layers::Recurrent;
+    /// use rnnzoo_lstm::LstmCell;
+    ///
+    /// let seq = SequenceCase { steps: 4, batch: 2, lengths: None, initial_state: true, seed: 3 };
+    /// let make = || Recurrent::new(LstmCell::<f64>::new(3, 4, &mut seeded(1)).unwrap());
+    /// let mut f = LayerLoss::with_factory(make, &seq)?;
+    /// assert!(check(&mut f, &Options::default()).passed());
+    /// # Ok::<(), rnnzoo_layers::LayerError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`LayerError`] if the case does not fit the layer.
+    pub fn with_factory(
+        make: impl Fn() -> L + Send + Sync + 'static,
+        case: &SequenceCase,
+    ) -> Result<Self, LayerError> {
+        let mut f = Self::new(make(), case)?;
+        f.make = Some(Arc::new(make));
+        Ok(f)
     }
 
     /// The layer.
     pub fn layer(&self) -> &L {
         &self.layer
     }
+
+    /// The earliest step whose contribution disagrees, for a check of this loss that failed with
+    /// `report`: the shortest prefix of the sequence (the first `t` steps, lengths cut to `t`,
+    /// the same values and cotangents) whose check of the failing groups fails, found by
+    /// bisection over `t` in `1..=T` (a mistake in one step's backward fails every prefix that
+    /// reaches it). `None` if `report` passed or no prefix fails. The values are the same after
+    /// the call as before it.
+    pub fn earliest_failing_step(&mut self, report: &Report, opts: &Options) -> Option<StepFinding> {
+        if report.passed() {
+            return None;
+        }
+        let failing: Vec<&str> = report.failed_groups();
+        let narrowed = opts.clone().only(&failing);
+        let steps = self.seq.steps;
+        let features = self.layer.input_size();
+        let outputs = self.layer.output_size();
+        let full = (self.seq.clone(), self.d_out.clone());
+        let at = |this: &mut Self, t: usize| -> Report {
+            this.seq = full.0.prefix(t, features);
+            this.d_out = full.1[..outputs * t * full.0.batch].to_vec();
+            check(this, &narrowed)
+        };
+        let (mut lo, mut hi) = (1, steps);
+        let mut failed_at = None;
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let r = at(self, mid);
+            if r.passed() {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+                failed_at = Some((mid, r));
+            }
+        }
+        let r = match failed_at {
+            Some((t, r)) if t == lo => r,
+            _ => at(self, lo),
+        };
+        self.seq = full.0;
+        self.d_out = full.1;
+        if r.passed() {
+            return None;
+        }
+        let g = r.groups.iter().find(|g| !g.passed())?;
+        Some(StepFinding {
+            step: lo - 1,
+            steps,
+            group: g.name.clone(),
+            finding: g.first_failure.or(g.worst),
+        })
+    }
 }
 
 impl<L: Layer<f64>> Differentiable for LayerLoss<L> {
+    fn layout(&self, group: usize) -> Layout {
+        let n = self.slots.len();
+        match group {
+            g if g < n => {
+                let (pg, k) = self.slots[g];
+                param_layout(self.layer.param_groups()[pg].params.at(k))
+            }
+            g if g == n => Layout::Sequence {
+                steps: self.seq.steps,
+                batch: self.seq.batch,
+                features: self.layer.input_size(),
+            },
+            _ => Layout::State {
+                batch: self.seq.batch,
+                rows: self.layer.state_size(),
+            },
+        }
+    }
+
+    fn loss_scale(&mut self) -> f64 {
+        let out = self
+            .layer
+            .infer(self.seq.inputs())
+            .expect("inputs checked in new");
+        abs_dot(&out.output, &self.d_out) + abs_dot(&out.final_state, &self.d_final)
+    }
+
+    fn fork(&self) -> Option<Box<dyn Differentiable + Send + '_>> {
+        let make = self.make.as_ref()?;
+        let mut layer = make();
+        let from = self.layer.param_groups();
+        let to = layer.params_mut();
+        if to.len() != from.len() || to.iter().zip(&from).any(|(t, f)| !t.same_layout(f.params)) {
+            return None;
+        }
+        for (t, f) in to.into_iter().zip(&from) {
+            for (a, b) in t.iter_mut().zip(f.params.iter()) {
+                a.data_mut().copy_from_slice(b.data());
+            }
+        }
+        Some(Box::new(LayerLoss {
+            layer,
+            seq: self.seq.clone(),
+            d_out: self.d_out.clone(),
+            d_final: self.d_final.clone(),
+            slots: self.slots.clone(),
+            make: None,
+        }))
+    }
+
     fn groups(&self) -> Vec<String> {
         let mut g = param_names(self.layer.param_groups().into_iter());
         g.push("input".into());
@@ -230,7 +390,8 @@ impl<L: Layer<f64>> Differentiable for LayerLoss<L> {
 
 /// Checks any layer on `case`'s sequence (see [`LayerLoss::new`] and the example on
 /// [`SequenceCase`]): every parameter element, the input and the initial state (when the case has
-/// one), against central differences.
+/// one), against finite differences. A failed report also names the earliest failing step
+/// ([`Report::earliest_step`], see [`LayerLoss::earliest_failing_step`]).
 ///
 /// # Errors
 ///
@@ -240,11 +401,32 @@ pub fn check_layer<L: Layer<f64>>(
     case: &SequenceCase,
     opts: &Options,
 ) -> Result<Report, LayerError> {
-    Ok(check(&mut LayerLoss::new(layer, case)?, opts))
+    Ok(check_located(&mut LayerLoss::new(layer, case)?, opts))
+}
+
+/// As [`check_layer`], on the layers `make` builds, every thread of the current rayon pool
+/// checking its share of the elements (see [`LayerLoss::with_factory`]).
+///
+/// # Errors
+///
+/// [`LayerError`] if the case does not fit the layer.
+pub fn check_layer_with<L: Layer<f64>>(
+    make: impl Fn() -> L + Send + Sync + 'static,
+    case: &SequenceCase,
+    opts: &Options,
+) -> Result<Report, LayerError> {
+    Ok(check_located(&mut LayerLoss::with_factory(make, case)?, opts))
+}
+
+fn check_located<L: Layer<f64>>(f: &mut LayerLoss<L>, opts: &Options) -> Report {
+    let mut report = check(f, opts);
+    report.earliest_step = f.earliest_failing_step(&report, opts);
+    report
 }
 
 /// Checks `cell` unrolled as `case` says (direction included): every parameter element, the input
-/// and the initial state (when the case has one), against central differences.
+/// and the initial state (when the case has one), against finite differences; a failed report
+/// names the earliest failing step too (see [`check_layer`]).
 ///
 /// # Errors
 ///
@@ -254,16 +436,53 @@ pub fn check_unrolled<C: Cell<f64>>(
     case: &UnrollCase,
     opts: &Options,
 ) -> Result<Report, LayerError> {
-    let direction = if case.reverse {
-        Direction::Reverse
-    } else {
-        Direction::Forward
-    };
     check_layer(
-        Recurrent::with_direction(cell, direction),
+        Recurrent::with_direction(cell, direction(case)),
         &case.into(),
         opts,
     )
+}
+
+/// As [`check_unrolled`], on the cells `make` builds (all of one layout), every thread of the
+/// current rayon pool checking its share of the elements: the check of a large cell through many
+/// steps.
+///
+/// ```
+/// use rnnzoo_cell::{gradcheck::Options, seeded, strategies::UnrollCase};
+/// use rnnzoo_layers::gradcheck::check_unrolled_with;
+/// use rnnzoo_gru::GruCell;
+///
+/// let case = UnrollCase {
+///     input: 3, hidden: 4, batch: 2, steps: 5,
+///     lengths: None, reverse: false, initial_state: true, seed: 1,
+/// };
+/// let report = check_unrolled_with(|| GruCell::<f64>::new(3, 4, &mut seeded(1)).unwrap(), &case, &Options::default())?;
+/// assert!(report.passed(), "{report}");
+/// # Ok::<(), rnnzoo_layers::LayerError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`LayerError`] if the case does not fit the cell.
+pub fn check_unrolled_with<C: Cell<f64> + 'static>(
+    make: impl Fn() -> C + Send + Sync + 'static,
+    case: &UnrollCase,
+    opts: &Options,
+) -> Result<Report, LayerError> {
+    let d = direction(case);
+    check_layer_with(
+        move || Recurrent::with_direction(make(), d),
+        &case.into(),
+        opts,
+    )
+}
+
+fn direction(case: &UnrollCase) -> Direction {
+    if case.reverse {
+        Direction::Reverse
+    } else {
+        Direction::Forward
+    }
 }
 
 /// The loss a [`ModelLoss`] applies to the model's predictions.

@@ -1,6 +1,6 @@
 //! One step of a cell as a [`Differentiable`], so a cell is checked before anything unrolls it.
 
-use super::{check, normal_vec, Differentiable, Options, Report};
+use super::{check, normal_vec, Differentiable, Layout, Options, Report};
 use crate::{seeded, Cell, CellExt, StepBackward, StepForward};
 
 /// One step of `cell` on a fixed input and previous state, with loss `<cotangent, state_t>`.
@@ -82,6 +82,26 @@ impl<C: Cell<f64>> Differentiable for CellStep<'_, C> {
         next.iter().zip(&self.cotangent).map(|(a, b)| a * b).sum()
     }
 
+    fn loss_scale(&mut self) -> f64 {
+        let (next, _) = self.run();
+        next.iter().zip(&self.cotangent).map(|(a, b)| (a * b).abs()).sum()
+    }
+
+    fn layout(&self, group: usize) -> Layout {
+        let params = self.cell.params();
+        match group {
+            g if g < params.len() => super::param_layout(params.at(g)),
+            g if g == params.len() => Layout::State {
+                batch: self.batch,
+                rows: self.cell.input_size(),
+            },
+            _ => Layout::State {
+                batch: self.batch,
+                rows: self.cell.state_size(),
+            },
+        }
+    }
+
     fn gradients(&mut self) -> Vec<Vec<f64>> {
         let b = self.batch;
         let (_, cache) = self.run();
@@ -130,7 +150,7 @@ impl<C: Cell<f64>> Differentiable for CellStep<'_, C> {
 /// ```
 pub fn check_cell<C: Cell<f64>>(cell: &mut C, batch: usize, seed: u64, opts: &Options) -> Report {
     if batch == 0 {
-        return Report { groups: Vec::new() };
+        return Report::new(Vec::new());
     }
     check(&mut CellStep::random(cell, batch, seed), opts)
 }

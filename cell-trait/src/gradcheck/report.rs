@@ -1,16 +1,75 @@
-//! What a gradient check found.
+//! What a gradient check found, and where.
 
 use std::fmt;
 
-use super::Options;
+use super::{Layout, Location};
 
 /// How a group was sampled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sampling {
     /// Every element.
     Every,
-    /// Random unit directions (the group was larger than [`Options::max_elements`]).
+    /// Random unit directions (the group was larger than [`Options::max_elements`](super::Options::max_elements)).
     Directions,
+}
+
+/// What one element (or direction) came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Analytic and numeric agree within the tolerance.
+    Pass,
+    /// They do not (or a value is NaN).
+    Fail,
+    /// The finite differences do not behave as a smooth function's (a kink, such as a ReLU
+    /// changing sides, inside the stencil): the numeric value says nothing about the analytic one.
+    NotAssessable,
+}
+
+/// One element (or direction) compared: where it is and every number the verdict used.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Finding {
+    /// Flat index in the group (or the direction's number).
+    pub index: usize,
+    /// Row, column and gate (or step and sample) of the element; [`Location::Flat`] for a
+    /// direction.
+    pub location: Location,
+    /// The analytic value.
+    pub analytic: f64,
+    /// The numeric value.
+    pub numeric: f64,
+    /// The finite difference's estimated error (0 for plain central differences).
+    pub fd_error: f64,
+    /// The tolerance the difference was held to.
+    pub tolerance: f64,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+impl Finding {
+    /// `|analytic - numeric|`.
+    pub fn difference(&self) -> f64 {
+        (self.analytic - self.numeric).abs()
+    }
+
+    /// How far the difference exceeds the tolerance (negative when within; NaN stays NaN).
+    fn excess(&self) -> f64 {
+        self.difference() - self.tolerance
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: analytic {:.9e}, numeric {:.9e}, difference {:.3e}, estimated FD error {:.3e}, tolerance {:.3e}",
+            self.location,
+            self.analytic,
+            self.numeric,
+            self.difference(),
+            self.fd_error,
+            self.tolerance
+        )
+    }
 }
 
 /// The check of one group (a parameter, the input, the initial state).
@@ -20,65 +79,113 @@ pub struct GroupReport {
     pub name: String,
     /// How it was sampled.
     pub sampling: Sampling,
-    /// Elements (or directions) checked.
+    /// How its values are laid out (what [`Finding::location`] is read against).
+    pub layout: Layout,
+    /// Elements (or directions) checked, the not assessable ones included.
     pub checked: usize,
     /// Elements (or directions) outside the tolerance.
     pub failures: usize,
-    /// The largest `|analytic - numeric|`.
+    /// Elements (or directions) whose finite differences were not smooth (see [`Verdict`]).
+    pub unassessable: usize,
+    /// The largest `|analytic - numeric|` over the assessable elements.
     pub worst_abs: f64,
-    /// The largest `|analytic - numeric| / max(|analytic|, |numeric|, atol)`.
+    /// The largest `|analytic - numeric| / max(|analytic|, |numeric|, floor)` over the
+    /// assessable elements, with `floor` the larger of [`Options::atol`](super::Options::atol)
+    /// and `1e-8`.
     pub worst_rel: f64,
-    /// The element (or direction) with the largest excess over the tolerance, if any was checked.
+    /// The element (or direction) with the largest excess over its tolerance, if any was checked.
     pub worst_index: Option<usize>,
     /// Analytic and numeric values at `worst_index`.
     pub worst_pair: (f64, f64),
-    worst_excess: f64,
+    /// Everything about `worst_index`: place, values, estimated error, tolerance, verdict.
+    pub worst: Option<Finding>,
+    /// The first failing element in storage order (for a parameter, the lowest gate and row).
+    pub first_failure: Option<Finding>,
+    rel_floor: f64,
 }
 
 impl GroupReport {
-    pub(super) fn new(name: String, sampling: Sampling) -> Self {
+    pub(super) fn new(name: String, sampling: Sampling, layout: Layout, rel_floor: f64) -> Self {
         Self {
             name,
             sampling,
+            layout,
             checked: 0,
             failures: 0,
+            unassessable: 0,
             worst_abs: 0.0,
             worst_rel: 0.0,
             worst_index: None,
             worst_pair: (0.0, 0.0),
-            worst_excess: f64::NEG_INFINITY,
+            worst: None,
+            first_failure: None,
+            rel_floor,
         }
     }
 
-    pub(super) fn record(&mut self, index: usize, analytic: f64, numeric: f64, opts: &Options) {
-        let diff = (analytic - numeric).abs();
-        // The scale is floored at atol so that gradients that are zero up to rounding do not
-        // report meaningless ratios.
-        let rel = diff / analytic.abs().max(numeric.abs()).max(opts.atol);
-        let excess = diff - (opts.atol + opts.rtol * numeric.abs());
+    /// Records one comparison.
+    pub(super) fn record(&mut self, finding: Finding) {
         self.checked += 1;
-        // A NaN anywhere is a failure, never a pass.
-        let within = excess <= 0.0;
-        if !within {
-            self.failures += 1;
+        match finding.verdict {
+            Verdict::NotAssessable => {
+                self.unassessable += 1;
+                return;
+            }
+            Verdict::Fail => {
+                self.failures += 1;
+                if self.first_failure.is_none() {
+                    self.first_failure = Some(finding);
+                }
+            }
+            Verdict::Pass => {}
         }
+        let diff = finding.difference();
+        let rel = diff
+            / finding
+                .analytic
+                .abs()
+                .max(finding.numeric.abs())
+                .max(self.rel_floor);
         self.worst_abs = self.worst_abs.max(diff);
-        self.worst_rel = if rel.is_nan() {
+        // A NaN anywhere is a failure, never a pass, and stays visible in worst_rel.
+        self.worst_rel = if rel.is_nan() || self.worst_rel.is_nan() {
             f64::NAN
         } else {
             self.worst_rel.max(rel)
         };
-        if excess.is_nan() || excess > self.worst_excess {
-            self.worst_excess = excess;
-            self.worst_index = Some(index);
-            self.worst_pair = (analytic, numeric);
+        let excess = finding.excess();
+        let beaten = match self.worst {
+            None => true,
+            Some(w) => !w.excess().is_nan() && (excess.is_nan() || excess > w.excess()),
+        };
+        if beaten {
+            self.worst = Some(finding);
+            self.worst_index = Some(finding.index);
+            self.worst_pair = (finding.analytic, finding.numeric);
         }
     }
 
-    /// Whether every checked element was within the tolerance.
+    /// Whether every assessable element was within the tolerance (the not assessable ones are
+    /// counted in [`GroupReport::unassessable`], not failed: the finite differences say nothing
+    /// about them).
     pub fn passed(&self) -> bool {
         self.failures == 0 && !self.worst_rel.is_nan()
     }
+}
+
+/// The through-time localisation of a failure (see `rnnzoo_layers::gradcheck`): the shortest
+/// prefix of the sequence whose check already fails.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepFinding {
+    /// The earliest time step (0-based, in input order) whose contribution disagrees: the prefix
+    /// of `step + 1` steps fails, the prefix of `step` steps passes.
+    pub step: usize,
+    /// The steps of the whole check.
+    pub steps: usize,
+    /// The group that fails on that prefix, and its first failing element there.
+    pub group: String,
+    /// The first failing element of `group` on that prefix.
+    pub finding: Option<Finding>,
 }
 
 /// The check of every group.
@@ -86,9 +193,19 @@ impl GroupReport {
 pub struct Report {
     /// One entry per group, in the computation's order.
     pub groups: Vec<GroupReport>,
+    /// For a failed check through time, the earliest failing step (None otherwise).
+    pub earliest_step: Option<StepFinding>,
 }
 
 impl Report {
+    /// A report of these groups, with no step localisation.
+    pub fn new(groups: Vec<GroupReport>) -> Self {
+        Self {
+            groups,
+            earliest_step: None,
+        }
+    }
+
     /// Whether something was checked and every group passed. A report of no values (no groups,
     /// or only empty ones) has not passed: a check that tested nothing proves nothing.
     pub fn passed(&self) -> bool {
@@ -100,14 +217,34 @@ impl Report {
         self.groups.iter().map(|g| g.checked).sum()
     }
 
-    /// The worst relative error over all groups.
+    /// Elements (or directions) that were not assessable, over all groups.
+    pub fn unassessable(&self) -> usize {
+        self.groups.iter().map(|g| g.unassessable).sum()
+    }
+
+    /// The worst relative error over all groups (NaN if any group saw a NaN).
     pub fn worst_rel(&self) -> f64 {
-        self.groups.iter().map(|g| g.worst_rel).fold(0.0, f64::max)
+        self.groups.iter().map(|g| g.worst_rel).fold(0.0, |a, b| {
+            if a.is_nan() || b.is_nan() {
+                f64::NAN
+            } else {
+                a.max(b)
+            }
+        })
     }
 
     /// The group with this name.
     pub fn group(&self, name: &str) -> Option<&GroupReport> {
         self.groups.iter().find(|g| g.name == name)
+    }
+
+    /// The failing groups' names.
+    pub fn failed_groups(&self) -> Vec<&str> {
+        self.groups
+            .iter()
+            .filter(|g| !g.passed())
+            .map(|g| g.name.as_str())
+            .collect()
     }
 }
 
@@ -115,8 +252,8 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<20} {:>8} {:>10} {:>12} {:>12}  result",
-            "group", "checked", "failures", "worst abs", "worst rel"
+            "{:<20} {:>8} {:>8} {:>8} {:>12} {:>12}  result",
+            "group", "checked", "failures", "n/a", "worst abs", "worst rel"
         )?;
         if self.checked() == 0 {
             let why = if self.groups.is_empty() {
@@ -132,28 +269,39 @@ impl fmt::Display for Report {
             } else {
                 ""
             };
-            write!(
+            writeln!(
                 f,
-                "{:<20} {:>8} {:>10} {:>12.3e} {:>12.3e}  {}{how}",
+                "{:<20} {:>8} {:>8} {:>8} {:>12.3e} {:>12.3e}  {}{how}",
                 g.name,
                 g.checked,
                 g.failures,
+                g.unassessable,
                 g.worst_abs,
                 g.worst_rel,
                 match (g.checked, g.passed()) {
                     (0, _) => "empty",
+                    (_, true) if g.unassessable == g.checked => "ok (not assessable)",
                     (_, true) => "ok",
                     (_, false) => "FAIL",
                 }
             )?;
-            if !g.passed() {
-                if let Some(i) = g.worst_index {
-                    write!(
-                        f,
-                        " (worst at {i}: analytic {:.6e}, numeric {:.6e})",
-                        g.worst_pair.0, g.worst_pair.1
-                    )?;
-                }
+        }
+        for g in self.groups.iter().filter(|g| !g.passed()) {
+            if let Some(w) = &g.worst {
+                writeln!(f, "  {} worst at {w}", g.name)?;
+            }
+            if let Some(first) = g.first_failure.filter(|ff| Some(ff.index) != g.worst_index) {
+                writeln!(f, "  {} first failure at {first}", g.name)?;
+            }
+        }
+        if let Some(s) = &self.earliest_step {
+            write!(
+                f,
+                "  earliest failing step: {} of {} (the first {} steps pass), in {}",
+                s.step, s.steps, s.step, s.group
+            )?;
+            if let Some(x) = &s.finding {
+                write!(f, " at {x}")?;
             }
             writeln!(f)?;
         }
@@ -165,18 +313,33 @@ impl fmt::Display for Report {
 mod tests {
     use super::*;
 
+    fn finding(index: usize, a: f64, n: f64, tol: f64, verdict: Verdict) -> Finding {
+        Finding {
+            index,
+            location: Location::Flat { index },
+            analytic: a,
+            numeric: n,
+            fd_error: tol,
+            tolerance: tol,
+            verdict,
+        }
+    }
+
     #[test]
     fn a_report_that_checked_nothing_has_not_passed_and_says_why() {
-        let none = Report { groups: Vec::new() };
+        let none = Report::new(Vec::new());
         assert!(!none.passed());
         assert_eq!(none.checked(), 0);
         assert!(none
             .to_string()
             .contains("nothing was checked (there were no groups)"));
 
-        let empty = Report {
-            groups: vec![GroupReport::new("input".into(), Sampling::Every)],
-        };
+        let empty = Report::new(vec![GroupReport::new(
+            "input".into(),
+            Sampling::Every,
+            Layout::Flat,
+            1e-8,
+        )]);
         assert!(empty.groups[0].passed(), "an empty group has no failures");
         assert!(!empty.passed());
         let text = empty.to_string();
@@ -184,9 +347,30 @@ mod tests {
         assert!(text.contains("empty\n"), "{text}");
 
         let mut one = empty.clone();
-        one.groups[0].record(0, 1.0, 1.0, &Options::default());
+        one.groups[0].record(finding(0, 1.0, 1.0, 1e-9, Verdict::Pass));
         assert!(one.passed());
         assert_eq!(one.checked(), 1);
         assert!(!one.to_string().contains("nothing"));
+    }
+
+    #[test]
+    fn an_unassessable_element_is_counted_not_failed_and_a_failure_is_located() {
+        let mut g = GroupReport::new("w".into(), Sampling::Every, Layout::Flat, 1e-8);
+        g.record(finding(0, 1.0, 5.0, 1e-9, Verdict::NotAssessable));
+        assert!(g.passed());
+        assert_eq!((g.unassessable, g.failures, g.worst_rel), (1, 0, 0.0));
+        assert!(Report::new(vec![g.clone()]).to_string().contains("ok (not assessable)"));
+        g.record(finding(1, 1.0, 1.0, 1e-9, Verdict::Pass));
+        assert!(g.passed());
+        g.record(finding(2, 1.0, 1.0 + 1e-6, 1e-9, Verdict::Fail));
+        g.record(finding(3, 2.0, 2.1, 1e-9, Verdict::Fail));
+        assert!(!g.passed());
+        assert_eq!(g.first_failure.unwrap().index, 2);
+        assert_eq!(g.worst_index, Some(3));
+        let r = Report::new(vec![g]);
+        let text = r.to_string();
+        assert!(text.contains("w worst at element 3: analytic"), "{text}");
+        assert!(text.contains("w first failure at element 2"), "{text}");
+        assert_eq!(r.failed_groups(), ["w"]);
     }
 }

@@ -1,0 +1,70 @@
+//! The checker's sensitivity, on every cell of the registry (`zoo::variants`, so a new cell is
+//! covered with no edit): a relative error of 1e-6 planted in any one block of the analytic
+//! gradient through time (each gate's rows of `d weight_ih` and `d weight_hh`, each other
+//! parameter, `d input`, `d initial state`) fails the default check, and the failure is located
+//! in the block. `torch.autograd.gradcheck`'s tolerances, for comparison, miss a 1e-4 error.
+
+use rnnzoo::cell::gradcheck::{blocks, check, Location, Options, Planted, Verdict};
+use rnnzoo::cell::seeded;
+use rnnzoo::layers::gradcheck::{LayerLoss, SequenceCase};
+use rnnzoo::layers::{Direction, Recurrent};
+use rnnzoo::zoo;
+
+fn case(seed: u64) -> SequenceCase {
+    SequenceCase {
+        steps: 4,
+        batch: 2,
+        lengths: Some(vec![4, 3]),
+        initial_state: true,
+        seed,
+    }
+}
+
+#[test]
+fn a_one_in_a_million_error_in_any_block_of_any_cell_is_caught_and_located() {
+    for choice in zoo::variants() {
+        for (k, direction) in [Direction::Forward, Direction::Reverse].into_iter().enumerate() {
+            let seed = 7 + k as u64;
+            let loss = || {
+                let cell = choice.build::<f64, _>(3, 4, &mut seeded(seed)).unwrap();
+                LayerLoss::new(Recurrent::with_direction(cell, direction), &case(seed)).unwrap()
+            };
+            let mut clean = loss();
+            let report = check(&mut clean, &Options::default());
+            assert!(report.passed(), "{choice} {direction:?}: a false alarm\n{report}");
+            let all = blocks(&clean);
+            assert!(all.iter().any(|b| b.name == "initial_state"), "{choice}");
+            assert!(all.iter().any(|b| b.name == "input"), "{choice}");
+            for block in all {
+                let opts = Options::default().only(&[&block.group_name]);
+                let mut planted = Planted::new(loss(), block.clone(), 1e-6);
+                let report = check(&mut planted, &opts);
+                assert!(
+                    !report.passed(),
+                    "{choice} {direction:?}: 1e-6 in {} not caught\n{report}",
+                    block.name
+                );
+                // The failure lies in the block: its first failing element is in the planted gate.
+                let g = &report.groups[0];
+                let first = g.first_failure.expect("a failure");
+                assert_eq!(first.verdict, Verdict::Fail);
+                assert!(block.range.contains(&first.index), "{}: {first}", block.name);
+                if let (Some(gate), Location::Param { gate: at, .. }) = (block.gate, first.location) {
+                    assert_eq!(at, gate, "{choice}: {}", block.name);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn torch_gradcheck_tolerances_let_a_planted_1e4_error_through() {
+    // One cell is enough to show the contrast the default exists for.
+    let choice = &zoo::variants()[0];
+    let cell = choice.build::<f64, _>(3, 4, &mut seeded(1)).unwrap();
+    let loss = LayerLoss::new(Recurrent::new(cell), &case(1)).unwrap();
+    let block = blocks(&loss).into_iter().find(|b| b.name.starts_with("weight_hh")).unwrap();
+    let mut planted = Planted::new(loss, block, 1e-4);
+    assert!(check(&mut planted, &Options::torch_gradcheck()).passed());
+    assert!(!check(&mut planted, &Options::default()).passed());
+}
