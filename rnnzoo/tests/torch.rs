@@ -87,6 +87,29 @@ fn torch_mode(case: &Tensors) -> String {
     }
 }
 
+/// The case's `proj_size` (0 when the metadata has none: PyTorch's default).
+fn proj_size(case: &Tensors) -> usize {
+    case.metadata
+        .get("proj_size")
+        .map_or(0, |p| p.parse().unwrap())
+}
+
+/// The registry's kind of the case's PyTorch mode whose cells have a projection (`weight_hr`)
+/// exactly when the case has one: `lstm-proj` for `nn.LSTM(..., proj_size=P)`.
+fn want_entry(case: &Tensors) -> &'static zoo::Entry {
+    let mode = torch_mode(case);
+    let kinds: Vec<_> = zoo::entries()
+        .iter()
+        .filter(|e| e.torch_mode == Some(mode.as_str()))
+        .filter(|e| {
+            let cell = e.zeros::<f64>(2, 3, true).unwrap();
+            cell.params().get("weight_hr").is_some() == (proj_size(case) > 0)
+        })
+        .collect();
+    assert_eq!(kinds.len(), 1, "{mode}, proj_size {}", proj_size(case));
+    kinds[0]
+}
+
 /// The stack's gradients against PyTorch's, through a taped forward and backward from the case's
 /// `dout`, `dh_n` (and `dc_n`): the input's, the initial state's and every parameter's, to 1e-9.
 fn gradients_match_pytorch(
@@ -100,6 +123,7 @@ fn gradients_match_pytorch(
     let spec = &module.spec;
     assert_eq!(spec.num_layers, meta("num_layers"), "{name}");
     assert_eq!(spec.hidden_size, meta("hidden_size"), "{name}");
+    assert_eq!(spec.proj_size, proj_size(case), "{name}");
     assert_eq!(spec.input_size, meta("input_size"), "{name}");
     assert_eq!(
         spec.bidirectional,
@@ -167,7 +191,7 @@ fn every_fixture_loads_through_the_registry_and_matches_pytorch() {
     for path in common::fixtures() {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let case = Tensors::read(&path, true).unwrap();
-        let want = zoo::for_torch_mode(&torch_mode(&case)).unwrap();
+        let want = want_entry(&case);
         for prefix in ["", "rnn."] {
             let opts = TorchOptions::new().rnn_prefix(prefix);
             let (module, stack) =
