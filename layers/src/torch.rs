@@ -1,10 +1,20 @@
 //! PyTorch interop: build a stack from an `nn.RNN`/`nn.LSTM`/`nn.GRU` `state_dict` saved as
 //! safetensors, and save any compatible stack back under the same names.
 //!
-//! PyTorch's names are `{weight,bias}_{ih,hh}_l{k}` and `..._l{k}_reverse`; rnnzoo's parameters
-//! have the same names without the suffix and the same shapes and storage, so the mapping copies
-//! values and nothing else. The gate count, sizes, depth, direction and bias are inferred from
-//! names and shapes (`weight_hh_l0` is `(G*H, H)`).
+//! PyTorch's names are `{weight,bias}_{ih,hh}_l{k}` (and `weight_hr_l{k}` for an LSTM with a
+//! projection) and `..._l{k}_reverse`; rnnzoo's parameters have the same names without the suffix
+//! and the same shapes and storage, so the mapping copies values and nothing else. The gate count,
+//! sizes, depth, direction, bias and projection are inferred from names and shapes (`weight_hh_l0`
+//! is `(G*H, H)`, or `(4H, P)` beside a `weight_hr_l0` of `(P, H)`).
+//!
+//! # The projection LSTM (`proj_size`)
+//!
+//! `nn.LSTM(..., proj_size=P)` keeps `h` `P` wide and `c` `H` wide: its `h_n` is
+//! `(layers*dirs, B, P)`, its `c_n` `(layers*dirs, B, H)`, its output `(T, B, dirs*P)`, and layer
+//! `k > 0` reads `dirs*P` values. [`TorchSpec::hidden_size`] stays PyTorch's `H` and
+//! [`TorchSpec::proj_size`] is `P` (0 without a projection, PyTorch's default); the cell's
+//! [`Cell::hidden_size`] is its output width, `P`, and its state `[h (P rows); c (H rows)]`.
+//! [`TorchSpec::state_from_torch`] and [`TorchSpec::state_to_torch`] split and join states that way.
 //!
 //! `rnnzoo-layers` knows no concrete cell, so the caller passes a factory that makes a cell of a
 //! [`CellSpec`]. Most users want `rnnzoo::torch` instead: it strips a model's prefixes
@@ -38,8 +48,12 @@ pub struct TorchSpec {
     pub state_parts: usize,
     /// `input_size`.
     pub input_size: usize,
-    /// `hidden_size`.
+    /// `hidden_size`: the rows of each gate block, and of `c` (PyTorch's meaning also with a
+    /// projection).
     pub hidden_size: usize,
+    /// `proj_size`: the rows of `h` and of each direction's output when the LSTM has a projection
+    /// (`weight_hr_l0` is `(P, H)`), 0 without one (PyTorch's default).
+    pub proj_size: usize,
     /// `num_layers`.
     pub num_layers: usize,
     /// `bidirectional`.
@@ -53,10 +67,14 @@ pub struct TorchSpec {
 pub struct CellSpec {
     /// Gate blocks `G` of the module ([`TorchSpec::gates`]).
     pub gates: usize,
-    /// Input size of this layer (`input_size` for layer 0, `dirs * hidden_size` above).
+    /// Input size of this layer (`input_size` for layer 0, `dirs * output` above, the output
+    /// being `proj_size` with a projection and `hidden_size` without).
     pub input: usize,
-    /// Hidden size.
+    /// Hidden size, PyTorch's `hidden_size` (the rows of each gate block).
     pub hidden: usize,
+    /// PyTorch's `proj_size`: 0 for no projection, else `P`, and the cell must have a `weight_hr`
+    /// of `(P, H)`, an output of `P` rows and a state of `P + H` rows.
+    pub proj: usize,
     /// Whether the cell has biases.
     pub bias: bool,
 }
@@ -86,15 +104,16 @@ impl TorchSpec {
     /// # Errors
     ///
     /// [`FileError::Unexpected`] for a name that is not a recurrent parameter,
-    /// [`FileError::Unsupported`] for a projection (`weight_hr`), a name that is a recurrent
-    /// parameter under a prefix (`lstm.weight_ih_l0`: the message names the prefix to strip) or
-    /// a shape of no module, [`FileError::Missing`] for a set without `weight_ih_l0` or
+    /// [`FileError::Unsupported`] for a name that is a recurrent parameter under a prefix
+    /// (`lstm.weight_ih_l0`: the message names the prefix to strip), a shape of no module, or a
+    /// projection PyTorch would not build (`weight_hr_l0` not `(P, H)` with `0 < P < H` and
+    /// `weight_hh_l0` `(4H, P)`), [`FileError::Missing`] for a set without `weight_ih_l0` or
     /// `weight_hh_l0`.
     pub fn infer(tensors: &Tensors) -> Result<Self, FileError> {
         let mut layers = 0;
         let mut bidirectional = false;
         for name in tensors.tensors.keys() {
-            let Some((base, layer, reverse)) = parse_name(name) else {
+            let Some((_, layer, reverse)) = parse_name(name) else {
                 return Err(match prefix_of(name) {
                     Some(prefix) => FileError::Unsupported(format!(
                         "`{name}` is a recurrent parameter under the prefix `{prefix}`: a \
@@ -105,11 +124,6 @@ impl TorchSpec {
                     None => FileError::Unexpected { name: name.clone() },
                 });
             };
-            if base == "weight_hr" {
-                return Err(FileError::Unsupported(format!(
-                    "`{name}`: LSTM projections (proj_size) are not supported"
-                )));
-            }
             layers = layers.max(layer + 1);
             bidirectional |= reverse;
         }
@@ -128,22 +142,34 @@ impl TorchSpec {
         let bad = |what: &str, shape: &[usize]| {
             FileError::Unsupported(format!("{what} has shape {shape:?}"))
         };
-        let [gh, hidden] = w_hh.shape[..] else {
+        let [gh, h_cols] = w_hh.shape[..] else {
             return Err(bad("weight_hh_l0", &w_hh.shape));
         };
         let [_, input_size] = w_ih.shape[..] else {
             return Err(bad("weight_ih_l0", &w_ih.shape));
         };
+        // W_hh reads h: H columns, or P beside a projection W_hr (P, H), whose H the gates have.
+        let (hidden, proj_size) = match tensors.tensors.get("weight_hr_l0") {
+            None => (h_cols, 0),
+            Some(w_hr) => projection(&w_hr.shape, &w_hh.shape)?,
+        };
         if hidden == 0 || gh % hidden != 0 || gh == 0 || input_size == 0 {
             return Err(bad("weight_hh_l0", &w_hh.shape));
         }
         let gates = gh / hidden;
+        if proj_size > 0 && gates != 4 {
+            return Err(FileError::Unsupported(format!(
+                "weight_hr_l0 is a projection, which only nn.LSTM has (4 gate blocks);                  weight_hh_l0 {:?} has {gates} blocks of H={hidden}",
+                w_hh.shape
+            )));
+        }
         let bias = tensors.tensors.contains_key("bias_ih_l0");
         Ok(Self {
             gates,
             state_parts: if gates == 4 { 2 } else { 1 },
             input_size,
             hidden_size: hidden,
+            proj_size,
             num_layers: layers,
             bidirectional,
             bias,
@@ -159,12 +185,37 @@ impl TorchSpec {
         }
     }
 
-    /// Converts PyTorch's `h0` (and `c0` for LSTM), each `(layers*dirs, B, H)`, into a stack
-    /// state (each cell's `state_size x B` block, column `b` = `[h_b; c_b]`).
+    /// Rows of `h`, of each direction's output and of each `h0`/`h_n` row: `proj_size` with a
+    /// projection, else `hidden_size`.
+    pub fn output_size(&self) -> usize {
+        if self.proj_size > 0 {
+            self.proj_size
+        } else {
+            self.hidden_size
+        }
+    }
+
+    /// Rows of each cell's state: `h` ([`output_size`](Self::output_size)), then `c`
+    /// (`hidden_size`) for an LSTM.
+    pub fn cell_state_size(&self) -> usize {
+        self.part_rows().iter().sum()
+    }
+
+    /// The rows of each part of a cell's state, `[h]` or `[h, c]`.
+    fn part_rows(&self) -> Vec<usize> {
+        let mut rows = vec![self.output_size()];
+        rows.extend(std::iter::repeat_n(self.hidden_size, self.state_parts - 1));
+        rows
+    }
+
+    /// Converts PyTorch's `h0` (and `c0` for LSTM) into a stack state (each cell's
+    /// `state_size x B` block, column `b` = `[h_b; c_b]`). `h0` is `(layers*dirs, B, out)` with
+    /// `out` the [`output_size`](Self::output_size) (`P` with a projection), `c0` is
+    /// `(layers*dirs, B, H)`.
     ///
     /// # Errors
     ///
-    /// [`FileError::Shape`] if a tensor does not hold `layers*dirs*B*H` values, or `c0` is
+    /// [`FileError::Shape`] if a tensor does not hold `layers*dirs*B*rows` values, or `c0` is
     /// missing (or present) against the mode.
     pub fn state_from_torch<T: Real>(
         &self,
@@ -178,8 +229,8 @@ impl TorchSpec {
             (_, None) => vec![h0],
             (_, Some(_)) => return Err(FileError::Unexpected { name: "c0".into() }),
         };
-        let (k, h) = (self.num_layers * self.dirs(), self.hidden_size);
-        for (p, name) in parts.iter().zip(["h0", "c0"]) {
+        let (k, rows) = (self.num_layers * self.dirs(), self.part_rows());
+        for ((p, name), &h) in parts.iter().zip(["h0", "c0"]).zip(&rows) {
             if p.len() != k * batch * h {
                 return Err(FileError::Shape {
                     name: name.into(),
@@ -188,40 +239,39 @@ impl TorchSpec {
                 });
             }
         }
-        let s = parts.len() * h;
+        let s = self.cell_state_size();
         let mut state = vec![T::zero(); k * s * batch];
         for leaf in 0..k {
             for b in 0..batch {
-                for (q, part) in parts.iter().enumerate() {
+                let mut at = leaf * s * batch + b * s;
+                for (part, &h) in parts.iter().zip(&rows) {
                     let src = &part[(leaf * batch + b) * h..][..h];
-                    let dst = &mut state[leaf * s * batch + b * s + q * h..][..h];
-                    dst.iter_mut()
+                    state[at..at + h]
+                        .iter_mut()
                         .zip(src)
                         .for_each(|(d, &v)| *d = T::from_f64_lossy(v));
+                    at += h;
                 }
             }
         }
         Ok(state)
     }
 
-    /// Converts a stack state into PyTorch's `(h_n, c_n)` (`c_n` for LSTM only), each
+    /// Converts a stack state into PyTorch's `(h_n, c_n)` (`c_n` for LSTM only): `h_n` is
+    /// `(layers*dirs, B, out)` with `out` the [`output_size`](Self::output_size), `c_n` is
     /// `(layers*dirs, B, H)`.
     ///
     /// # Errors
     ///
     /// [`FileError::Shape`] (named `state`) if `state` does not hold
-    /// `layers*dirs * state_parts*H * batch` values.
+    /// `layers*dirs * cell_state_size * batch` values.
     pub fn state_to_torch<T: Real>(
         &self,
         state: &[T],
         batch: usize,
     ) -> Result<(Vec<T>, Option<Vec<T>>), FileError> {
-        let (k, h, parts) = (
-            self.num_layers * self.dirs(),
-            self.hidden_size,
-            self.state_parts,
-        );
-        let s = parts * h;
+        let (k, rows) = (self.num_layers * self.dirs(), self.part_rows());
+        let s = self.cell_state_size();
         if state.len() != k * s * batch {
             return Err(FileError::Shape {
                 name: "state".into(),
@@ -230,16 +280,40 @@ impl TorchSpec {
             });
         }
         let part = |q: usize| {
+            let (skip, h) = (rows[..q].iter().sum::<usize>(), rows[q]);
             let mut out = Vec::with_capacity(k * batch * h);
             for leaf in 0..k {
                 for b in 0..batch {
-                    out.extend_from_slice(&state[leaf * s * batch + b * s + q * h..][..h]);
+                    out.extend_from_slice(&state[leaf * s * batch + b * s + skip..][..h]);
                 }
             }
             out
         };
-        Ok((part(0), (parts == 2).then(|| part(1))))
+        Ok((part(0), (rows.len() == 2).then(|| part(1))))
     }
+}
+
+/// `(H, P)` of a projection LSTM from the shapes of `weight_hr_l0` (`(P, H)`) and `weight_hh_l0`
+/// (`(4H, P)`), refusing what PyTorch would not build (`0 < P < H`).
+fn projection(w_hr: &[usize], w_hh: &[usize]) -> Result<(usize, usize), FileError> {
+    let [proj, hidden] = w_hr[..] else {
+        return Err(FileError::Unsupported(format!(
+            "weight_hr_l0 has shape {w_hr:?}; a projection is (proj_size, hidden_size)"
+        )));
+    };
+    if proj == 0 || proj >= hidden {
+        return Err(FileError::Unsupported(format!(
+            "weight_hr_l0 has shape {w_hr:?}: proj_size {proj} and hidden_size {hidden}, but \
+             nn.LSTM needs 0 < proj_size < hidden_size"
+        )));
+    }
+    if w_hh.get(1) != Some(&proj) {
+        return Err(FileError::Unsupported(format!(
+            "weight_hh_l0 has shape {w_hh:?}; beside weight_hr_l0 {w_hr:?} it reads the \
+             projection, (4*{hidden}, {proj})"
+        )));
+    }
+    Ok((hidden, proj))
 }
 
 /// `lstm.` of `lstm.weight_ih_l0`: the prefix before a recurrent parameter's name, if any.
@@ -256,8 +330,8 @@ fn prefix_of(name: &str) -> Option<&str> {
 ///
 /// As [`TorchSpec::infer`]; [`FileError::Missing`]/[`FileError::Shape`] if a cell's parameter is
 /// not in the file as that cell needs it, [`FileError::Unexpected`] for a tensor no cell took,
-/// [`FileError::Unsupported`] for a cell whose state is not the module's (`state_parts * H`
-/// rows), and the factory's errors.
+/// [`FileError::Unsupported`] for a cell whose output or state is not the module's (its
+/// [`TorchSpec::output_size`] and [`TorchSpec::cell_state_size`] rows), and the factory's errors.
 pub fn load_stack<T: Real>(
     tensors: &Tensors,
     factory: impl Fn(&CellSpec) -> Result<Box<dyn Cell<T>>, CellError>,
@@ -269,25 +343,29 @@ pub fn load_stack<T: Real>(
         let input = if l == 0 {
             spec.input_size
         } else {
-            spec.hidden_size * spec.dirs()
+            spec.output_size() * spec.dirs()
         };
         let cell_spec = CellSpec {
             gates: spec.gates,
             input,
             hidden: spec.hidden_size,
+            proj: spec.proj_size,
             bias: spec.bias,
         };
         let mut make = |suffix: &str| -> Result<Recurrent<Box<dyn Cell<T>>>, FileError> {
             let mut cell = factory(&cell_spec)?;
-            if cell.state_size() != spec.state_parts * spec.hidden_size {
+            let (out, rows) = (spec.output_size(), spec.cell_state_size());
+            if cell.state_size() != rows || cell.hidden_size() != out {
                 return Err(FileError::Unsupported(format!(
-                    "the factory's {} cell keeps {} state rows; a {}-gate PyTorch module with \
-                     H={} keeps {}",
+                    "the factory's {} cell keeps {} state rows and outputs {}; a {}-gate \
+                     PyTorch module with H={} and proj_size={} keeps {rows} state rows and \
+                     outputs {out}",
                     cell.mode(),
                     cell.state_size(),
+                    cell.hidden_size(),
                     spec.gates,
                     spec.hidden_size,
-                    spec.state_parts * spec.hidden_size
+                    spec.proj_size,
                 )));
             }
             let names: Vec<(String, Vec<usize>)> = cell
@@ -343,15 +421,17 @@ pub fn torch_names<T: Real>(layer: &dyn Layer<T>) -> Vec<(String, Vec<usize>, &[
 }
 
 /// Serialises `layer`'s parameters as a `state_dict` PyTorch's `load_state_dict` takes unchanged,
-/// with metadata `mode`, `input_size`, `hidden_size`, `num_layers`, `bidirectional`.
-/// `torch_modes` are the cell modes ([`Cell::mode`]) that compute what PyTorch's module of that
-/// name computes (`rnnzoo::zoo::torch_modes()`); a cell of any other mode is refused, because a
-/// file of PyTorch's names and shapes would load into PyTorch and compute something else.
+/// with metadata `mode` (the cells' [`Cell::mode`]), `input_size`, `hidden_size` (PyTorch's: the
+/// rows of a gate block), `num_layers`, `bidirectional`, and `proj_size` for cells with a
+/// projection (a `weight_hr` of `(P, H)`). `torch_modes` are the cell modes that compute what a
+/// PyTorch module computes (`rnnzoo::torch::to_bytes` passes the registry's); a cell of any other
+/// mode is refused, because a file of PyTorch's names and shapes would load into PyTorch and
+/// compute something else.
 ///
 /// # Errors
 ///
 /// [`FileError::Unsupported`] if a cell is not of a PyTorch mode (such a stack still saves with
-/// `checkpoint::save_weights`), or the cells disagree on mode or hidden size.
+/// `checkpoint::save_weights`), or the cells disagree on mode, hidden size or projection.
 pub fn to_torch_bytes<T: Real>(
     layer: &dyn Layer<T>,
     torch_modes: &[&str],
@@ -367,25 +447,36 @@ pub fn to_torch_bytes<T: Real>(
             torch_modes.join(", ")
         )));
     }
+    // PyTorch's (hidden_size, proj_size) of a group: a projection's W_hr is (P, H).
+    let sizes = |g: &crate::ParamGroup<'_, T>| match g.params.get("weight_hr").map(|p| p.shape()) {
+        Some(&[p, h]) => (h, p),
+        _ => (g.hidden_size, 0),
+    };
+    let (hidden, proj) = sizes(first);
     if let Some(g) = groups
         .iter()
-        .find(|g| g.mode != first.mode || g.hidden_size != first.hidden_size)
+        .find(|g| g.mode != first.mode || sizes(g) != (hidden, proj))
     {
+        let (h, p) = sizes(g);
         return Err(FileError::Unsupported(format!(
-            "PyTorch modules have one mode and hidden size; this stack mixes {} (H={}) and {} (H={})",
-            first.mode, first.hidden_size, g.mode, g.hidden_size
+            "PyTorch modules have one mode, hidden size and proj_size; this stack mixes {} \
+             (H={hidden}, P={proj}) and {} (H={h}, P={p})",
+            first.mode, g.mode
         )));
     }
     let bidirectional = groups.iter().any(|g| g.suffix.ends_with("_reverse"));
     let layers = groups.len() / if bidirectional { 2 } else { 1 };
-    let metadata = HashMap::from([
+    let mut metadata = HashMap::from([
         ("mode".to_string(), first.mode.to_string()),
         ("input_size".to_string(), layer.input_size().to_string()),
-        ("hidden_size".to_string(), first.hidden_size.to_string()),
+        ("hidden_size".to_string(), hidden.to_string()),
         ("num_layers".to_string(), layers.to_string()),
         ("bidirectional".to_string(), bidirectional.to_string()),
         ("format".to_string(), "pt".to_string()),
     ]);
+    if proj > 0 {
+        metadata.insert("proj_size".to_string(), proj.to_string());
+    }
     serialize(&torch_names(layer), metadata)
 }
 

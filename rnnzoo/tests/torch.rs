@@ -87,6 +87,29 @@ fn torch_mode(case: &Tensors) -> String {
     }
 }
 
+/// The case's `proj_size` (0 when the metadata has none: PyTorch's default).
+fn proj_size(case: &Tensors) -> usize {
+    case.metadata
+        .get("proj_size")
+        .map_or(0, |p| p.parse().unwrap())
+}
+
+/// The registry's kind of the case's PyTorch mode whose cells have a projection (`weight_hr`)
+/// exactly when the case has one: `lstm-proj` for `nn.LSTM(..., proj_size=P)`.
+fn want_entry(case: &Tensors) -> &'static zoo::Entry {
+    let mode = torch_mode(case);
+    let kinds: Vec<_> = zoo::entries()
+        .iter()
+        .filter(|e| e.torch_mode == Some(mode.as_str()))
+        .filter(|e| {
+            let cell = e.zeros::<f64>(2, 3, true).unwrap();
+            cell.params().get("weight_hr").is_some() == (proj_size(case) > 0)
+        })
+        .collect();
+    assert_eq!(kinds.len(), 1, "{mode}, proj_size {}", proj_size(case));
+    kinds[0]
+}
+
 /// The stack's gradients against PyTorch's, through a taped forward and backward from the case's
 /// `dout`, `dh_n` (and `dc_n`): the input's, the initial state's and every parameter's, to 1e-9.
 fn gradients_match_pytorch(
@@ -100,6 +123,7 @@ fn gradients_match_pytorch(
     let spec = &module.spec;
     assert_eq!(spec.num_layers, meta("num_layers"), "{name}");
     assert_eq!(spec.hidden_size, meta("hidden_size"), "{name}");
+    assert_eq!(spec.proj_size, proj_size(case), "{name}");
     assert_eq!(spec.input_size, meta("input_size"), "{name}");
     assert_eq!(
         spec.bidirectional,
@@ -167,7 +191,7 @@ fn every_fixture_loads_through_the_registry_and_matches_pytorch() {
     for path in common::fixtures() {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let case = Tensors::read(&path, true).unwrap();
-        let want = zoo::for_torch_mode(&torch_mode(&case)).unwrap();
+        let want = want_entry(&case);
         for prefix in ["", "rnn."] {
             let opts = TorchOptions::new().rnn_prefix(prefix);
             let (module, stack) =
@@ -200,6 +224,16 @@ fn saving_round_trips_every_fixture_exactly() {
         assert_eq!(
             back.metadata["num_layers"],
             module.spec.num_layers.to_string()
+        );
+        // PyTorch's sizes: hidden_size is H also with a projection, whose P is proj_size.
+        assert_eq!(
+            back.metadata["hidden_size"], sd.metadata["hidden_size"],
+            "{name}"
+        );
+        assert_eq!(
+            back.metadata.get("proj_size"),
+            sd.metadata.get("proj_size"),
+            "{name}"
         );
         let again = torch::describe(&back, &TorchOptions::default()).unwrap();
         assert_eq!(
@@ -275,7 +309,13 @@ fn a_nonlinearity_that_does_not_fit_the_file_is_an_error() {
 fn with_head(case: &str, out: usize, bias: bool) -> (Tensors, Tensors) {
     let case = fixture(case);
     let mut sd = state_dict(&case, "lstm.", false);
-    let h = case.metadata["hidden_size"].parse::<usize>().unwrap();
+    // The head reads h: proj_size wide with a projection.
+    let h = case
+        .metadata
+        .get("proj_size")
+        .unwrap_or(&case.metadata["hidden_size"])
+        .parse::<usize>()
+        .unwrap();
     let dirs = if case.metadata["bidirectional"] == "true" {
         2
     } else {
@@ -294,6 +334,7 @@ fn a_prefixed_state_dict_with_a_linear_head_loads_as_a_model() {
     for (file, bias) in [
         ("lstm_1l.safetensors", true),
         ("lstm_2l_bidir.safetensors", false),
+        ("lstm_proj_2l_bidir.safetensors", true),
     ] {
         let out = 3;
         let (case, sd) = with_head(file, out, bias);
@@ -312,7 +353,7 @@ fn a_prefixed_state_dict_with_a_linear_head_loads_as_a_model() {
         let fc_b = sd.tensors.get("fc.bias").map(|t| t.to_vec::<f64>());
         let (h_n, _) = module.spec.state_to_torch(&body.final_state, b).unwrap();
         let dirs = module.spec.dirs();
-        let (hid, leaves) = (module.spec.hidden_size, module.spec.num_layers * dirs);
+        let (hid, leaves) = (module.spec.output_size(), module.spec.num_layers * dirs);
         for s in 0..b {
             let h_last: Vec<f64> = (leaves - dirs..leaves)
                 .flat_map(|leaf| h_n[(leaf * b + s) * hid..][..hid].to_vec())
@@ -526,5 +567,67 @@ fn the_layers_copy_of_the_fixtures_is_the_same() {
             ours.display(),
             theirs.display()
         );
+    }
+}
+
+#[test]
+fn a_projection_loads_as_lstm_proj_and_only_as_it() {
+    let case = fixture("lstm_proj_3l_bidir_lengths.safetensors");
+    let sd = state_dict(&case, "", false);
+    let module = torch::describe(&sd, &TorchOptions::default()).unwrap();
+    assert_eq!(module.entry.name, "lstm-proj");
+    assert_eq!(
+        (
+            module.spec.hidden_size,
+            module.spec.proj_size,
+            module.spec.num_layers
+        ),
+        (5, 2, 3)
+    );
+    // The same shapes without weight_hr are no module: W_hh reads 2 of 5 rows.
+    let mut plain = sd.clone();
+    plain.tensors.retain(|n, _| !n.starts_with("weight_hr"));
+    assert!(torch::describe(&plain, &TorchOptions::default()).is_err());
+    // The plain LSTM kind cannot make a projection's cells, and says why.
+    let spec = rnnzoo::torch::CellSpec {
+        gates: 4,
+        input: 2,
+        hidden: 5,
+        proj: 2,
+        bias: true,
+    };
+    match torch::factory::<f64>(zoo::get("lstm").unwrap())(&spec) {
+        Err(rnnzoo::cell::CellError::Mismatch(m)) => {
+            assert!(m.contains("proj_size 2") && m.contains("cell_size"), "{m}")
+        }
+        other => panic!("{:?}", other.err()),
+    }
+    let cell = torch::factory::<f64>(zoo::get("lstm-proj").unwrap())(&spec).unwrap();
+    assert_eq!((cell.hidden_size(), cell.state_size()), (2, 7));
+}
+
+#[test]
+fn a_projection_and_a_plain_lstm_do_not_save_as_one_module() {
+    let build = |name: &str, input| -> Box<dyn Layer<f32>> {
+        let cell = zoo::CellChoice::named(name)
+            .unwrap()
+            .build::<f32, _>(input, 4, &mut seeded(0))
+            .unwrap();
+        Box::new(Recurrent::new(cell))
+    };
+    let mixed = Stack::new(vec![build("lstm-proj", 3), build("lstm", 4)]).unwrap();
+    match torch::to_bytes(&mixed) {
+        Err(FileError::Unsupported(m)) => assert!(m.contains("LSTM_PROJ"), "{m}"),
+        other => panic!("{:?}", other.err()),
+    }
+    // A registry lstm-proj stack saves as nn.LSTM(3, 8, num_layers=2, proj_size=4) and loads back.
+    let two = Stack::new(vec![build("lstm-proj", 3), build("lstm-proj", 4)]).unwrap();
+    let file = Tensors::parse(&torch::to_bytes(&two).unwrap(), false).unwrap();
+    assert_eq!(file.tensors["weight_hr_l1"].shape, [4, 8]);
+    assert_eq!(file.tensors["weight_hh_l1"].shape, [32, 4]);
+    let (module, back) = torch::load_stack::<f32>(&file, &TorchOptions::default()).unwrap();
+    assert_eq!(module.entry.name, "lstm-proj");
+    for (a, b) in two.param_groups().iter().zip(back.param_groups()) {
+        assert_eq!(a.params, b.params);
     }
 }

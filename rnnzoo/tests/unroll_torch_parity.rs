@@ -1,5 +1,6 @@
 //! Every one-layer, one-direction PyTorch case in `tests/fixtures/torch/` through `Recurrent`, its
-//! cell built by the registry from the case's mode (`zoo::for_torch_mode`): outputs, final states
+//! cell built by the registry from the case's mode (`zoo::for_torch_mode`, or with a `proj_size`
+//! the LSTM kind with a projection, through `rnnzoo::torch::factory`): outputs, final states
 //! and every gradient to 1e-10 in float64, and to 1e-4 when the same case runs in float32.
 //!
 //! The cases were made with PyTorch 2.15 (CPU, float64), in essence:
@@ -71,13 +72,40 @@ impl Fixture {
     }
 
     /// The registry's kind for the case: PyTorch's mode name, from the module's class and, for
-    /// `nn.RNN`, its nonlinearity.
+    /// `nn.RNN`, its nonlinearity; for `nn.LSTM(..., proj_size=P)`, the LSTM kind whose cells
+    /// have a projection (`weight_hr`).
     fn entry(&self) -> &'static zoo::Entry {
         let mode = match self.meta("mode") {
             "RNN" => format!("RNN_{}", self.meta("nonlinearity").to_uppercase()),
             m => m.to_string(),
         };
-        zoo::for_torch_mode(&mode).unwrap_or_else(|e| panic!("{}: {e}", self.name))
+        let plain = zoo::for_torch_mode(&mode).unwrap_or_else(|e| panic!("{}: {e}", self.name));
+        if self.proj() == 0 {
+            return plain;
+        }
+        zoo::entries()
+            .iter()
+            .find(|e| {
+                e.torch_mode == Some(mode.as_str())
+                    && e.zeros::<f64>(2, 3, true)
+                        .is_ok_and(|c| c.params().get("weight_hr").is_some())
+            })
+            .unwrap_or_else(|| panic!("{}: no kind with a projection", self.name))
+    }
+
+    /// The case's `proj_size` (0 without one).
+    fn proj(&self) -> usize {
+        self.meta("proj_size").parse().unwrap_or(0)
+    }
+
+    /// The rows of each state part, `[h]` or `[h, c]` (`h` is `proj_size` wide with a
+    /// projection).
+    fn widths(&self) -> Vec<usize> {
+        let mut w = vec![self.case.tensors["h0"].shape[2]];
+        if self.has("c0") {
+            w.push(self.case.tensors["c0"].shape[2]);
+        }
+        w
     }
 }
 
@@ -98,31 +126,45 @@ fn one_layer_cases() -> Vec<Fixture> {
     cases
 }
 
-/// Interleaves `H x B` blocks (h, then c, ...) into a `(parts*H) x B` state, column `b` being
+/// Interleaves `w_k x B` blocks (h, then c, ...) into a `(sum w_k) x B` state, column `b` being
 /// `[h_b; c_b; ...]`.
-fn pack_state(parts: &[Vec<f64>], hidden: usize, batch: usize) -> Vec<f64> {
-    let s = parts.len() * hidden;
+fn pack_state(parts: &[Vec<f64>], widths: &[usize], batch: usize) -> Vec<f64> {
+    let s: usize = widths.iter().sum();
     let mut out = vec![0.0; s * batch];
     for b in 0..batch {
-        for (k, part) in parts.iter().enumerate() {
-            out[b * s + k * hidden..][..hidden].copy_from_slice(&part[b * hidden..][..hidden]);
+        let mut at = b * s;
+        for (part, &w) in parts.iter().zip(widths) {
+            out[at..at + w].copy_from_slice(&part[b * w..][..w]);
+            at += w;
         }
     }
     out
 }
 
-/// Block `k` (`H x B`) of a `(parts*H) x B` state.
-fn unpack_state(state: &[f64], k: usize, parts: usize, hidden: usize, batch: usize) -> Vec<f64> {
-    let s = parts * hidden;
+/// Block `k` (`w_k x B`) of a `(sum w_k) x B` state.
+fn unpack_state(state: &[f64], k: usize, widths: &[usize], batch: usize) -> Vec<f64> {
+    let (s, skip, w) = (
+        widths.iter().sum::<usize>(),
+        widths[..k].iter().sum::<usize>(),
+        widths[k],
+    );
     (0..batch)
-        .flat_map(|b| state[b * s + k * hidden..][..hidden].to_vec())
+        .flat_map(|b| state[b * s + skip..][..w].to_vec())
         .collect()
 }
 
 /// The cell of layer 0 of a one-layer fixture, in `T` precision, with PyTorch's weights.
 fn cell_of<T: Real>(fx: &Fixture) -> Box<dyn Cell<T>> {
     let (i, h) = (fx.meta_usize("input_size"), fx.meta_usize("hidden_size"));
-    let mut cell = fx.entry().zeros::<T>(i, h, true).unwrap();
+    let e = fx.entry();
+    let spec = rnnzoo::torch::CellSpec {
+        gates: e.gates,
+        input: i,
+        hidden: h,
+        proj: fx.proj(),
+        bias: true,
+    };
+    let mut cell = rnnzoo::torch::factory::<T>(e)(&spec).unwrap();
     let names: Vec<String> = cell.params().names().map(String::from).collect();
     for name in names {
         let v: Vec<T> = fx
@@ -146,19 +188,18 @@ fn widen<T: Real>(v: &[T]) -> Vec<f64> {
 /// Runs a one-layer fixture in `T` precision and compares everything to `tol`.
 fn check_case<T: Real>(fx: &Fixture, tol: f64) {
     let file = &fx.name;
-    let (t, b, h) = (
+    let (t, b, widths) = (
         fx.meta_usize("seq_len"),
         fx.meta_usize("batch"),
-        fx.meta_usize("hidden_size"),
+        fx.widths(),
     );
     let lstm = fx.has("c0");
-    let parts = if lstm { 2 } else { 1 };
     let state_of = |h_name: &str, c_name: &str| {
         let mut blocks = vec![fx.state_block(h_name, 0)];
         if lstm {
             blocks.push(fx.state_block(c_name, 0));
         }
-        cast::<T>(&pack_state(&blocks, h, b))
+        cast::<T>(&pack_state(&blocks, &widths, b))
     };
     let layer = Recurrent::new(cell_of::<T>(fx));
     let x = cast::<T>(&fx.get("input"));
@@ -175,14 +216,14 @@ fn check_case<T: Real>(fx: &Fixture, tol: f64) {
     let fin = widen(&out.final_state);
     assert_close(
         &format!("{file} h_n"),
-        &unpack_state(&fin, 0, parts, h, b),
+        &unpack_state(&fin, 0, &widths, b),
         &fx.get("h_n"),
         tol,
     );
     if lstm {
         assert_close(
             &format!("{file} c_n"),
-            &unpack_state(&fin, 1, parts, h, b),
+            &unpack_state(&fin, 1, &widths, b),
             &fx.get("c_n"),
             tol,
         );
@@ -207,14 +248,14 @@ fn check_case<T: Real>(fx: &Fixture, tol: f64) {
     let d_init = widen(&g.d_initial);
     assert_close(
         &format!("{file} grad.h0"),
-        &unpack_state(&d_init, 0, parts, h, b),
+        &unpack_state(&d_init, 0, &widths, b),
         &fx.get("grad.h0"),
         tol,
     );
     if lstm {
         assert_close(
             &format!("{file} grad.c0"),
-            &unpack_state(&d_init, 1, parts, h, b),
+            &unpack_state(&d_init, 1, &widths, b),
             &fx.get("grad.c0"),
             tol,
         );
@@ -258,16 +299,12 @@ fn inference_equals_the_taped_forward() {
 fn a_wrong_weight_is_caught() {
     // The parity check can fail: perturb one element of weight_hh and the output no longer matches.
     for fx in one_layer_cases() {
-        let (t, b, h) = (
-            fx.meta_usize("seq_len"),
-            fx.meta_usize("batch"),
-            fx.meta_usize("hidden_size"),
-        );
+        let (t, b) = (fx.meta_usize("seq_len"), fx.meta_usize("batch"));
         let mut blocks = vec![fx.state_block("h0", 0)];
         if fx.has("c0") {
             blocks.push(fx.state_block("c0", 0));
         }
-        let init = pack_state(&blocks, h, b);
+        let init = pack_state(&blocks, &fx.widths(), b);
         let x = fx.get("input");
         let want = fx.get("output");
         let worst = |cell: Box<dyn Cell<f64>>| {

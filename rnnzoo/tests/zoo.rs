@@ -14,7 +14,10 @@ fn check_cell<T: rnnzoo::cell::Real>(e: &zoo::Entry, cell: &dyn Cell<T>, bias: b
         e.name
     );
     assert_eq!(cell.mode(), e.cell_mode, "{}", e.name);
-    if let Some(m) = e.torch_mode {
+    // A projection (PyTorch's proj_size, `weight_hr (P, H)`): `h` is the hidden size `P` wide,
+    // `c` and the gates `H` wide. Such a kind reports its own mode (PyTorch's is still `LSTM`).
+    let cell_rows = cell.params().get("weight_hr").map(|w| w.shape()[1]);
+    if let Some(m) = e.torch_mode.filter(|_| cell_rows.is_none()) {
         assert_eq!(
             m, e.cell_mode,
             "{}: a torch kind reports PyTorch's mode",
@@ -26,14 +29,20 @@ fn check_cell<T: rnnzoo::cell::Real>(e: &zoo::Entry, cell: &dyn Cell<T>, bias: b
         StepForm::General(_) => Form::General,
     };
     assert_eq!(form, e.form, "{}", e.name);
-    assert_eq!(cell.state_size(), e.state.len() * h, "{}", e.name);
-    // A cell with PyTorch's weight set has `weight_hh` `(G*H, H)`, and `bias_ih` exactly when
-    // built with biases. A cell without `weight_hh` derives its recurrent matrix from other
-    // parameters (exprnn: `exp(S)` from `skew_hh`, once per pass): that takes a general step, and
-    // its one recurrent matrix is `G = 1`.
+    let rows = cell_rows.unwrap_or(h);
+    assert_eq!(
+        cell.state_size(),
+        h + (e.state.len() - 1) * rows,
+        "{}",
+        e.name
+    );
+    // A cell with PyTorch's weight set has `weight_hh` `(G*H, H)` (`(4H, P)` with a projection),
+    // and `bias_ih` exactly when built with biases. A cell without `weight_hh` derives its
+    // recurrent matrix from other parameters (exprnn: `exp(S)` from `skew_hh`, once per pass):
+    // that takes a general step, and its one recurrent matrix is `G = 1`.
     match cell.params().get("weight_hh") {
         Some(w_hh) => {
-            assert_eq!(w_hh.shape(), [e.gates * h, h], "{}", e.name);
+            assert_eq!(w_hh.shape(), [e.gates * rows, h], "{}", e.name);
             assert_eq!(cell.params().get("bias_ih").is_some(), bias, "{}", e.name);
         }
         None => assert_eq!((e.form, e.gates), (Form::General, 1), "{}", e.name),
@@ -204,6 +213,8 @@ fn variants_round_trip_through_their_names() {
             "gru (reset before) (update bias chrono)",
             "exprnn",
             "exprnn (skew init cayley)",
+            "lstm-proj",
+            "lstm-proj (forget bias 1)",
         ]
     );
     for c in v {

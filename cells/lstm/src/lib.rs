@@ -1,4 +1,7 @@
-//! # rnnzoo-lstm: the LSTM cell
+//! # rnnzoo-lstm: the LSTM cells
+//!
+//! Two cells of PyTorch's `nn.LSTM`: [`LstmCell`], and [`LstmProjCell`], the LSTM with a
+//! projection (`nn.LSTM(..., proj_size=P)`; its equations and sizes are in [`proj`]).
 //!
 //! PyTorch's `nn.LSTM` cell (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al.
 //! 2000), with PyTorch's parameter names, shapes, gate order, two biases and default
@@ -54,8 +57,11 @@ use rnnzoo_cell::activation::{sigmoid_of_sum, tanh_in_place, tanh_of_sum};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::{CellError, GateWeights, GatedCell, PointwiseBackward, PointwiseForward, Real};
 
+pub mod proj;
 #[cfg(test)]
 mod tests;
+
+pub use proj::LstmProjCell;
 
 /// How to build an [`LstmCell`]: the default is PyTorch's (`bias=True`, no forget-bias
 /// initialisation).

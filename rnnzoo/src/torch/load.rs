@@ -15,17 +15,38 @@ use crate::zoo::{self, Entry};
 /// as the file has them), which the loader fills. [`load_stack`] picks the entry for you; this is
 /// for code that drives the layers crate's loader itself.
 ///
+/// A projection (`spec.proj = P > 0`, PyTorch's `proj_size`) is built as the registry's
+/// `lstm-proj` is: a hidden (output) size of `P` and `cell_size` PyTorch's `hidden_size`.
+///
 /// ```
 /// use rnnzoo::layers::torch::CellSpec;
 /// let make = rnnzoo::torch::factory::<f32>(rnnzoo::zoo::get("gru")?);
-/// let cell = make(&CellSpec { gates: 3, input: 2, hidden: 4, bias: true })?;
+/// let cell = make(&CellSpec { gates: 3, input: 2, hidden: 4, proj: 0, bias: true })?;
 /// assert_eq!(cell.mode(), "GRU");
+/// // nn.LSTM(2, 4, proj_size=3)
+/// let make = rnnzoo::torch::factory::<f32>(rnnzoo::zoo::get("lstm-proj")?);
+/// let cell = make(&CellSpec { gates: 4, input: 2, hidden: 4, proj: 3, bias: true })?;
+/// assert_eq!((cell.hidden_size(), cell.state_size()), (3, 3 + 4));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn factory<T: Real>(
     entry: &'static Entry,
 ) -> impl Fn(&CellSpec) -> Result<Box<dyn Cell<T>>, CellError> {
-    move |s| entry.zeros::<T>(s.input, s.hidden, s.bias)
+    move |s| {
+        if s.proj == 0 {
+            return entry.zeros::<T>(s.input, s.hidden, s.bias);
+        }
+        // A kind without the option cannot make a projection: its error says so.
+        zoo::Options::parse(entry, &format!("cell_size={}", s.hidden))
+            .and_then(|o| entry.zeros_with::<T>(s.input, s.proj, &o, s.bias))
+            .map_err(|e| match e {
+                zoo::ZooError::Cell(c) => c,
+                other => CellError::Mismatch(format!(
+                    "a projection (proj_size {}) with {}: {other}",
+                    s.proj, entry.name
+                )),
+            })
+    }
 }
 
 /// Builds the recurrent module of a `state_dict` as a stack of the zoo's cells, filled with the
@@ -153,7 +174,17 @@ pub fn load_torch<T: Real>(path: &Path) -> Result<(TorchModule, Stack<T>), Torch
 /// entries without a `torch_mode`, such as `gru-reset-before`), or cells that disagree on mode
 /// or hidden size.
 pub fn to_bytes<T: Real>(layer: &dyn Layer<T>) -> Result<Vec<u8>, FileError> {
-    to_torch_bytes(layer, &zoo::torch_modes())
+    to_torch_bytes(layer, &torch_cell_modes())
+}
+
+/// The cell modes of the registry's kinds that compute a PyTorch module (`LSTM_PROJ` of
+/// `lstm-proj` beside `LSTM`): what [`to_torch_bytes`] may save.
+fn torch_cell_modes() -> Vec<&'static str> {
+    zoo::entries()
+        .iter()
+        .filter(|e| e.torch_mode.is_some())
+        .map(|e| e.cell_mode)
+        .collect()
 }
 
 /// [`to_bytes`], written atomically to `path`.
@@ -162,5 +193,5 @@ pub fn to_bytes<T: Real>(layer: &dyn Layer<T>) -> Result<Vec<u8>, FileError> {
 ///
 /// As [`to_bytes`], and [`FileError::Io`].
 pub fn save<T: Real>(layer: &dyn Layer<T>, path: &Path) -> Result<(), FileError> {
-    rnnzoo_layers::torch::save_torch(layer, &zoo::torch_modes(), path)
+    rnnzoo_layers::torch::save_torch(layer, &torch_cell_modes(), path)
 }

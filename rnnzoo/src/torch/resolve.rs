@@ -70,19 +70,31 @@ fn nonlinearity_name(n: Nonlinearity) -> &'static str {
 /// The zoo's cell for a module, and an `nn.RNN`'s nonlinearity with how it was settled.
 type Resolved = (&'static Entry, Option<(Nonlinearity, Settled)>);
 
-/// The zoo's cell for a module of `spec.gates` gate blocks, and how an `nn.RNN`'s nonlinearity
-/// was settled.
+/// Whether the kind's cells have a projection (`weight_hr`, PyTorch's `proj_size`): what tells
+/// `lstm-proj` from `lstm`, both PyTorch's `LSTM`. Asked of a small zero cell, so that the
+/// registry's table needs no field for it.
+fn projects(e: &'static Entry) -> bool {
+    e.zeros::<f32>(1, 1, false)
+        .is_ok_and(|c| c.params().get("weight_hr").is_some())
+}
+
+/// The zoo's cell for a module of `spec.gates` gate blocks, with a projection or not, and how an
+/// `nn.RNN`'s nonlinearity was settled.
 pub(super) fn resolve(
     spec: &TorchSpec,
     file: &Tensors,
     opts: &TorchOptions,
 ) -> Result<Resolved, TorchError> {
     let loadable = || zoo::entries().iter().filter(|e| e.torch_mode.is_some());
-    let candidates: Vec<&'static Entry> = loadable().filter(|e| e.gates == spec.gates).collect();
+    let candidates: Vec<&'static Entry> = loadable()
+        .filter(|e| e.gates == spec.gates && projects(e) == (spec.proj_size > 0))
+        .collect();
     let Some(&first) = candidates.first() else {
         let mut by_gates: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
         for e in loadable() {
-            by_gates.entry(e.gates).or_default().extend(e.torch_mode);
+            let modes = by_gates.entry(e.gates).or_default();
+            // `lstm` and `lstm-proj` are both PyTorch's LSTM.
+            modes.extend(e.torch_mode.filter(|m| !modes.contains(m)));
         }
         return Err(TorchError::NoCellForGates {
             gates: spec.gates,

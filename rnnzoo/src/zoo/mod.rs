@@ -32,8 +32,8 @@ mod option;
 use rand::RngCore;
 use rnnzoo_cell::{chrono, irnn, orthogonal_recurrent, Cell, CellError, ChronoGates, Params, Real};
 use rnnzoo_gru::{GruCell, GruResetBeforeCell};
-use rnnzoo_lstm::{LstmCell, LstmOptions};
 use rnnzoo_orthogonal::{ExpRnnCell, SkewInit};
+use rnnzoo_lstm::{LstmCell, LstmOptions, LstmProjCell};
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
 pub use choice::CellChoice;
@@ -70,6 +70,7 @@ enum Id {
     Gru,
     GruResetBefore,
     ExpRnn,
+    LstmProj,
 }
 
 /// One cell kind of the zoo.
@@ -91,9 +92,11 @@ pub struct Entry {
     pub torch_mode: Option<&'static str>,
     /// What [`Cell::mode`] reports for this kind.
     pub cell_mode: &'static str,
-    /// Gate blocks `G`: `weight_hh` is `(G*H, H)`.
+    /// Gate blocks `G`: `weight_hh` is `(G*H, H)` (`(4H, P)` for `lstm-proj`, whose `h` is `P`
+    /// wide).
     pub gates: usize,
-    /// The `H x B` blocks of a cell's state, in order (`["h", "c"]`).
+    /// The `H x B` blocks of a cell's state, in order (`["h", "c"]`; for `lstm-proj`, `h` is the
+    /// cell's output width and `c` its `cell_size`).
     pub state: &'static [&'static str],
     /// The paper.
     pub reference: &'static str,
@@ -166,7 +169,22 @@ const EXPRNN_REF: &str = "Lezcano-Casado & Martinez-Rubio, \"Cheap orthogonal co
 const GRU_REF: &str = "Cho et al., \"Learning phrase representations using RNN encoder-decoder \
                        for statistical machine translation\", EMNLP 2014";
 
-static ENTRIES: [Entry; 6] = [
+const CELL_SIZE: OptionSpec = OptionSpec::integer(
+    "cell_size",
+    0,
+    0,
+    1 << 20,
+    "rows of c and of each gate block (PyTorch's hidden_size H; the kind's hidden size is the \
+     projection, PyTorch's proj_size P, the width of h and of the output): 0 for twice the \
+     hidden size, else more than the hidden size (nn.LSTM needs proj_size < hidden_size)",
+);
+
+const LSTMP_REF: &str =
+    "Sak, Senior & Beaufays, \"Long short-term memory recurrent neural network \
+                         architectures for large scale acoustic modeling\", Interspeech 2014 \
+                         (LSTMP, without peepholes); PyTorch's proj_size";
+
+static ENTRIES: &[Entry] = &[
     Entry {
         name: "rnn-tanh",
         label: "rnn-tanh",
@@ -258,12 +276,29 @@ static ENTRIES: [Entry; 6] = [
                   recurrent matrix, exp(S) once per pass (the authors' OrthogonalRNN)",
         options: &[SKEW_INIT],
         id: Id::ExpRnn,
+        name: "lstm-proj",
+        label: "lstm-proj",
+        crate_name: "rnnzoo-lstm",
+        rust_type: "LstmProjCell",
+        form: Form::General,
+        // PyTorch's module is still nn.LSTM; the loader picks this kind when the file has
+        // `weight_hr_l0` (rnnzoo::torch), and the cell reports its own mode, so that files
+        // rnnzoo writes record which cell they came from.
+        torch_mode: Some("LSTM"),
+        cell_mode: "LSTM_PROJ",
+        gates: 4,
+        state: &["h", "c"],
+        reference: LSTMP_REF,
+        summary: "h = W_hr (o * tanh(c)): the output, h, is the hidden size wide, c and the gates \
+                  cell_size wide; nn.LSTM(proj_size=P)",
+        options: &[CELL_SIZE, FORGET_BIAS],
+        id: Id::LstmProj,
     },
 ];
 
 /// Every cell kind, in table order.
 pub fn entries() -> &'static [Entry] {
-    &ENTRIES
+    ENTRIES
 }
 
 /// The kind called `name`.
@@ -307,9 +342,16 @@ pub fn for_cell_mode(mode: &str) -> Option<&'static Entry> {
     ENTRIES.iter().find(|e| e.cell_mode == mode)
 }
 
-/// The PyTorch modes the zoo loads and saves, in table order.
+/// The PyTorch modes the zoo loads and saves, in table order, each once (`lstm` and `lstm-proj`
+/// are both PyTorch's `LSTM`).
 pub fn torch_modes() -> Vec<&'static str> {
-    ENTRIES.iter().filter_map(|e| e.torch_mode).collect()
+    let mut modes: Vec<&'static str> = Vec::new();
+    for m in ENTRIES.iter().filter_map(|e| e.torch_mode) {
+        if !modes.contains(&m) {
+            modes.push(m);
+        }
+    }
+    modes
 }
 
 /// Where a new cell's parameters come from.
@@ -380,6 +422,40 @@ impl Entry {
                 }
                 Source::Zeros { .. } => Box::new(ExpRnnCell::zeros(input, hidden)?),
             }),
+            Id::LstmProj => {
+                // `hidden` is the cell's output, PyTorch's proj_size; `cell_size` its H.
+                if hidden == 0 {
+                    return Err(CellError::ZeroSize {
+                        what: "hidden_size",
+                    }
+                    .into());
+                }
+                let h = match options.number(self, "cell_size")? as usize {
+                    0 => 2 * hidden,
+                    n if n > hidden => n,
+                    n => {
+                        return Err(ZooError::OptionOutOfRange {
+                            cell: self.name,
+                            option: "cell_size",
+                            value: n.to_string(),
+                            expected: format!(
+                                "0 (twice the hidden size) or a whole number above the hidden \
+                                 size {hidden} (nn.LSTM needs proj_size < hidden_size)"
+                            ),
+                        })
+                    }
+                };
+                Ok(match source {
+                    Source::Random(rng) => {
+                        let o = LstmOptions::default()
+                            .with_unit_forget_bias(options.value(self, "forget_bias")? == "1");
+                        Box::new(LstmProjCell::with_options(input, h, hidden, o, rng)?)
+                    }
+                    Source::Zeros { bias } => {
+                        Box::new(LstmProjCell::zeros(input, h, hidden, bias)?)
+                    }
+                })
+            }
         }
     }
 
@@ -431,7 +507,8 @@ impl Entry {
     }
 
     /// A cell of this kind with every parameter zero, with or without biases: what a loader
-    /// builds before it copies a file's values in. Initialisation options do not apply.
+    /// builds before it copies a file's values in. Initialisation options do not apply; the
+    /// options that shape a cell take their defaults ([`Entry::zeros_with`] sets them).
     ///
     /// # Errors
     ///
@@ -448,6 +525,32 @@ impl Entry {
                 // Zero cells read no option; kept total rather than trusted.
                 other => CellError::Mismatch(other.to_string()),
             })
+    }
+
+    /// [`Entry::zeros`] with the options that shape a cell (`lstm-proj`'s `cell_size`) set;
+    /// initialisation options do not apply. What the PyTorch loader builds for a projection.
+    ///
+    /// ```
+    /// use rnnzoo::zoo::{self, Options};
+    /// let e = zoo::get("lstm-proj")?;
+    /// // nn.LSTM(3, 8, proj_size=2): a hidden (output) size of 2, cell_size 8.
+    /// let cell = e.zeros_with::<f32>(3, 2, &Options::parse(e, "cell_size=8")?, true)?;
+    /// assert_eq!((cell.hidden_size(), cell.state_size()), (2, 2 + 8));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ZooError::Cell`] for a zero size, [`ZooError::OptionOutOfRange`] for an option that does
+    /// not fit the sizes, [`ZooError::UnknownOption`] for options parsed for another kind.
+    pub fn zeros_with<T: Real>(
+        &'static self,
+        input: usize,
+        hidden: usize,
+        options: &Options,
+        bias: bool,
+    ) -> Result<Box<dyn Cell<T>>, ZooError> {
+        self.make(input, hidden, options, Source::Zeros { bias })
     }
 }
 
