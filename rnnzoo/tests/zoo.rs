@@ -187,7 +187,11 @@ fn variants_round_trip_through_their_names() {
             "lstm",
             "lstm (forget bias 1)",
             "gru",
-            "gru (reset before)"
+            "gru (reset before)",
+            "lstm (peephole)",
+            "lstm (layer norm)",
+            "slstm",
+            "slstm (forget exp)",
         ]
     );
     for c in v {
