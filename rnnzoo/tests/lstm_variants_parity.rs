@@ -41,7 +41,9 @@ impl Case {
         self.t.metadata.get(k).map_or("", String::as_str)
     }
     fn usize(&self, k: &str) -> usize {
-        self.meta(k).parse().unwrap_or_else(|_| panic!("{}: {k}", self.name))
+        self.meta(k)
+            .parse()
+            .unwrap_or_else(|_| panic!("{}: {k}", self.name))
     }
     fn get(&self, k: &str) -> Vec<f64> {
         self.t
@@ -104,7 +106,14 @@ fn pack(parts: &[Vec<f64>], leaves: usize, batch: usize, h: usize) -> Vec<f64> {
 }
 
 /// Part `q` of a stack state as PyTorch's `(L*D, B, H)`.
-fn unpack(state: &[f64], q: usize, parts: usize, leaves: usize, batch: usize, h: usize) -> Vec<f64> {
+fn unpack(
+    state: &[f64],
+    q: usize,
+    parts: usize,
+    leaves: usize,
+    batch: usize,
+    h: usize,
+) -> Vec<f64> {
     let s = parts * h;
     let mut out = Vec::with_capacity(leaves * batch * h);
     for k in 0..leaves {
@@ -117,8 +126,17 @@ fn unpack(state: &[f64], q: usize, parts: usize, leaves: usize, batch: usize, h:
 
 fn check(case: &Case) {
     let name = &case.name;
-    let (t, b, h) = (case.usize("seq_len"), case.usize("batch"), case.usize("hidden_size"));
-    let leaves = case.usize("num_layers") * if case.meta("bidirectional") == "true" { 2 } else { 1 };
+    let (t, b, h) = (
+        case.usize("seq_len"),
+        case.usize("batch"),
+        case.usize("hidden_size"),
+    );
+    let leaves = case.usize("num_layers")
+        * if case.meta("bidirectional") == "true" {
+            2
+        } else {
+            1
+        };
     let parts = case.parts();
     let stack = network(case);
     let state_of = |fmt: &dyn Fn(&str) -> String| {
@@ -137,11 +155,25 @@ fn check(case: &Case) {
         inputs = inputs.lengths(l);
     }
     let (out, tape) = stack.forward(inputs, None).unwrap();
-    assert_eq!(stack.infer(inputs).unwrap(), out, "{name}: taped forward is inference");
-    assert_close(&format!("{name} output"), &out.output, &case.get("output"), TOL);
+    assert_eq!(
+        stack.infer(inputs).unwrap(),
+        out,
+        "{name}: taped forward is inference"
+    );
+    assert_close(
+        &format!("{name} output"),
+        &out.output,
+        &case.get("output"),
+        TOL,
+    );
     for (q, part) in parts.iter().enumerate() {
         let got = unpack(&out.final_state, q, parts.len(), leaves, b, h);
-        assert_close(&format!("{name} {part}_n"), &got, &case.get(&format!("{part}_n")), TOL);
+        assert_close(
+            &format!("{name} {part}_n"),
+            &got,
+            &case.get(&format!("{part}_n")),
+            TOL,
+        );
     }
 
     let d_final = state_of(&|q| format!("d{q}_n"));
@@ -149,7 +181,12 @@ fn check(case: &Case) {
     let g = stack
         .backward(&tape, &case.get("dout"), Some(&d_final), &mut grads)
         .unwrap();
-    assert_close(&format!("{name} grad.input"), &g.d_input, &case.get("grad.input"), TOL);
+    assert_close(
+        &format!("{name} grad.input"),
+        &g.d_input,
+        &case.get("grad.input"),
+        TOL,
+    );
     for (q, part) in parts.iter().enumerate() {
         let got = unpack(&g.d_initial, q, parts.len(), leaves, b, h);
         let want = case.get(&format!("grad.{part}0"));
@@ -166,7 +203,13 @@ fn check(case: &Case) {
     let not_params: Vec<String> = ["input"]
         .iter()
         .chain(&parts)
-        .map(|q| if *q == "input" { "grad.input".to_string() } else { format!("grad.{q}0") })
+        .map(|q| {
+            if *q == "input" {
+                "grad.input".to_string()
+            } else {
+                format!("grad.{q}0")
+            }
+        })
         .collect();
     let in_file = case
         .t
@@ -174,7 +217,10 @@ fn check(case: &Case) {
         .keys()
         .filter(|k| k.starts_with("grad.") && !not_params.contains(k))
         .count();
-    assert_eq!(checked, in_file, "{name}: every parameter's gradient compared");
+    assert_eq!(
+        checked, in_file,
+        "{name}: every parameter's gradient compared"
+    );
 }
 
 #[test]
@@ -200,21 +246,36 @@ fn the_entries_options_build_what_they_say() {
     assert!(matches!(cell.form(), StepForm::General(_)));
     assert_eq!(cell.params().get("weight_hh").unwrap().shape(), &[16, 2]);
     assert_eq!(slstm.label(), "slstm (heads 2, forget exp)");
-    let dense = CellChoice::named("slstm").unwrap().build::<f64, _>(3, 4, &mut seeded(0)).unwrap();
+    let dense = CellChoice::named("slstm")
+        .unwrap()
+        .build::<f64, _>(3, 4, &mut seeded(0))
+        .unwrap();
     assert!(matches!(dense.form(), StepForm::Gated(_)));
     // The forget option changes the function: same weights, different outputs.
-    let exp = CellChoice::parse("slstm", "forget=exp").unwrap().build::<f64, _>(3, 4, &mut seeded(0)).unwrap();
+    let exp = CellChoice::parse("slstm", "forget=exp")
+        .unwrap()
+        .build::<f64, _>(3, 4, &mut seeded(0))
+        .unwrap();
     let run = |c: Box<dyn rnnzoo::cell::Cell<f64>>| {
-        Recurrent::new(c).infer(Inputs::new(&[0.3; 3 * 2], 2, 1)).unwrap().output
+        Recurrent::new(c)
+            .infer(Inputs::new(&[0.3; 3 * 2], 2, 1))
+            .unwrap()
+            .output
     };
     assert_ne!(run(dense), run(exp));
     // eps reaches the layer norm: a large eps shrinks the normalised values.
     let ln = |eps: &str| {
-        CellChoice::parse("lstm-layernorm", eps).unwrap().build::<f64, _>(3, 4, &mut seeded(1)).unwrap()
+        CellChoice::parse("lstm-layernorm", eps)
+            .unwrap()
+            .build::<f64, _>(3, 4, &mut seeded(1))
+            .unwrap()
     };
     assert_ne!(run(ln("")), run(ln("eps=0.5")));
     assert_eq!(run(ln("")), run(ln("eps=0.00001")));
-    let peep = CellChoice::named("lstm-peephole").unwrap().build::<f32, _>(2, 3, &mut seeded(0)).unwrap();
+    let peep = CellChoice::named("lstm-peephole")
+        .unwrap()
+        .build::<f32, _>(2, 3, &mut seeded(0))
+        .unwrap();
     assert_eq!(peep.params().names().last(), Some("weight_co"));
 }
 
@@ -242,7 +303,13 @@ fn heads_that_do_not_divide_the_hidden_size_are_typed_errors() {
     for name in ["lstm-peephole", "lstm-layernorm", "slstm"] {
         let e = zoo::get(name).unwrap();
         for h in 1..=4 {
-            assert!(CellChoice::named(name).unwrap().build::<f32, _>(1, h, &mut seeded(0)).is_ok(), "{name} H={h}");
+            assert!(
+                CellChoice::named(name)
+                    .unwrap()
+                    .build::<f32, _>(1, h, &mut seeded(0))
+                    .is_ok(),
+                "{name} H={h}"
+            );
             assert!(e.zeros::<f32>(1, h, false).is_ok(), "{name} H={h}");
         }
     }

@@ -255,7 +255,8 @@ impl<T: Real> GeneralStep<T> for PeepholeLstmCell<T> {
 
         // The peepholes' gradients: d p_i = Σ_b da_i c_{t-1}, d p_f = Σ_b da_f c_{t-1},
         // d p_o = Σ_b da_o c_t.
-        for (k, (block, cache_block)) in [(0, None), (1, None), (3, Some(4))].into_iter().enumerate()
+        for (k, (block, cache_block)) in
+            [(0, None), (1, None), (3, Some(4))].into_iter().enumerate()
         {
             let acc = grads.at_mut(self.peep[k]).data_mut();
             for col in 0..b {

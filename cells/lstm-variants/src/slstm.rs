@@ -576,7 +576,12 @@ fn backward_column<T: Real>(
         let (ip, fp, z, o, c, n) = (at(0, j), at(1, j), at(2, j), at(3, j), at(4, j), at(5, j));
         let (won, dlogf) = (at(6, j) == one, at(7, j));
         let (c_prev, n_prev) = (prev[h + j], prev[2 * h + j]);
-        let (dh, dc, dn, dm) = (d_next[j], d_next[h + j], d_next[2 * h + j], d_next[3 * h + j]);
+        let (dh, dc, dn, dm) = (
+            d_next[j],
+            d_next[h + j],
+            d_next[2 * h + j],
+            d_next[3 * h + j],
+        );
         let ht = c / n;
         let d_ht = dh * o;
         let dc = dc + d_ht / n;

@@ -33,7 +33,9 @@ use rand::RngCore;
 use rnnzoo_cell::{Cell, CellError, Real};
 use rnnzoo_gru::{GruCell, GruResetBeforeCell};
 use rnnzoo_lstm::{LstmCell, LstmOptions};
-use rnnzoo_lstm_variants::{ForgetGate, LayerNormLstmCell, PeepholeLstmCell, SlstmCell, SlstmOptions};
+use rnnzoo_lstm_variants::{
+    ForgetGate, LayerNormLstmCell, PeepholeLstmCell, SlstmCell, SlstmOptions,
+};
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
 pub use choice::CellChoice;
@@ -406,9 +408,13 @@ impl Entry {
                     "exp" => ForgetGate::Exp,
                     _ => ForgetGate::Sigmoid,
                 };
-                let o = SlstmOptions::default().with_heads(heads).with_forget(forget);
+                let o = SlstmOptions::default()
+                    .with_heads(heads)
+                    .with_forget(forget);
                 Ok(match source {
-                    Source::Random(rng) => Box::new(SlstmCell::with_options(input, hidden, o, rng)?),
+                    Source::Random(rng) => {
+                        Box::new(SlstmCell::with_options(input, hidden, o, rng)?)
+                    }
                     Source::Zeros { bias } => {
                         Box::new(SlstmCell::zeros(input, hidden, o.with_bias(bias))?)
                     }

@@ -7,7 +7,13 @@ use crate::LayerNormLstmCell;
 
 /// A cell with every parameter drawn (the gains too, so that their gradients are exercised away
 /// from 1).
-fn random_cell(input: usize, hidden: usize, bias: bool, eps: f64, seed: u64) -> LayerNormLstmCell<f64> {
+fn random_cell(
+    input: usize,
+    hidden: usize,
+    bias: bool,
+    eps: f64,
+    seed: u64,
+) -> LayerNormLstmCell<f64> {
     let mut cell = LayerNormLstmCell::<f64>::zeros(input, hidden, bias, eps).unwrap();
     let mut rng = seeded(seed);
     for p in cell.params_mut().iter_mut() {
@@ -53,7 +59,11 @@ fn forward_matches_the_equations_as_scalar_loops() {
         let p = fill_params(&mut cell);
         let get = |n: &str| p.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
         let (w_ih, w_hh) = (get("weight_ih").unwrap(), get("weight_hh").unwrap());
-        let (g_ih, g_hh, g_c) = (get("ln_weight_ih").unwrap(), get("ln_weight_hh").unwrap(), get("ln_weight_c").unwrap());
+        let (g_ih, g_hh, g_c) = (
+            get("ln_weight_ih").unwrap(),
+            get("ln_weight_hh").unwrap(),
+            get("ln_weight_c").unwrap(),
+        );
         let (b_ih, b_hh, b_c) = (get("bias_ih"), get("bias_hh"), get("ln_bias_c"));
         let x = fill(ni * nb, 5.5);
         let prev = fill(2 * nh * nb, 7.1);
@@ -108,8 +118,19 @@ fn backward_overwrites_outputs_and_accumulates() {
 fn shapes_names_init_form_and_errors() {
     let cell = LayerNormLstmCell::<f64>::new(10, 16, &mut seeded(9)).unwrap();
     assert!(matches!(cell.form(), StepForm::General(_)));
-    assert_eq!((cell.cache_size(), cell.scratch_size(2), cell.step_scratch_size(2)), (227, 288, 288));
-    let shapes: Vec<(&str, &[usize])> = cell.params().iter().map(|p| (p.name(), p.shape())).collect();
+    assert_eq!(
+        (
+            cell.cache_size(),
+            cell.scratch_size(2),
+            cell.step_scratch_size(2)
+        ),
+        (227, 288, 288)
+    );
+    let shapes: Vec<(&str, &[usize])> = cell
+        .params()
+        .iter()
+        .map(|p| (p.name(), p.shape()))
+        .collect();
     assert_eq!(
         shapes,
         [
@@ -126,10 +147,16 @@ fn shapes_names_init_form_and_errors() {
     let p = cell.params();
     for name in ["weight_ih", "weight_hh", "bias_ih", "bias_hh"] {
         let d = p.get(name).unwrap().data();
-        assert!(d.iter().all(|v| v.abs() <= 0.25) && d.iter().any(|v| v.abs() > 0.2), "{name}");
+        assert!(
+            d.iter().all(|v| v.abs() <= 0.25) && d.iter().any(|v| v.abs() > 0.2),
+            "{name}"
+        );
     }
     for name in ["ln_weight_ih", "ln_weight_hh", "ln_weight_c"] {
-        assert!(p.get(name).unwrap().data().iter().all(|&v| v == 1.0), "{name}");
+        assert!(
+            p.get(name).unwrap().data().iter().all(|&v| v == 1.0),
+            "{name}"
+        );
     }
     assert!(p.get("ln_bias_c").unwrap().data().iter().all(|&v| v == 0.0));
     assert!(cell.has_bias() && (cell.eps() - 1e-5).abs() < 1e-20);
@@ -141,6 +168,8 @@ fn shapes_names_init_form_and_errors() {
     }
     assert_eq!(
         LayerNormLstmCell::<f32>::new(3, 0, &mut seeded(0)),
-        Err(CellError::ZeroSize { what: "hidden_size" })
+        Err(CellError::ZeroSize {
+            what: "hidden_size"
+        })
     );
 }

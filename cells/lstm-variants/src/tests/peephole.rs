@@ -28,7 +28,12 @@ fn forward_matches_the_equations_as_scalar_loops() {
     let mut cell = PeepholeLstmCell::<f64>::zeros(ni, nh, true).unwrap();
     let p = fill_params(&mut cell);
     let get = |n: &str| p.iter().find(|(k, _)| k == n).unwrap().1.clone();
-    let (w_ih, w_hh, b_ih, b_hh) = (get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"));
+    let (w_ih, w_hh, b_ih, b_hh) = (
+        get("weight_ih"),
+        get("weight_hh"),
+        get("bias_ih"),
+        get("bias_hh"),
+    );
     let (pi, pf, po) = (get("weight_ci"), get("weight_cf"), get("weight_co"));
     let x = fill(ni * nb, 5.5);
     let prev = fill(2 * nh * nb, 7.1);
@@ -36,7 +41,8 @@ fn forward_matches_the_equations_as_scalar_loops() {
     for b in 0..nb {
         let (xb, hb) = (&x[b * ni..(b + 1) * ni], &prev[b * 2 * nh..b * 2 * nh + nh]);
         let cb = &prev[b * 2 * nh + nh..(b + 1) * 2 * nh];
-        let a = |r: usize| dot_row(&w_ih, ni, r, xb) + b_ih[r] + dot_row(&w_hh, nh, r, hb) + b_hh[r];
+        let a =
+            |r: usize| dot_row(&w_ih, ni, r, xb) + b_ih[r] + dot_row(&w_hh, nh, r, hb) + b_hh[r];
         for j in 0..nh {
             let i = sig(a(j) + pi[j] * cb[j]);
             let f = sig(a(nh + j) + pf[j] * cb[j]);
@@ -63,13 +69,24 @@ fn zero_peepholes_are_pytorchs_lstm_and_each_peephole_acts_where_the_paper_puts_
     // Zero peepholes: the LSTM equations with PyTorch's gate order i, f, g, o.
     let (next, cache) = forward(&plain, &x, &prev, nb);
     let p = plain.params();
-    let (w_ih, w_hh) = (p.get("weight_ih").unwrap().data(), p.get("weight_hh").unwrap().data());
-    let (b_ih, b_hh) = (p.get("bias_ih").unwrap().data(), p.get("bias_hh").unwrap().data());
+    let (w_ih, w_hh) = (
+        p.get("weight_ih").unwrap().data(),
+        p.get("weight_hh").unwrap().data(),
+    );
+    let (b_ih, b_hh) = (
+        p.get("bias_ih").unwrap().data(),
+        p.get("bias_hh").unwrap().data(),
+    );
     for b in 0..nb {
         let (xb, hb) = (&x[b * ni..(b + 1) * ni], &prev[b * 2 * nh..b * 2 * nh + nh]);
         let a = |r: usize| dot_row(w_ih, ni, r, xb) + b_ih[r] + dot_row(w_hh, nh, r, hb) + b_hh[r];
         for j in 0..nh {
-            let (i, f, g, o) = (sig(a(j)), sig(a(nh + j)), a(2 * nh + j).tanh(), sig(a(3 * nh + j)));
+            let (i, f, g, o) = (
+                sig(a(j)),
+                sig(a(nh + j)),
+                a(2 * nh + j).tanh(),
+                sig(a(3 * nh + j)),
+            );
             let c = f * prev[b * 2 * nh + nh + j] + i * g;
             assert_near(next[b * 2 * nh + j], o * c.tanh(), "h");
             assert_near(cache[b * 6 * nh + 4 * nh + j], c, "cached c_t");
@@ -84,7 +101,9 @@ fn zero_peepholes_are_pytorchs_lstm_and_each_peephole_acts_where_the_paper_puts_
         let block = [0, 1, 3][k];
         for blk in 0..4 {
             let moved = (0..nb).any(|b| {
-                (0..nh).any(|j| (c1[b * 6 * nh + blk * nh + j] - cache[b * 6 * nh + blk * nh + j]).abs() > 1e-9)
+                (0..nh).any(|j| {
+                    (c1[b * 6 * nh + blk * nh + j] - cache[b * 6 * nh + blk * nh + j]).abs() > 1e-9
+                })
             });
             assert_eq!(moved, blk == block, "{name} block {blk}");
         }
@@ -121,8 +140,19 @@ fn f32_agrees_with_f64() {
 fn shapes_names_form_and_errors() {
     let cell = PeepholeLstmCell::<f64>::new(10, 16, &mut seeded(9)).unwrap();
     assert!(matches!(cell.form(), StepForm::General(_)));
-    assert_eq!((cell.cache_size(), cell.scratch_size(3), cell.step_scratch_size(3)), (96, 192, 192));
-    let shapes: Vec<(&str, &[usize])> = cell.params().iter().map(|p| (p.name(), p.shape())).collect();
+    assert_eq!(
+        (
+            cell.cache_size(),
+            cell.scratch_size(3),
+            cell.step_scratch_size(3)
+        ),
+        (96, 192, 192)
+    );
+    let shapes: Vec<(&str, &[usize])> = cell
+        .params()
+        .iter()
+        .map(|p| (p.name(), p.shape()))
+        .collect();
     assert_eq!(
         shapes,
         [
@@ -140,8 +170,16 @@ fn shapes_names_form_and_errors() {
         assert!(p.data().iter().any(|v| v.abs() > 0.2), "{}", p.name());
     }
     assert!(cell.has_bias());
-    assert!(!PeepholeLstmCell::<f32>::zeros(1, 1, false).unwrap().has_bias());
+    assert!(!PeepholeLstmCell::<f32>::zeros(1, 1, false)
+        .unwrap()
+        .has_bias());
     let zs = |what| Err(CellError::ZeroSize { what });
-    assert_eq!(PeepholeLstmCell::<f32>::new(0, 3, &mut seeded(0)), zs("input_size"));
-    assert_eq!(PeepholeLstmCell::<f32>::zeros(3, 0, true), zs("hidden_size"));
+    assert_eq!(
+        PeepholeLstmCell::<f32>::new(0, 3, &mut seeded(0)),
+        zs("input_size")
+    );
+    assert_eq!(
+        PeepholeLstmCell::<f32>::zeros(3, 0, true),
+        zs("hidden_size")
+    );
 }

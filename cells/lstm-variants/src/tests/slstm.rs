@@ -6,8 +6,15 @@ use super::*;
 use crate::{ForgetGate, SlstmCell, SlstmOptions};
 
 fn options(heads: usize, exp: bool, bias: bool) -> SlstmOptions {
-    let forget = if exp { ForgetGate::Exp } else { ForgetGate::Sigmoid };
-    SlstmOptions::default().with_heads(heads).with_forget(forget).with_bias(bias)
+    let forget = if exp {
+        ForgetGate::Exp
+    } else {
+        ForgetGate::Sigmoid
+    };
+    SlstmOptions::default()
+        .with_heads(heads)
+        .with_forget(forget)
+        .with_bias(bias)
 }
 
 proptest! {
@@ -37,18 +44,29 @@ fn forward_matches_the_equations_and_h_does_not_depend_on_the_stabiliser() {
         let mut cell = SlstmCell::<f64>::zeros(ni, nh, options(heads, exp, true)).unwrap();
         let p = fill_params(&mut cell);
         let get = |n: &str| p.iter().find(|(k, _)| k == n).unwrap().1.clone();
-        let (w_ih, r, b_ih, b_hh) = (get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"));
+        let (w_ih, r, b_ih, b_hh) = (
+            get("weight_ih"),
+            get("weight_hh"),
+            get("bias_ih"),
+            get("bias_hh"),
+        );
         let x = fill(ni * nb, 5.5);
         let mut prev = fill(4 * nh * nb, 7.1);
         for b in 0..nb {
             for j in 0..nh {
-                prev[b * 4 * nh + 2 * nh + j] = 0.5 + prev[b * 4 * nh + 2 * nh + j].abs(); // n > 0
+                prev[b * 4 * nh + 2 * nh + j] = 0.5 + prev[b * 4 * nh + 2 * nh + j].abs();
+                // n > 0
             }
         }
         let (next, _) = forward(&cell, &x, &prev, nb);
         for b in 0..nb {
             let col = &prev[b * 4 * nh..(b + 1) * 4 * nh];
-            let (hb, cb, nbv, mb) = (&col[..nh], &col[nh..2 * nh], &col[2 * nh..3 * nh], &col[3 * nh..]);
+            let (hb, cb, nbv, mb) = (
+                &col[..nh],
+                &col[nh..2 * nh],
+                &col[2 * nh..3 * nh],
+                &col[3 * nh..],
+            );
             let xb = &x[b * ni..(b + 1) * ni];
             // Gate g, unit u = k*d + j: dense input row g*H + u; recurrent row (k*4 + g)*d + j of
             // head k's block, over head k's units.
@@ -82,11 +100,14 @@ fn forward_matches_the_equations_and_h_does_not_depend_on_the_stabiliser() {
 fn one_head_is_gated_and_agrees_with_the_general_step_on_a_block_diagonal_matrix() {
     // Two heads of 2 against one head whose dense R holds the two blocks and zeros elsewhere.
     let (ni, nh, nb) = (3, 4, 3);
-    let two = SlstmCell::<f64>::with_options(ni, nh, options(2, false, true), &mut seeded(1)).unwrap();
+    let two =
+        SlstmCell::<f64>::with_options(ni, nh, options(2, false, true), &mut seeded(1)).unwrap();
     let mut one = SlstmCell::<f64>::zeros(ni, nh, options(1, false, true)).unwrap();
     assert!(matches!(one.form(), StepForm::Gated(_)) && matches!(two.form(), StepForm::General(_)));
     for name in ["weight_ih", "bias_ih", "bias_hh"] {
-        one.params_mut().set(name, two.params().get(name).unwrap().data()).unwrap();
+        one.params_mut()
+            .set(name, two.params().get(name).unwrap().data())
+            .unwrap();
     }
     let rb = two.params().get("weight_hh").unwrap().data().to_vec();
     let mut dense = vec![0.0; 4 * nh * nh];
@@ -94,7 +115,8 @@ fn one_head_is_gated_and_agrees_with_the_general_step_on_a_block_diagonal_matrix
         for g in 0..4 {
             for j in 0..2 {
                 for l in 0..2 {
-                    dense[(g * nh + k * 2 + j) * nh + k * 2 + l] = rb[((k * 4 + g) * 2 + j) * 2 + l];
+                    dense[(g * nh + k * 2 + j) * nh + k * 2 + l] =
+                        rb[((k * 4 + g) * 2 + j) * 2 + l];
                 }
             }
         }
@@ -104,7 +126,9 @@ fn one_head_is_gated_and_agrees_with_the_general_step_on_a_block_diagonal_matrix
     let x = normal_vec(ni * nb, &mut rng);
     let mut prev = normal_vec(4 * nh * nb, &mut rng);
     for b in 0..nb {
-        prev[b * 4 * nh + 2 * nh..b * 4 * nh + 3 * nh].iter_mut().for_each(|v| *v = v.abs() + 0.2);
+        prev[b * 4 * nh + 2 * nh..b * 4 * nh + 3 * nh]
+            .iter_mut()
+            .for_each(|v| *v = v.abs() + 0.2);
     }
     let d_next = normal_vec(prev.len(), &mut rng);
     let (n1, _) = forward(&one, &x, &prev, nb);
@@ -120,7 +144,10 @@ fn one_head_is_gated_and_agrees_with_the_general_step_on_a_block_diagonal_matrix
     }
     for name in ["weight_ih", "bias_ih", "bias_hh"] {
         let (a, b) = (g1.get(name).unwrap().data(), g2.get(name).unwrap().data());
-        assert!(a.iter().zip(b).all(|(u, v)| (u - v).abs() < 1e-12), "{name}");
+        assert!(
+            a.iter().zip(b).all(|(u, v)| (u - v).abs() < 1e-12),
+            "{name}"
+        );
     }
     let gd = g1.get("weight_hh").unwrap().data();
     let gb = g2.get("weight_hh").unwrap().data();
@@ -128,7 +155,10 @@ fn one_head_is_gated_and_agrees_with_the_general_step_on_a_block_diagonal_matrix
         for g in 0..4 {
             for j in 0..2 {
                 for l in 0..2 {
-                    let (a, b) = (gd[(g * nh + k * 2 + j) * nh + k * 2 + l], gb[((k * 4 + g) * 2 + j) * 2 + l]);
+                    let (a, b) = (
+                        gd[(g * nh + k * 2 + j) * nh + k * 2 + l],
+                        gb[((k * 4 + g) * 2 + j) * 2 + l],
+                    );
                     assert!((a - b).abs() < 1e-12);
                 }
             }
@@ -153,7 +183,9 @@ fn the_stabilised_gates_never_overflow() {
 #[test]
 fn backward_overwrites_outputs_and_accumulates() {
     for heads in [1, 2] {
-        let cell = SlstmCell::<f64>::with_options(3, 4, options(heads, false, true), &mut seeded(3)).unwrap();
+        let cell =
+            SlstmCell::<f64>::with_options(3, 4, options(heads, false, true), &mut seeded(3))
+                .unwrap();
         let mut prev = normal_vec(4 * 4 * 3, &mut seeded(4));
         prev.iter_mut().for_each(|v| *v = v.abs() + 0.1);
         backward_overwrites_outputs_and_adds_grads(&cell, &prev, 5);
@@ -162,10 +194,26 @@ fn backward_overwrites_outputs_and_accumulates() {
 
 #[test]
 fn shapes_names_form_options_and_errors() {
-    let cell = SlstmCell::<f64>::with_options(10, 16, options(4, true, true), &mut seeded(9)).unwrap();
-    assert_eq!((cell.heads(), cell.forget(), cell.has_bias()), (4, ForgetGate::Exp, true));
-    assert_eq!((cell.state_size(), cell.cache_size(), cell.scratch_size(2), cell.step_scratch_size(2)), (64, 128, 256, 256));
-    let shapes: Vec<(&str, &[usize], usize)> = cell.params().iter().map(|p| (p.name(), p.shape(), p.gates())).collect();
+    let cell =
+        SlstmCell::<f64>::with_options(10, 16, options(4, true, true), &mut seeded(9)).unwrap();
+    assert_eq!(
+        (cell.heads(), cell.forget(), cell.has_bias()),
+        (4, ForgetGate::Exp, true)
+    );
+    assert_eq!(
+        (
+            cell.state_size(),
+            cell.cache_size(),
+            cell.scratch_size(2),
+            cell.step_scratch_size(2)
+        ),
+        (64, 128, 256, 256)
+    );
+    let shapes: Vec<(&str, &[usize], usize)> = cell
+        .params()
+        .iter()
+        .map(|p| (p.name(), p.shape(), p.gates()))
+        .collect();
     assert_eq!(
         shapes,
         [
@@ -176,12 +224,21 @@ fn shapes_names_form_options_and_errors() {
         ]
     );
     for p in cell.params().iter() {
-        assert!(p.data().iter().all(|v| v.abs() <= 0.25) && p.data().iter().any(|v| v.abs() > 0.2), "{}", p.name());
+        assert!(
+            p.data().iter().all(|v| v.abs() <= 0.25) && p.data().iter().any(|v| v.abs() > 0.2),
+            "{}",
+            p.name()
+        );
     }
     let one = SlstmCell::<f64>::new(10, 16, &mut seeded(9)).unwrap();
     assert_eq!(one.params().get("weight_hh").unwrap().shape(), &[64, 16]);
-    assert_eq!((one.heads(), one.forget(), ForgetGate::Exp.name()), (1, ForgetGate::Sigmoid, "exp"));
-    assert!(!SlstmCell::<f32>::zeros(2, 2, options(1, false, false)).unwrap().has_bias());
+    assert_eq!(
+        (one.heads(), one.forget(), ForgetGate::Exp.name()),
+        (1, ForgetGate::Sigmoid, "exp")
+    );
+    assert!(!SlstmCell::<f32>::zeros(2, 2, options(1, false, false))
+        .unwrap()
+        .has_bias());
     assert_eq!(
         SlstmCell::<f32>::zeros(2, 4, options(0, false, true)),
         Err(CellError::ZeroSize { what: "heads" })
