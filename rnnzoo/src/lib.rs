@@ -15,6 +15,7 @@
 //! | [`lstm`] | `rnnzoo-lstm` | the LSTM cell |
 //! | [`gru`] | `rnnzoo-gru` | the GRU cells (PyTorch's, and the original reset-before) |
 //! | [`orthogonal`] | `rnnzoo-orthogonal` | expRNN: an orthogonal recurrent matrix `exp(S)`, `S` skew-symmetric, and modReLU |
+//! | [`lstm_variants`] | `rnnzoo-lstm-variants` | the peephole and layer-norm LSTMs, xLSTM's sLSTM |
 //! | [`layers`] | `rnnzoo-layers` | the unroller, bidirectional and deep stacks, heads, losses, optimizers, training, checkpoints |
 //! | [`datasets`] | `rnnzoo-datasets` | seeded synthetic tasks, time series, text |
 //!
@@ -39,6 +40,7 @@ pub use rnnzoo_gru as gru;
 pub use rnnzoo_layers as layers;
 pub use rnnzoo_lstm as lstm;
 pub use rnnzoo_orthogonal as orthogonal;
+pub use rnnzoo_lstm_variants as lstm_variants;
 pub use rnnzoo_vanilla as vanilla;
 
 pub mod torch;

@@ -34,6 +34,10 @@ use rnnzoo_cell::{chrono, irnn, orthogonal_recurrent, Cell, CellError, ChronoGat
 use rnnzoo_gru::{GruCell, GruResetBeforeCell};
 use rnnzoo_orthogonal::{ExpRnnCell, SkewInit};
 use rnnzoo_lstm::{LstmCell, LstmOptions, LstmProjCell};
+use rnnzoo_lstm::{LstmCell, LstmOptions};
+use rnnzoo_lstm_variants::{
+    ForgetGate, LayerNormLstmCell, PeepholeLstmCell, SlstmCell, SlstmOptions,
+};
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
 pub use choice::CellChoice;
@@ -71,6 +75,9 @@ enum Id {
     GruResetBefore,
     ExpRnn,
     LstmProj,
+    LstmPeephole,
+    LstmLayerNorm,
+    Slstm,
 }
 
 /// One cell kind of the zoo.
@@ -185,6 +192,36 @@ const LSTMP_REF: &str =
                          (LSTMP, without peepholes); PyTorch's proj_size";
 
 static ENTRIES: &[Entry] = &[
+const PEEPHOLE_REF: &str = "Gers, Schraudolph & Schmidhuber, \"Learning precise timing with LSTM \
+                            recurrent networks\", JMLR 3, 2002";
+const LAYER_NORM_REF: &str = "Ba, Kiros & Hinton, \"Layer normalization\", arXiv:1607.06450, 2016";
+const SLSTM_REF: &str = "Beck et al., \"xLSTM: Extended Long Short-Term Memory\", NeurIPS 2024, \
+                         section 2.2";
+
+const LN_EPS: OptionSpec = OptionSpec::real(
+    "eps",
+    rnnzoo_lstm_variants::layer_norm::DEFAULT_EPS,
+    1e-12,
+    1.0,
+    "added to each layer norm's variance before the square root (PyTorch's nn.LayerNorm default \
+     1e-5; the paper has none)",
+);
+const SLSTM_HEADS: OptionSpec = OptionSpec::integer(
+    "heads",
+    1,
+    1,
+    4096,
+    "blocks of the block-diagonal recurrent weights; must divide the hidden size (1: dense, the \
+     gated fast path)",
+);
+const SLSTM_FORGET: OptionSpec = OptionSpec::listed(
+    "forget",
+    &["sigmoid", "exp"],
+    "the forget gate: sigmoid (the official implementation's default) or exponential, both \
+     stabilised by m_t",
+);
+
+static ENTRIES: [Entry; 8] = [
     Entry {
         name: "rnn-tanh",
         label: "rnn-tanh",
@@ -293,6 +330,52 @@ static ENTRIES: &[Entry] = &[
                   cell_size wide; nn.LSTM(proj_size=P)",
         options: &[CELL_SIZE, FORGET_BIAS],
         id: Id::LstmProj,
+        name: "lstm-peephole",
+        label: "lstm (peephole)",
+        crate_name: "rnnzoo-lstm-variants",
+        rust_type: "PeepholeLstmCell",
+        form: Form::General,
+        torch_mode: None,
+        cell_mode: "LSTM_PEEPHOLE",
+        gates: 4,
+        state: &["h", "c"],
+        reference: PEEPHOLE_REF,
+        summary: "nn.LSTM plus diagonal peepholes weight_ci, weight_cf onto c_{t-1} and \
+                  weight_co onto c_t",
+        options: &[],
+        id: Id::LstmPeephole,
+    },
+    Entry {
+        name: "lstm-layernorm",
+        label: "lstm (layer norm)",
+        crate_name: "rnnzoo-lstm-variants",
+        rust_type: "LayerNormLstmCell",
+        form: Form::General,
+        torch_mode: None,
+        cell_mode: "LSTM_LAYERNORM",
+        gates: 4,
+        state: &["h", "c"],
+        reference: LAYER_NORM_REF,
+        summary: "the paper's form: W_ih x and W_hh h layer-normalised apart, c_t normalised \
+                  before the output tanh only (the unnormalised c_t is carried)",
+        options: &[LN_EPS],
+        id: Id::LstmLayerNorm,
+    },
+    Entry {
+        name: "slstm",
+        label: "slstm",
+        crate_name: "rnnzoo-lstm-variants",
+        rust_type: "SlstmCell",
+        form: Form::Gated,
+        torch_mode: None,
+        cell_mode: "SLSTM",
+        gates: 4,
+        state: &["h", "c", "n", "m"],
+        reference: SLSTM_REF,
+        summary: "xLSTM's scalar LSTM: exponential input gate, normaliser n and stabiliser m, \
+                  gates i, f, z, o; a general step when heads > 1",
+        options: &[SLSTM_HEADS, SLSTM_FORGET],
+        id: Id::Slstm,
     },
 ];
 
@@ -453,6 +536,37 @@ impl Entry {
                     }
                     Source::Zeros { bias } => {
                         Box::new(LstmProjCell::zeros(input, h, hidden, bias)?)
+            Id::LstmPeephole => Ok(match source {
+                Source::Random(rng) => Box::new(PeepholeLstmCell::new(input, hidden, rng)?),
+                Source::Zeros { bias } => Box::new(PeepholeLstmCell::zeros(input, hidden, bias)?),
+            }),
+            Id::LstmLayerNorm => {
+                let eps = options.number(self, "eps")?;
+                Ok(match source {
+                    Source::Random(rng) => Box::new(LayerNormLstmCell::with_options(
+                        input, hidden, true, eps, rng,
+                    )?),
+                    Source::Zeros { bias } => {
+                        Box::new(LayerNormLstmCell::zeros(input, hidden, bias, eps)?)
+                    }
+                })
+            }
+            Id::Slstm => {
+                // A whole number in 1..=4096 by its declaration.
+                let heads = options.number(self, "heads")? as usize;
+                let forget = match options.value(self, "forget")? {
+                    "exp" => ForgetGate::Exp,
+                    _ => ForgetGate::Sigmoid,
+                };
+                let o = SlstmOptions::default()
+                    .with_heads(heads)
+                    .with_forget(forget);
+                Ok(match source {
+                    Source::Random(rng) => {
+                        Box::new(SlstmCell::with_options(input, hidden, o, rng)?)
+                    }
+                    Source::Zeros { bias } => {
+                        Box::new(SlstmCell::zeros(input, hidden, o.with_bias(bias))?)
                     }
                 })
             }
