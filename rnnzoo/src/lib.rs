@@ -14,6 +14,8 @@
 //! | [`vanilla`] | `rnnzoo-vanilla` | the Elman cell, tanh or relu |
 //! | [`lstm`] | `rnnzoo-lstm` | the LSTM cell |
 //! | [`gru`] | `rnnzoo-gru` | the GRU cells (PyTorch's, and the original reset-before) |
+//! | [`minimal`] | `rnnzoo-minimal` | minimal gated cells: MGU, UGRNN |
+//! | [`dynamical`] | `rnnzoo-dynamical` | cells from discretised ODEs: coRNN, AntisymmetricRNN (plain, gated) |
 //! | [`layers`] | `rnnzoo-layers` | the unroller, bidirectional and deep stacks, heads, losses, optimizers, training, checkpoints |
 //! | [`datasets`] | `rnnzoo-datasets` | seeded synthetic tasks, time series, text |
 //!
@@ -34,9 +36,11 @@
 
 pub use rnnzoo_cell as cell;
 pub use rnnzoo_datasets as datasets;
+pub use rnnzoo_dynamical as dynamical;
 pub use rnnzoo_gru as gru;
 pub use rnnzoo_layers as layers;
 pub use rnnzoo_lstm as lstm;
+pub use rnnzoo_minimal as minimal;
 pub use rnnzoo_vanilla as vanilla;
 
 pub mod torch;

@@ -187,7 +187,12 @@ fn variants_round_trip_through_their_names() {
             "lstm",
             "lstm (forget bias 1)",
             "gru",
-            "gru (reset before)"
+            "gru (reset before)",
+            "mgu",
+            "ugrnn",
+            "cornn",
+            "antisymmetric",
+            "antisymmetric (gated)"
         ]
     );
     for c in v {
