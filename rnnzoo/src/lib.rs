@@ -16,6 +16,8 @@
 //! | [`gru`] | `rnnzoo-gru` | the GRU cells (PyTorch's, and the original reset-before) |
 //! | [`orthogonal`] | `rnnzoo-orthogonal` | expRNN: an orthogonal recurrent matrix `exp(S)`, `S` skew-symmetric, and modReLU |
 //! | [`lstm_variants`] | `rnnzoo-lstm-variants` | the peephole and layer-norm LSTMs, xLSTM's sLSTM |
+//! | [`minimal`] | `rnnzoo-minimal` | minimal gated cells: MGU, UGRNN |
+//! | [`dynamical`] | `rnnzoo-dynamical` | cells from discretised ODEs: coRNN, AntisymmetricRNN (plain, gated) |
 //! | [`layers`] | `rnnzoo-layers` | the unroller, bidirectional and deep stacks, heads, losses, optimizers, training, checkpoints |
 //! | [`datasets`] | `rnnzoo-datasets` | seeded synthetic tasks, time series, text |
 //!
@@ -36,11 +38,13 @@
 
 pub use rnnzoo_cell as cell;
 pub use rnnzoo_datasets as datasets;
+pub use rnnzoo_dynamical as dynamical;
 pub use rnnzoo_gru as gru;
 pub use rnnzoo_layers as layers;
 pub use rnnzoo_lstm as lstm;
 pub use rnnzoo_orthogonal as orthogonal;
 pub use rnnzoo_lstm_variants as lstm_variants;
+pub use rnnzoo_minimal as minimal;
 pub use rnnzoo_vanilla as vanilla;
 
 pub mod torch;

@@ -220,6 +220,11 @@ fn variants_round_trip_through_their_names() {
             "lstm (layer norm)",
             "slstm",
             "slstm (forget exp)",
+            "mgu",
+            "ugrnn",
+            "cornn",
+            "antisymmetric",
+            "antisymmetric (gated)",
         ]
     );
     for c in v {

@@ -31,13 +31,14 @@ mod option;
 
 use rand::RngCore;
 use rnnzoo_cell::{chrono, irnn, orthogonal_recurrent, Cell, CellError, ChronoGates, Params, Real};
+use rnnzoo_dynamical::{AntisymmetricCell, AntisymmetricConstants, CoRnnCell, CoRnnConstants};
 use rnnzoo_gru::{GruCell, GruResetBeforeCell};
 use rnnzoo_orthogonal::{ExpRnnCell, SkewInit};
 use rnnzoo_lstm::{LstmCell, LstmOptions, LstmProjCell};
-use rnnzoo_lstm::{LstmCell, LstmOptions};
 use rnnzoo_lstm_variants::{
     ForgetGate, LayerNormLstmCell, PeepholeLstmCell, SlstmCell, SlstmOptions,
 };
+use rnnzoo_minimal::{MguCell, UgrnnCell};
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
 pub use choice::CellChoice;
@@ -78,6 +79,11 @@ enum Id {
     LstmPeephole,
     LstmLayerNorm,
     Slstm,
+    Mgu,
+    Ugrnn,
+    CoRnn,
+    Antisymmetric,
+    AntisymmetricGated,
 }
 
 /// One cell kind of the zoo.
@@ -222,6 +228,71 @@ const SLSTM_FORGET: OptionSpec = OptionSpec::listed(
 );
 
 static ENTRIES: [Entry; 8] = [
+const MGU_REF: &str =
+    "Zhou, Wu, Zhang & Zhou, \"Minimal gated unit for recurrent neural networks\", \
+                       International Journal of Automation and Computing 13(3), 2016";
+const UGRNN_REF: &str =
+    "Collins, Sohl-Dickstein & Sussillo, \"Capacity and trainability in recurrent \
+                         neural networks\", ICLR 2017";
+const CORNN_REF: &str =
+    "Rusch & Mishra, \"Coupled oscillatory recurrent neural network (coRNN): an \
+                         accurate and (gradient) stable architecture for learning long time \
+                         dependencies\", ICLR 2021";
+const ANTISYMMETRIC_REF: &str = "Chang, Chen, Haber & Chi, \"AntisymmetricRNN: a dynamical system \
+                                 view on recurrent neural networks\", ICLR 2019";
+
+const GATE_BIAS: OptionSpec = OptionSpec::real(
+    "gate_bias",
+    0.0,
+    -10.0,
+    10.0,
+    "initial effective bias of the update gate g: 0 (PyTorch's init) or a value such as 1, \
+     TensorFlow's UGRNNCell forget_bias (the g block of bias_ih is the value, of bias_hh 0)",
+);
+
+const CORNN_OPTIONS: [OptionSpec; 3] = [
+    OptionSpec::real(
+        "dt",
+        0.042,
+        1e-6,
+        10.0,
+        "the time step; default the authors' sequential-MNIST run (tk-rusch/coRNN, \
+         sMNIST/sMNIST_task.py)",
+    ),
+    OptionSpec::real(
+        "gamma",
+        2.7,
+        0.0,
+        1000.0,
+        "the restoring force on y; default the authors' sequential-MNIST run",
+    ),
+    OptionSpec::real(
+        "epsilon",
+        4.7,
+        0.0,
+        1000.0,
+        "the damping of z; default the authors' sequential-MNIST run",
+    ),
+];
+
+const ANTISYMMETRIC_OPTIONS: [OptionSpec; 2] = [
+    OptionSpec::real(
+        "epsilon",
+        0.01,
+        1e-6,
+        10.0,
+        "the Euler step size; default 0.01, the smallest of the paper's grid (appendix C)",
+    ),
+    OptionSpec::real(
+        "gamma",
+        0.01,
+        0.0,
+        100.0,
+        "the diffusion subtracted from the diagonal of W - W^T",
+    ),
+];
+
+static ENTRIES: [Entry; 10] = [
     Entry {
         name: "rnn-tanh",
         label: "rnn-tanh",
@@ -376,6 +447,82 @@ static ENTRIES: [Entry; 8] = [
                   gates i, f, z, o; a general step when heads > 1",
         options: &[SLSTM_HEADS, SLSTM_FORGET],
         id: Id::Slstm,
+        name: "mgu",
+        label: "mgu",
+        crate_name: "rnnzoo-minimal",
+        rust_type: "MguCell",
+        form: Form::General,
+        torch_mode: None,
+        cell_mode: "MGU",
+        gates: 2,
+        state: &["h"],
+        reference: MGU_REF,
+        summary: "one gate f, applied to h before the candidate's recurrent product; \
+                  h' = (1 - f) h + f n",
+        options: &[],
+        id: Id::Mgu,
+    },
+    Entry {
+        name: "ugrnn",
+        label: "ugrnn",
+        crate_name: "rnnzoo-minimal",
+        rust_type: "UgrnnCell",
+        form: Form::Gated,
+        torch_mode: None,
+        cell_mode: "UGRNN",
+        gates: 2,
+        state: &["h"],
+        reference: UGRNN_REF,
+        summary: "update gate g and candidate c (blocks g, c); h' = g h + (1 - g) c",
+        options: &[GATE_BIAS],
+        id: Id::Ugrnn,
+    },
+    Entry {
+        name: "cornn",
+        label: "cornn",
+        crate_name: "rnnzoo-dynamical",
+        rust_type: "CoRnnCell",
+        form: Form::General,
+        torch_mode: None,
+        cell_mode: "CORNN",
+        gates: 1,
+        state: &["y", "z"],
+        reference: CORNN_REF,
+        summary: "coupled damped oscillators stepped as the authors' code: z first (explicit \
+                  damping), then y; weight_zh reads z",
+        options: &CORNN_OPTIONS,
+        id: Id::CoRnn,
+    },
+    Entry {
+        name: "antisymmetric",
+        label: "antisymmetric",
+        crate_name: "rnnzoo-dynamical",
+        rust_type: "AntisymmetricCell (plain)",
+        form: Form::General,
+        torch_mode: None,
+        cell_mode: "ANTISYMMETRIC_RNN",
+        gates: 1,
+        state: &["h"],
+        reference: ANTISYMMETRIC_REF,
+        summary: "h' = h + epsilon tanh((W - W^T - gamma I) h + V x + b)",
+        options: &ANTISYMMETRIC_OPTIONS,
+        id: Id::Antisymmetric,
+    },
+    Entry {
+        name: "antisymmetric-gated",
+        label: "antisymmetric (gated)",
+        crate_name: "rnnzoo-dynamical",
+        rust_type: "AntisymmetricCell (gated)",
+        form: Form::General,
+        torch_mode: None,
+        cell_mode: "GATED_ANTISYMMETRIC_RNN",
+        gates: 1,
+        state: &["h"],
+        reference: ANTISYMMETRIC_REF,
+        summary: "the gated variant: an input gate z sharing W - W^T - gamma I; \
+                  h' = h + epsilon z tanh(..); weight_ih holds the z and h blocks",
+        options: &ANTISYMMETRIC_OPTIONS,
+        id: Id::AntisymmetricGated,
     },
 ];
 
@@ -567,6 +714,40 @@ impl Entry {
                     }
                     Source::Zeros { bias } => {
                         Box::new(SlstmCell::zeros(input, hidden, o.with_bias(bias))?)
+            Id::Mgu => Ok(match source {
+                Source::Random(rng) => Box::new(MguCell::new(input, hidden, rng)?),
+                Source::Zeros { bias } => Box::new(MguCell::zeros(input, hidden, bias)?),
+            }),
+            Id::Ugrnn => Ok(match source {
+                Source::Random(rng) => {
+                    let b = options.number(self, "gate_bias")?;
+                    Box::new(UgrnnCell::with_gate_bias(input, hidden, b, rng)?)
+                }
+                Source::Zeros { bias } => Box::new(UgrnnCell::zeros(input, hidden, bias)?),
+            }),
+            Id::CoRnn => {
+                let c = CoRnnConstants {
+                    dt: options.number(self, "dt")?,
+                    gamma: options.number(self, "gamma")?,
+                    epsilon: options.number(self, "epsilon")?,
+                };
+                Ok(match source {
+                    Source::Random(rng) => Box::new(CoRnnCell::new(input, hidden, c, rng)?),
+                    Source::Zeros { bias } => Box::new(CoRnnCell::zeros(input, hidden, bias, c)?),
+                })
+            }
+            Id::Antisymmetric | Id::AntisymmetricGated => {
+                let gated = self.id == Id::AntisymmetricGated;
+                let c = AntisymmetricConstants {
+                    epsilon: options.number(self, "epsilon")?,
+                    gamma: options.number(self, "gamma")?,
+                };
+                Ok(match source {
+                    Source::Random(rng) => {
+                        Box::new(AntisymmetricCell::new(input, hidden, gated, c, rng)?)
+                    }
+                    Source::Zeros { bias } => {
+                        Box::new(AntisymmetricCell::zeros(input, hidden, gated, bias, c)?)
                     }
                 })
             }
