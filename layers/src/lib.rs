@@ -13,6 +13,8 @@
 //! ([`Bidirectional`], [`Stack`]) calls on its parts. A [`Model`] puts a [`head`] on a stack and
 //! reads it as its [`Readout`] says ([`readout`]); the [`train`] module's trainer takes the batches
 //! of `rnnzoo-datasets` as they are (the shared [`rnnzoo_cell::Batch`]).
+//!
+//! [`regularize`] adds recurrent (variational) dropout and zoneout to a layer of any cell.
 
 mod bidirectional;
 pub mod checkpoint;

@@ -1,7 +1,7 @@
 //! Regularisers for any cell: recurrent (variational) dropout and zoneout, as a layer a user's
 //! own cell gets with no change to the cell.
 //!
-//! [`Regularized`] wraps a [`Recurrent`](crate::Recurrent) layer of any [`Cell`](rnnzoo_cell::Cell)
+//! [`Regularized`] wraps a [`Recurrent`](crate::Recurrent) layer of any [`Cell`]
 //! and is a [`Layer`](crate::Layer) itself, so it goes wherever a layer goes: alone, as a half of a
 //! [`Bidirectional`](crate::Bidirectional), in a [`Stack`](crate::Stack), under a head in a
 //! [`Model`](crate::Model), through the trainer and the checkpoints. [`Regularizer`] holds the
