@@ -68,8 +68,9 @@
 //!
 //! Masks are drawn from the random source [`Layer::forward`](crate::Layer::forward) is given, in a
 //! fixed order (dropout: sample by sample, `hidden_size` draws each; zoneout: step by step, sample
-//! by sample, `state_size` draws each, padded steps included), before any thread starts, so a seed
-//! fixes them and the thread count does not change a bit. A rate of zero draws nothing.
+//! by sample, one draw per row of the state, padded steps included), before any thread starts, so a
+//! seed fixes them and the thread count does not change a bit. A rate of zero draws nothing for
+//! its rows.
 //!
 //! # Cost
 //!
