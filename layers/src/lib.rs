@@ -13,6 +13,8 @@
 //! ([`Bidirectional`], [`Stack`]) calls on its parts. A [`Model`] puts a [`head`] on a stack and
 //! reads it as its [`Readout`] says ([`readout`]); the [`train`] module's trainer takes the batches
 //! of `rnnzoo-datasets` as they are (the shared [`rnnzoo_cell::Batch`]).
+//!
+//! [`regularize`] adds recurrent (variational) dropout and zoneout to a layer of any cell.
 
 mod bidirectional;
 pub mod checkpoint;
@@ -25,6 +27,7 @@ pub mod loss;
 mod model;
 pub mod optim;
 pub mod readout;
+pub mod regularize;
 mod stack;
 pub mod torch;
 pub mod train;
@@ -35,5 +38,6 @@ pub use error::{GradMismatch, LayerError};
 pub use layer::{InputGrads, Inputs, Layer, LayerTape, Output, ParamGroup};
 pub use model::{Model, ModelTape, Prediction};
 pub use readout::Readout;
+pub use regularize::{RegularizeError, Regularized, Regularizer};
 pub use stack::Stack;
 pub use unroll::{Direction, Recurrent, Tape};
