@@ -215,7 +215,6 @@ fn variants_round_trip_through_their_names() {
             "exprnn (skew init cayley)",
             "lstm-proj",
             "lstm-proj (forget bias 1)",
-            "gru (reset before)",
             "lstm (peephole)",
             "lstm (layer norm)",
             "slstm",
