@@ -42,9 +42,9 @@ pub use rnnzoo_dynamical as dynamical;
 pub use rnnzoo_gru as gru;
 pub use rnnzoo_layers as layers;
 pub use rnnzoo_lstm as lstm;
-pub use rnnzoo_orthogonal as orthogonal;
 pub use rnnzoo_lstm_variants as lstm_variants;
 pub use rnnzoo_minimal as minimal;
+pub use rnnzoo_orthogonal as orthogonal;
 pub use rnnzoo_vanilla as vanilla;
 
 pub mod torch;

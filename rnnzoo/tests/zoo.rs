@@ -215,6 +215,7 @@ fn variants_round_trip_through_their_names() {
             "exprnn (skew init cayley)",
             "lstm-proj",
             "lstm-proj (forget bias 1)",
+            "lstm-proj (forget bias chrono)",
             "lstm (peephole)",
             "lstm (layer norm)",
             "slstm",

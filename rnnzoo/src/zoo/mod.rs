@@ -33,12 +33,12 @@ use rand::RngCore;
 use rnnzoo_cell::{chrono, irnn, orthogonal_recurrent, Cell, CellError, ChronoGates, Params, Real};
 use rnnzoo_dynamical::{AntisymmetricCell, AntisymmetricConstants, CoRnnCell, CoRnnConstants};
 use rnnzoo_gru::{GruCell, GruResetBeforeCell};
-use rnnzoo_orthogonal::{ExpRnnCell, SkewInit};
 use rnnzoo_lstm::{LstmCell, LstmOptions, LstmProjCell};
 use rnnzoo_lstm_variants::{
     ForgetGate, LayerNormLstmCell, PeepholeLstmCell, SlstmCell, SlstmOptions,
 };
 use rnnzoo_minimal::{MguCell, UgrnnCell};
+use rnnzoo_orthogonal::{ExpRnnCell, SkewInit};
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
 pub use choice::CellChoice;
@@ -197,7 +197,6 @@ const LSTMP_REF: &str =
                          architectures for large scale acoustic modeling\", Interspeech 2014 \
                          (LSTMP, without peepholes); PyTorch's proj_size";
 
-static ENTRIES: &[Entry] = &[
 const PEEPHOLE_REF: &str = "Gers, Schraudolph & Schmidhuber, \"Learning precise timing with LSTM \
                             recurrent networks\", JMLR 3, 2002";
 const LAYER_NORM_REF: &str = "Ba, Kiros & Hinton, \"Layer normalization\", arXiv:1607.06450, 2016";
@@ -227,7 +226,6 @@ const SLSTM_FORGET: OptionSpec = OptionSpec::listed(
      stabilised by m_t",
 );
 
-static ENTRIES: [Entry; 8] = [
 const MGU_REF: &str =
     "Zhou, Wu, Zhang & Zhou, \"Minimal gated unit for recurrent neural networks\", \
                        International Journal of Automation and Computing 13(3), 2016";
@@ -292,7 +290,7 @@ const ANTISYMMETRIC_OPTIONS: [OptionSpec; 2] = [
     ),
 ];
 
-static ENTRIES: [Entry; 10] = [
+static ENTRIES: &[Entry] = &[
     Entry {
         name: "rnn-tanh",
         label: "rnn-tanh",
@@ -384,6 +382,8 @@ static ENTRIES: [Entry; 10] = [
                   recurrent matrix, exp(S) once per pass (the authors' OrthogonalRNN)",
         options: &[SKEW_INIT],
         id: Id::ExpRnn,
+    },
+    Entry {
         name: "lstm-proj",
         label: "lstm-proj",
         crate_name: "rnnzoo-lstm",
@@ -399,8 +399,10 @@ static ENTRIES: [Entry; 10] = [
         reference: LSTMP_REF,
         summary: "h = W_hr (o * tanh(c)): the output, h, is the hidden size wide, c and the gates \
                   cell_size wide; nn.LSTM(proj_size=P)",
-        options: &[CELL_SIZE, FORGET_BIAS],
+        options: &[CELL_SIZE, FORGET_BIAS, T_MAX],
         id: Id::LstmProj,
+    },
+    Entry {
         name: "lstm-peephole",
         label: "lstm (peephole)",
         crate_name: "rnnzoo-lstm-variants",
@@ -447,6 +449,8 @@ static ENTRIES: [Entry; 10] = [
                   gates i, f, z, o; a general step when heads > 1",
         options: &[SLSTM_HEADS, SLSTM_FORGET],
         id: Id::Slstm,
+    },
+    Entry {
         name: "mgu",
         label: "mgu",
         crate_name: "rnnzoo-minimal",
@@ -683,6 +687,9 @@ impl Entry {
                     }
                     Source::Zeros { bias } => {
                         Box::new(LstmProjCell::zeros(input, h, hidden, bias)?)
+                    }
+                })
+            }
             Id::LstmPeephole => Ok(match source {
                 Source::Random(rng) => Box::new(PeepholeLstmCell::new(input, hidden, rng)?),
                 Source::Zeros { bias } => Box::new(PeepholeLstmCell::zeros(input, hidden, bias)?),
@@ -714,6 +721,9 @@ impl Entry {
                     }
                     Source::Zeros { bias } => {
                         Box::new(SlstmCell::zeros(input, hidden, o.with_bias(bias))?)
+                    }
+                })
+            }
             Id::Mgu => Ok(match source {
                 Source::Random(rng) => Box::new(MguCell::new(input, hidden, rng)?),
                 Source::Zeros { bias } => Box::new(MguCell::zeros(input, hidden, bias)?),
