@@ -105,8 +105,9 @@ def references():
     from pathlib import Path
 
     found = {
-        # PyTorch's own projection LSTM; rnnzoo's `lstm-proj` default projects to ceil(H / 2).
-        "lstm-proj": lambda i, h: torch.nn.LSTM(i, h, proj_size=(h + 1) // 2),
+        # PyTorch's own projection LSTM. rnnzoo's `lstm-proj` of hidden size P (its output
+        # width) has cell_size 2P by default: nn.LSTM(hidden_size=2P, proj_size=P).
+        "lstm-proj": lambda i, h: torch.nn.LSTM(i, 2 * h, proj_size=h),
     }
     root = Path(__file__).resolve().parents[2] / "rnnzoo/tests/fixtures"
     for path in sorted(root.glob("*/reference.py")):
