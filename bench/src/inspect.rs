@@ -37,8 +37,11 @@ pub struct Summary {
     pub note: Option<String>,
     /// Input size.
     pub input_size: Option<usize>,
-    /// Hidden size.
+    /// Hidden size, PyTorch's `hidden_size`: the rows of `c` and of each gate block.
     pub hidden_size: Option<usize>,
+    /// PyTorch's `proj_size` for an LSTM with a projection (`weight_hr_l0`): the rows of `h`,
+    /// `h_n` and each direction's output. `None` without one.
+    pub proj_size: Option<usize>,
     /// Layers.
     pub layers: Option<usize>,
     /// Directions.
@@ -125,6 +128,7 @@ pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<Summary, TorchError
         note,
         input_size: spec.map(|s| s.input_size),
         hidden_size: spec.map(|s| s.hidden_size),
+        proj_size: spec.map(|s| s.proj_size).filter(|&p| p > 0),
         layers: spec.map(|s| s.num_layers),
         directions: spec.map(|s| s.dirs()),
         parameters,
@@ -180,6 +184,12 @@ impl std::fmt::Display for Summary {
         }
         let _ = writeln!(s, "input       {}", opt(self.input_size));
         let _ = writeln!(s, "hidden      {}", opt(self.hidden_size));
+        if let Some(p) = self.proj_size {
+            let _ = writeln!(
+                s,
+                "projection  {p} (proj_size: h and the output are {p} wide)"
+            );
+        }
         let _ = writeln!(s, "layers      {}", opt(self.layers));
         let _ = writeln!(s, "directions  {}", opt(self.directions));
         let _ = writeln!(s, "parameters  {}", self.parameters);
@@ -239,6 +249,66 @@ mod tests {
             s.parameters,
             sd.tensors.values().map(|t| t.len()).sum::<usize>()
         );
+    }
+
+    #[test]
+    fn a_projection_is_summarised_with_pytorchs_sizes() {
+        let t = Tensors::read(
+            &fixture("torch/lstm_proj_3l_bidir_lengths.safetensors"),
+            true,
+        )
+        .unwrap();
+        let mut sd = Tensors::default();
+        for (k, v) in t
+            .tensors
+            .iter()
+            .filter(|(k, _)| k.starts_with("weight_") || k.starts_with("bias_"))
+        {
+            sd.tensors.insert(k.clone(), v.clone());
+        }
+        let (_, stack) = torch::load_stack::<f64>(&sd, &TorchOptions::default()).unwrap();
+        let path = std::env::temp_dir().join(format!(
+            "rnnzoo-inspect-proj-{}.safetensors",
+            std::process::id()
+        ));
+        torch::save(&stack, &path).unwrap();
+        let s = inspect(&path, &InspectOptions::default()).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            (s.mode.as_deref(), s.cell.as_deref()),
+            (Some("LSTM"), Some("lstm-proj"))
+        );
+        assert_eq!(
+            (
+                s.layers,
+                s.directions,
+                s.hidden_size,
+                s.proj_size,
+                s.input_size
+            ),
+            (Some(3), Some(2), Some(5), Some(2), Some(2))
+        );
+        assert!(s.to_string().contains("projection  2"), "{s}");
+        // A plain LSTM has no projection line.
+        let plain = Tensors::read(&fixture("torch/lstm_1l.safetensors"), true).unwrap();
+        let mut sd = Tensors::default();
+        for (k, v) in plain
+            .tensors
+            .iter()
+            .filter(|(k, _)| k.starts_with("weight_") || k.starts_with("bias_"))
+        {
+            sd.tensors.insert(k.clone(), v.clone());
+        }
+        let (_, stack) = torch::load_stack::<f64>(&sd, &TorchOptions::default()).unwrap();
+        let path = std::env::temp_dir().join(format!(
+            "rnnzoo-inspect-plain-{}.safetensors",
+            std::process::id()
+        ));
+        torch::save(&stack, &path).unwrap();
+        let s = inspect(&path, &InspectOptions::default()).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!((s.cell.as_deref(), s.proj_size), (Some("lstm"), None));
+        assert!(!s.to_string().contains("projection"), "{s}");
     }
 
     #[test]

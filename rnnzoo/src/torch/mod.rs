@@ -13,6 +13,14 @@
 //! come from names and shapes; the zoo's registry ([`crate::zoo::for_torch_mode`]) says which
 //! cell computes that module.
 //!
+//! # The projection LSTM
+//!
+//! `nn.LSTM(..., proj_size=P)` is PyTorch's mode `LSTM` too; a file with `weight_hr_l0` loads as
+//! the registry's `lstm-proj` (the LSTM kind whose cells have a `weight_hr`), built with a hidden
+//! (output) size of `P` and `cell_size` PyTorch's `hidden_size` `H` ([`factory`]).
+//! [`TorchSpec::proj_size`] is `P`; `h_n` is `(layers*dirs, B, P)` and `c_n` `(layers*dirs, B, H)`
+//! ([`TorchSpec::state_to_torch`]).
+//!
 //! # The nonlinearity of an `nn.RNN`
 //!
 //! A `state_dict` does not record `nn.RNN(nonlinearity='relu')`: a relu RNN's file is a tanh
