@@ -326,7 +326,6 @@ impl<T: Real> GeneralStep<T> for LayerNormLstmCell<T> {
         let b_ih = w.bias_ih().map(Param::data);
         let b_hh = w.bias_hh().map(Param::data);
         let b_c = self.ln_bias_c.map(|k| p[k].data());
-        let l = Layout { h };
         for (col, (((u, v), prev), next)) in u
             .chunks_exact(g)
             .zip(v.chunks_exact(g))
@@ -370,7 +369,6 @@ impl<T: Real> GeneralStep<T> for LayerNormLstmCell<T> {
                 h_next[j] = gates[3 * h + j] * tanh_y[j];
             }
         }
-        debug_assert_eq!(l.rstd().end, cs);
     }
 
     fn backward(&self, s: StepBackward<'_, T>, grads: &mut Params<T>) {

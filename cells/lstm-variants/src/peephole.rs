@@ -3,8 +3,8 @@
 //! # The paper
 //!
 //! F. A. Gers, N. N. Schraudolph and J. Schmidhuber, "Learning precise timing with LSTM recurrent
-//! networks", *Journal of Machine Learning Research* 3, 115-143, 2002. Its section 3 adds
-//! "peephole connections" from the cell's internal state (the constant error carousel, CEC) to
+//! networks", *Journal of Machine Learning Research* 3, 115-143, 2002, adds "peephole
+//! connections" from the cell's internal state (the constant error carousel, CEC) to
 //! the gates of the same memory block: the input and forget gates see the state of the previous
 //! step, `s_c(t-1)`, and the output gate sees the state just computed, `s_c(t)`, so the output
 //! gate can open at the moment the state crosses a value. Each connection is one weight per cell

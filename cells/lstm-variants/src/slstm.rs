@@ -5,8 +5,7 @@
 //!
 //! M. Beck, K. Pöppel, M. Spanring, A. Auer, O. Prudnikova, M. Kopp, G. Klambauer, J. Brandstetter
 //! and S. Hochreiter, "xLSTM: Extended Long Short-Term Memory", NeurIPS 2024 (arXiv:2405.04517),
-//! section 2.2. The sLSTM forward pass (the paper's eqs. 8-14, per unit; `r` are the recurrent
-//! weights):
+//! section 2.2. The sLSTM forward pass (per unit; `r` are the recurrent weights):
 //!
 //! ```text
 //! c_t = f_t c_{t-1} + i_t z_t                    cell state
@@ -18,7 +17,7 @@
 //! o_t = σ(õ_t),         õ_t = w_o^T x_t + r_o h_{t-1} + b_o      output gate
 //! ```
 //!
-//! and, because `exp` overflows, the stabilised gates (eqs. 15-17) that replace `i_t` and `f_t`
+//! and, because `exp` overflows, the stabilised gates of the same section that replace `i_t` and `f_t`
 //! in `c_t` and `n_t`, with the stabiliser state `m_t`:
 //!
 //! ```text
@@ -180,7 +179,7 @@ impl SlstmOptions {
 /// let mut two = SlstmCell::<f64>::with_options(3, 4, opts, &mut seeded(0))?;
 /// assert!(matches!(two.form(), StepForm::General(_)));
 /// assert_eq!(two.params().get("weight_hh").unwrap().shape(), &[16, 2]);
-/// // A random previous state may have n <= 0, outside the cell's domain; check where n > 0.
+/// // Both forms against finite differences (one step, a standard-normal previous state).
 /// for cell in [&mut one, &mut two] {
 ///     assert!(gradcheck::check_cell(cell, 2, 3, &Default::default()).passed());
 /// }
