@@ -104,15 +104,20 @@ pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<Summary, TorchError
     } else {
         "state_dict"
     };
-    let spec = module.as_ref().map(|m| m.spec);
     let nl = module.as_ref().and_then(|m| m.nonlinearity);
     // Names and shapes cannot tell a reset-before GRU from PyTorch's; rnnzoo's own files record
     // the cells they were written from, and that record wins.
-    let entry = t
+    let recorded = t
         .metadata
         .get("rnnzoo.modes")
-        .and_then(|m| recorded_entry(m))
-        .or(module.as_ref().map(|m| m.entry));
+        .and_then(|m| recorded_entry(m));
+    let entry = recorded.or(module.as_ref().map(|m| m.entry));
+    // A recorded zoo cell PyTorch has no module of (an MGU, a coRNN) still has its layers laid
+    // out under PyTorch's names: the layout comes from those names and shapes alone.
+    let spec = module
+        .as_ref()
+        .map(|m| m.spec)
+        .or_else(|| recorded.and_then(|_| recurrent_layout(&t)));
     Ok(Summary {
         kind: kind.into(),
         mode: entry.map(|e| e.torch_mode.unwrap_or(e.cell_mode).to_string()),
@@ -135,6 +140,18 @@ pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<Summary, TorchError
         tensors: t.tensors.len(),
         steps,
     })
+}
+
+/// Sizes, layers and directions of the recurrent parameters of `t` (PyTorch's bare names,
+/// `weight_ih_l0`, ...; a head's dotted names and anything else left out).
+fn recurrent_layout(t: &Tensors) -> Option<rnnzoo::layers::torch::TorchSpec> {
+    let mut recurrent = Tensors::default();
+    for (name, tensor) in &t.tensors {
+        if !name.contains('.') && rnnzoo::layers::torch::parse_name(name).is_some() {
+            recurrent.tensors.insert(name.clone(), tensor.clone());
+        }
+    }
+    rnnzoo::layers::torch::TorchSpec::infer(&recurrent).ok()
 }
 
 /// The registry's kind of the recurrent layers an `rnnzoo.modes` record names

@@ -17,7 +17,7 @@
 //! # What this cell computes: the authors' code
 //!
 //! The authors' implementation (github.com/tk-rusch/coRNN, commit `afd8174`, `coRNNCell` in
-//! `sMNIST/network.py`, the same in every task's folder) takes the damping term explicitly:
+//! `sMNIST/network.py`; the same cell in `adding/model.py`) takes the damping term explicitly:
 //!
 //! ```python
 //! hz = hz + self.dt * (torch.tanh(self.i2h(torch.cat((x, hz, hy), 1))) - self.gamma * hy - self.epsilon * hz)
@@ -46,7 +46,9 @@
 //! - State: `[y; z]` per sample (`state_size = 2H`); the step's output is `y`.
 //! - Constants ([`CoRnnConstants`]): `Δt`, `γ`, `ε`, fixed (not trained), as in the paper.
 //!   The default is the authors' sequential-MNIST setting, `Δt = 0.042`, `γ = 2.7`, `ε = 4.7`
-//!   (the defaults of `sMNIST/sMNIST_task.py` at the commit above, for the paper's sMNIST result).
+//!   (the defaults of `sMNIST/sMNIST_task.py` at the commit above, the script of the paper's
+//!   sMNIST result). They are taken from the authors' script, not from the paper's
+//!   hyperparameter table, which could not be read while this was written.
 //!
 //! # Step form
 //!

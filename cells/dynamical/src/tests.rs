@@ -454,7 +454,8 @@ fn zero_sizes_are_refused() {
 fn f32_and_f64_agree_to_f32_precision() {
     let (ni, nh, nb) = (5, 7, 3);
     let to32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
-    let pairs: [(Box<dyn Cell<f64>>, Box<dyn Cell<f32>>); 3] = [
+    type Pair = (Box<dyn Cell<f64>>, Box<dyn Cell<f32>>);
+    let pairs: [Pair; 3] = [
         (
             Box::new(CoRnnCell::new(ni, nh, Default::default(), &mut seeded(3)).unwrap()),
             Box::new(CoRnnCell::zeros(ni, nh, true, Default::default()).unwrap()),

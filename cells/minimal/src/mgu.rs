@@ -27,7 +27,8 @@
 //! `b_h = b_in + b_hn`): the same functions, with two redundant degrees of freedom per unit, kept
 //! so the parameters have PyTorch's names, shapes and default initialisation. `b_hn` is added
 //! *after* the product `W_hn (f ⊙ h)`, as in the general-form example of
-//! [`rnnzoo_cell::GeneralStep`] and in Keras' `reset_after=False` GRU; this is where it differs
+//! [`rnnzoo_cell::GeneralStep`] (which differs from the paper only in having the two biases, as
+//! this cell does) and in Keras' `reset_after=False` GRU; this is where it differs
 //! from PyTorch's `nn.GRU`, whose reset gate scales `W_hn h + b_hn` bias included. Putting `b_hn`
 //! inside the gate (`W_hn (f ⊙ h) + f ⊙ b_hn`) would not be the paper's cell: with `f ⊙ b_hn` a
 //! closed gate would remove part of the candidate's bias, which the paper's `b_h` never is.
