@@ -112,6 +112,85 @@ def rnnzoo(binary, args):
 ZOO_NAME = {"rnn": "rnn-tanh", "lstm": "lstm", "gru": "gru"}
 
 
+# The zoo's cells beyond PyTorch's three modules, timed at one size (f32, 1 thread): each against
+# PyTorch's module where it has the cell, else against its equations written in PyTorch
+# (torch_speed.py's `references`). The classic cells have the tables above.
+ZOO_SIZE = {"steps": 50, "batch": 64, "input": 256, "hidden": 256}
+CLASSIC = {"rnn-tanh", "rnn-relu", "lstm", "gru", "gru-reset-before"}
+ZOO_BEGIN, ZOO_END = "<!-- zoo: begin -->", "<!-- zoo: end -->"
+
+
+def zoo_run(args, torch):
+    """Every non-classic registry cell, rnnzoo and PyTorch alternating, as the main cases."""
+    names = [e["name"] for e in rnnzoo(args.rnnzoo, ["cells"]) if e["name"] not in CLASSIC]
+    rows = []
+    for name in names:
+        if args.only and args.only not in name:
+            continue
+        zs, ts, err = [], [], None
+        for r in range(args.rounds):
+            order = ("torch", "zoo") if r % 2 == 0 else ("zoo", "torch")
+            for side in order:
+                if side == "zoo":
+                    a = ["speed", "--cell", name, "--dtype", "f32", "--threads", "1",
+                         "--seconds", str(args.seconds), "--min-reps", str(args.min_reps)]
+                    for k, v in ZOO_SIZE.items():
+                        a += [f"--{k}", str(v)]
+                    zs.append(rnnzoo(args.rnnzoo, a))
+                elif torch.proc:
+                    ans = torch.ask({"kind": "reference", "cell": name, "dtype": "f32",
+                                     "threads": 1, "seconds": args.seconds,
+                                     "min_reps": args.min_reps, **ZOO_SIZE})
+                    if "error" in ans:
+                        err = ans["error"]
+                    else:
+                        ts.append(ans)
+        row = {"cell": name, "torch_reason": err}
+        for key in ("forward_ms", "forward_backward_ms"):
+            row["rnnzoo_" + key] = med(zs, key)
+            row["torch_" + key] = med(ts, key) if ts else None
+        rows.append(row)
+        print(f"zoo {name:18} fwd {row['rnnzoo_forward_ms']:9.3f} vs "
+              f"{row['torch_forward_ms'] or float('nan'):9.3f} ms | fwd+bwd "
+              f"{row['rnnzoo_forward_backward_ms']:9.3f} vs "
+              f"{row['torch_forward_backward_ms'] or float('nan'):9.3f} ms",
+              file=sys.stderr, flush=True)
+    return rows
+
+
+def zoo_markdown(res):
+    """The zoo table as a block `--zoo` can rewrite alone, with its own date and commit."""
+    v = res.get("versions") or versions()
+    t = ZOO_SIZE
+    lines = [ZOO_BEGIN, f"## The zoo's other cells (f32, 1 thread, T={t['steps']}, B={t['batch']}, "
+             f"input = hidden = {t['input']})", "",
+             f"Measured {res.get('date', '?')} at rnnzoo {v['commit']} on {res.get('machine')}. "
+             "PyTorch column: PyTorch's own module where it has the cell (`lstm-proj`: "
+             "`nn.LSTM(proj_size=...)`), otherwise the cell's equations written in PyTorch as a "
+             "loop over steps (the reference that writes the parity fixtures, "
+             "`rnnzoo/tests/fixtures/*/reference.py`): what a user without rnnzoo would run.", "",
+             "| cell | forward PyTorch ms | forward rnnzoo ms | ratio | fwd+bwd PyTorch ms | "
+             "fwd+bwd rnnzoo ms | ratio |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in res.get("zoo", []):
+        tf, tfb = r["torch_forward_ms"], r["torch_forward_backward_ms"]
+        why = f" ({r['torch_reason']})" if r.get("torch_reason") and tf is None else ""
+        lines.append(f"| {r['cell']} | {fmt(tf)}{why} | {fmt(r['rnnzoo_forward_ms'])} | "
+                     f"{fmt(ratio(tf, r['rnnzoo_forward_ms']))} | {fmt(tfb)} | "
+                     f"{fmt(r['rnnzoo_forward_backward_ms'])} | "
+                     f"{fmt(ratio(tfb, r['rnnzoo_forward_backward_ms']))} |")
+    return lines + [ZOO_END]
+
+
+def splice_zoo(path, block):
+    """Replaces the zoo block of an existing report (or adds it before the notes' first line)."""
+    text = Path(path).read_text() if Path(path).exists() else ""
+    block = "\n".join(block)
+    if ZOO_BEGIN in text and ZOO_END in text:
+        head, rest = text.split(ZOO_BEGIN, 1)
+        return head + block + rest.split(ZOO_END, 1)[1]
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
 def case_args(c, dtype, threads, seconds, min_reps):
     cell, t, b, i, h, layers, bi = c
     a = ["speed", "--cell", ZOO_NAME[cell], "--steps", str(t), "--batch", str(b), "--input", str(i),
@@ -189,6 +268,7 @@ def run(args):
                   for _ in range(args.rounds)]
             results["scaling"].append({"label": label(c), "cell": cell, "steps": t,
                                        "step_ms": med(zs, "step_ms")})
+    results["zoo"] = zoo_run(args, torch)
     torch.close()
     return results
 
@@ -382,6 +462,7 @@ def markdown(res, args):
                          f"{m['input'] / 1e6:.2f} | {m['saved'] / 1e6:.2f} | "
                          f"{m['peak'] / 1e6:.2f} | {m['ratio']:.2f} | "
                          f"{(m['peak'] - m['params']) / (m['params'] + m['input'] + m['saved']):.2f} |")
+    lines += [""] + zoo_markdown(res)
     lines += ["", "## Targets", "", "| target | measured | met |", "| --- | --- | --- |"]
     for name, measured, met in targets(res):
         lines.append(f"| {name} | {measured} | {'yes' if met else ('no' if met is False else '?')} |")
@@ -405,7 +486,17 @@ def main():
     p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     p.add_argument("--json", default=str(ROOT / "target/bench-compare.json"))
     p.add_argument("--from-json", help="rewrite the report from a saved run, measuring nothing")
+    p.add_argument("--zoo", action="store_true",
+                   help="measure the zoo's other cells only, and rewrite that block of the report")
     args = p.parse_args()
+    if args.zoo:
+        torch = Torch(args.torch_python)
+        res = {"zoo": zoo_run(args, torch), "machine": machine(), "versions": versions(),
+               "date": datetime.date.today().isoformat()}
+        torch.close()
+        Path(args.out).write_text(splice_zoo(args.out, zoo_markdown(res)))
+        print("\n".join(zoo_markdown(res)))
+        return
     if args.from_json:
         res = json.loads(Path(args.from_json).read_text())
         for row in res["cases"]:

@@ -8,7 +8,8 @@ line on stdout. A request is either a case
      "layers": 1, "bidirectional": false, "dtype": "f32", "threads": 1,
      "seconds": 1.0, "min_reps": 5}
 
-or the GEMM ceiling {"kind": "gemm", "size": 2048, "dtype": "f32", "threads": 1, "seconds": 1.0}.
+or a zoo cell PyTorch lacks, as its equations' reference ({"kind": "reference", "cell": "mgu",
+...}, the same fields), or the GEMM ceiling {"kind": "gemm", "size": 2048, "dtype": "f32", "threads": 1, "seconds": 1.0}.
 Or once from the command line: `torch_speed.py --cell lstm --steps 50 ...` (see --help).
 
 Protocol, the same as rnnzoo's (bench/src/speed/run.rs): weights with PyTorch's default
@@ -50,19 +51,29 @@ def measure_case(c):
     m = MODULES[c["cell"]](
         c["input"], c["hidden"], num_layers=c["layers"], bidirectional=c["bidirectional"]
     ).to(dtype)
-    dirs = 2 if c["bidirectional"] else 1
+    out = measure_module(c, lambda x: m(x)[0])
+    flops = forward_flops(c)
+    out["forward_gflops"] = flops / out["forward_ms"] * 1e-6
+    out["forward_backward_gflops"] = 3 * flops / out["forward_backward_ms"] * 1e-6
+    return out
+
+
+def measure_module(c, run):
+    """Medians of forward (inference) and forward+backward of `run(x) -> output (T, B, F)`."""
+    dtype = DTYPES[c["dtype"]]
     x = torch.rand(c["steps"], c["batch"], c["input"], dtype=dtype) * 2 - 1
-    d_out = torch.rand(c["steps"], c["batch"], c["hidden"] * dirs, dtype=dtype) * 2 - 1
+    with torch.inference_mode():
+        width = run(x).shape[-1]
+    d_out = torch.rand(c["steps"], c["batch"], width, dtype=dtype) * 2 - 1
     xg = x.clone().requires_grad_(True)
 
     def forward():
         with torch.inference_mode():
-            m(x)
+            run(x)
 
     def train():
         xg.grad = None
-        y, _ = m(xg)
-        y.backward(d_out)
+        run(xg).backward(d_out)
 
     forward()
     train()
@@ -77,16 +88,44 @@ def measure_case(c):
         both.append(time.perf_counter() - t0)
         if len(fwd) >= c.get("max_reps", 200):
             break
-    f, fb = statistics.median(fwd), statistics.median(both)
-    flops = forward_flops(c)
     return {
-        "forward_ms": f * 1e3,
-        "forward_backward_ms": fb * 1e3,
-        "forward_gflops": flops / f / 1e9,
-        "forward_backward_gflops": 3 * flops / fb / 1e9,
+        "forward_ms": statistics.median(fwd) * 1e3,
+        "forward_backward_ms": statistics.median(both) * 1e3,
         "reps": len(fwd),
         "threads": torch.get_num_threads(),
     }
+
+
+def references():
+    """Every zoo cell's PyTorch form by registry name: the equations' references that write the
+    parity fixtures (`REFERENCES` in rnnzoo/tests/fixtures/*/reference.py, each a function of
+    `(input, hidden)` to a module whose forward maps `x (T, B, I)` to `(output, state)`), and
+    PyTorch's own modules where it has the cell."""
+    import importlib.util
+    from pathlib import Path
+
+    found = {
+        # PyTorch's own projection LSTM; rnnzoo's `lstm-proj` default projects to ceil(H / 2).
+        "lstm-proj": lambda i, h: torch.nn.LSTM(i, h, proj_size=(h + 1) // 2),
+    }
+    root = Path(__file__).resolve().parents[2] / "rnnzoo/tests/fixtures"
+    for path in sorted(root.glob("*/reference.py")):
+        spec = importlib.util.spec_from_file_location(f"reference_{path.parent.name}", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        found.update(getattr(mod, "REFERENCES", {}))
+    return found
+
+
+def measure_reference(c):
+    """A zoo cell PyTorch lacks, as its equations written in PyTorch (a loop over steps)."""
+    torch.set_num_threads(c["threads"])
+    torch.manual_seed(0)
+    refs = references()
+    if c["cell"] not in refs:
+        return {"error": f"no PyTorch reference for {c['cell']!r}"}
+    m = refs[c["cell"]](c["input"], c["hidden"]).to(DTYPES[c["dtype"]])
+    return measure_module(c, lambda x: m(x)[0])
 
 
 def measure_gemm(c):
@@ -126,6 +165,8 @@ def serve():
         try:
             if req["kind"] == "case":
                 ans = measure_case(req)
+            elif req["kind"] == "reference":
+                ans = measure_reference(req)
             elif req["kind"] == "gemm":
                 ans = measure_gemm(req)
             elif req["kind"] == "info":

@@ -21,7 +21,7 @@ fn options(e: &Entry) -> String {
     }
     e.options
         .iter()
-        .map(|o| format!("{}={}", o.name, o.values.join("|")))
+        .map(|o| format!("{}={}", o.name, o.describe()))
         .collect::<Vec<_>>()
         .join(" ")
 }

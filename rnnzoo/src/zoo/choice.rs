@@ -6,78 +6,7 @@ use std::str::FromStr;
 use rand::RngCore;
 use rnnzoo_cell::{Cell, Real};
 
-use super::{get, Entry, ZooError};
-
-/// The most options one kind may declare (the registry's tests check every entry).
-pub const MAX_OPTIONS: usize = 4;
-
-/// Option values set for one kind, checked against its [`Entry::options`]. Values not set are
-/// the option's default. Small and `Copy`: every string is the registry's own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Options {
-    set: [Option<(&'static str, &'static str)>; MAX_OPTIONS],
-}
-
-impl Options {
-    /// Parses `name=value[,name=value...]` (an empty string is no option) for `entry`.
-    ///
-    /// # Errors
-    ///
-    /// [`ZooError::UnknownOption`] for an option the kind does not take,
-    /// [`ZooError::BadOptionValue`] for a value it does not take, [`ZooError::OptionSyntax`] for
-    /// an item without `=` or an option given twice.
-    pub fn parse(entry: &'static Entry, text: &str) -> Result<Self, ZooError> {
-        let mut out = Self::default();
-        for (k, item) in text.split(',').filter(|s| !s.trim().is_empty()).enumerate() {
-            let (name, value) = item.split_once('=').ok_or_else(|| ZooError::OptionSyntax {
-                text: item.to_string(),
-            })?;
-            let spec = entry.option(name.trim())?;
-            let value = value.trim();
-            let value = *spec.values.iter().find(|v| **v == value).ok_or_else(|| {
-                ZooError::BadOptionValue {
-                    cell: entry.name,
-                    option: spec.name,
-                    value: value.to_string(),
-                    known: spec.values.to_vec(),
-                }
-            })?;
-            if out.set.iter().flatten().any(|(n, _)| *n == spec.name) || k >= MAX_OPTIONS {
-                return Err(ZooError::OptionSyntax {
-                    text: text.to_string(),
-                });
-            }
-            out.set[k] = Some((spec.name, value));
-        }
-        Ok(out)
-    }
-
-    /// The value of option `name` of `entry`: the one set, or the default.
-    ///
-    /// # Errors
-    ///
-    /// [`ZooError::UnknownOption`] if `entry` has no such option.
-    pub fn value(&self, entry: &'static Entry, name: &str) -> Result<&'static str, ZooError> {
-        let spec = entry.option(name)?;
-        Ok(self
-            .set
-            .iter()
-            .flatten()
-            .find(|(n, _)| *n == spec.name)
-            .map_or(spec.default_value(), |(_, v)| v))
-    }
-
-    /// The options set to something other than their default, `(name, value)`, in the order
-    /// given.
-    pub fn non_default(&self, entry: &'static Entry) -> Vec<(&'static str, &'static str)> {
-        self.set
-            .iter()
-            .flatten()
-            .filter(|(n, v)| entry.option(n).is_ok_and(|s| s.default_value() != *v))
-            .copied()
-            .collect()
-    }
-}
+use super::{get, Entry, Options, ZooError};
 
 /// A cell kind of the registry and its options: `lstm`, `lstm:forget_bias=1`.
 ///

@@ -43,6 +43,30 @@ pub enum ZooError {
         /// The values it takes.
         known: Vec<&'static str>,
     },
+    /// The option takes a number, and this is not one in its range (or not whole where it must
+    /// be).
+    #[error("option `{option}` of cell `{cell}` takes {expected}, not `{value}`")]
+    OptionOutOfRange {
+        /// The kind.
+        cell: &'static str,
+        /// The option.
+        option: &'static str,
+        /// The value given.
+        value: String,
+        /// What it takes (`a whole number in 1..=4096 (default 1)`).
+        expected: String,
+    },
+    /// An option was read as the other kind: a number as a word, or a word as a number (a
+    /// factory's mistake, not a user's).
+    #[error("option `{option}` of cell `{cell}` is read as {expected}, which it is not")]
+    OptionKind {
+        /// The kind.
+        cell: &'static str,
+        /// The option.
+        option: &'static str,
+        /// What the reader expected.
+        expected: &'static str,
+    },
     /// Options are `name=value` items separated by commas, each at most once.
     #[error("options are `name=value[,name=value...]`, each name once; got `{text}`")]
     OptionSyntax {

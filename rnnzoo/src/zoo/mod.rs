@@ -27,6 +27,7 @@
 
 mod choice;
 mod error;
+mod option;
 
 use rand::RngCore;
 use rnnzoo_cell::{Cell, CellError, Real};
@@ -34,8 +35,9 @@ use rnnzoo_gru::{GruCell, GruResetBeforeCell};
 use rnnzoo_lstm::{LstmCell, LstmOptions};
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
-pub use choice::{CellChoice, Options, MAX_OPTIONS};
+pub use choice::CellChoice;
 pub use error::ZooError;
+pub use option::{OptionSpec, OptionValues, Options, MAX_OPTIONS};
 
 /// How a cell's step is computed, as the unroller sees it ([`rnnzoo_cell::StepForm`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -55,24 +57,6 @@ impl Form {
             Self::Gated => "gated",
             Self::General => "general",
         }
-    }
-}
-
-/// An option a cell kind takes (an initialisation, a variant), given as `name=value`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-pub struct OptionSpec {
-    /// The option's name (`forget_bias`).
-    pub name: &'static str,
-    /// The values it takes; the first is the default.
-    pub values: &'static [&'static str],
-    /// What it does.
-    pub doc: &'static str,
-}
-
-impl OptionSpec {
-    /// The default value (the first of [`OptionSpec::values`]).
-    pub fn default_value(&self) -> &'static str {
-        self.values[0]
     }
 }
 
@@ -119,12 +103,12 @@ pub struct Entry {
     id: Id,
 }
 
-const FORGET_BIAS: OptionSpec = OptionSpec {
-    name: "forget_bias",
-    values: &["0", "1"],
-    doc: "initial effective bias of the forget gate: 0 (PyTorch's init) or exactly 1 \
+const FORGET_BIAS: OptionSpec = OptionSpec::listed(
+    "forget_bias",
+    &["0", "1"],
+    "initial effective bias of the forget gate: 0 (PyTorch's init) or exactly 1 \
           (Jozefowicz et al. 2015; the f block of bias_ih is 1, of bias_hh 0)",
-};
+);
 
 const ELMAN: &str = "Elman, \"Finding structure in time\", Cognitive Science 14(2), 1990";
 const LSTM_REF: &str = "Hochreiter & Schmidhuber, \"Long short-term memory\", Neural Computation \
@@ -377,7 +361,11 @@ pub fn variants() -> Vec<CellChoice> {
     for e in entries() {
         out.push(CellChoice::from_entry(e, Options::default()));
         for o in e.options {
-            for v in &o.values[1..] {
+            // A numeric option has no finite list of values: its default stands for it.
+            let OptionValues::Listed(values) = o.values else {
+                continue;
+            };
+            for v in &values[1..] {
                 // Declared values of declared options always parse.
                 if let Ok(opts) = Options::parse(e, &format!("{}={v}", o.name)) {
                     out.push(CellChoice::from_entry(e, opts));
