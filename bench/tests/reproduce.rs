@@ -167,14 +167,17 @@ fn gradcheck_writes_its_sensitivity_rows_into_summary_json() {
         assert_eq!(row["experiment"], "gradcheck");
         assert_eq!(row["false_alarms"], 0, "{id}");
         // Every block of every cell is caught at 1e-6 or below.
-        assert!(row["detected_in_every_block"].as_f64().unwrap() <= 1e-6, "{row}");
+        assert!(
+            row["detected_in_every_block"].as_f64().unwrap() <= 1e-6,
+            "{row}"
+        );
         let blocks = row["blocks"].as_array().unwrap();
         assert!(blocks.iter().any(|b| b["block"] == "initial_state"), "{id}");
         // torch.autograd.gradcheck's tolerances miss 1e-4 somewhere.
         assert!(
-            blocks
-                .iter()
-                .any(|b| b["smallest_detected_torch"].as_f64().is_none_or(|l| l > 1e-4)),
+            blocks.iter().any(|b| b["smallest_detected_torch"]
+                .as_f64()
+                .is_none_or(|l| l > 1e-4)),
             "{id}"
         );
     }

@@ -236,7 +236,11 @@ impl<L: Layer<f64>> LayerLoss<L> {
     /// bisection over `t` in `1..=T` (a mistake in one step's backward fails every prefix that
     /// reaches it). `None` if `report` passed or no prefix fails. The values are the same after
     /// the call as before it.
-    pub fn earliest_failing_step(&mut self, report: &Report, opts: &Options) -> Option<StepFinding> {
+    pub fn earliest_failing_step(
+        &mut self,
+        report: &Report,
+        opts: &Options,
+    ) -> Option<StepFinding> {
         if report.passed() {
             return None;
         }
@@ -415,7 +419,10 @@ pub fn check_layer_with<L: Layer<f64>>(
     case: &SequenceCase,
     opts: &Options,
 ) -> Result<Report, LayerError> {
-    Ok(check_located(&mut LayerLoss::with_factory(make, case)?, opts))
+    Ok(check_located(
+        &mut LayerLoss::with_factory(make, case)?,
+        opts,
+    ))
 }
 
 fn check_located<L: Layer<f64>>(f: &mut LayerLoss<L>, opts: &Options) -> Report {

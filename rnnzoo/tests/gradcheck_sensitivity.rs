@@ -23,7 +23,10 @@ fn case(seed: u64) -> SequenceCase {
 #[test]
 fn a_one_in_a_million_error_in_any_block_of_any_cell_is_caught_and_located() {
     for choice in zoo::variants() {
-        for (k, direction) in [Direction::Forward, Direction::Reverse].into_iter().enumerate() {
+        for (k, direction) in [Direction::Forward, Direction::Reverse]
+            .into_iter()
+            .enumerate()
+        {
             let seed = 7 + k as u64;
             let loss = || {
                 let cell = choice.build::<f64, _>(3, 4, &mut seeded(seed)).unwrap();
@@ -31,7 +34,10 @@ fn a_one_in_a_million_error_in_any_block_of_any_cell_is_caught_and_located() {
             };
             let mut clean = loss();
             let report = check(&mut clean, &Options::default());
-            assert!(report.passed(), "{choice} {direction:?}: a false alarm\n{report}");
+            assert!(
+                report.passed(),
+                "{choice} {direction:?}: a false alarm\n{report}"
+            );
             let all = blocks(&clean);
             assert!(all.iter().any(|b| b.name == "initial_state"), "{choice}");
             assert!(all.iter().any(|b| b.name == "input"), "{choice}");
@@ -48,8 +54,13 @@ fn a_one_in_a_million_error_in_any_block_of_any_cell_is_caught_and_located() {
                 let g = &report.groups[0];
                 let first = g.first_failure.expect("a failure");
                 assert_eq!(first.verdict, Verdict::Fail);
-                assert!(block.range.contains(&first.index), "{}: {first}", block.name);
-                if let (Some(gate), Location::Param { gate: at, .. }) = (block.gate, first.location) {
+                assert!(
+                    block.range.contains(&first.index),
+                    "{}: {first}",
+                    block.name
+                );
+                if let (Some(gate), Location::Param { gate: at, .. }) = (block.gate, first.location)
+                {
                     assert_eq!(at, gate, "{choice}: {}", block.name);
                 }
             }
@@ -63,7 +74,10 @@ fn torch_gradcheck_tolerances_let_a_planted_1e4_error_through() {
     let choice = &zoo::variants()[0];
     let cell = choice.build::<f64, _>(3, 4, &mut seeded(1)).unwrap();
     let loss = LayerLoss::new(Recurrent::new(cell), &case(1)).unwrap();
-    let block = blocks(&loss).into_iter().find(|b| b.name.starts_with("weight_hh")).unwrap();
+    let block = blocks(&loss)
+        .into_iter()
+        .find(|b| b.name.starts_with("weight_hh"))
+        .unwrap();
     let mut planted = Planted::new(loss, block, 1e-4);
     assert!(check(&mut planted, &Options::torch_gradcheck()).passed());
     assert!(!check(&mut planted, &Options::default()).passed());

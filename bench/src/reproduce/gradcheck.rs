@@ -375,7 +375,13 @@ fn random_case(rng: &mut impl Rng, small: bool) -> UnrollCase {
 /// `lstm:forget_bias=1` as `lstm-forget_bias-1`: a cell in an id.
 fn slug(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 

@@ -84,7 +84,10 @@ impl<C: Cell<f64>> Differentiable for CellStep<'_, C> {
 
     fn loss_scale(&mut self) -> f64 {
         let (next, _) = self.run();
-        next.iter().zip(&self.cotangent).map(|(a, b)| (a * b).abs()).sum()
+        next.iter()
+            .zip(&self.cotangent)
+            .map(|(a, b)| (a * b).abs())
+            .sum()
     }
 
     fn layout(&self, group: usize) -> Layout {

@@ -217,8 +217,7 @@ impl Options {
     /// The verdict on one element.
     fn judge(&self, index: usize, location: Location, analytic: f64, est: Estimate) -> Finding {
         let tolerance = self.safety * est.error + self.atol + self.rtol * est.value.abs();
-        let verdict = if !analytic.is_finite() || !est.value.is_finite() || !tolerance.is_finite()
-        {
+        let verdict = if !analytic.is_finite() || !est.value.is_finite() || !tolerance.is_finite() {
             Verdict::Fail
         } else if !est.smooth {
             Verdict::NotAssessable

@@ -52,9 +52,7 @@ pub fn blocks<F: Differentiable + ?Sized>(f: &F) -> Vec<Block> {
     let mut out = Vec::new();
     for (group, name) in f.groups().into_iter().enumerate() {
         match f.layout(group) {
-            Layout::Param { rows, cols, gates }
-                if cols > 1 && gates > 1 && rows % gates == 0 =>
-            {
+            Layout::Param { rows, cols, gates } if cols > 1 && gates > 1 && rows % gates == 0 => {
                 let per = rows / gates * cols;
                 for gate in 0..gates {
                     out.push(Block {

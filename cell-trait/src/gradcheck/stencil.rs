@@ -48,11 +48,7 @@ pub(super) fn relative_step(v: f64, eps: f64) -> f64 {
 
 /// Richardson's estimate from `loss_at(s)`, the loss at the value plus `s` (`s` in
 /// `{±h, ±2h, ±4h, ±8h}`), and `noise_loss`, the rounding error of one loss.
-pub(super) fn richardson(
-    mut loss_at: impl FnMut(f64) -> f64,
-    h: f64,
-    noise_loss: f64,
-) -> Estimate {
+pub(super) fn richardson(mut loss_at: impl FnMut(f64) -> f64, h: f64, noise_loss: f64) -> Estimate {
     let mut d = |k: f64| (loss_at(k * h) - loss_at(-k * h)) / (2.0 * k * h);
     let (d1, d2, d4, d8) = (d(1.0), d(2.0), d(4.0), d(8.0));
     let r1 = (4.0 * d1 - d2) / 3.0;
@@ -111,7 +107,10 @@ mod tests {
         // relu(x) with h = 1/1024 and the kink at every distance from x up to 8h, the distance
         // 16h/9 (where b = 4a) included.
         let h = 1.0 / 1024.0;
-        for s in (1..800).map(|k| k as f64 * h / 100.0).chain([16.0 * h / 9.0]) {
+        for s in (1..800)
+            .map(|k| k as f64 * h / 100.0)
+            .chain([16.0 * h / 9.0])
+        {
             let est = richardson(|t| (s + t).max(0.0), h, 1e-16);
             assert!(!est.smooth, "kink at {s}: {est:?}");
         }
