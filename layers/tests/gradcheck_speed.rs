@@ -37,7 +37,11 @@ fn timings() {
     let c = case(i, h, 50, 2);
     let start = Instant::now();
     let r = pool(1).install(|| {
-        check_unrolled(LstmCell::<f64>::new(i, h, &mut seeded(5)).unwrap(), &c, &Options::default())
+        check_unrolled(
+            LstmCell::<f64>::new(i, h, &mut seeded(5)).unwrap(),
+            &c,
+            &Options::default(),
+        )
     });
     let r = r.unwrap();
     assert!(r.passed(), "{r}");

@@ -172,7 +172,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
     }
     md += &sensitivity_markdown(&sensitivity, input, hidden);
     md += "\nReference: torch.autograd.gradcheck (PyTorch 2.x) defaults: eps 1e-6, atol 1e-5, rtol 1e-3, \
-        kept here as Options::torch_gradcheck. Richardson extrapolation: L. F. Richardson, \"The deferred \
+        kept here as Options::torch_gradcheck. Richardson extrapolation: L. F. Richardson and J. A. Gaunt, \"The deferred \
         approach to the limit\", Phil. Trans. R. Soc. A 226, 1927. For a correct gradient the estimated error \
         is about 1e-10 of the gradient; a planted error is caught once it exceeds it.\n";
     // The plot: worst relative error per cell (x = the cell's row in the table), one line per setting.

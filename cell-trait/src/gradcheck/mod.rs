@@ -124,6 +124,31 @@ pub trait Differentiable {
     }
 }
 
+/// A borrowed computation is one too, so that a wrapper ([`Planted`]) can borrow what it wraps.
+impl<F: Differentiable + ?Sized> Differentiable for &mut F {
+    fn groups(&self) -> Vec<String> {
+        (**self).groups()
+    }
+    fn values_mut(&mut self, group: usize) -> &mut [f64] {
+        (**self).values_mut(group)
+    }
+    fn loss(&mut self) -> f64 {
+        (**self).loss()
+    }
+    fn gradients(&mut self) -> Vec<Vec<f64>> {
+        (**self).gradients()
+    }
+    fn layout(&self, group: usize) -> Layout {
+        (**self).layout(group)
+    }
+    fn loss_scale(&mut self) -> f64 {
+        (**self).loss_scale()
+    }
+    fn fork(&self) -> Option<Box<dyn Differentiable + Send + '_>> {
+        (**self).fork()
+    }
+}
+
 /// How the numeric derivative is formed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
