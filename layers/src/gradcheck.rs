@@ -241,7 +241,7 @@ impl<L: Layer<f64>> LayerLoss<L> {
         report: &Report,
         opts: &Options,
     ) -> Option<StepFinding> {
-        self.earliest_failing_step_with(report, opts, |f, o| check(f, o))
+        self.earliest_failing_step_with(report, opts, check)
     }
 
     /// As [`LayerLoss::earliest_failing_step`], with `run` doing each prefix's check: for a
