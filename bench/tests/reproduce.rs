@@ -144,3 +144,42 @@ fn an_unknown_experiment_is_an_error_that_lists_the_known_ones() {
     let err = run_named("nope", &ctx).unwrap_err().to_string();
     assert!(err.contains("adding") && err.contains("gradflow"), "{err}");
 }
+
+#[test]
+fn gradcheck_writes_its_sensitivity_rows_into_summary_json() {
+    let out = fresh_dir("gradcheck-summary");
+    let ctx = Context {
+        seed: 0,
+        scale: Scale::Tiny,
+        out: out.clone(),
+        progress: false,
+    };
+    run_named("gradcheck", &ctx).unwrap();
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let rows = doc["rows"].as_array().unwrap();
+    let cells = rnnzoo::zoo::variants();
+    assert_eq!(rows.len(), cells.len());
+    for (row, cell) in rows.iter().zip(&cells) {
+        let id = row["id"].as_str().unwrap();
+        assert!(id.starts_with("gradcheck-sensitivity-"), "{id}");
+        assert!(id.contains(cell.entry().name), "{id} for {cell}");
+        assert_eq!(row["experiment"], "gradcheck");
+        assert_eq!(row["false_alarms"], 0, "{id}");
+        // Every block of every cell is caught at 1e-6 or below.
+        assert!(
+            row["detected_in_every_block"].as_f64().unwrap() <= 1e-6,
+            "{row}"
+        );
+        let blocks = row["blocks"].as_array().unwrap();
+        assert!(blocks.iter().any(|b| b["block"] == "initial_state"), "{id}");
+        // torch.autograd.gradcheck's tolerances miss 1e-4 somewhere.
+        assert!(
+            blocks.iter().any(|b| b["smallest_detected_torch"]
+                .as_f64()
+                .is_none_or(|l| l > 1e-4)),
+            "{id}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}

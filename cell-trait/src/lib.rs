@@ -16,8 +16,9 @@
 //! - [`Cell`]: one step, forward and backward, in the gated two-GEMM form ([`GatedCell`], the fast
 //!   path: a cell writes its elementwise step only) or as a general step ([`GeneralStep`]), and
 //!   one step of either through [`CellExt`]. The traits' docs show how to write your own.
-//! - [`gradcheck`]: finite-difference checks with `torch.autograd.gradcheck`'s tolerances, and the
-//!   check that a cell keeps the samples of a batch apart.
+//! - [`gradcheck`]: finite-difference checks (Richardson extrapolation held to its own error
+//!   estimate: a 1e-6 relative error in any gradient block fails), and the check that a cell keeps
+//!   the samples of a batch apart.
 //! - [`batch`]: the [`Batch`]/[`Targets`] type datasets produce and training takes, here so that
 //!   neither of those crates depends on the other.
 //! - [`strategies`] (feature `strategies`, on by default): proptest strategies for check suites.

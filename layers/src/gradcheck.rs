@@ -241,6 +241,18 @@ impl<L: Layer<f64>> LayerLoss<L> {
         report: &Report,
         opts: &Options,
     ) -> Option<StepFinding> {
+        self.earliest_failing_step_with(report, opts, check)
+    }
+
+    /// As [`LayerLoss::earliest_failing_step`], with `run` doing each prefix's check: for a
+    /// check of something that wraps this loss (a [`Planted`](rnnzoo_cell::gradcheck::Planted)
+    /// error, say), `run` wraps it the same way.
+    pub fn earliest_failing_step_with(
+        &mut self,
+        report: &Report,
+        opts: &Options,
+        mut run: impl FnMut(&mut Self, &Options) -> Report,
+    ) -> Option<StepFinding> {
         if report.passed() {
             return None;
         }
@@ -250,10 +262,10 @@ impl<L: Layer<f64>> LayerLoss<L> {
         let features = self.layer.input_size();
         let outputs = self.layer.output_size();
         let full = (self.seq.clone(), self.d_out.clone());
-        let at = |this: &mut Self, t: usize| -> Report {
+        let mut at = |this: &mut Self, t: usize| -> Report {
             this.seq = full.0.prefix(t, features);
             this.d_out = full.1[..outputs * t * full.0.batch].to_vec();
-            check(this, &narrowed)
+            run(this, &narrowed)
         };
         let (mut lo, mut hi) = (1, steps);
         let mut failed_at = None;

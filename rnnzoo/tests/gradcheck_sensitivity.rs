@@ -4,7 +4,7 @@
 //! parameter, `d input`, `d initial state`) fails the default check, and the failure is located
 //! in the block. `torch.autograd.gradcheck`'s tolerances, for comparison, miss a 1e-4 error.
 
-use rnnzoo::cell::gradcheck::{blocks, check, Location, Options, Planted, Verdict};
+use rnnzoo::cell::gradcheck::{blocks, check, Location, Options, Planted, Report, Verdict};
 use rnnzoo::cell::seeded;
 use rnnzoo::layers::gradcheck::{LayerLoss, SequenceCase};
 use rnnzoo::layers::{Direction, Recurrent};
@@ -81,4 +81,54 @@ fn torch_gradcheck_tolerances_let_a_planted_1e4_error_through() {
     let mut planted = Planted::new(loss, block, 1e-4);
     assert!(check(&mut planted, &Options::torch_gradcheck()).passed());
     assert!(!check(&mut planted, &Options::default()).passed());
+}
+
+#[test]
+fn the_earliest_failing_step_is_named() {
+    // d weight_hh sums d_gh_t h_{t-1}^T: from a zero initial state, step 0 adds nothing to it, so
+    // an error in that block first shows on the prefix of two steps (step 1); from a random
+    // initial state, at step 0. The input's error shows at step 0 either way.
+    for choice in zoo::variants() {
+        for (initial_state, block_name, want) in [
+            (false, "weight_hh", 1),
+            (true, "weight_hh", 0),
+            (false, "input", 0),
+        ] {
+            let seq = SequenceCase {
+                initial_state,
+                ..case(3)
+            };
+            let cell = choice.build::<f64, _>(3, 4, &mut seeded(3)).unwrap();
+            let mut loss = LayerLoss::new(Recurrent::new(cell), &seq).unwrap();
+            let block = blocks(&loss)
+                .into_iter()
+                .find(|b| b.name.starts_with(block_name))
+                .unwrap();
+            let opts = Options::default();
+            let report = check(&mut Planted::new(&mut loss, block.clone(), 1e-6), &opts);
+            assert!(!report.passed(), "{choice}: {}", block.name);
+            let step = loss
+                .earliest_failing_step_with(&report, &opts, |f, o| {
+                    check(&mut Planted::new(f, block.clone(), 1e-6), o)
+                })
+                .expect("a failing step");
+            assert_eq!(
+                step.step, want,
+                "{choice} {block_name} h0={initial_state}: {step:?}"
+            );
+            assert_eq!(
+                (step.steps, step.group.as_str()),
+                (4, block.group_name.as_str())
+            );
+            let text = Report {
+                earliest_step: Some(step),
+                ..report
+            }
+            .to_string();
+            assert!(
+                text.contains(&format!("earliest failing step: {want} of 4")),
+                "{text}"
+            );
+        }
+    }
 }

@@ -173,6 +173,7 @@ pub fn run_named(name: &str, ctx: &Context) -> anyhow::Result<Outcome> {
     }
     write_atomic(&ctx.out.join(format!("{name}.md")), section.as_bytes())?;
     write_report(&ctx.out)?;
+    write_summary(&ctx.out)?;
     Ok(outcome)
 }
 
@@ -191,6 +192,33 @@ fn write_report(out: &Path) -> anyhow::Result<()> {
         }
     }
     write_atomic(&out.join("REPORT.md"), report.as_bytes())
+}
+
+/// `summary.json`: `{"rows": [...]}`, the rows every experiment present in the folder lists under
+/// `results.summary_rows` in its `NAME.json` (each an object with an `id`, such as
+/// `gradcheck-sensitivity-lstm`), in suite order, each with its `experiment` added.
+fn write_summary(out: &Path) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    for e in EXPERIMENTS {
+        let Ok(text) = std::fs::read_to_string(out.join(format!("{}.json", e.name))) else {
+            continue;
+        };
+        let doc: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("reading {}.json", e.name))?;
+        if let Some(list) = doc["results"]["summary_rows"].as_array() {
+            for row in list {
+                let mut row = row.clone();
+                if let Some(o) = row.as_object_mut() {
+                    o.insert("experiment".into(), json!(e.name));
+                }
+                rows.push(row);
+            }
+        }
+    }
+    write_atomic(
+        &out.join("summary.json"),
+        serde_json::to_string_pretty(&json!({ "rows": rows }))?.as_bytes(),
+    )
 }
 
 /// Writes a file so that a crash leaves either the old or the new contents: a temporary file in
