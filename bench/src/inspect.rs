@@ -74,8 +74,10 @@ pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<Summary, TorchError
     for (name, tensor) in &t.tensors {
         // Model parameters are recurrent ones under PyTorch's names and rnnzoo's dotted ones (a
         // head); optimizer buffers (`optim.`) and anything else (a fixture's data) are not.
+        // A cell's extra parameters (`skew_hh_l0`) count by their layer suffix.
         let recurrent_name =
-            (name.starts_with("weight_") || name.starts_with("bias_")) && !name.contains('.');
+            (name.starts_with("weight_") || name.starts_with("bias_") || layer_of(name).is_some())
+                && !name.contains('.');
         if recurrent_name
             || (name.contains('.') && !name.starts_with("optim.") && !name.starts_with("grad."))
         {
@@ -104,6 +106,9 @@ pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<Summary, TorchError
     } else {
         "state_dict"
     };
+    // A weights file of a cell PyTorch's names do not describe (exprnn has no `weight_hh`): its
+    // layers and directions are still in its parameters' suffixes.
+    let by_names = (kind == "weights").then(|| layout_by_names(&t)).flatten();
     let nl = module.as_ref().and_then(|m| m.nonlinearity);
     // Names and shapes cannot tell a reset-before GRU from PyTorch's; rnnzoo's own files record
     // the cells they were written from, and that record wins.
@@ -134,8 +139,8 @@ pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<Summary, TorchError
         input_size: spec.map(|s| s.input_size),
         hidden_size: spec.map(|s| s.hidden_size),
         proj_size: spec.map(|s| s.proj_size).filter(|&p| p > 0),
-        layers: spec.map(|s| s.num_layers),
-        directions: spec.map(|s| s.dirs()),
+        layers: spec.map(|s| s.num_layers).or(by_names.map(|(l, _)| l)),
+        directions: spec.map(|s| s.dirs()).or(by_names.map(|(_, d)| d)),
         parameters,
         tensors: t.tensors.len(),
         steps,
@@ -152,6 +157,24 @@ fn recurrent_layout(t: &Tensors) -> Option<rnnzoo::layers::torch::TorchSpec> {
         }
     }
     rnnzoo::layers::torch::TorchSpec::infer(&recurrent).ok()
+}
+
+/// `(layer, reversed)` of a recurrent parameter's name `<name>_l<k>[_reverse]`.
+fn layer_of(name: &str) -> Option<(usize, bool)> {
+    let (base, reversed) = match name.strip_suffix("_reverse") {
+        Some(b) => (b, true),
+        None => (name, false),
+    };
+    let (_, k) = base.rsplit_once("_l")?;
+    Some((k.parse().ok()?, reversed))
+}
+
+/// Layers and directions from the recurrent parameters' names, if there are any.
+fn layout_by_names(t: &Tensors) -> Option<(usize, usize)> {
+    let found: Vec<(usize, bool)> = t.tensors.keys().filter_map(|n| layer_of(n)).collect();
+    let layers = found.iter().map(|&(k, _)| k + 1).max()?;
+    let dirs = if found.iter().any(|&(_, r)| r) { 2 } else { 1 };
+    Some((layers, dirs))
 }
 
 /// The registry's kind of the recurrent layers an `rnnzoo.modes` record names

@@ -19,6 +19,9 @@ use crate::{GatedCell, GeneralStep, Params, Real};
 ///   ([`GeneralStep`]). For cells that do not fit the shape above: a GRU with the reset gate
 ///   before the recurrent product, a minimal gated unit (the example on [`GeneralStep`]), an LSTM
 ///   with a projection, layer norm inside the cell.
+///   A general step may also do work once per pass rather than per step (an orthogonal RNN's
+///   `W_hh = expm(A)` and its gradient): [`GeneralStep::begin_pass`] and
+///   [`GeneralStep::end_backward`], which the unroller calls around a pass's steps.
 ///
 /// Either way the cell gets one-step forward and backward ([`CellExt`](crate::CellExt)), and with
 /// them the unroller, bidirectional and deep stacks and the gradient checker.

@@ -793,7 +793,17 @@ impl Entry {
     }
 
     /// A cell of this kind with PyTorch's default initialisation and `options` (see
-    /// [`CellChoice::build`] for a kind and its options together).
+    /// [`CellChoice::build`] for a kind and its options together). The initialisation options
+    /// (`init=orthogonal|identity`, `forget_bias=chrono`, `update_bias=chrono`) rewrite the
+    /// parameters after the kind's own initialisation, drawing from the same `rng`.
+    ///
+    /// ```
+    /// use rnnzoo::zoo::{self, Options};
+    /// let relu = zoo::get("rnn-relu")?;
+    /// let irnn = relu.build::<f64, _>(2, 3, &Options::parse(relu, "init=identity")?, &mut rnnzoo::cell::seeded(0))?;
+    /// assert_eq!(irnn.params().get("weight_hh").unwrap().data(), &[1., 0., 0., 0., 1., 0., 0., 0., 1.]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
