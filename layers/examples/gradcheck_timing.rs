@@ -1,6 +1,6 @@
-//! How long the default gradient check takes (run by hand, not in `make test`: nothing asserts a
-//! duration): `cargo test --release -p rnnzoo-layers --test gradcheck_speed -- --ignored
-//! --nocapture`. TESTING.md records a run.
+//! How long the default gradient check takes: `cargo run --release -p rnnzoo-layers --example
+//! gradcheck_timing`. An example, not a test, because a benchmark is never a timed test; TESTING.md
+//! records a run.
 
 use std::time::Instant;
 
@@ -30,9 +30,7 @@ fn pool(threads: usize) -> rayon::ThreadPool {
         .unwrap()
 }
 
-#[test]
-#[ignore = "a timing, run by hand"]
-fn timings() {
+fn main() {
     let (i, h) = (8, 16);
     let c = case(i, h, 50, 2);
     let start = Instant::now();
