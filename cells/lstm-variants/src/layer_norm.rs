@@ -48,9 +48,7 @@
 //! `gamma[1]`), one bias, a gain and a bias on the cell normalisation (`gamma_h`, `beta_h`); its
 //! gate order is `i, g, f, o`. PyTorch's own `benchmarks/fastrnns/custom_lstms.py`
 //! (`LayerNormLSTMCell`, the form most PyTorch ports copy) differs in one respect: it carries the
-//! normalised cell state, `c_t := LN(c_t)`, to the next step; so does TensorFlow Addons'
-//! `LayerNormLSTMCell` (which also normalises the gate blocks together, as here, while TF1's
-//! `LayerNormBasicLSTMCell` normalises each gate separately). Here the paper wins.
+//! normalised cell state, `c_t := LN(c_t)`, to the next step. Here the paper wins.
 //!
 //! # Why the general form
 //!

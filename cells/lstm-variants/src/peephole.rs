@@ -26,7 +26,7 @@
 //! ```
 //!
 //! This is the peephole LSTM as Graves ("Generating sequences with recurrent neural networks",
-//! arXiv:1308.0850, 2013, eqs. 7-11) writes it and as TensorFlow's `LSTMCell(use_peepholes=True)`
+//! arXiv:1308.0850, 2013) writes it and as TensorFlow's `LSTMCell(use_peepholes=True)`
 //! and Keras' `PeepholeLSTMCell` compute it: the paper's connections (`c_{t-1}` into `i` and `f`,
 //! `c_t` into `o`) with the later LSTM's `tanh` on both the cell input and the cell output (the
 //! paper's `g` and `h` squashing functions). The extra parameters are named after Graves' `W_ci`,
