@@ -46,10 +46,10 @@ pub fn orthogonal_recurrent<T: Real, R: Rng + ?Sized>(
     Ok(())
 }
 
-/// Standard deviation of the IRNN's input weights: "the non-recurrent weights are initialized
-/// with a random matrix, whose entries are sampled from a Gaussian distribution with mean of
-/// zero and standard deviation of 0.001" (Le, Jaitly & Hinton 2015, Section 4.1; the Keras
-/// IRNN example, `examples/mnist_irnn.py`, uses `RandomNormal(stddev=0.001)` likewise).
+/// Standard deviation of the IRNN's Gaussian input weights (Le, Jaitly & Hinton 2015,
+/// arXiv:1504.00941). The value is the one Keras's IRNN example uses with the identity
+/// recurrent initialiser and relu (`examples/mnist_irnn.py`: `RandomNormal(stddev=0.001)`); the
+/// paper's own text was not available to check it against.
 pub const IRNN_INPUT_STD: f64 = 0.001;
 
 /// The IRNN of Le, Jaitly & Hinton, "A simple way to initialize recurrent networks of rectified
