@@ -138,13 +138,12 @@ def zoo_run(args, torch):
                         a += [f"--{k}", str(v)]
                     zs.append(rnnzoo(args.rnnzoo, a))
                 elif torch.proc:
-                    ans = torch.ask({"kind": "reference", "cell": name, "dtype": "f32",
-                                     "threads": 1, "seconds": args.seconds,
-                                     "min_reps": args.min_reps, **ZOO_SIZE})
-                    if "error" in ans:
-                        err = ans["error"]
-                    else:
-                        ts.append(ans)
+                    try:
+                        ts.append(torch.ask({"kind": "reference", "cell": name, "dtype": "f32",
+                                             "threads": 1, "seconds": args.seconds,
+                                             "min_reps": args.min_reps, **ZOO_SIZE}))
+                    except RuntimeError as e:  # no reference: the row says so
+                        err = str(e)
         row = {"cell": name, "torch_reason": err}
         for key in ("forward_ms", "forward_backward_ms"):
             row["rnnzoo_" + key] = med(zs, key)
