@@ -66,7 +66,9 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         (128, 20, 20_000, 200, 1000, 1e-3),
     );
     let clip = 1.0;
-    let kinds = rnnzoo::zoo::choices(&["rnn-tanh", "lstm", "gru"])?;
+    // expRNN: the orthogonal family that solves copy memory where LSTM cannot (Arjovsky et al.
+    // 2016); its authors run this task (Lezcano/expRNN, `1_copying.py`).
+    let kinds = rnnzoo::zoo::choices(&["rnn-tanh", "lstm", "gru", "exprnn"])?;
     let mut cases = Vec::new();
     let mut chart = Chart::new(
         format!("Copy memory: test cross-entropy per step, hidden {hidden}"),
