@@ -135,8 +135,8 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         );
     }
     md += &format!(
-        "\nReferences (published results as we recall them; we could not re-check the papers offline, \
-         and their settings differ from ours):\n\n\
+        "\nReferences (what these papers report, not yet checked against their text here: pointers, not \
+         numbers to compare; their settings differ from ours):\n\n\
          - Hochreiter & Schmidhuber (1997, the LSTM paper, experiment 4) introduced the task, in a \
          slightly different form (values in [-1, 1]), and report that LSTM solves it for minimal lags of \
          100 to 1000 steps, after tens to hundreds of thousands of training sequences.\n\

@@ -151,17 +151,14 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         );
     }
     md += &format!(
-        "\nReference: Arjovsky, Shah & Bengio (2016, uRNN paper; copying problem at T = 100, 200, 300 \
-         and 500, an LSTM of 128 units, RMSprop). As we recall their figure and its caption (we could not \
-         re-check the paper offline), the LSTM beat the baseline 10 ln 8 / (T + 20) only at T = 100, the \
-         tanh RNN stayed at it, and the uRNN went to near-zero loss at every length; they quote no table \
-         of final values, so the comparison is qualitative. Henaff, Szlam & LeCun (2016) construct RNN \
+        "\nReference: the copying problem as Arjovsky, Shah & Bengio (\"Unitary evolution recurrent \
+         neural networks\", ICML 2016) use it, to compare recurrences that preserve the norm with \
+         LSTM; the expRNN's authors run it in their code (Lezcano/expRNN, `1_copying.py`). The \
+         memoryless baseline is 10 ln 8 / (T + 20). Henaff, Szlam & LeCun (2016) construct RNN \
          solutions and show the task is learnable with a suitable (orthogonal or identity) recurrent \
-         initialisation. Our quick run uses a much shorter delay (T = {q}) and {seen} training \
-         sequences; a cell at the baseline here did not find the memorising solution within this \
-         budget, which says nothing about longer training. At full scale (`--full`: T = 100 to 500, \
-         20,000 updates) we expect the published picture: the cells at or near the baseline for the \
-         long delays.\n",
+         initialisation. Our quick run uses a short delay (T = {q}) and {seen} training sequences; \
+         a cell at the baseline here did not find the memorising solution within this budget, which \
+         says nothing about longer training (`--full`: T = 100 to 500, 20,000 updates).\n",
         q = delays[0],
         seen = updates * batch,
     );
