@@ -37,6 +37,7 @@ mod real;
 mod step;
 #[cfg(feature = "strategies")]
 pub mod strategies;
+pub mod testing;
 mod weights;
 
 /// The random-number crate rnnzoo's initialisers take, so that a cell crate writes `R: Rng`

@@ -1,26 +1,9 @@
 use super::*;
 use rnnzoo_cell::gradcheck::{self, normal_vec};
+use rnnzoo_cell::testing::forward_step as forward;
 use rnnzoo_cell::{
     seeded, Cell, CellError, CellExt, GeneralStep, Params, Real, StepBackward, StepForm,
-    StepForward,
 };
-
-/// One forward step; returns `(next, cache)`.
-fn forward<T: Real>(cell: &dyn Cell<T>, x: &[T], prev: &[T], batch: usize) -> (Vec<T>, Vec<T>) {
-    let mut next = vec![T::nan(); cell.state_size() * batch];
-    let mut cache = vec![T::nan(); cell.cache_size() * batch];
-    let mut scratch = vec![T::nan(); cell.step_scratch_size(batch)];
-    cell.step_forward(StepForward {
-        x,
-        prev,
-        next: &mut next,
-        cache: &mut cache,
-        batch,
-        scratch: &mut scratch,
-    })
-    .unwrap();
-    (next, cache)
-}
 
 /// One backward step from `d_next`; returns `(d_x, d_prev, grads)`.
 fn backward<T: Real>(

@@ -1,58 +1,8 @@
 use super::*;
 use proptest::prelude::*;
 use rnnzoo_cell::gradcheck::{self, normal_vec};
-use rnnzoo_cell::{
-    seeded, Cell, CellError, CellExt, GeneralStep, Params, StepBackward, StepForm, StepForward,
-};
-
-/// One forward step; returns `(next, cache)`. Outputs and scratch start as NaN, so a value the
-/// step forgets to write shows.
-fn forward(cell: &dyn Cell<f64>, x: &[f64], prev: &[f64], batch: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut next = vec![f64::NAN; cell.state_size() * batch];
-    let mut cache = vec![f64::NAN; cell.cache_size() * batch];
-    let mut scratch = vec![f64::NAN; cell.step_scratch_size(batch)];
-    cell.step_forward(StepForward {
-        x,
-        prev,
-        next: &mut next,
-        cache: &mut cache,
-        batch,
-        scratch: &mut scratch,
-    })
-    .unwrap();
-    (next, cache)
-}
-
-/// One backward step from `d_next` into `grads`; returns `(d_x, d_prev)`.
-fn backward(
-    cell: &dyn Cell<f64>,
-    x: &[f64],
-    prev: &[f64],
-    d_next: &[f64],
-    batch: usize,
-    grads: &mut Params<f64>,
-    fill: f64,
-) -> (Vec<f64>, Vec<f64>) {
-    let (_, cache) = forward(cell, x, prev, batch);
-    let mut d_x = vec![fill; x.len()];
-    let mut d_prev = vec![fill; prev.len()];
-    let mut scratch = vec![f64::NAN; cell.step_scratch_size(batch)];
-    cell.step_backward(
-        StepBackward {
-            x,
-            prev,
-            cache: &cache,
-            d_next,
-            d_x: &mut d_x,
-            d_prev: &mut d_prev,
-            batch,
-            scratch: &mut scratch,
-        },
-        grads,
-    )
-    .unwrap();
-    (d_x, d_prev)
-}
+use rnnzoo_cell::testing::{backward_step as backward, forward_step as forward};
+use rnnzoo_cell::{seeded, Cell, CellError, CellExt, GeneralStep, StepForm, StepForward};
 
 fn max_diff(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());

@@ -1,28 +1,12 @@
 use nalgebra::DMatrix;
 use proptest::prelude::*;
 use rnnzoo_cell::gradcheck::{self, normal_vec};
-use rnnzoo_cell::{seeded, Cell, CellError, CellExt, Params, Real, StepBackward, StepForward};
+use rnnzoo_cell::testing::forward_step as forward;
+use rnnzoo_cell::{seeded, Cell, CellError, CellExt, Params, StepBackward};
 
 use crate::expm::{expm, expm_frechet_adjoint, free_gradient, skew_from_free};
 use crate::modrelu::modrelu;
 use crate::{ExpRnnCell, SkewInit};
-
-/// One forward step through `CellExt` (so the per-pass hook runs); returns `(next, cache)`.
-fn forward<T: Real>(cell: &dyn Cell<T>, x: &[T], prev: &[T], batch: usize) -> (Vec<T>, Vec<T>) {
-    let mut next = vec![T::nan(); cell.state_size() * batch];
-    let mut cache = vec![T::nan(); cell.cache_size() * batch];
-    let mut scratch = vec![T::nan(); cell.step_scratch_size(batch)];
-    cell.step_forward(StepForward {
-        x,
-        prev,
-        next: &mut next,
-        cache: &mut cache,
-        batch,
-        scratch: &mut scratch,
-    })
-    .unwrap();
-    (next, cache)
-}
 
 fn backward(
     cell: &dyn Cell<f64>,

@@ -6,51 +6,8 @@ mod peephole;
 mod slstm;
 
 use rnnzoo_cell::gradcheck::{self, Report};
-use rnnzoo_cell::{Cell, CellExt, Params, Real, StepBackward, StepForward};
-
-/// One forward step with NaN-filled outputs and scratch; returns `(next, cache)`.
-fn forward<T: Real>(cell: &dyn Cell<T>, x: &[T], prev: &[T], batch: usize) -> (Vec<T>, Vec<T>) {
-    let mut next = vec![T::nan(); cell.state_size() * batch];
-    let mut cache = vec![T::nan(); cell.cache_size() * batch];
-    let mut scratch = vec![T::nan(); cell.step_scratch_size(batch)];
-    cell.step_forward(StepForward {
-        x,
-        prev,
-        next: &mut next,
-        cache: &mut cache,
-        batch,
-        scratch: &mut scratch,
-    })
-    .unwrap();
-    (next, cache)
-}
-
-/// One backward step from `d_next` into `grads` (added to); returns `(d_x, d_prev)`.
-fn backward<T: Real>(
-    cell: &dyn Cell<T>,
-    x: &[T],
-    prev: &[T],
-    d_next: &[T],
-    batch: usize,
-    grads: &mut Params<T>,
-) -> (Vec<T>, Vec<T>) {
-    let (_, cache) = forward(cell, x, prev, batch);
-    let mut d_x = vec![T::nan(); x.len()];
-    let mut d_prev = vec![T::nan(); prev.len()];
-    let mut scratch = vec![T::nan(); cell.step_scratch_size(batch)];
-    let step = StepBackward {
-        x,
-        prev,
-        cache: &cache,
-        d_next,
-        d_x: &mut d_x,
-        d_prev: &mut d_prev,
-        batch,
-        scratch: &mut scratch,
-    };
-    cell.step_backward(step, grads).unwrap();
-    (d_x, d_prev)
-}
+use rnnzoo_cell::testing::{backward_step as backward, forward_step as forward};
+use rnnzoo_cell::Cell;
 
 /// The step's finite-difference check and the column-independence check; panics with both
 /// reports on failure.
@@ -102,9 +59,9 @@ fn backward_overwrites_outputs_and_adds_grads(cell: &dyn Cell<f64>, prev: &[f64]
     let x = gradcheck::normal_vec(cell.input_size() * nb, &mut rng);
     let d_next = gradcheck::normal_vec(prev.len(), &mut rng);
     let mut once = cell.params().zeros_like();
-    let (dx1, dp1) = backward(cell, &x, prev, &d_next, nb, &mut once);
+    let (dx1, dp1) = backward(cell, &x, prev, &d_next, nb, &mut once, f64::NAN);
     let mut twice = once.clone();
-    let (dx2, dp2) = backward(cell, &x, prev, &d_next, nb, &mut twice);
+    let (dx2, dp2) = backward(cell, &x, prev, &d_next, nb, &mut twice, f64::NAN);
     assert_eq!((dx1, dp1), (dx2, dp2), "{}", cell.mode());
     for (a, b) in once.iter().zip(twice.iter()) {
         for (u, v) in a.data().iter().zip(b.data()) {
