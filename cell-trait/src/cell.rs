@@ -1,6 +1,7 @@
 //! The `Cell` trait: one step of a recurrent network, forward and backward.
 
 use crate::gemm::MatRef;
+use crate::scan::ScanPass;
 use crate::{GatedCell, GeneralStep, Params, Real};
 
 /// One step of a recurrent network: `(x_t, state_{t-1}) -> state_t`, whose first
@@ -22,6 +23,10 @@ use crate::{GatedCell, GeneralStep, Params, Real};
 ///   A general step may also do work once per pass rather than per step (an orthogonal RNN's
 ///   `W_hh = expm(A)` and its gradient): [`GeneralStep::begin_pass`] and
 ///   [`GeneralStep::end_backward`], which the unroller calls around a pass's steps.
+/// - [`StepForm::Scan`]: the cell computes a whole pass over time at once
+///   ([`ScanPass`](crate::scan::ScanPass)), for recurrences that are elementwise, with every
+///   product by a weight matrix depending on the input only (minGRU, minLSTM, QRNN, SRU, IndRNN,
+///   LRU): one GEMM over all steps and a parallel scan over time ([`crate::scan`]).
 ///
 /// Either way the cell gets one-step forward and backward ([`CellExt`](crate::CellExt)), and with
 /// them the unroller, bidirectional and deep stacks and the gradient checker.
@@ -106,7 +111,7 @@ pub trait Cell<T: Real>: Send + Sync {
     /// The parameters, for writing (optimizers, loading, initialisers).
     fn params_mut(&mut self) -> &mut Params<T>;
 
-    /// How the step is computed: the gated two-GEMM form or a general step.
+    /// How the step is computed: the gated two-GEMM form, a general step, or a whole-pass scan.
     fn form(&self) -> StepForm<'_, T>;
 }
 
@@ -117,6 +122,9 @@ pub enum StepForm<'a, T> {
     Gated(&'a dyn GatedCell<Real = T>),
     /// Any step the cell computes itself.
     General(&'a dyn GeneralStep<T>),
+    /// A whole pass at a time, for an elementwise (diagonal) recurrence whose input side is
+    /// hoisted over every step: [`ScanPass`](crate::scan::ScanPass).
+    Scan(&'a dyn ScanPass<T>),
 }
 
 /// Where a gated cell keeps its two weights and two optional biases, as indices into

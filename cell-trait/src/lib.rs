@@ -16,6 +16,8 @@
 //! - [`Cell`]: one step, forward and backward, in the gated two-GEMM form ([`GatedCell`], the fast
 //!   path: a cell writes its elementwise step only) or as a general step ([`GeneralStep`]), and
 //!   one step of either through [`CellExt`]. The traits' docs show how to write your own.
+//! - [`scan`]: the third form, a whole pass at a time for elementwise recurrences
+//!   ([`scan::ScanPass`]), and the parallel linear scan over time and its adjoint.
 //! - [`gradcheck`]: finite-difference checks (Richardson extrapolation held to its own error
 //!   estimate: a 1e-6 relative error in any gradient block fails), and the check that a cell keeps
 //!   the samples of a batch apart.
@@ -34,6 +36,7 @@ pub mod gradcheck;
 mod init;
 mod params;
 mod real;
+pub mod scan;
 mod step;
 #[cfg(feature = "strategies")]
 pub mod strategies;

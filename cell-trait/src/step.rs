@@ -1,6 +1,7 @@
 //! One step of any cell, forward and backward, with its buffers checked: [`CellExt`].
 
 use crate::gemm::{gemm, MatMut, MatRef};
+use crate::scan::{ScanBackward, ScanForward};
 use crate::{
     add_row_sums, broadcast_bias, h_view, Cell, CellError, GatedCell, Param, Params,
     PointwiseBackward, PointwiseForward, Real, StepBackward, StepForm, StepForward,
@@ -111,6 +112,9 @@ impl<T: Real, C: Cell<T> + ?Sized> CellExt<T> for C {
         match self.form() {
             StepForm::Gated(g) => 2 * g.weights().gates() * self.hidden_size() * batch,
             StepForm::General(s) => s.scratch_size(batch),
+            // `d_next` (which a scan pass may overwrite), and the step's state and cache again
+            // (a scan's backward reads the state after the step, which a step is not given).
+            StepForm::Scan(_) => (2 * self.state_size() + self.cache_size()) * batch,
         }
     }
 
@@ -143,6 +147,15 @@ impl<T: Real, C: Cell<T> + ?Sized> CellExt<T> for C {
                     scratch,
                 });
             }
+            // One step is a pass of one step.
+            StepForm::Scan(p) => p.forward(ScanForward {
+                x: s.x,
+                initial: s.prev,
+                states: s.next,
+                cache: s.cache,
+                steps: 1,
+                batch: s.batch,
+            }),
         }
         Ok(())
     }
@@ -192,6 +205,32 @@ impl<T: Real, C: Cell<T> + ?Sized> CellExt<T> for C {
                 };
                 g.backward(step, grads);
                 g.end_backward(scratch, grads);
+            }
+            StepForm::Scan(p) => {
+                let (d_states, rest) = s.scratch.split_at_mut(s.d_next.len());
+                let (next, rest) = rest.split_at_mut(s.d_next.len());
+                let cache = &mut rest[..s.cache.len()];
+                p.forward(ScanForward {
+                    x: s.x,
+                    initial: s.prev,
+                    states: &mut *next,
+                    cache,
+                    steps: 1,
+                    batch: s.batch,
+                });
+                d_states.copy_from_slice(s.d_next);
+                let pass = ScanBackward {
+                    x: s.x,
+                    initial: s.prev,
+                    states: next,
+                    cache: s.cache,
+                    d_states,
+                    d_x: s.d_x,
+                    d_initial: s.d_prev,
+                    steps: 1,
+                    batch: s.batch,
+                };
+                p.backward(pass, grads);
             }
         }
         Ok(())

@@ -27,6 +27,7 @@ fn check_cell<T: rnnzoo::cell::Real>(e: &zoo::Entry, cell: &dyn Cell<T>, bias: b
     let form = match cell.form() {
         StepForm::Gated(_) => Form::Gated,
         StepForm::General(_) => Form::General,
+        StepForm::Scan(_) => Form::Scan,
     };
     assert_eq!(form, e.form, "{}", e.name);
     let rows = cell_rows.unwrap_or(h);

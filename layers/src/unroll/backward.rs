@@ -6,9 +6,11 @@
 //! so the gate gradients are never held for the whole sequence. A cell whose `d_gh` is `d_gi`
 //! (vanilla, LSTM) writes `d_gi` only: no `d_gh` buffer, and one bias sum serves both biases.
 //! General cells: the cell's step backward per step, between the cell's per-pass hooks
-//! (`GeneralStep::begin_pass` before the first, `end_backward` after the last).
+//! (`GeneralStep::begin_pass` before the first, `end_backward` after the last). Scan cells: one
+//! call for the whole pass (`ScanPass::backward`), given the gradient at every step's state.
 
 use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::scan::ScanBackward;
 use rnnzoo_cell::{add_row_sums, Cell, Params, PointwiseBackward, Real, StepBackward, StepForm};
 
 use super::forward::Shape;
@@ -204,6 +206,54 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
                 std::mem::swap(&mut d_state, &mut d_prev);
             }
             g.end_backward(&mut scratch, grads);
+        }
+        StepForm::Scan(p) => {
+            // The gradient from outside the recurrence at each step's state: the output's at a
+            // valid step, and the final state's at each sample's last valid step. Every later step
+            // gets zero, so its state (run on padded input) contributes nothing.
+            let mut d_states = vec![T::zero(); s * n];
+            for t in 0..steps {
+                let d_out = &d_output[t * h * batch..][..h * batch];
+                let d_st = &mut d_states[t * sb..][..sb];
+                for (b, (ds, dy)) in d_st
+                    .chunks_exact_mut(s)
+                    .zip(d_out.chunks_exact(h))
+                    .enumerate()
+                {
+                    if !padded(t, b) {
+                        ds[..h].copy_from_slice(dy);
+                    }
+                }
+            }
+            if let Some(d_final) = d_final {
+                for (b, df) in d_final.chunks_exact(s).enumerate() {
+                    let last = rec.lengths.map_or(steps, |l| l[b]) - 1;
+                    let ds = &mut d_states[last * sb + b * s..][..s];
+                    for (a, &v) in ds.iter_mut().zip(df) {
+                        *a += v;
+                    }
+                }
+            }
+            p.backward(
+                ScanBackward {
+                    x: rec.x,
+                    initial: &rec.states[..sb],
+                    states: &rec.states[sb..][..n * s],
+                    cache: rec.cache,
+                    d_states: &mut d_states,
+                    d_x: &mut d_x,
+                    d_initial: &mut d_state,
+                    steps,
+                    batch,
+                },
+                grads,
+            );
+            // A padded step's input is a constant zero: no gradient, whatever the pass wrote.
+            for t in 0..steps {
+                for b in (0..batch).filter(|&b| padded(t, b)) {
+                    d_x[(t * batch + b) * i..][..i].fill(T::zero());
+                }
+            }
         }
     }
     (d_x, d_state)

@@ -8,16 +8,19 @@
 //! buffer is allocated before the loop.
 
 use rnnzoo_cell::gemm::{gemm_packed, MatMut, MatRef, PackedA};
+use rnnzoo_cell::scan::ScanForward;
 use rnnzoo_cell::{broadcast_bias, h_view, Cell, PointwiseForward, Real, StepForm, StepForward};
 
 use super::work::{chunk_steps, forward_pointwise, packs_w_ih, StepSizes, Weight};
 
 /// What the loop produced. With `keep`, `states` holds all `T + 1` states (slot `t` is the state
-/// before step `t`) and `cache` every step's cache; without, two state slots and one cache slot.
+/// before step `t`) and `cache` every step's cache; without, what the loop needed. The final state
+/// is each sample's state after its last valid step.
 pub(crate) struct Forward<T> {
     pub output: Vec<T>,
     pub states: Vec<T>,
     pub cache: Vec<T>,
+    pub final_state: Vec<T>,
 }
 
 pub(crate) struct Shape {
@@ -153,12 +156,86 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
                 );
             }
         }
+        StepForm::Scan(p) => {
+            // The whole pass at once, over every step of every sample: a scan is causal, so a
+            // padded step's (zero) input reaches no valid step, and its state is never read.
+            let mut all = if keep {
+                std::mem::take(&mut states)
+            } else {
+                let mut all = vec![T::zero(); (steps + 1) * sb];
+                all[..sb].copy_from_slice(&states[..sb]);
+                all
+            };
+            if !keep {
+                cache = vec![T::zero(); steps * cb];
+            }
+            let (initial, after) = all.split_at_mut(sb);
+            p.forward(ScanForward {
+                x,
+                initial,
+                states: after,
+                cache: &mut cache,
+                steps,
+                batch,
+            });
+            let final_state = scan_outputs(&all, &mut output, h, s, steps, batch, lengths);
+            if !keep {
+                cache = Vec::new();
+            }
+            return Forward {
+                output,
+                states: if keep { all } else { Vec::new() },
+                cache,
+                final_state,
+            };
+        }
     }
+    let final_state = if keep {
+        states[steps * sb..].to_vec()
+    } else {
+        states[(steps % 2) * sb..][..sb].to_vec()
+    };
     Forward {
         output,
         states,
         cache,
+        final_state,
     }
+}
+
+/// The outputs of a scan pass (`all` holds its `T + 1` states) with padded steps zero, and each
+/// sample's state after its last valid step.
+fn scan_outputs<T: Real>(
+    all: &[T],
+    output: &mut [T],
+    h: usize,
+    s: usize,
+    steps: usize,
+    batch: usize,
+    lengths: Option<&[usize]>,
+) -> Vec<T> {
+    let sb = s * batch;
+    for t in 0..steps {
+        let after = &all[(t + 1) * sb..][..sb];
+        let out = &mut output[t * h * batch..][..h * batch];
+        for (b, (out, state)) in out
+            .chunks_exact_mut(h)
+            .zip(after.chunks_exact(s))
+            .enumerate()
+        {
+            if lengths.is_some_and(|l| t >= l[b]) {
+                out.fill(T::zero());
+            } else {
+                out.copy_from_slice(&state[..h]);
+            }
+        }
+    }
+    let mut final_state = vec![T::zero(); sb];
+    for (b, col) in final_state.chunks_exact_mut(s).enumerate() {
+        let last = lengths.map_or(steps, |l| l[b]);
+        col.copy_from_slice(&all[last * sb + b * s..][..s]);
+    }
+    final_state
 }
 
 /// The state before step `t` and the slot for the state after it.

@@ -201,9 +201,8 @@ impl<C> Recurrent<C> {
         let x = self.prepare(&inputs);
         let shape = Shape::new(inputs.steps, inputs.batch);
         let f = forward::run(&self.cell, &x, &shape, inputs.initial, inputs.lengths, true);
-        let sb = self.cell.state_size() * inputs.batch;
         let output = Output {
-            final_state: f.states[inputs.steps * sb..].to_vec(),
+            final_state: f.final_state,
             output: self.reorder_owned(
                 f.output,
                 self.cell.hidden_size(),
@@ -240,10 +239,8 @@ impl<C> Recurrent<C> {
             inputs.lengths,
             false,
         );
-        let sb = self.cell.state_size() * inputs.batch;
-        let last = inputs.steps % 2;
         Output {
-            final_state: f.states[last * sb..][..sb].to_vec(),
+            final_state: f.final_state,
             output: self.reorder_owned(
                 f.output,
                 self.cell.hidden_size(),

@@ -54,14 +54,18 @@ pub enum Form {
     Gated,
     /// The cell writes the whole step: [`rnnzoo_cell::GeneralStep`].
     General,
+    /// The cell computes a whole pass at once, an elementwise recurrence after one input GEMM
+    /// over all steps: [`rnnzoo_cell::scan::ScanPass`].
+    Scan,
 }
 
 impl Form {
-    /// `"gated"` or `"general"`, as in `rnnzoo cells --json`.
+    /// `"gated"`, `"general"` or `"scan"`, as in `rnnzoo cells --json`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Gated => "gated",
             Self::General => "general",
+            Self::Scan => "scan",
         }
     }
 }
