@@ -113,6 +113,34 @@ pub trait Cell<T: Real>: Send + Sync {
 
     /// How the step is computed: the gated two-GEMM form, a general step, or a whole-pass scan.
     fn form(&self) -> StepForm<'_, T>;
+
+    /// Puts the parameters back into the set the cell is defined on, after an optimizer update
+    /// (the trainer calls it after every step): IndRNN clips its recurrent weights to
+    /// `|u| <= 2^(1/T)`, as its paper does after each update. Does nothing unless the cell says
+    /// otherwise.
+    ///
+    /// ```
+    /// use rnnzoo_cell::{seeded, Cell};
+    /// # use rnnzoo_cell::{GateWeights, GatedCell, PointwiseBackward, PointwiseForward};
+    /// # struct Relu(GateWeights<f64>);
+    /// # impl GatedCell for Relu {
+    /// #     type Real = f64;
+    /// #     fn weights(&self) -> &GateWeights<f64> { &self.0 }
+    /// #     fn weights_mut(&mut self) -> &mut GateWeights<f64> { &mut self.0 }
+    /// #     fn mode(&self) -> &str { "RNN_RELU" }
+    /// #     fn cache_size(&self) -> usize { 0 }
+    /// #     fn forward_pointwise(&self, f: PointwiseForward<'_, f64>) { f.next.fill(0.0) }
+    /// #     fn backward_pointwise(&self, b: PointwiseBackward<'_, f64>) { b.d_gi.fill(0.0) }
+    /// # }
+    /// let mut w = GateWeights::zeros(2, 3, 1, true)?;
+    /// w.init_pytorch(&mut seeded(0));
+    /// let mut cell = Relu(w);
+    /// let before = cell.params().clone();
+    /// cell.constrain(); // an unconstrained cell: nothing changes
+    /// assert_eq!(cell.params(), &before);
+    /// # Ok::<(), rnnzoo_cell::CellError>(())
+    /// ```
+    fn constrain(&mut self) {}
 }
 
 /// How a cell's step is computed; see [`Cell`].
@@ -195,5 +223,8 @@ impl<'a, T: Real> Cell<T> for Box<dyn Cell<T> + 'a> {
     }
     fn form(&self) -> StepForm<'_, T> {
         (**self).form()
+    }
+    fn constrain(&mut self) {
+        (**self).constrain()
     }
 }

@@ -391,4 +391,9 @@ impl<T: Real, F: Layer<T>, B: Layer<T>> Layer<T> for Bidirectional<F, B> {
         g.extend(self.backward.params_mut());
         g
     }
+
+    fn constrain(&mut self) {
+        self.forward.constrain();
+        self.backward.constrain();
+    }
 }

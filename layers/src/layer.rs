@@ -308,6 +308,11 @@ pub trait Layer<T: Real>: Send + Sync {
     /// Every cell's parameters, for writing, in [`param_groups`](Layer::param_groups) order.
     fn params_mut(&mut self) -> Vec<&mut Params<T>>;
 
+    /// After an optimizer update: each cell puts its parameters back into its constraint set
+    /// ([`Cell::constrain`](rnnzoo_cell::Cell::constrain)). The trainer calls it after every
+    /// step; a layer that holds cells forwards it to each.
+    fn constrain(&mut self) {}
+
     /// Zero gradients for every group.
     fn zero_grads(&self) -> Vec<Params<T>> {
         self.param_groups()
@@ -364,6 +369,9 @@ impl<T: Real, L: Layer<T> + ?Sized> Layer<T> for Box<L> {
     }
     fn params_mut(&mut self) -> Vec<&mut Params<T>> {
         (**self).params_mut()
+    }
+    fn constrain(&mut self) {
+        (**self).constrain()
     }
 }
 

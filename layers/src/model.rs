@@ -270,6 +270,12 @@ impl<T: Real> Model<T> {
         g
     }
 
+    /// After an optimizer update: every cell back into its constraint set
+    /// ([`Layer::constrain`]).
+    pub fn constrain(&mut self) {
+        self.body.constrain();
+    }
+
     /// Zero gradients in [`param_groups`](Model::param_groups) order.
     pub fn zero_grads(&self) -> Vec<Params<T>> {
         self.param_groups()

@@ -310,6 +310,10 @@ impl<T: Real> Layer<T> for Stack<T> {
             .flat_map(|l| l.params_mut())
             .collect()
     }
+
+    fn constrain(&mut self) {
+        self.layers.iter_mut().for_each(|l| l.constrain());
+    }
 }
 
 #[cfg(test)]

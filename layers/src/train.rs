@@ -367,6 +367,7 @@ impl<T: Real> Trainer<T> {
         }
         let grads: Vec<&Params<T>> = self.grads.iter().collect();
         self.optimizer.step(&mut self.model.params_mut(), &grads)?;
+        self.model.constrain();
         self.steps = step;
         let stats = StepStats {
             step,

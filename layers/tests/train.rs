@@ -674,3 +674,87 @@ fn targets_pick_the_loss_and_must_fit_the_readout() {
     }
     assert!(trainer.evaluate(&batch).unwrap() < first / 2.0);
 }
+
+/// A tanh cell that keeps its recurrent weights in `[-0.01, 0.01]` (as IndRNN bounds its own).
+struct Bounded(VanillaCell<f32>);
+
+impl Cell<f32> for Bounded {
+    fn input_size(&self) -> usize {
+        self.0.input_size()
+    }
+    fn hidden_size(&self) -> usize {
+        self.0.hidden_size()
+    }
+    fn cache_size(&self) -> usize {
+        self.0.cache_size()
+    }
+    fn mode(&self) -> &str {
+        "BOUNDED"
+    }
+    fn params(&self) -> &rnnzoo_cell::Params<f32> {
+        self.0.params()
+    }
+    fn params_mut(&mut self) -> &mut rnnzoo_cell::Params<f32> {
+        self.0.params_mut()
+    }
+    fn form(&self) -> rnnzoo_cell::StepForm<'_, f32> {
+        self.0.form()
+    }
+    fn constrain(&mut self) {
+        let w = self.0.params_mut().get_mut("weight_hh").unwrap();
+        w.data_mut()
+            .iter_mut()
+            .for_each(|v| *v = v.clamp(-0.01, 0.01));
+    }
+}
+
+/// The trainer puts every cell of a deep bidirectional body back into its constraint set after
+/// each update, and only after the update (the initial weights are left as they are).
+#[test]
+fn the_trainer_constrains_every_cell_after_each_update() {
+    use rnnzoo_layers::Bidirectional;
+    let cell =
+        |i, seed| Bounded(VanillaCell::new(i, 6, Nonlinearity::Tanh, &mut seeded(seed)).unwrap());
+    let layers: Vec<Box<dyn Layer<f32>>> = vec![
+        Box::new(
+            Bidirectional::new(
+                Recurrent::new(cell(1, 1)),
+                Recurrent::new(cell(1, 2)),
+                rnnzoo_layers::Merge::Concat,
+            )
+            .unwrap(),
+        ),
+        Box::new(Recurrent::new(cell(12, 3))),
+    ];
+    let body = Stack::new(layers).unwrap();
+    let model = Model::new(
+        body,
+        Dense::new(6, 1, Activation::Identity, &mut seeded(4)).unwrap(),
+        Readout::LastStep,
+    )
+    .unwrap();
+    let outside = |m: &Model<f32>| {
+        m.param_groups()
+            .iter()
+            .filter(|g| g.mode == "BOUNDED")
+            .flat_map(|g| g.params.get("weight_hh").unwrap().data().to_vec())
+            .filter(|v| v.abs() > 0.01)
+            .count()
+    };
+    assert!(
+        outside(&model) > 0,
+        "the initial weights already lie inside the bound"
+    );
+    let mut trainer = Trainer::new(model, Box::new(Sgd::new(10.0)), TrainConfig::default());
+    trainer.step(&recall_batch(0, 5, 4)).unwrap();
+    assert_eq!(outside(trainer.model()), 0);
+    assert_eq!(
+        trainer
+            .model()
+            .param_groups()
+            .iter()
+            .filter(|g| g.mode == "BOUNDED")
+            .count(),
+        3
+    );
+}

@@ -60,6 +60,9 @@ impl<T: Real, C: Cell<T>> Cell<T> for Masked<C> {
     fn form(&self) -> StepForm<'_, T> {
         StepForm::General(self)
     }
+    fn constrain(&mut self) {
+        self.cell.constrain()
+    }
 }
 
 impl<C> Masked<C> {

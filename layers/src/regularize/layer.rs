@@ -202,4 +202,8 @@ impl<T: Real, C: Cell<T>> Layer<T> for Regularized<C> {
     fn params_mut(&mut self) -> Vec<&mut Params<T>> {
         self.layer.params_mut()
     }
+
+    fn constrain(&mut self) {
+        self.layer.constrain()
+    }
 }

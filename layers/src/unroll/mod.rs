@@ -378,4 +378,8 @@ impl<T: Real, C: Cell<T>> crate::Layer<T> for Recurrent<C> {
     fn params_mut(&mut self) -> Vec<&mut Params<T>> {
         vec![self.cell.params_mut()]
     }
+
+    fn constrain(&mut self) {
+        self.cell.constrain()
+    }
 }
