@@ -22,6 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import scan_block
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
@@ -180,14 +182,19 @@ def zoo_markdown(res):
     return lines + [ZOO_END]
 
 
-def splice_zoo(path, block):
-    """Replaces the zoo block of an existing report (or adds it before the notes' first line)."""
+def splice(path, block, begin=ZOO_BEGIN, end=ZOO_END):
+    """Replaces the block between `begin` and `end` of an existing report (or appends it)."""
     text = Path(path).read_text() if Path(path).exists() else ""
     block = "\n".join(block)
-    if ZOO_BEGIN in text and ZOO_END in text:
-        head, rest = text.split(ZOO_BEGIN, 1)
-        return head + block + rest.split(ZOO_END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        return head + block + rest.split(end, 1)[1]
     return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
+def scan_header(res):
+    v = res.get("versions") or versions()
+    return f"Measured {res.get('date', '?')} at rnnzoo {v['commit']} on {res.get('machine')}."
 
 
 def case_args(c, dtype, threads, seconds, min_reps):
@@ -268,6 +275,7 @@ def run(args):
             results["scaling"].append({"label": label(c), "cell": cell, "steps": t,
                                        "step_ms": med(zs, "step_ms")})
     results["zoo"] = zoo_run(args, torch)
+    results["scan"] = scan_block.scan_run(args, torch, rnnzoo)
     torch.close()
     return results
 
@@ -462,6 +470,7 @@ def markdown(res, args):
                          f"{m['peak'] / 1e6:.2f} | {m['ratio']:.2f} | "
                          f"{(m['peak'] - m['params']) / (m['params'] + m['input'] + m['saved']):.2f} |")
     lines += [""] + zoo_markdown(res)
+    lines += [""] + scan_block.scan_markdown(res, scan_header(res))
     lines += ["", "## Targets", "", "| target | measured | met |", "| --- | --- | --- |"]
     for name, measured, met in targets(res):
         lines.append(f"| {name} | {measured} | {'yes' if met else ('no' if met is False else '?')} |")
@@ -485,15 +494,29 @@ def main():
     p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     p.add_argument("--json", default=str(ROOT / "target/bench-compare.json"))
     p.add_argument("--from-json", help="rewrite the report from a saved run, measuring nothing")
+    p.add_argument("--scan", action="store_true",
+                   help="measure the scan-form cells only, and rewrite that block of the report")
     p.add_argument("--zoo", action="store_true",
                    help="measure the zoo's other cells only, and rewrite that block of the report")
     args = p.parse_args()
+    if args.scan:
+        torch = Torch(args.torch_python)
+        res = {"machine": machine(), "versions": versions(),
+               "date": datetime.date.today().isoformat()}
+        res["scan"] = scan_block.scan_run(args, torch, rnnzoo)
+        torch.close()
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).with_name("bench-compare-scan.json").write_text(json.dumps(res, indent=1))
+        block = scan_block.scan_markdown(res, scan_header(res))
+        Path(args.out).write_text(splice(args.out, block, scan_block.BEGIN, scan_block.END))
+        print("\n".join(block))
+        return
     if args.zoo:
         torch = Torch(args.torch_python)
         res = {"zoo": zoo_run(args, torch), "machine": machine(), "versions": versions(),
                "date": datetime.date.today().isoformat()}
         torch.close()
-        Path(args.out).write_text(splice_zoo(args.out, zoo_markdown(res)))
+        Path(args.out).write_text(splice(args.out, zoo_markdown(res)))
         print("\n".join(zoo_markdown(res)))
         return
     if args.from_json:

@@ -9,7 +9,8 @@ line on stdout. A request is either a case
      "seconds": 1.0, "min_reps": 5}
 
 or a zoo cell PyTorch lacks, as its equations' reference ({"kind": "reference", "cell": "mgu",
-...}, the same fields), or the GEMM ceiling {"kind": "gemm", "size": 2048, "dtype": "f32", "threads": 1, "seconds": 1.0}.
+...}, the same fields), or a scan-form cell in its paper's parallel form ({"kind": "parallel",
+"cell": "mingru", ...}), or the GEMM ceiling {"kind": "gemm", "size": 2048, "dtype": "f32", "threads": 1, "seconds": 1.0}.
 Or once from the command line: `torch_speed.py --cell lstm --steps 50 ...` (see --help).
 
 Protocol, the same as rnnzoo's (bench/src/speed/run.rs): weights with PyTorch's default
@@ -118,6 +119,33 @@ def references():
     return found
 
 
+def parallel_forms():
+    """The parallel (log-space scan) PyTorch forms of zoo cells by registry name: `PARALLEL` in
+    rnnzoo/tests/fixtures/*/reference.py (minGRU and minLSTM, as Feng et al. 2024 run them)."""
+    import importlib.util
+    from pathlib import Path
+
+    found = {}
+    root = Path(__file__).resolve().parents[2] / "rnnzoo/tests/fixtures"
+    for path in sorted(root.glob("*/reference.py")):
+        spec = importlib.util.spec_from_file_location(f"parallel_{path.parent.name}", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        found.update(getattr(mod, "PARALLEL", {}))
+    return found
+
+
+def measure_parallel(c):
+    """A scan-form zoo cell in its paper's parallel PyTorch form."""
+    torch.set_num_threads(c["threads"])
+    torch.manual_seed(0)
+    forms = parallel_forms()
+    if c["cell"] not in forms:
+        return {"error": f"no parallel PyTorch form for {c['cell']!r}"}
+    m = forms[c["cell"]](c["input"], c["hidden"]).to(DTYPES[c["dtype"]])
+    return measure_module(c, lambda x: m(x)[0])
+
+
 def measure_reference(c):
     """A zoo cell PyTorch lacks, as its equations written in PyTorch (a loop over steps)."""
     torch.set_num_threads(c["threads"])
@@ -168,6 +196,8 @@ def serve():
                 ans = measure_case(req)
             elif req["kind"] == "reference":
                 ans = measure_reference(req)
+            elif req["kind"] == "parallel":
+                ans = measure_parallel(req)
             elif req["kind"] == "gemm":
                 ans = measure_gemm(req)
             elif req["kind"] == "info":

@@ -78,9 +78,16 @@ impl Case {
 
     /// Flops of the forward pass's matrix products: per layer and direction
     /// `2 * T * B * G*H * (I_layer + H)` (the input product over all steps plus one recurrent
-    /// product per step). Pointwise work is not counted, as in the design notes' GFLOP/s.
+    /// product per step; a scan-form cell has none, its recurrence being elementwise). Pointwise
+    /// work is not counted, as in the design notes' GFLOP/s.
     pub fn forward_flops(&self) -> f64 {
-        let gh = (self.cell.entry().gates * self.hidden) as f64;
+        let entry = self.cell.entry();
+        let gh = (entry.gates * self.hidden) as f64;
+        let recurrent = if entry.form == rnnzoo::zoo::Form::Scan {
+            0
+        } else {
+            self.hidden
+        };
         let cols = (self.steps * self.batch) as f64;
         (0..self.layers)
             .map(|l| {
@@ -89,7 +96,7 @@ impl Case {
                 } else {
                     self.hidden * self.dirs()
                 };
-                2.0 * cols * gh * (input + self.hidden) as f64 * self.dirs() as f64
+                2.0 * cols * gh * (input + recurrent) as f64 * self.dirs() as f64
             })
             .sum()
     }
