@@ -149,6 +149,13 @@ pub enum LayerError {
     /// Layers that do not fit together (sizes of a stack, merge of a bidirectional pair).
     #[error("{0}")]
     Compose(String),
+
+    /// A streaming session was asked of a layer that is not one cell read forward in time.
+    #[error("layer {layer} cannot be stepped one step at a time: a session needs layers that each run one cell forward in time (not bidirectional, reversed or regularised)")]
+    NotStreamable {
+        /// The layer's index in the stack.
+        layer: usize,
+    },
     /// The batch's targets are not of the kind the model's readout reads.
     #[error("{targets} targets do not fit a model that reads {readout}")]
     TargetsKind {

@@ -308,6 +308,12 @@ pub trait Layer<T: Real>: Send + Sync {
     /// Every cell's parameters, for writing, in [`param_groups`](Layer::param_groups) order.
     fn params_mut(&mut self) -> Vec<&mut Params<T>>;
 
+    /// The cell, for a layer that is one cell read forward in time (what a streaming
+    /// [`Session`](crate::session::Session) steps); `None` for every other layer.
+    fn forward_cell(&self) -> Option<&dyn rnnzoo_cell::Cell<T>> {
+        None
+    }
+
     /// After an optimizer update: each cell puts its parameters back into its constraint set
     /// ([`Cell::constrain`](rnnzoo_cell::Cell::constrain)). The trainer calls it after every
     /// step; a layer that holds cells forwards it to each.
@@ -372,6 +378,9 @@ impl<T: Real, L: Layer<T> + ?Sized> Layer<T> for Box<L> {
     }
     fn constrain(&mut self) {
         (**self).constrain()
+    }
+    fn forward_cell(&self) -> Option<&dyn rnnzoo_cell::Cell<T>> {
+        (**self).forward_cell()
     }
 }
 

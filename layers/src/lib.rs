@@ -15,6 +15,7 @@
 //! of `rnnzoo-datasets` as they are (the shared [`rnnzoo_cell::Batch`]).
 //!
 //! [`regularize`] adds recurrent (variational) dropout and zoneout to a layer of any cell.
+//! [`session`] runs a stack one step at a time with its state carried (streaming inference).
 
 mod bidirectional;
 pub mod checkpoint;
@@ -28,6 +29,7 @@ mod model;
 pub mod optim;
 pub mod readout;
 pub mod regularize;
+pub mod session;
 mod stack;
 pub mod torch;
 pub mod train;

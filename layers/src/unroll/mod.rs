@@ -382,4 +382,8 @@ impl<T: Real, C: Cell<T>> crate::Layer<T> for Recurrent<C> {
     fn constrain(&mut self) {
         self.cell.constrain()
     }
+
+    fn forward_cell(&self) -> Option<&dyn Cell<T>> {
+        (self.direction == Direction::Forward).then_some(&self.cell as &dyn Cell<T>)
+    }
 }
