@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 import scan_block
+import streaming_block
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -276,6 +277,7 @@ def run(args):
                                        "step_ms": med(zs, "step_ms")})
     results["zoo"] = zoo_run(args, torch)
     results["scan"] = scan_block.scan_run(args, torch, rnnzoo)
+    results["streaming"] = streaming_block.streaming_run(args, torch, rnnzoo)
     torch.close()
     return results
 
@@ -471,6 +473,7 @@ def markdown(res, args):
                          f"{(m['peak'] - m['params']) / (m['params'] + m['input'] + m['saved']):.2f} |")
     lines += [""] + zoo_markdown(res)
     lines += [""] + scan_block.scan_markdown(res, scan_header(res))
+    lines += [""] + streaming_block.streaming_markdown(res, scan_header(res))
     lines += ["", "## Targets", "", "| target | measured | met |", "| --- | --- | --- |"]
     for name, measured, met in targets(res):
         lines.append(f"| {name} | {measured} | {'yes' if met else ('no' if met is False else '?')} |")
@@ -494,11 +497,24 @@ def main():
     p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     p.add_argument("--json", default=str(ROOT / "target/bench-compare.json"))
     p.add_argument("--from-json", help="rewrite the report from a saved run, measuring nothing")
+    p.add_argument("--streaming", action="store_true",
+                   help="measure streaming (one step at a time) only, and rewrite that block")
     p.add_argument("--scan", action="store_true",
                    help="measure the scan-form cells only, and rewrite that block of the report")
     p.add_argument("--zoo", action="store_true",
                    help="measure the zoo's other cells only, and rewrite that block of the report")
     args = p.parse_args()
+    if args.streaming:
+        torch = Torch(args.torch_python)
+        res = {"machine": machine(), "versions": versions(),
+               "date": datetime.date.today().isoformat()}
+        res["streaming"] = streaming_block.streaming_run(args, torch, rnnzoo)
+        torch.close()
+        block = streaming_block.streaming_markdown(res, scan_header(res))
+        Path(args.out).write_text(splice(args.out, block, streaming_block.BEGIN,
+                                         streaming_block.END))
+        print("\n".join(block))
+        return
     if args.scan:
         torch = Torch(args.torch_python)
         res = {"machine": machine(), "versions": versions(),

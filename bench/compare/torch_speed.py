@@ -10,7 +10,8 @@ line on stdout. A request is either a case
 
 or a zoo cell PyTorch lacks, as its equations' reference ({"kind": "reference", "cell": "mgu",
 ...}, the same fields), or a scan-form cell in its paper's parallel form ({"kind": "parallel",
-"cell": "mingru", ...}), or the GEMM ceiling {"kind": "gemm", "size": 2048, "dtype": "f32", "threads": 1, "seconds": 1.0}.
+"cell": "mingru", ...}), or one step at a time with the state carried ({"kind": "streaming",
+"cell": "lstm", ...}, the case's fields; `steps` steps per repetition), or the GEMM ceiling {"kind": "gemm", "size": 2048, "dtype": "f32", "threads": 1, "seconds": 1.0}.
 Or once from the command line: `torch_speed.py --cell lstm --steps 50 ...` (see --help).
 
 Protocol, the same as rnnzoo's (bench/src/speed/run.rs): weights with PyTorch's default
@@ -57,6 +58,33 @@ def measure_case(c):
     out["forward_gflops"] = flops / out["forward_ms"] * 1e-6
     out["forward_backward_gflops"] = 3 * flops / out["forward_backward_ms"] * 1e-6
     return out
+
+
+def measure_streaming(c):
+    """One step at a time with the state carried: the module called once per step, under
+    inference mode, as a service reading a stream runs it; the median of single steps."""
+    torch.set_num_threads(c["threads"])
+    torch.manual_seed(0)
+    dtype = DTYPES[c["dtype"]]
+    m = MODULES[c["cell"]](c["input"], c["hidden"], num_layers=c["layers"]).to(dtype)
+    x = torch.rand(c["steps"], 1, c["batch"], c["input"], dtype=dtype) * 2 - 1
+    times = []
+    with torch.inference_mode():
+        state = None
+        for xt in x:  # warm-up
+            _, state = m(xt, state)
+        start = time.perf_counter()
+        while len(times) < c.get("min_reps", 5) * c["steps"] or \
+                time.perf_counter() - start < c.get("seconds", 1.0):
+            state = None
+            for xt in x:
+                t0 = time.perf_counter()
+                _, state = m(xt, state)
+                times.append(time.perf_counter() - t0)
+            if len(times) >= 200 * c["steps"]:
+                break
+    return {"streaming_step_ms": statistics.median(times) * 1e3, "steps_timed": len(times),
+            "threads": torch.get_num_threads()}
 
 
 def measure_module(c, run):
@@ -196,6 +224,8 @@ def serve():
                 ans = measure_case(req)
             elif req["kind"] == "reference":
                 ans = measure_reference(req)
+            elif req["kind"] == "streaming":
+                ans = measure_streaming(req)
             elif req["kind"] == "parallel":
                 ans = measure_parallel(req)
             elif req["kind"] == "gemm":

@@ -120,6 +120,10 @@ struct SpeedArgs {
     /// Fewest timed repetitions.
     #[arg(long, default_value_t = 5)]
     min_reps: usize,
+    /// Time single steps of a streaming session (state carried, `--batch` streams) instead of
+    /// whole sequences: `--steps` steps per repetition; JSON field `streaming_step_ms`.
+    #[arg(long)]
+    streaming: bool,
     /// One JSON object on stdout instead of text.
     #[arg(long)]
     json: bool,
@@ -179,6 +183,20 @@ fn run_speed(a: SpeedArgs) -> anyhow::Result<()> {
         target: std::time::Duration::from_secs_f64(a.seconds.max(0.0)),
         ..Default::default()
     };
+    if a.streaming {
+        let s = speed::with_threads(threads(a.threads), || {
+            speed::measure_streaming(&case, a.dtype, &opts)
+        })??;
+        if a.json {
+            out!("{}", serde_json::to_string(&s)?);
+        } else {
+            out!(
+                "{} {} threads={} streaming: {:.4} ms per step of {} stream(s) (median of {} steps)",
+                s.label, s.dtype.name(), s.threads, s.streaming_step_ms, s.batch, s.steps_timed
+            );
+        }
+        return Ok(());
+    }
     let m = speed::with_threads(threads(a.threads), || speed::measure(&case, a.dtype, &opts))??;
     if a.json {
         out!("{}", serde_json::to_string(&m)?);

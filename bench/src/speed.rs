@@ -5,6 +5,7 @@
 //! - [`run`]: the measurement ([`measure`]): median times of inference and of training, in a
 //!   rayon pool of the requested size ([`with_threads`]), and peak heap ([`memory`]).
 //! - [`mod@ceiling`]: the GEMM ceiling, a large product through the same backend.
+//! - [`streaming`]: one step at a time with the state carried ([`measure_streaming`]).
 //!
 //! GFLOP/s count the forward pass's matrix products, `2 T B G H (I + H)` per layer and
 //! direction, and three times that for forward+backward (as the design notes do), so numbers are
@@ -14,7 +15,9 @@ pub mod case;
 pub mod ceiling;
 pub mod memory;
 pub mod run;
+pub mod streaming;
 
 pub use case::{Case, Dtype};
 pub use ceiling::{ceiling, Ceiling};
 pub use run::{measure, with_threads, Measurement, Memory, Options};
+pub use streaming::{measure_streaming, Streaming};

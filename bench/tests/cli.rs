@@ -269,3 +269,44 @@ fn inspect_of_a_weights_file_names_the_recorded_cell() {
         );
     }
 }
+
+/// `rnnzoo speed --streaming --json` times single steps and says so in `streaming_step_ms`; a
+/// bidirectional stream is refused with a message, not a panic.
+#[test]
+fn speed_streaming_reports_the_step_time() {
+    let args = [
+        "speed",
+        "--cell",
+        "lstm",
+        "--steps",
+        "4",
+        "--batch",
+        "1",
+        "--input",
+        "3",
+        "--hidden",
+        "5",
+        "--layers",
+        "2",
+        "--seconds",
+        "0",
+        "--min-reps",
+        "1",
+        "--streaming",
+        "--json",
+    ];
+    let out = rnnzoo().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ms = v["streaming_step_ms"].as_f64().unwrap();
+    assert!(ms > 0.0 && ms < 1000.0, "{v}");
+    assert_eq!(v["batch"], 1);
+    assert!(v["steps_timed"].as_u64().unwrap() >= 4);
+    let out = rnnzoo().args(args).arg("--bidirectional").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bidirectional"));
+}
