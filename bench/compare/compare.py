@@ -24,6 +24,7 @@ from pathlib import Path
 
 import scan_block
 import streaming_block
+import trainer_block
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -193,7 +194,7 @@ def splice(path, block, begin=ZOO_BEGIN, end=ZOO_END):
     return text.rstrip("\n") + "\n\n" + block + "\n"
 
 
-def scan_header(res):
+def block_header(res):
     v = res.get("versions") or versions()
     return f"Measured {res.get('date', '?')} at rnnzoo {v['commit']} on {res.get('machine')}."
 
@@ -278,6 +279,7 @@ def run(args):
     results["zoo"] = zoo_run(args, torch)
     results["scan"] = scan_block.scan_run(args, torch, rnnzoo)
     results["streaming"] = streaming_block.streaming_run(args, torch, rnnzoo)
+    results["trainer"] = trainer_block.trainer_run(args, torch, rnnzoo)
     torch.close()
     return results
 
@@ -472,8 +474,9 @@ def markdown(res, args):
                          f"{m['peak'] / 1e6:.2f} | {m['ratio']:.2f} | "
                          f"{(m['peak'] - m['params']) / (m['params'] + m['input'] + m['saved']):.2f} |")
     lines += [""] + zoo_markdown(res)
-    lines += [""] + scan_block.scan_markdown(res, scan_header(res))
-    lines += [""] + streaming_block.streaming_markdown(res, scan_header(res))
+    lines += [""] + scan_block.scan_markdown(res, block_header(res))
+    lines += [""] + streaming_block.streaming_markdown(res, block_header(res))
+    lines += [""] + trainer_block.trainer_markdown(res, block_header(res))
     lines += ["", "## Targets", "", "| target | measured | met |", "| --- | --- | --- |"]
     for name, measured, met in targets(res):
         lines.append(f"| {name} | {measured} | {'yes' if met else ('no' if met is False else '?')} |")
@@ -497,6 +500,8 @@ def main():
     p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     p.add_argument("--json", default=str(ROOT / "target/bench-compare.json"))
     p.add_argument("--from-json", help="rewrite the report from a saved run, measuring nothing")
+    p.add_argument("--trainer", action="store_true",
+                   help="measure whole training steps only, and rewrite that block")
     p.add_argument("--streaming", action="store_true",
                    help="measure streaming (one step at a time) only, and rewrite that block")
     p.add_argument("--scan", action="store_true",
@@ -504,29 +509,26 @@ def main():
     p.add_argument("--zoo", action="store_true",
                    help="measure the zoo's other cells only, and rewrite that block of the report")
     args = p.parse_args()
-    if args.streaming:
-        torch = Torch(args.torch_python)
-        res = {"machine": machine(), "versions": versions(),
-               "date": datetime.date.today().isoformat()}
-        res["streaming"] = streaming_block.streaming_run(args, torch, rnnzoo)
-        torch.close()
-        block = streaming_block.streaming_markdown(res, scan_header(res))
-        Path(args.out).write_text(splice(args.out, block, streaming_block.BEGIN,
-                                         streaming_block.END))
-        print("\n".join(block))
-        return
-    if args.scan:
-        torch = Torch(args.torch_python)
-        res = {"machine": machine(), "versions": versions(),
-               "date": datetime.date.today().isoformat()}
-        res["scan"] = scan_block.scan_run(args, torch, rnnzoo)
-        torch.close()
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).with_name("bench-compare-scan.json").write_text(json.dumps(res, indent=1))
-        block = scan_block.scan_markdown(res, scan_header(res))
-        Path(args.out).write_text(splice(args.out, block, scan_block.BEGIN, scan_block.END))
-        print("\n".join(block))
-        return
+    # One block alone: measure it and rewrite only its part of the report.
+    for flag, key, mod, run_fn, md_fn in (
+            ("streaming", "streaming", streaming_block, streaming_block.streaming_run,
+             streaming_block.streaming_markdown),
+            ("scan", "scan", scan_block, scan_block.scan_run, scan_block.scan_markdown),
+            ("trainer", "trainer", trainer_block, trainer_block.trainer_run,
+             trainer_block.trainer_markdown)):
+        if getattr(args, flag):
+            torch = Torch(args.torch_python)
+            res = {"machine": machine(), "versions": versions(),
+                   "date": datetime.date.today().isoformat()}
+            res[key] = run_fn(args, torch, rnnzoo)
+            torch.close()
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).with_name(f"bench-compare-{key}.json").write_text(
+                json.dumps(res, indent=1))
+            block = md_fn(res, block_header(res))
+            Path(args.out).write_text(splice(args.out, block, mod.BEGIN, mod.END))
+            print("\n".join(block))
+            return
     if args.zoo:
         torch = Torch(args.torch_python)
         res = {"zoo": zoo_run(args, torch), "machine": machine(), "versions": versions(),

@@ -11,7 +11,8 @@ line on stdout. A request is either a case
 or a zoo cell PyTorch lacks, as its equations' reference ({"kind": "reference", "cell": "mgu",
 ...}, the same fields), or a scan-form cell in its paper's parallel form ({"kind": "parallel",
 "cell": "mingru", ...}), or one step at a time with the state carried ({"kind": "streaming",
-"cell": "lstm", ...}, the case's fields; `steps` steps per repetition), or the GEMM ceiling {"kind": "gemm", "size": 2048, "dtype": "f32", "threads": 1, "seconds": 1.0}.
+"cell": "lstm", ...}, the case's fields; `steps` steps per repetition), or a whole training step ({"kind": "trainer", ...}, as
+`rnnzoo speed --trainer`), or the GEMM ceiling {"kind": "gemm", "size": 2048, "dtype": "f32", "threads": 1, "seconds": 1.0}.
 Or once from the command line: `torch_speed.py --cell lstm --steps 50 ...` (see --help).
 
 Protocol, the same as rnnzoo's (bench/src/speed/run.rs): weights with PyTorch's default
@@ -84,6 +85,42 @@ def measure_streaming(c):
             if len(times) >= 200 * c["steps"]:
                 break
     return {"streaming_step_ms": statistics.median(times) * 1e3, "steps_timed": len(times),
+            "threads": torch.get_num_threads()}
+
+
+def measure_trainer(c):
+    """A whole training step, as `rnnzoo speed --trainer` runs it: a fresh uniform batch and
+    target, the module, a Linear head to 1 output on the last step, MSE, backward,
+    clip_grad_norm_(1.0), Adam(1e-3); the median of whole steps."""
+    torch.set_num_threads(c["threads"])
+    torch.manual_seed(0)
+    dtype = DTYPES[c["dtype"]]
+    rnn = MODULES[c["cell"]](c["input"], c["hidden"], num_layers=c["layers"]).to(dtype)
+    head = torch.nn.Linear(c["hidden"], 1).to(dtype)
+    params = list(rnn.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, lr=1e-3)
+    T, B, I = c["steps"], c["batch"], c["input"]
+
+    def step():
+        x = torch.rand(T, B, I, dtype=dtype) * 2 - 1
+        y = torch.rand(B, 1, dtype=dtype)
+        opt.zero_grad()
+        out, _ = rnn(x)
+        loss = torch.nn.functional.mse_loss(head(out[-1]), y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+
+    step()
+    times = []
+    start = time.perf_counter()
+    while len(times) < c.get("min_reps", 5) or time.perf_counter() - start < c.get("seconds", 1.0):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+        if len(times) >= c.get("max_reps", 200):
+            break
+    return {"train_step_ms": statistics.median(times) * 1e3, "steps_timed": len(times),
             "threads": torch.get_num_threads()}
 
 
@@ -224,6 +261,8 @@ def serve():
                 ans = measure_case(req)
             elif req["kind"] == "reference":
                 ans = measure_reference(req)
+            elif req["kind"] == "trainer":
+                ans = measure_trainer(req)
             elif req["kind"] == "streaming":
                 ans = measure_streaming(req)
             elif req["kind"] == "parallel":

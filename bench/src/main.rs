@@ -122,8 +122,12 @@ struct SpeedArgs {
     min_reps: usize,
     /// Time single steps of a streaming session (state carried, `--batch` streams) instead of
     /// whole sequences: `--steps` steps per repetition; JSON field `streaming_step_ms`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "trainer")]
     streaming: bool,
+    /// Time whole training steps instead (fresh uniform batch, dense head to 1 output, MSE at
+    /// the last step, clipping at norm 1, Adam 1e-3); JSON field `train_step_ms`.
+    #[arg(long)]
+    trainer: bool,
     /// One JSON object on stdout instead of text.
     #[arg(long)]
     json: bool,
@@ -183,6 +187,24 @@ fn run_speed(a: SpeedArgs) -> anyhow::Result<()> {
         target: std::time::Duration::from_secs_f64(a.seconds.max(0.0)),
         ..Default::default()
     };
+    if a.trainer {
+        let s = speed::with_threads(threads(a.threads), || {
+            speed::measure_trainer(&case, a.dtype, &opts)
+        })??;
+        if a.json {
+            out!("{}", serde_json::to_string(&s)?);
+        } else {
+            out!(
+                "{} {} threads={} trainer: {:.3} ms per training step (median of {})",
+                s.label,
+                s.dtype.name(),
+                s.threads,
+                s.train_step_ms,
+                s.steps_timed
+            );
+        }
+        return Ok(());
+    }
     if a.streaming {
         let s = speed::with_threads(threads(a.threads), || {
             speed::measure_streaming(&case, a.dtype, &opts)

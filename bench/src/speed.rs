@@ -6,6 +6,7 @@
 //!   rayon pool of the requested size ([`with_threads`]), and peak heap ([`memory`]).
 //! - [`mod@ceiling`]: the GEMM ceiling, a large product through the same backend.
 //! - [`streaming`]: one step at a time with the state carried ([`measure_streaming`]).
+//! - [`trainer`]: a whole training step ([`measure_trainer`]).
 //!
 //! GFLOP/s count the forward pass's matrix products, `2 T B G H (I + H)` per layer and
 //! direction, and three times that for forward+backward (as the design notes do), so numbers are
@@ -16,8 +17,10 @@ pub mod ceiling;
 pub mod memory;
 pub mod run;
 pub mod streaming;
+pub mod trainer;
 
 pub use case::{Case, Dtype};
 pub use ceiling::{ceiling, Ceiling};
 pub use run::{measure, with_threads, Measurement, Memory, Options};
 pub use streaming::{measure_streaming, Streaming};
+pub use trainer::{measure_trainer, TrainStep};

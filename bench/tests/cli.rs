@@ -310,3 +310,39 @@ fn speed_streaming_reports_the_step_time() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("bidirectional"));
 }
+
+/// `rnnzoo speed --trainer --json` times whole training steps (`train_step_ms`).
+#[test]
+fn speed_trainer_reports_the_step_time() {
+    let out = rnnzoo()
+        .args([
+            "speed",
+            "--cell",
+            "gru",
+            "--steps",
+            "6",
+            "--batch",
+            "4",
+            "--input",
+            "2",
+            "--hidden",
+            "8",
+            "--seconds",
+            "0",
+            "--min-reps",
+            "2",
+            "--trainer",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ms = v["train_step_ms"].as_f64().unwrap();
+    assert!(ms > 0.0 && ms < 1000.0, "{v}");
+    assert!(v["steps_timed"].as_u64().unwrap() >= 2);
+}
