@@ -20,7 +20,9 @@
 //!   reduction to `[-ln2/2, ln2/2]`, Cephes' `expf` polynomial and an exponent built from
 //!   the bits of a rounded float; `sigmoid(x)` as `1/(1+e)` or `e/(1+e)` with `e = exp(-|x|)`
 //!   (never overflows); `tanh(x)` as Cephes' odd polynomial for `|x| < 0.625` and
-//!   `(1-e)/(1+e)` with `e = exp(-2|x|)` beyond, the sign copied from `x`. No lookup tables, no
+//!   `1 - 2e/(1+e)` with `e = exp(-2|x|)` beyond, the sign copied from `x` (this form rounds to
+//!   exactly 1 from `|x| = 9.01`, where a correctly rounded `tanhf` does; `(1-e)/(1+e)` did so
+//!   from 8.665, passing a zero gradient where PyTorch passes a small one). No lookup tables, no
 //!   `mul_add` (which would be a libm call without FMA), no intrinsics.
 //!
 //! On x86-64 the `f32` loops are compiled three times, for the baseline (SSE2), AVX2 and
@@ -211,9 +213,13 @@ mod kernel {
     pub(super) fn tanh(x: f32) -> f32 {
         // tanh(|x|), then x's sign: exactly odd, and tanh(-0) = -0.
         let ax = x.abs();
-        // |x| >= 0.625: (1 - e) / (1 + e) with e = exp(-2|x|) in (0, 0.29].
+        // |x| >= 0.625: 1 - 2e / (1 + e) with e = exp(-2|x|) in (0, 0.29]. Not (1 - e) / (1 + e):
+        // that rounds 1 - e to 1 once e < 2^-25 (|x| >= 8.665), where the true tanh is still
+        // 1 - 2^-24 until 2e < 2^-25 (|x| >= 9.01), so units in between would pass a zero
+        // gradient where PyTorch passes a small one. This form saturates where a correctly
+        // rounded tanhf does, at one multiply more.
         let e = exp_nonpos(-2.0 * ax);
-        let big = (1.0 - e) / (1.0 + e);
+        let big = 1.0 - (e + e) / (1.0 + e);
         // |x| < 0.625: Cephes tanhf, |x| + |x|^3 P(x^2).
         let z = ax * ax;
         let p = (((-5.704_988_7e-3 * z + 2.063_908_8e-2) * z - 5.373_971_5e-2) * z
@@ -437,6 +443,32 @@ mod tests {
         let w = worst(sweep(), tanh_f32, exact_tanh, f32::NEG_INFINITY);
         assert!(w.abs <= 1e-7, "{w:?}");
         assert!(w.ulps <= 2.0, "{w:?}");
+    }
+
+    /// tanh saturates to exactly 1 where a correctly rounded `tanhf` (and PyTorch) does, from
+    /// `|x| >= 9.01`, not earlier: every `f32` of `[8, 10]` rounds to 1 here exactly when the
+    /// exact tanh rounded to `f32` does, and the gradient `1 - tanh^2` is not zero below it.
+    #[test]
+    fn f32_tanh_saturates_where_a_correctly_rounded_tanh_does() {
+        let (lo, hi) = (8.0f32.to_bits(), 10.0f32.to_bits());
+        let mut first_one = None;
+        for bits in lo..=hi {
+            let x = f32::from_bits(bits);
+            let rounded = exact_tanh(x) as f32;
+            assert_eq!(tanh_f32(x) == 1.0, rounded == 1.0, "x = {x}");
+            assert_eq!(tanh_f32(-x) == -1.0, rounded == 1.0, "x = -{x}");
+            if rounded == 1.0 && first_one.is_none() {
+                first_one = Some(x);
+            }
+        }
+        let x1 = first_one.unwrap();
+        assert!((9.0..9.02).contains(&x1), "saturation at {x1}");
+        let below = f32::from_bits(x1.to_bits() - 1);
+        let t = tanh_f32(below);
+        assert!(1.0 - t * t > 0.0, "zero gradient at {below}");
+        let mut v = [below; 17];
+        tanh_in_place(&mut v); // the vectorised loop, as the cells call it
+        assert!(v.iter().all(|&t| t < 1.0));
     }
 
     /// Every finite `f32`; prints the bounds quoted in the module docs. About five minutes optimised:
