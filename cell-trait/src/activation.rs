@@ -261,13 +261,13 @@ mod f32_slices {
             pub(super) fn $name($($arg: $ty),*) {
                 #[cfg(target_arch = "x86_64")]
                 {
-                    if std::is_x86_feature_detected!("avx512f") {
-                        // SAFETY: AVX-512F was just detected.
-                        return unsafe { $avx512($($arg),*) };
-                    }
-                    if std::is_x86_feature_detected!("avx2") {
-                        // SAFETY: AVX2 was just detected.
-                        return unsafe { $avx2($($arg),*) };
+                    use crate::simd::{level, Level};
+                    match level() {
+                        // SAFETY: `level` never exceeds what the processor has.
+                        Level::Avx512 => return unsafe { $avx512($($arg),*) },
+                        // SAFETY: as above.
+                        Level::Avx2 => return unsafe { $avx2($($arg),*) },
+                        Level::Baseline => {}
                     }
                 }
                 $portable($($arg),*)

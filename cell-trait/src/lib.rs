@@ -18,6 +18,7 @@
 //!   one step of either through [`CellExt`]. The traits' docs show how to write your own.
 //! - [`scan`]: the third form, a whole pass at a time for elementwise recurrences
 //!   ([`scan::ScanPass`]), and the parallel linear scan over time and its adjoint.
+//! - [`simd`]: which vector instructions rnnzoo's own kernels use (`RNNZOO_SIMD` caps them).
 //! - [`gradcheck`]: finite-difference checks (Richardson extrapolation held to its own error
 //!   estimate: a 1e-6 relative error in any gradient block fails), and the check that a cell keeps
 //!   the samples of a batch apart.
@@ -37,6 +38,7 @@ mod init;
 mod params;
 mod real;
 pub mod scan;
+pub mod simd;
 mod step;
 #[cfg(feature = "strategies")]
 pub mod strategies;

@@ -33,14 +33,14 @@ pub(super) fn gemv<T: Real>(
     let y = &mut y[..m];
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the processor has AVX-512F (and so AVX2 and FMA).
-            return unsafe { avx512(m, k, alpha, a, a_strides, x, incx, beta, y) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the processor has AVX2 and FMA.
-            return unsafe { avx2(m, k, alpha, a, a_strides, x, incx, beta, y) };
+        use crate::simd::{level, Level};
+        match level() {
+            // SAFETY: `level` never exceeds what the processor has (AVX-512F, and so AVX2 and
+            // FMA).
+            Level::Avx512 => return unsafe { avx512(m, k, alpha, a, a_strides, x, incx, beta, y) },
+            // SAFETY: as above (AVX2 and FMA).
+            Level::Avx2 => return unsafe { avx2(m, k, alpha, a, a_strides, x, incx, beta, y) },
+            Level::Baseline => {}
         }
     }
     body::<T, false>(m, k, alpha, a, a_strides, x, incx, beta, y)
