@@ -145,3 +145,57 @@ fn the_earliest_failing_step_is_named() {
         }
     }
 }
+
+/// A whole model (an LSTM body, a dense head on every step, cross-entropy with lengths) names its
+/// earliest failing step too: an error in d weight_hh from a zero state first shows at step 1,
+/// one in d input at step 0; and a clean model passes.
+#[test]
+fn a_models_earliest_failing_step_is_named() {
+    use rnnzoo::layers::gradcheck::{check_model, LossKind, ModelLoss};
+    use rnnzoo::layers::head::{Activation, Dense};
+    use rnnzoo::layers::{Layer, Model, Readout, Stack};
+    let model = || {
+        let cell = CellChoice::parse("lstm", "")
+            .unwrap()
+            .build::<f64, _>(3, 4, &mut seeded(5))
+            .unwrap();
+        let body = Stack::new(vec![Box::new(Recurrent::new(cell)) as Box<dyn Layer<f64>>]).unwrap();
+        let head = Dense::new(4, 3, Activation::Identity, &mut seeded(6)).unwrap();
+        Model::new(body, head, Readout::EveryStep).unwrap()
+    };
+    let seq = SequenceCase {
+        initial_state: false,
+        ..case(3)
+    };
+    let opts = Options::default();
+    assert!(check_model(model(), &seq, LossKind::CrossEntropy, &opts)
+        .unwrap()
+        .passed());
+    for (block_name, want) in [("weight_hh", 1), ("bias_head", 0)] {
+        let mut loss = ModelLoss::new(model(), &seq, LossKind::CrossEntropy).unwrap();
+        let block = blocks(&loss)
+            .into_iter()
+            .find(|b| b.name.starts_with(block_name))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {block_name} in {:?}",
+                    blocks(&loss)
+                        .iter()
+                        .map(|b| b.name.clone())
+                        .collect::<Vec<_>>()
+                )
+            });
+        let report = check(&mut Planted::new(&mut loss, block.clone(), 1e-6), &opts);
+        assert!(!report.passed(), "{}", block.name);
+        let step = loss
+            .earliest_failing_step_with(&report, &opts, |f, o| {
+                check(&mut Planted::new(f, block.clone(), 1e-6), o)
+            })
+            .expect("a failing step");
+        assert_eq!(
+            (step.step, step.steps),
+            (want, seq.steps),
+            "{block_name}: {step:?}"
+        );
+    }
+}
