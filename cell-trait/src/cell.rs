@@ -141,6 +141,15 @@ pub trait Cell<T: Real>: Send + Sync {
     /// # Ok::<(), rnnzoo_cell::CellError>(())
     /// ```
     fn constrain(&mut self) {}
+
+    /// The cell's settings that are not parameters but change what it computes, as
+    /// `name=value` pairs joined by commas in a fixed order (coRNN's `"dt=0.042,gamma=2.7,
+    /// epsilon=4.7"`, a layer norm's `eps`); empty (the default) for a cell whose mode and
+    /// parameters say everything. rnnzoo's weights files record it and refuse to load into a
+    /// cell whose settings differ, which its parameters' names and shapes would not reveal.
+    fn settings(&self) -> String {
+        String::new()
+    }
 }
 
 /// How a cell's step is computed; see [`Cell`].
@@ -226,5 +235,8 @@ impl<'a, T: Real> Cell<T> for Box<dyn Cell<T> + 'a> {
     }
     fn constrain(&mut self) {
         (**self).constrain()
+    }
+    fn settings(&self) -> String {
+        (**self).settings()
     }
 }

@@ -89,6 +89,20 @@ fn modes<T: Real>(groups: &[ParamGroup<'_, T>]) -> String {
 /// The metadata key of the cell modes a weights file was written from.
 const MODES_KEY: &str = "rnnzoo.modes";
 
+/// The metadata key of the cells' settings (`Cell::settings`): `suffix=settings` for each group
+/// that has any, joined by `;` (`_l0=dt=0.042,gamma=2.7,epsilon=4.7`); empty when none has.
+const SETTINGS_KEY: &str = "rnnzoo.settings";
+
+/// The model's cell settings as `weights_bytes` records them.
+fn settings<T: Real>(groups: &[ParamGroup<'_, T>]) -> String {
+    groups
+        .iter()
+        .filter(|g| !g.settings.is_empty())
+        .map(|g| format!("{}={}", g.suffix, g.settings))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
 /// The weights of `model` as safetensors bytes (see the module docs).
 ///
 /// # Errors
@@ -96,7 +110,10 @@ const MODES_KEY: &str = "rnnzoo.modes";
 /// [`FileError::Format`] if serialisation fails.
 pub fn weights_bytes<T: Real>(model: &Model<T>) -> Result<Vec<u8>, FileError> {
     let groups = model.param_groups();
-    let meta = HashMap::from([(MODES_KEY.to_string(), modes(&groups))]);
+    let meta = HashMap::from([
+        (MODES_KEY.to_string(), modes(&groups)),
+        (SETTINGS_KEY.to_string(), settings(&groups)),
+    ]);
     serialize(&named(&groups), meta)
 }
 
@@ -120,7 +137,8 @@ pub fn save_weights<T: Real>(model: &Model<T>, path: &Path) -> Result<(), FileEr
 ///
 /// # Errors
 ///
-/// [`FileError::Modes`] for a file of other cells; [`FileError::Missing`],
+/// [`FileError::Modes`] for a file of other cells; [`FileError::Settings`] for a file of cells
+/// with other settings (`Cell::settings`); [`FileError::Missing`],
 /// [`FileError::Unexpected`] or [`FileError::Shape`] for a tensor that does not fit.
 pub fn load_weights<T: Real>(model: &mut Model<T>, tensors: &Tensors) -> Result<(), FileError> {
     let (suffixes, expected): (Vec<String>, String) = {
@@ -133,6 +151,18 @@ pub fn load_weights<T: Real>(model: &mut Model<T>, tensors: &Tensors) -> Result<
     if let Some(got) = tensors.metadata.get(MODES_KEY) {
         if *got != expected {
             return Err(FileError::Modes {
+                expected,
+                got: got.clone(),
+            });
+        }
+    }
+    // A file that records its cells' settings must have the model's: a coRNN with another step
+    // size has the same parameters and would load silently. (Files written before settings were
+    // recorded, and PyTorch files, do not say.)
+    if let Some(got) = tensors.metadata.get(SETTINGS_KEY) {
+        let expected = settings(&model.param_groups());
+        if *got != expected {
+            return Err(FileError::Settings {
                 expected,
                 got: got.clone(),
             });
@@ -217,6 +247,7 @@ pub fn training_bytes<T: Real>(
     let metadata = HashMap::from([
         (META_KEY.to_string(), json),
         (MODES_KEY.to_string(), modes(&groups)),
+        (SETTINGS_KEY.to_string(), settings(&groups)),
     ]);
     let buffers: Vec<(String, Vec<usize>, &[f64])> = buffers
         .iter()

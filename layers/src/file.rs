@@ -99,6 +99,18 @@ pub enum FileError {
         /// The file's.
         got: String,
     },
+    /// The file was written by cells with other settings than the model's (`Cell::settings`:
+    /// coRNN's step size, a layer norm's eps), which the parameters' names and shapes do not show.
+    #[error(
+        "the file's cells were built with settings {got:?}, the model's are {expected:?} \
+         (recorded in `rnnzoo.settings`); build the model with the file's cell options"
+    )]
+    Settings {
+        /// The model's settings, `suffix=settings` joined by `;`.
+        expected: String,
+        /// The file's.
+        got: String,
+    },
 }
 
 impl From<safetensors::SafeTensorError> for FileError {

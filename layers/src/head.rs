@@ -140,6 +140,7 @@ impl<T: Real> Dense<T> {
             hidden_size: self.output,
             state_size: 0,
             params: &self.params,
+            settings: String::new(),
         }
     }
 

@@ -208,6 +208,8 @@ pub struct ParamGroup<'a, T> {
     pub state_size: usize,
     /// The parameters.
     pub params: &'a Params<T>,
+    /// The cell's settings ([`Cell::settings`](rnnzoo_cell::Cell::settings)); empty for most.
+    pub settings: String,
 }
 
 /// A sequence-to-sequence layer: a [`crate::Recurrent`] cell, a [`crate::Bidirectional`] pair, a

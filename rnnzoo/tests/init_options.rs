@@ -168,3 +168,38 @@ fn the_options_are_in_the_metadata_and_the_variants() {
         assert!(labels.iter().any(|x| x == l), "{l} in {labels:?}");
     }
 }
+
+/// A weights file records the cells' settings (options that change what a cell computes without
+/// changing its parameters): a coRNN saved with the default step size does not load into a coRNN
+/// of another step size, nor a layer-norm LSTM into one of another eps; the same settings load.
+#[test]
+fn weights_files_refuse_cells_of_other_settings() {
+    use rnnzoo::layers::checkpoint::{load_weights, weights_bytes};
+    use rnnzoo::layers::file::{FileError, Tensors};
+    use rnnzoo::layers::head::{Activation, Dense};
+    use rnnzoo::layers::{Layer, Model, Readout, Recurrent, Stack};
+    let model = |cell: &str, options: &str| {
+        let c = rnnzoo::zoo::CellChoice::parse(cell, options)
+            .unwrap()
+            .build::<f64, _>(2, 3, &mut rnnzoo::cell::seeded(1))
+            .unwrap();
+        let body = Stack::new(vec![Box::new(Recurrent::new(c)) as Box<dyn Layer<f64>>]).unwrap();
+        let head = Dense::new(3, 1, Activation::Identity, &mut rnnzoo::cell::seeded(2)).unwrap();
+        Model::new(body, head, Readout::LastStep).unwrap()
+    };
+    for (cell, saved, other) in [("cornn", "", "dt=0.1"), ("lstm-layernorm", "", "eps=0.001")] {
+        let file = Tensors::parse(&weights_bytes(&model(cell, saved)).unwrap(), false).unwrap();
+        let mut same = model(cell, saved);
+        load_weights(&mut same, &file).unwrap();
+        let mut different = model(cell, other);
+        let err = load_weights(&mut different, &file).unwrap_err();
+        assert!(matches!(err, FileError::Settings { .. }), "{cell}: {err}");
+        assert!(err.to_string().contains("rnnzoo.settings"), "{err}");
+    }
+    // A cell without settings records none.
+    let file = Tensors::parse(&weights_bytes(&model("gru", "")).unwrap(), false).unwrap();
+    assert_eq!(
+        file.metadata.get("rnnzoo.settings").map(String::as_str),
+        Some("")
+    );
+}

@@ -270,6 +270,11 @@ impl<T: Real> Cell<T> for AntisymmetricCell<T> {
     fn form(&self) -> StepForm<'_, T> {
         StepForm::General(self)
     }
+
+    fn settings(&self) -> String {
+        let c = self.constants;
+        format!("epsilon={},gamma={}", c.epsilon, c.gamma)
+    }
 }
 
 impl<T: Real> GeneralStep<T> for AntisymmetricCell<T> {

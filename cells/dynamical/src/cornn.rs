@@ -290,6 +290,11 @@ impl<T: Real> Cell<T> for CoRnnCell<T> {
     fn form(&self) -> StepForm<'_, T> {
         StepForm::General(self)
     }
+
+    fn settings(&self) -> String {
+        let c = self.constants;
+        format!("dt={},gamma={},epsilon={}", c.dt, c.gamma, c.epsilon)
+    }
 }
 
 impl<T: Real> GeneralStep<T> for CoRnnCell<T> {

@@ -238,6 +238,10 @@ impl<T: Real> Cell<T> for LayerNormLstmCell<T> {
     fn form(&self) -> StepForm<'_, T> {
         StepForm::General(self)
     }
+
+    fn settings(&self) -> String {
+        format!("eps={}", self.eps.to_f64_lossless())
+    }
 }
 
 /// Normalises `z` in place to `(z - μ) / sqrt(var + eps)` and returns `1 / sqrt(var + eps)`.

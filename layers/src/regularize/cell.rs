@@ -63,6 +63,9 @@ impl<T: Real, C: Cell<T>> Cell<T> for Masked<C> {
     fn constrain(&mut self) {
         self.cell.constrain()
     }
+    fn settings(&self) -> String {
+        self.cell.settings()
+    }
 }
 
 impl<C> Masked<C> {

@@ -372,6 +372,7 @@ impl<T: Real, C: Cell<T>> crate::Layer<T> for Recurrent<C> {
             hidden_size: self.cell.hidden_size(),
             state_size: self.cell.state_size(),
             params: self.cell.params(),
+            settings: self.cell.settings(),
         }]
     }
 
