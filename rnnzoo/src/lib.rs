@@ -18,6 +18,8 @@
 //! | [`lstm_variants`] | `rnnzoo-lstm-variants` | the peephole and layer-norm LSTMs, xLSTM's sLSTM |
 //! | [`minimal`] | `rnnzoo-minimal` | minimal gated cells: MGU, UGRNN |
 //! | [`dynamical`] | `rnnzoo-dynamical` | cells from discretised ODEs: coRNN, AntisymmetricRNN (plain, gated) |
+//! | [`qrnn`] | `rnnzoo-qrnn` | the quasi-recurrent network (fo-pooling, window 1 or 2), a linear scan |
+//! | [`sru`] | `rnnzoo-sru` | the simple recurrent unit, an elementwise loop after one GEMM |
 //! | [`layers`] | `rnnzoo-layers` | the unroller, bidirectional and deep stacks, heads, losses, optimizers, training, checkpoints |
 //! | [`datasets`] | `rnnzoo-datasets` | seeded synthetic tasks, time series, text |
 //!
@@ -39,6 +41,8 @@
 pub use rnnzoo_cell as cell;
 pub use rnnzoo_datasets as datasets;
 pub use rnnzoo_dynamical as dynamical;
+pub use rnnzoo_qrnn as qrnn;
+pub use rnnzoo_sru as sru;
 pub use rnnzoo_gru as gru;
 pub use rnnzoo_layers as layers;
 pub use rnnzoo_lstm as lstm;
