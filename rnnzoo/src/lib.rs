@@ -41,14 +41,14 @@
 pub use rnnzoo_cell as cell;
 pub use rnnzoo_datasets as datasets;
 pub use rnnzoo_dynamical as dynamical;
-pub use rnnzoo_qrnn as qrnn;
-pub use rnnzoo_sru as sru;
 pub use rnnzoo_gru as gru;
 pub use rnnzoo_layers as layers;
 pub use rnnzoo_lstm as lstm;
 pub use rnnzoo_lstm_variants as lstm_variants;
 pub use rnnzoo_minimal as minimal;
 pub use rnnzoo_orthogonal as orthogonal;
+pub use rnnzoo_qrnn as qrnn;
+pub use rnnzoo_sru as sru;
 pub use rnnzoo_vanilla as vanilla;
 
 pub mod torch;

@@ -32,7 +32,11 @@ fn every_case_matches_the_pytorch_reference() {
         .iter()
         .any(|c| c.name.starts_with("qrnn_w2") && c.meta("options") == "window=2"));
     for case in &cases {
-        assert!(["qrnn", "sru"].contains(&case.meta("cell")), "{}", case.name);
+        assert!(
+            ["qrnn", "sru"].contains(&case.meta("cell")),
+            "{}",
+            case.name
+        );
         check(case);
     }
 }

@@ -50,7 +50,11 @@ fn check_cell<T: rnnzoo::cell::Real>(e: &zoo::Entry, cell: &dyn Cell<T>, bias: b
         // of them, or more where the blocks depend on the sizes: SRU's highway projection).
         None if e.form == Form::Scan => {
             let w_ih = cell.params().get("weight_ih").expect("weight_ih");
-            assert!(w_ih.shape()[0] % h == 0 && w_ih.shape()[0] >= e.gates * h, "{}", e.name);
+            assert!(
+                w_ih.shape()[0] % h == 0 && w_ih.shape()[0] >= e.gates * h,
+                "{}",
+                e.name
+            );
             assert_eq!(cell.params().get("bias_ih").is_some(), bias, "{}", e.name);
         }
         None => assert_eq!((e.form, e.gates), (Form::General, 1), "{}", e.name),

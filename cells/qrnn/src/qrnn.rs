@@ -60,7 +60,9 @@ use rnnzoo_cell::activation::{sigmoid_in_place, tanh_in_place};
 use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::scan::{self, ScanBackward, ScanForward, ScanPass};
-use rnnzoo_cell::{add_row_sums, broadcast_bias, Cell, CellError, Init, Param, Params, Real, StepForm};
+use rnnzoo_cell::{
+    add_row_sums, broadcast_bias, Cell, CellError, Init, Param, Params, Real, StepForm,
+};
 
 /// Row blocks of `weight_ih`: `z, f, o`.
 const GATES: usize = 3;
@@ -176,7 +178,12 @@ impl<T: Real> QrnnCell<T> {
     ///
     /// [`CellError::ZeroSize`] if `input` or `hidden` is zero; [`CellError::BadParam`] (name
     /// `window`) unless `window` is 1 or 2.
-    pub fn zeros(input: usize, hidden: usize, window: usize, bias: bool) -> Result<Self, CellError> {
+    pub fn zeros(
+        input: usize,
+        hidden: usize,
+        window: usize,
+        bias: bool,
+    ) -> Result<Self, CellError> {
         if input == 0 {
             return Err(CellError::ZeroSize { what: "input_size" });
         }
@@ -334,7 +341,11 @@ impl<T: Real> ScanPass<T> for QrnnCell<T> {
         scan::linear_adjoint(&a, &mut gc, h * b);
         // The pre-activations' gradients, [z; f; o] per column.
         let mut dg = vec![zero; g * n];
-        for (k, (dcol, col)) in dg.chunks_exact_mut(g).zip(p.cache.chunks_exact(g)).enumerate() {
+        for (k, (dcol, col)) in dg
+            .chunks_exact_mut(g)
+            .zip(p.cache.chunks_exact(g))
+            .enumerate()
+        {
             let d_h = &p.d_states[k * s..][..h];
             let c = &p.states[k * s + h..][..h];
             let c_prev = if k < b {
@@ -388,8 +399,7 @@ impl<T: Real> ScanPass<T> for QrnnCell<T> {
                 later,
                 prev.t(),
                 one,
-                MatMut::new(&mut grads.at_mut(0).data_mut()[i..], g, i, kw, 1)
-                    .expect("3H x 2I"),
+                MatMut::new(&mut grads.at_mut(0).data_mut()[i..], g, i, kw, 1).expect("3H x 2I"),
             );
         }
         if self.has_bias() {

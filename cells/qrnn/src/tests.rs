@@ -93,40 +93,63 @@ fn a_pass_is_the_sequential_equations() {
     for window in [1, 2] {
         for reverse in [false, true] {
             let c = case(reverse);
-            let cell = QrnnCell::<f64>::with_window(c.input, c.hidden, window, &mut seeded(2)).unwrap();
+            let cell =
+                QrnnCell::<f64>::with_window(c.input, c.hidden, window, &mut seeded(2)).unwrap();
             let (i, h, s, b) = (c.input, c.hidden, 2 * c.hidden, c.batch);
             let lengths = c.lengths.clone().unwrap();
             let mut rng = seeded(5);
             let x = normal_vec(i * c.steps * b, &mut rng);
             let h0 = normal_vec(s * b, &mut rng);
-            let dir = if reverse { Direction::Reverse } else { Direction::Forward };
+            let dir = if reverse {
+                Direction::Reverse
+            } else {
+                Direction::Forward
+            };
             let layer = Recurrent::with_direction(cell.clone(), dir);
             let out = layer
                 .infer(Inputs::new(&x, c.steps, b).initial(&h0).lengths(&lengths))
                 .unwrap();
             for col in 0..b {
                 let len = lengths[col];
-                let order: Vec<usize> = if reverse { (0..len).rev().collect() } else { (0..len).collect() };
-                let xs: Vec<&[f64]> = order.iter().map(|&t| &x[(t * b + col) * i..][..i]).collect();
+                let order: Vec<usize> = if reverse {
+                    (0..len).rev().collect()
+                } else {
+                    (0..len).collect()
+                };
+                let xs: Vec<&[f64]> = order
+                    .iter()
+                    .map(|&t| &x[(t * b + col) * i..][..i])
+                    .collect();
                 let want = sequential(&cell, &xs, &h0[col * s + h..][..h]);
                 // Window 1: one step at a time through CellExt is the same.
                 let mut state = h0[col * s..][..s].to_vec();
                 for (k, &t) in order.iter().enumerate() {
                     let got = &out.output[(t * b + col) * h..][..h];
                     for (g, w) in got.iter().zip(&want[k][..h]) {
-                        assert!((g - w).abs() < 1e-12, "window {window} sample {col} step {t}");
+                        assert!(
+                            (g - w).abs() < 1e-12,
+                            "window {window} sample {col} step {t}"
+                        );
                     }
                     if window == 1 {
                         let (next, _) = forward_step(&cell, xs[k], &state, 1);
-                        assert!(next.iter().zip(&want[k]).all(|(a, w)| (a - w).abs() < 1e-12));
+                        assert!(next
+                            .iter()
+                            .zip(&want[k])
+                            .all(|(a, w)| (a - w).abs() < 1e-12));
                         state = next;
                     }
                 }
                 for t in len..c.steps {
-                    assert!(out.output[(t * b + col) * h..][..h].iter().all(|&v| v == 0.0));
+                    assert!(out.output[(t * b + col) * h..][..h]
+                        .iter()
+                        .all(|&v| v == 0.0));
                 }
                 let fin = &out.final_state[col * s..][..s];
-                assert!(fin.iter().zip(&want[len - 1]).all(|(g, w)| (g - w).abs() < 1e-12));
+                assert!(fin
+                    .iter()
+                    .zip(&want[len - 1])
+                    .all(|(g, w)| (g - w).abs() < 1e-12));
             }
         }
     }
@@ -140,7 +163,9 @@ fn one_window_2_step_reads_a_zero_previous_input() {
     let two = QrnnCell::<f64>::with_window(i, h, 2, &mut seeded(3)).unwrap();
     let mut one = QrnnCell::<f64>::zeros(i, h, 1, true).unwrap();
     let w2 = two.params().get("weight_ih").unwrap().data();
-    let w1: Vec<f64> = (0..3 * h).flat_map(|r| w2[r * 2 * i..][..i].to_vec()).collect();
+    let w1: Vec<f64> = (0..3 * h)
+        .flat_map(|r| w2[r * 2 * i..][..i].to_vec())
+        .collect();
     one.params_mut().set("weight_ih", &w1).unwrap();
     one.params_mut()
         .set("bias_ih", two.params().get("bias_ih").unwrap().data())
@@ -149,7 +174,10 @@ fn one_window_2_step_reads_a_zero_previous_input() {
     let x = normal_vec(i * b, &mut rng);
     let prev = normal_vec(2 * h * b, &mut rng);
     let d_next = normal_vec(2 * h * b, &mut rng);
-    assert_eq!(forward_step(&two, &x, &prev, b).0, forward_step(&one, &x, &prev, b).0);
+    assert_eq!(
+        forward_step(&two, &x, &prev, b).0,
+        forward_step(&one, &x, &prev, b).0
+    );
     let mut g2 = two.params().zeros_like();
     let mut g1 = one.params().zeros_like();
     let r2 = backward_step(&two, &x, &prev, &d_next, b, &mut g2, f64::NAN);
@@ -157,11 +185,17 @@ fn one_window_2_step_reads_a_zero_previous_input() {
     assert_eq!(r2, r1);
     let gw2 = g2.get("weight_ih").unwrap().data();
     for r in 0..3 * h {
-        assert_eq!(&gw2[r * 2 * i..][..i], &g1.get("weight_ih").unwrap().data()[r * i..][..i]);
+        assert_eq!(
+            &gw2[r * 2 * i..][..i],
+            &g1.get("weight_ih").unwrap().data()[r * i..][..i]
+        );
         assert!(gw2[r * 2 * i + i..][..i].iter().all(|&v| v == 0.0));
     }
     // The initial h is not read.
-    assert!(r2.1.chunks_exact(2 * h).all(|d| d[..h].iter().all(|&v| v == 0.0)));
+    assert!(r2
+        .1
+        .chunks_exact(2 * h)
+        .all(|d| d[..h].iter().all(|&v| v == 0.0)));
 }
 
 /// The row blocks are z, f, o: a shut forget gate (f = 0) gives c = z, an open one keeps c;
@@ -192,7 +226,9 @@ fn gate_blocks_are_in_the_documented_order() {
 fn the_two_column_blocks_are_distinct() {
     let c = case(true);
     let good = QrnnCell::<f64>::with_window(3, 4, 2, &mut seeded(1)).unwrap();
-    assert!(check_unrolled(good.clone(), &c, &Options::default()).unwrap().passed());
+    assert!(check_unrolled(good.clone(), &c, &Options::default())
+        .unwrap()
+        .passed());
     let mut swapped = good.clone();
     let w = good.params().get("weight_ih").unwrap().data().to_vec();
     let sw: Vec<f64> = w
@@ -202,8 +238,14 @@ fn the_two_column_blocks_are_distinct() {
     swapped.params_mut().set("weight_ih", &sw).unwrap();
     let x = normal_vec(3 * 4, &mut seeded(2));
     let xs: Vec<&[f64]> = x.chunks_exact(3).collect();
-    let (a, b) = (sequential(&good, &xs, &[0.0; 4]), sequential(&swapped, &xs, &[0.0; 4]));
-    assert!(a.iter().zip(&b).any(|(p, q)| p.iter().zip(q).any(|(u, v)| (u - v).abs() > 1e-3)));
+    let (a, b) = (
+        sequential(&good, &xs, &[0.0; 4]),
+        sequential(&swapped, &xs, &[0.0; 4]),
+    );
+    assert!(a
+        .iter()
+        .zip(&b)
+        .any(|(p, q)| p.iter().zip(q).any(|(u, v)| (u - v).abs() > 1e-3)));
 }
 
 #[test]
@@ -212,8 +254,18 @@ fn shapes_names_form_and_default_init() {
         let cell = QrnnCell::<f64>::with_window(10, 16, window, &mut seeded(9)).unwrap();
         assert!(matches!(cell.form(), StepForm::Scan(_)));
         assert_eq!((cell.state_size(), cell.cache_size()), (32, 48));
-        let shapes: Vec<(&str, &[usize])> = cell.params().iter().map(|p| (p.name(), p.shape())).collect();
-        assert_eq!(shapes, [("weight_ih", &[48, 10 * window][..]), ("bias_ih", &[48][..])]);
+        let shapes: Vec<(&str, &[usize])> = cell
+            .params()
+            .iter()
+            .map(|p| (p.name(), p.shape()))
+            .collect();
+        assert_eq!(
+            shapes,
+            [
+                ("weight_ih", &[48, 10 * window][..]),
+                ("bias_ih", &[48][..])
+            ]
+        );
         let k = 1.0 / ((10 * window) as f64).sqrt();
         for p in cell.params().iter() {
             assert!(p.data().iter().all(|x| x.abs() <= k), "{}", p.name());
@@ -225,8 +277,14 @@ fn shapes_names_form_and_default_init() {
 #[test]
 fn bad_sizes_and_windows_are_refused() {
     let zs = |what| CellError::ZeroSize { what };
-    assert_eq!(QrnnCell::<f32>::new(0, 3, &mut seeded(0)), Err(zs("input_size")));
-    assert_eq!(QrnnCell::<f64>::zeros(2, 0, 1, true), Err(zs("hidden_size")));
+    assert_eq!(
+        QrnnCell::<f32>::new(0, 3, &mut seeded(0)),
+        Err(zs("input_size"))
+    );
+    assert_eq!(
+        QrnnCell::<f64>::zeros(2, 0, 1, true),
+        Err(zs("hidden_size"))
+    );
     for w in [0, 3] {
         assert!(matches!(
             QrnnCell::<f64>::zeros(2, 3, w, true),
@@ -243,7 +301,8 @@ fn two_threads_agree_with_one() {
         let (i, h, b, t) = (4, 64, 8, 300);
         let lengths: Vec<usize> = (0..b).map(|k| t - 37 * k).collect();
         let run = || {
-            let layer = Recurrent::new(QrnnCell::<f64>::with_window(i, h, window, &mut seeded(7)).unwrap());
+            let layer =
+                Recurrent::new(QrnnCell::<f64>::with_window(i, h, window, &mut seeded(7)).unwrap());
             let mut rng = seeded(9);
             let x = normal_vec(i * t * b, &mut rng);
             let h0 = normal_vec(2 * h * b, &mut rng);
@@ -255,11 +314,19 @@ fn two_threads_agree_with_one() {
             let g = layer.backward(&tape, &d_out, None, &mut grads).unwrap();
             (out.output, g.d_input, grads[0].at(0).data().to_vec())
         };
-        let pool = |n| rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
+        let pool = |n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap()
+        };
         let one = pool(1).install(run);
         let two = pool(2).install(run);
         for (a, b) in [(&one.0, &two.0), (&one.1, &two.1), (&one.2, &two.2)] {
-            assert!(a.iter().zip(b).all(|(p, q)| (p - q).abs() < 1e-12 * (1.0 + p.abs())));
+            assert!(a
+                .iter()
+                .zip(b)
+                .all(|(p, q)| (p - q).abs() < 1e-12 * (1.0 + p.abs())));
         }
     }
 }

@@ -17,7 +17,9 @@ fn step(cell: &SruCell<f64>, x: &[f64], prev: &[f64]) -> Vec<f64> {
     let p = cell.params();
     let w = p.get("weight_ih").unwrap().data();
     let v = p.get("weight_c").unwrap().data();
-    let b = p.get("bias_ih").map_or(vec![0.0; 2 * h], |b| b.data().to_vec());
+    let b = p
+        .get("bias_ih")
+        .map_or(vec![0.0; 2 * h], |b| b.data().to_vec());
     let row = |r: usize| (0..i).map(|m| w[r * i + m] * x[m]).sum::<f64>();
     let mut out = vec![0.0; 2 * h];
     for j in 0..h {
@@ -96,7 +98,11 @@ fn a_pass_is_its_steps() {
         let mut rng = seeded(5);
         let x = normal_vec(i * c.steps * b, &mut rng);
         let h0 = normal_vec(s * b, &mut rng);
-        let dir = if reverse { Direction::Reverse } else { Direction::Forward };
+        let dir = if reverse {
+            Direction::Reverse
+        } else {
+            Direction::Forward
+        };
         let out = Recurrent::with_direction(cell.clone(), dir)
             .infer(Inputs::new(&x, c.steps, b).initial(&h0).lengths(&lengths))
             .unwrap();
@@ -111,7 +117,10 @@ fn a_pass_is_its_steps() {
                 scalar = step(&cell, xt, &scalar);
                 let got = &out.output[(t * b + col) * h..][..h];
                 for ((g, w), q) in got.iter().zip(&next[..h]).zip(&scalar) {
-                    assert!((g - w).abs() < 1e-12 && (g - q).abs() < 1e-12, "sample {col} step {t}");
+                    assert!(
+                        (g - w).abs() < 1e-12 && (g - q).abs() < 1e-12,
+                        "sample {col} step {t}"
+                    );
                 }
                 state = next;
             }
@@ -157,32 +166,61 @@ fn shapes_names_form_and_the_authors_initialisation() {
         let h = 64;
         let cell = SruCell::<f64>::new(input, h, &mut seeded(9)).unwrap();
         assert!(matches!(cell.form(), StepForm::Scan(_)));
-        assert_eq!((cell.state_size(), cell.cache_size(), cell.blocks()), (2 * h, k * h, k));
-        let shapes: Vec<(&str, &[usize])> = cell.params().iter().map(|p| (p.name(), p.shape())).collect();
+        assert_eq!(
+            (cell.state_size(), cell.cache_size(), cell.blocks()),
+            (2 * h, k * h, k)
+        );
+        let shapes: Vec<(&str, &[usize])> = cell
+            .params()
+            .iter()
+            .map(|p| (p.name(), p.shape()))
+            .collect();
         assert_eq!(
             shapes,
-            [("weight_ih", &[k * h, input][..]), ("weight_c", &[2 * h][..]), ("bias_ih", &[2 * h][..])]
+            [
+                ("weight_ih", &[k * h, input][..]),
+                ("weight_c", &[2 * h][..]),
+                ("bias_ih", &[2 * h][..])
+            ]
         );
         let w = cell.params().get("weight_ih").unwrap();
         let bound = (3.0 / input as f64).sqrt();
         for g in 0..k {
             let scale = if g == 1 || g == 2 { 0.5f64.sqrt() } else { 1.0 };
             let block = w.gate(g);
-            assert!(block.iter().all(|v| v.abs() <= bound * scale + 1e-15), "block {g}");
-            assert!(block.iter().any(|v| v.abs() > 0.9 * bound * scale), "block {g}");
+            assert!(
+                block.iter().all(|v| v.abs() <= bound * scale + 1e-15),
+                "block {g}"
+            );
+            assert!(
+                block.iter().any(|v| v.abs() > 0.9 * bound * scale),
+                "block {g}"
+            );
         }
         let v = cell.params().get("weight_c").unwrap().data();
         let vb = 1.5f64.sqrt(); // sqrt(3) * sqrt(0.5)
         assert!(v.iter().all(|x| x.abs() <= vb) && v.iter().any(|x| x.abs() > 0.9 * vb));
-        assert!(cell.params().get("bias_ih").unwrap().data().iter().all(|&b| b == 0.0));
+        assert!(cell
+            .params()
+            .get("bias_ih")
+            .unwrap()
+            .data()
+            .iter()
+            .all(|&b| b == 0.0));
     }
 }
 
 #[test]
 fn bad_sizes_and_scales_are_refused() {
     let zs = |what| CellError::ZeroSize { what };
-    assert_eq!(SruCell::<f32>::new(0, 3, &mut seeded(0)), Err(zs("input_size")));
-    assert_eq!(SruCell::<f64>::zeros(2, 0, 1.0, true), Err(zs("hidden_size")));
+    assert_eq!(
+        SruCell::<f32>::new(0, 3, &mut seeded(0)),
+        Err(zs("input_size"))
+    );
+    assert_eq!(
+        SruCell::<f64>::zeros(2, 0, 1.0, true),
+        Err(zs("hidden_size"))
+    );
     assert!(matches!(
         SruCell::<f64>::with_highway_scale(2, 3, f64::INFINITY, &mut seeded(0)),
         Err(CellError::BadParam { name, .. }) if name == "highway_scale"
@@ -210,13 +248,21 @@ fn two_threads_agree_with_one() {
             let grads: Vec<Vec<f64>> = grads[0].iter().map(|p| p.data().to_vec()).collect();
             (out.output, g.d_input, grads)
         };
-        let pool = |n| rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
+        let pool = |n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap()
+        };
         let one = pool(1).install(run);
         let two = pool(2).install(run);
         assert_eq!(one.0, two.0);
         assert_eq!(one.2[1..], two.2[1..]);
         for (a, b) in [(&one.1, &two.1), (&one.2[0], &two.2[0])] {
-            assert!(a.iter().zip(b).all(|(p, q)| (p - q).abs() < 1e-12 * (1.0 + p.abs())));
+            assert!(a
+                .iter()
+                .zip(b)
+                .all(|(p, q)| (p - q).abs() < 1e-12 * (1.0 + p.abs())));
         }
     }
 }

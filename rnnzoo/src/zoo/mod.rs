@@ -803,10 +803,18 @@ impl Entry {
                 })
             }
             Id::Qrnn => {
-                let window = if options.value(self, "window")? == "2" { 2 } else { 1 };
+                let window = if options.value(self, "window")? == "2" {
+                    2
+                } else {
+                    1
+                };
                 Ok(match source {
-                    Source::Random(rng) => Box::new(QrnnCell::with_window(input, hidden, window, rng)?),
-                    Source::Zeros { bias } => Box::new(QrnnCell::zeros(input, hidden, window, bias)?),
+                    Source::Random(rng) => {
+                        Box::new(QrnnCell::with_window(input, hidden, window, rng)?)
+                    }
+                    Source::Zeros { bias } => {
+                        Box::new(QrnnCell::zeros(input, hidden, window, bias)?)
+                    }
                 })
             }
             Id::Sru => {
