@@ -10,6 +10,11 @@
 //! h_t = o_t ⊙ c_t
 //! ```
 //!
+//! (Checked against the paper's equations as quoted by paperswithcode.com/method/qrnn, with
+//! `W_z, W_f, W_o ∈ R^{k×n×m}` and "masked convolutions ... so filters can not access
+//! information from future timesteps", and against the authors' code below; the arXiv text
+//! itself was not among the sources searched.)
+//!
 //! `*` is the convolution over time of width `k` (`window`, 1 or 2 here, the widths the
 //! authors' `salesforce/pytorch-qrnn` supports): with `k = 2`, step `t` reads `x_t` and
 //! `x_{t-1}`, and `x_{-1} = 0` (the authors' `QRNNLayer.forward` builds `X[:1] * 0` for it).
@@ -216,11 +221,23 @@ impl<T: Real> QrnnCell<T> {
     }
 
     /// The convolution's width over time, 1 or 2.
+    ///
+    /// ```
+    /// let cell = rnnzoo_qrnn::QrnnCell::<f64>::zeros(2, 3, 2, true)?;
+    /// assert_eq!(cell.window(), 2);
+    /// # Ok::<(), rnnzoo_cell::CellError>(())
+    /// ```
     pub fn window(&self) -> usize {
         self.window
     }
 
     /// Whether the cell has `bias_ih`.
+    ///
+    /// ```
+    /// let cell = rnnzoo_qrnn::QrnnCell::<f64>::zeros(2, 3, 1, false)?;
+    /// assert!(!cell.has_bias());
+    /// # Ok::<(), rnnzoo_cell::CellError>(())
+    /// ```
     pub fn has_bias(&self) -> bool {
         self.params.len() == 2
     }

@@ -10,6 +10,13 @@
 //! h_t = r_t ⊙ c_t + (1 - r_t) ⊙ α x'_t
 //! ```
 //!
+//! (Checked against the authors' pure-PyTorch recurrence, `elementwise_recurrence_naive` in
+//! `asappresearch/sru`'s `sru/ops.py`: `forget_t = σ(u1 + c_prev*fw)`, `c_t = u0 + (c_prev -
+//! u0) * forget_t`, `reset_t = σ(u2 + c_prev*rw)`, `h_t = xp + (c_t - xp) * reset_t`, the biases
+//! added to `u1`, `u2`, no activation on `c` by default (`use_tanh=False`). The paper's equation
+//! section itself was not readable in the sources searched; only its abstract and
+//! introduction were.)
+//!
 //! The highway input `x'_t` is `x_t` itself when the input and hidden sizes agree; when they
 //! differ it is a fourth projection `W_x x_t` of the input, as in the authors' implementation
 //! (`asappresearch/sru`, `sru/modules.py`: `num_matrices = 4` when `input_size != output_size`,
@@ -200,6 +207,13 @@ impl<T: Real> SruCell<T> {
 
     /// Row blocks of `weight_ih`: 3 (`W, W_f, W_r`) when the input and hidden sizes agree, else
     /// 4 (and the highway projection `W_x`).
+    ///
+    /// ```
+    /// use rnnzoo_sru::SruCell;
+    /// assert_eq!(SruCell::<f64>::zeros(3, 3, 1.0, true)?.blocks(), 3);
+    /// assert_eq!(SruCell::<f64>::zeros(2, 3, 1.0, true)?.blocks(), 4);
+    /// # Ok::<(), rnnzoo_cell::CellError>(())
+    /// ```
     pub fn blocks(&self) -> usize {
         if self.input == self.hidden {
             3
@@ -209,31 +223,62 @@ impl<T: Real> SruCell<T> {
     }
 
     /// The highway term's constant factor `α`.
+    ///
+    /// ```
+    /// let cell = rnnzoo_sru::SruCell::<f64>::zeros(3, 3, 1.5, true)?;
+    /// assert_eq!(cell.highway_scale(), 1.5);
+    /// # Ok::<(), rnnzoo_cell::CellError>(())
+    /// ```
     pub fn highway_scale(&self) -> f64 {
         self.highway_scale
     }
 
     /// Whether the cell has `bias_ih`.
+    ///
+    /// ```
+    /// let cell = rnnzoo_sru::SruCell::<f64>::zeros(3, 3, 1.0, false)?;
+    /// assert!(!cell.has_bias());
+    /// # Ok::<(), rnnzoo_cell::CellError>(())
+    /// ```
     pub fn has_bias(&self) -> bool {
         self.params.len() == 3
     }
 
+    /// What every step reads, looked up once per pass.
+    fn coefficients(&self) -> Coefficients<'_, T> {
+        Coefficients {
+            hidden: self.hidden,
+            v: self.params.at(1).data(),
+            bias: self.params.get("bias_ih").map(Param::data),
+            alpha: T::from_f64_lossy(self.highway_scale),
+            projected: self.blocks() == 4,
+        }
+    }
+}
+
+/// The per-pass constants of the elementwise loop.
+struct Coefficients<'a, T> {
+    hidden: usize,
+    v: &'a [T],
+    bias: Option<&'a [T]>,
+    alpha: T,
+    projected: bool,
+}
+
+impl<T: Real> Coefficients<'_, T> {
     /// One step of one sample: `st` (the state `[h; c]`) and the gates of `ca` from the
     /// pre-activations in `ca`, the previous state `pr` and the input `xc`.
     fn forward_column(&self, st: &mut [T], ca: &mut [T], pr: &[T], xc: &[T]) {
-        let h = self.hidden;
-        let one = T::one();
-        let alpha = T::from_f64_lossy(self.highway_scale);
-        let v = self.params.at(1).data();
-        let bias = self.params.get("bias_ih").map(Param::data);
-        let projected = self.blocks() == 4;
+        let (h, v, one) = (self.hidden, self.v, T::one());
         for j in 0..h {
             let c_prev = pr[h + j];
-            let (bf, br) = bias.map_or((T::zero(), T::zero()), |b| (b[j], b[h + j]));
+            let (bf, br) = self
+                .bias
+                .map_or((T::zero(), T::zero()), |b| (b[j], b[h + j]));
             let f = (ca[h + j] + v[j] * c_prev + bf).sigmoid();
             let r = (ca[2 * h + j] + v[h + j] * c_prev + br).sigmoid();
             let c = f * c_prev + (one - f) * ca[j];
-            let hw = alpha * if projected { ca[3 * h + j] } else { xc[j] };
+            let hw = self.alpha * if self.projected { ca[3 * h + j] } else { xc[j] };
             st[j] = r * c + (one - r) * hw;
             st[h + j] = c;
             ca[h + j] = f;
@@ -254,15 +299,11 @@ impl<T: Real> SruCell<T> {
         ds: &[T],
         xc: &[T],
     ) {
-        let h = self.hidden;
-        let one = T::one();
-        let alpha = T::from_f64_lossy(self.highway_scale);
-        let v = self.params.at(1).data();
-        let projected = self.blocks() == 4;
+        let (h, v, one) = (self.hidden, self.v, T::one());
         for j in 0..h {
             let (u, f, r) = (ca[j], ca[h + j], ca[2 * h + j]);
             let (c, c_prev) = (st[h + j], pr[h + j]);
-            let hw = alpha * if projected { ca[3 * h + j] } else { xc[j] };
+            let hw = self.alpha * if self.projected { ca[3 * h + j] } else { xc[j] };
             let dh = ds[j];
             let dc = ds[h + j] + carry[j] + dh * r;
             let dar = dh * (c - hw) * r * (one - r);
@@ -270,8 +311,8 @@ impl<T: Real> SruCell<T> {
             du[j] = dc * (one - f);
             du[h + j] = daf;
             du[2 * h + j] = dar;
-            if projected {
-                du[3 * h + j] = dh * (one - r) * alpha;
+            if self.projected {
+                du[3 * h + j] = dh * (one - r) * self.alpha;
             }
             carry[j] = dc * f + daf * v[j] + dar * v[h + j];
         }
@@ -325,6 +366,7 @@ impl<T: Real> ScanPass<T> for SruCell<T> {
             MatMut::col_major(p.cache, kh, n).expect("cache is kH x TB"),
         );
         let parallel = h * b >= PARALLEL_MIN_LANES;
+        let k = self.coefficients();
         for t in 0..p.steps {
             let (done, rest) = p.states.split_at_mut(t * b * s);
             let prev: &[T] = if t == 0 {
@@ -340,7 +382,7 @@ impl<T: Real> ScanPass<T> for SruCell<T> {
                     .zip(cache.par_chunks_mut(kh))
                     .zip(prev.par_chunks(s))
                     .zip(x.par_chunks(i))
-                    .for_each(|(((st, ca), pr), xc)| self.forward_column(st, ca, pr, xc));
+                    .for_each(|(((st, ca), pr), xc)| k.forward_column(st, ca, pr, xc));
             } else {
                 for (((st, ca), pr), xc) in cur
                     .chunks_mut(s)
@@ -348,7 +390,7 @@ impl<T: Real> ScanPass<T> for SruCell<T> {
                     .zip(prev.chunks(s))
                     .zip(x.chunks(i))
                 {
-                    self.forward_column(st, ca, pr, xc);
+                    k.forward_column(st, ca, pr, xc);
                 }
             }
         }
@@ -361,6 +403,7 @@ impl<T: Real> ScanPass<T> for SruCell<T> {
         let mut du = vec![zero; kh * n];
         let mut carry = vec![zero; h * b];
         let parallel = h * b >= PARALLEL_MIN_LANES;
+        let k = self.coefficients();
         let prev_of = |t: usize| -> &[T] {
             if t == 0 {
                 p.initial
@@ -384,7 +427,7 @@ impl<T: Real> ScanPass<T> for SruCell<T> {
                     .zip(ds.par_chunks(s))
                     .zip(x.par_chunks(i))
                     .for_each(|((((((d, cr), ca), st), pr), dsc), xc)| {
-                        self.backward_column(d, cr, ca, st, pr, dsc, xc)
+                        k.backward_column(d, cr, ca, st, pr, dsc, xc)
                     });
             } else {
                 for ((((((d, cr), ca), st), pr), dsc), xc) in du_t
@@ -396,7 +439,7 @@ impl<T: Real> ScanPass<T> for SruCell<T> {
                     .zip(ds.chunks(s))
                     .zip(x.chunks(i))
                 {
-                    self.backward_column(d, cr, ca, st, pr, dsc, xc);
+                    k.backward_column(d, cr, ca, st, pr, dsc, xc);
                 }
             }
         }
