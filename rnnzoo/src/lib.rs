@@ -18,6 +18,8 @@
 //! | [`lstm_variants`] | `rnnzoo-lstm-variants` | the peephole and layer-norm LSTMs, xLSTM's sLSTM |
 //! | [`minimal`] | `rnnzoo-minimal` | minimal gated cells: MGU, UGRNN |
 //! | [`dynamical`] | `rnnzoo-dynamical` | cells from discretised ODEs: coRNN, AntisymmetricRNN (plain, gated) |
+//! | [`qrnn`] | `rnnzoo-qrnn` | the quasi-recurrent network (fo-pooling, window 1 or 2), a linear scan |
+//! | [`sru`] | `rnnzoo-sru` | the simple recurrent unit, an elementwise loop after one GEMM |
 //! | [`layers`] | `rnnzoo-layers` | the unroller, bidirectional and deep stacks, heads, losses, optimizers, training, checkpoints |
 //! | [`datasets`] | `rnnzoo-datasets` | seeded synthetic tasks, time series, text |
 //!
@@ -45,6 +47,8 @@ pub use rnnzoo_lstm as lstm;
 pub use rnnzoo_lstm_variants as lstm_variants;
 pub use rnnzoo_minimal as minimal;
 pub use rnnzoo_orthogonal as orthogonal;
+pub use rnnzoo_qrnn as qrnn;
+pub use rnnzoo_sru as sru;
 pub use rnnzoo_vanilla as vanilla;
 
 pub mod torch;

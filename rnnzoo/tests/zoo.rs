@@ -46,6 +46,17 @@ fn check_cell<T: rnnzoo::cell::Real>(e: &zoo::Entry, cell: &dyn Cell<T>, bias: b
             assert_eq!(w_hh.shape(), [e.gates * rows, h], "{}", e.name);
             assert_eq!(cell.params().get("bias_ih").is_some(), bias, "{}", e.name);
         }
+        // A scan cell has no recurrent matrix: its weight_ih has whole H-row blocks (`gates`
+        // of them, or more where the blocks depend on the sizes: SRU's highway projection).
+        None if e.form == Form::Scan => {
+            let w_ih = cell.params().get("weight_ih").expect("weight_ih");
+            assert!(
+                w_ih.shape()[0] % h == 0 && w_ih.shape()[0] >= e.gates * h,
+                "{}",
+                e.name
+            );
+            assert_eq!(cell.params().get("bias_ih").is_some(), bias, "{}", e.name);
+        }
         None => assert_eq!((e.form, e.gates), (Form::General, 1), "{}", e.name),
     }
 }
@@ -226,6 +237,9 @@ fn variants_round_trip_through_their_names() {
             "cornn",
             "antisymmetric",
             "antisymmetric (gated)",
+            "qrnn",
+            "qrnn (window 2)",
+            "sru",
         ]
     );
     for c in v {

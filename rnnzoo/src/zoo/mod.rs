@@ -39,6 +39,8 @@ use rnnzoo_lstm_variants::{
 };
 use rnnzoo_minimal::{MguCell, UgrnnCell};
 use rnnzoo_orthogonal::{ExpRnnCell, SkewInit};
+use rnnzoo_qrnn::QrnnCell;
+use rnnzoo_sru::SruCell;
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
 pub use choice::CellChoice;
@@ -88,6 +90,8 @@ enum Id {
     CoRnn,
     Antisymmetric,
     AntisymmetricGated,
+    Qrnn,
+    Sru,
 }
 
 /// One cell kind of the zoo.
@@ -532,6 +536,39 @@ static ENTRIES: &[Entry] = &[
         options: &ANTISYMMETRIC_OPTIONS,
         id: Id::AntisymmetricGated,
     },
+    Entry {
+        name: "qrnn",
+        label: "qrnn",
+        crate_name: "rnnzoo-qrnn",
+        rust_type: "QrnnCell",
+        form: Form::Scan,
+        torch_mode: None,
+        cell_mode: "QRNN",
+        gates: 3,
+        state: &["h", "c"],
+        reference: QRNN_REF,
+        summary: "fo-pooling over a causal convolution of width 1 or 2 (blocks z, f, o of \
+                  weight_ih; columns x_t then x_{t-1}); c' = f c + (1 - f) z, h' = o c, \
+                  a linear scan",
+        options: &[QRNN_WINDOW],
+        id: Id::Qrnn,
+    },
+    Entry {
+        name: "sru",
+        label: "sru",
+        crate_name: "rnnzoo-sru",
+        rust_type: "SruCell",
+        form: Form::Scan,
+        torch_mode: None,
+        cell_mode: "SRU",
+        gates: 3,
+        state: &["h", "c"],
+        reference: SRU_REF,
+        summary: "gates read c through vectors v (weight_c), a highway to x (blocks W, W_f, \
+                  W_r of weight_ih, and W_x when input != hidden); an elementwise loop",
+        options: &[SRU_HIGHWAY_SCALE],
+        id: Id::Sru,
+    },
 ];
 
 /// Every cell kind, in table order.
@@ -765,6 +802,30 @@ impl Entry {
                     }
                 })
             }
+            Id::Qrnn => {
+                let window = if options.value(self, "window")? == "2" {
+                    2
+                } else {
+                    1
+                };
+                Ok(match source {
+                    Source::Random(rng) => {
+                        Box::new(QrnnCell::with_window(input, hidden, window, rng)?)
+                    }
+                    Source::Zeros { bias } => {
+                        Box::new(QrnnCell::zeros(input, hidden, window, bias)?)
+                    }
+                })
+            }
+            Id::Sru => {
+                let alpha = options.number(self, "highway_scale")?;
+                Ok(match source {
+                    Source::Random(rng) => {
+                        Box::new(SruCell::with_highway_scale(input, hidden, alpha, rng)?)
+                    }
+                    Source::Zeros { bias } => Box::new(SruCell::zeros(input, hidden, alpha, bias)?),
+                })
+            }
         }
     }
 
@@ -904,3 +965,23 @@ pub fn variants() -> Vec<CellChoice> {
     }
     out
 }
+
+const QRNN_REF: &str = "Bradbury, Merity, Xiong & Socher, \"Quasi-recurrent neural networks\", \
+                        ICLR 2017 (arXiv:1611.01576); fo-pooling";
+const QRNN_WINDOW: OptionSpec = OptionSpec::listed(
+    "window",
+    &["1", "2"],
+    "width of the causal convolution over time: 1 (x_t) or 2 (x_t and x_{t-1}, x_{-1} = 0), \
+     the widths of the authors' salesforce/pytorch-qrnn",
+);
+const SRU_REF: &str = "Lei, Zhang, Wang, Dai & Artzi, \"Simple recurrent units for highly \
+                       parallelizable recurrence\", EMNLP 2018 (arXiv:1709.02755)";
+const SRU_HIGHWAY_SCALE: OptionSpec = OptionSpec::real(
+    "highway_scale",
+    1.0,
+    0.0,
+    16.0,
+    "constant factor of the highway term, h = r c + (1 - r) scale x': 1 is the equation as \
+     written; the authors' code (asappresearch/sru, rescale=True) uses sqrt(1 + 2 exp(b_r)), \
+     1.7320508075688772 at its highway bias 0",
+);
