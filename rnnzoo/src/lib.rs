@@ -18,6 +18,7 @@
 //! | [`lstm_variants`] | `rnnzoo-lstm-variants` | the peephole and layer-norm LSTMs, xLSTM's sLSTM |
 //! | [`minimal`] | `rnnzoo-minimal` | minimal gated cells: MGU, UGRNN |
 //! | [`dynamical`] | `rnnzoo-dynamical` | cells from discretised ODEs: coRNN, AntisymmetricRNN (plain, gated) |
+//! | [`indrnn`] | `rnnzoo-indrnn` | IndRNN: a diagonal (elementwise) recurrence, relu, the bound `\|u\| <= 2^(1/T)` |
 //! | [`layers`] | `rnnzoo-layers` | the unroller, bidirectional and deep stacks, heads, losses, optimizers, training, checkpoints |
 //! | [`datasets`] | `rnnzoo-datasets` | seeded synthetic tasks, time series, text |
 //!
@@ -40,6 +41,7 @@ pub use rnnzoo_cell as cell;
 pub use rnnzoo_datasets as datasets;
 pub use rnnzoo_dynamical as dynamical;
 pub use rnnzoo_gru as gru;
+pub use rnnzoo_indrnn as indrnn;
 pub use rnnzoo_layers as layers;
 pub use rnnzoo_lstm as lstm;
 pub use rnnzoo_lstm_variants as lstm_variants;
