@@ -474,7 +474,7 @@ fn initialisations_draw_inside_their_ranges() {
     });
     let (lo, hi) = span(&u);
     assert!(
-        lo >= 0.0 && lo < 0.01 && hi > 1.0 && hi <= bound,
+        (0.0..0.01).contains(&lo) && hi > 1.0 && hi <= bound,
         "{lo} {hi}"
     );
     // Long: U(2^(-1/20), 2^(1/20)), or all ones without a bound.
