@@ -33,6 +33,7 @@ use rand::RngCore;
 use rnnzoo_cell::{chrono, irnn, orthogonal_recurrent, Cell, CellError, ChronoGates, Params, Real};
 use rnnzoo_dynamical::{AntisymmetricCell, AntisymmetricConstants, CoRnnCell, CoRnnConstants};
 use rnnzoo_gru::{GruCell, GruResetBeforeCell};
+use rnnzoo_indrnn::{IndRnnCell, IndRnnOptions, RecurrentInit};
 use rnnzoo_lstm::{LstmCell, LstmOptions, LstmProjCell};
 use rnnzoo_lstm_variants::{
     ForgetGate, LayerNormLstmCell, PeepholeLstmCell, SlstmCell, SlstmOptions,
@@ -92,6 +93,7 @@ enum Id {
     AntisymmetricGated,
     Qrnn,
     Sru,
+    IndRnn,
 }
 
 /// One cell kind of the zoo.
@@ -246,6 +248,33 @@ const CORNN_REF: &str =
                          dependencies\", ICLR 2021";
 const ANTISYMMETRIC_REF: &str = "Chang, Chen, Haber & Chi, \"AntisymmetricRNN: a dynamical system \
                                  view on recurrent neural networks\", ICLR 2019";
+
+const INDRNN_REF: &str = "Li, Li, Cook, Zhu & Gao, \"Independently recurrent neural network \
+                          (IndRNN): building a longer and deeper RNN\", CVPR 2018";
+
+const INDRNN_OPTIONS: [OptionSpec; 3] = [
+    OptionSpec::listed(
+        "nonlinearity",
+        &["relu", "tanh"],
+        "the activation: relu (the paper's experiments) or tanh",
+    ),
+    OptionSpec::integer(
+        "t_max",
+        0,
+        0,
+        1 << 30,
+        "T of the paper's bound |u| <= 2^(1/T) (its adding problem, section 5.1), the steps a \
+         gradient must cross: u starts inside it and is clipped to it after every optimizer \
+         update; 0 (the default) for no bound",
+    ),
+    OptionSpec::listed(
+        "init",
+        &["uniform", "long"],
+        "u (weight_hh): uniform, U(0, 2^(1/T)) or U(0, 1) without a bound (the authors' code); \
+         long, U(2^(-1/T), 2^(1/T)) or all ones without a bound (the authors' last layer, for an \
+         output read at the last step)",
+    ),
+];
 
 const GATE_BIAS: OptionSpec = OptionSpec::real(
     "gate_bias",
@@ -569,6 +598,22 @@ static ENTRIES: &[Entry] = &[
         options: &[SRU_HIGHWAY_SCALE],
         id: Id::Sru,
     },
+    Entry {
+        name: "indrnn",
+        label: "indrnn",
+        crate_name: "rnnzoo-indrnn",
+        rust_type: "IndRnnCell",
+        form: Form::Scan,
+        torch_mode: None,
+        cell_mode: "INDRNN",
+        gates: 1,
+        state: &["h"],
+        reference: INDRNN_REF,
+        summary: "h' = relu(W_ih x + b_ih + u * h), u = weight_hh a vector (each unit sees only \
+                  itself); one input GEMM, then an elementwise loop over time",
+        options: &INDRNN_OPTIONS,
+        id: Id::IndRnn,
+    },
 ];
 
 /// Every cell kind, in table order.
@@ -824,6 +869,31 @@ impl Entry {
                         Box::new(SruCell::with_highway_scale(input, hidden, alpha, rng)?)
                     }
                     Source::Zeros { bias } => Box::new(SruCell::zeros(input, hidden, alpha, bias)?),
+                })
+            }
+            Id::IndRnn => {
+                // Both shape the function (and the clip), so a zero cell reads them too.
+                let mut o = IndRnnOptions {
+                    nonlinearity: match options.value(self, "nonlinearity")? {
+                        "tanh" => rnnzoo_indrnn::Nonlinearity::Tanh,
+                        _ => rnnzoo_indrnn::Nonlinearity::Relu,
+                    },
+                    // A whole number in 0..=2^30 by its declaration.
+                    t_max: options.number(self, "t_max")? as usize,
+                    recurrent_init: match options.value(self, "init")? {
+                        "long" => RecurrentInit::Long,
+                        _ => RecurrentInit::Uniform,
+                    },
+                    bias: true,
+                };
+                Ok(match source {
+                    Source::Random(rng) => {
+                        Box::new(IndRnnCell::with_options(input, hidden, o, rng)?)
+                    }
+                    Source::Zeros { bias } => {
+                        o.bias = bias;
+                        Box::new(IndRnnCell::zeros(input, hidden, o)?)
+                    }
                 })
             }
         }
