@@ -18,6 +18,7 @@
 //! | [`lstm_variants`] | `rnnzoo-lstm-variants` | the peephole and layer-norm LSTMs, xLSTM's sLSTM |
 //! | [`minimal`] | `rnnzoo-minimal` | minimal gated cells: MGU, UGRNN |
 //! | [`dynamical`] | `rnnzoo-dynamical` | cells from discretised ODEs: coRNN, AntisymmetricRNN (plain, gated) |
+//! | [`lru`] | `rnnzoo-lru` | the Linear Recurrent Unit: a complex diagonal linear recurrence, computed as a parallel scan |
 //! | [`layers`] | `rnnzoo-layers` | the unroller, bidirectional and deep stacks, heads, losses, optimizers, training, checkpoints |
 //! | [`datasets`] | `rnnzoo-datasets` | seeded synthetic tasks, time series, text |
 //!
@@ -42,6 +43,7 @@ pub use rnnzoo_dynamical as dynamical;
 pub use rnnzoo_gru as gru;
 pub use rnnzoo_layers as layers;
 pub use rnnzoo_lstm as lstm;
+pub use rnnzoo_lru as lru;
 pub use rnnzoo_lstm_variants as lstm_variants;
 pub use rnnzoo_minimal as minimal;
 pub use rnnzoo_orthogonal as orthogonal;

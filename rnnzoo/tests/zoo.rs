@@ -40,13 +40,18 @@ fn check_cell<T: rnnzoo::cell::Real>(e: &zoo::Entry, cell: &dyn Cell<T>, bias: b
     // A cell with PyTorch's weight set has `weight_hh` `(G*H, H)` (`(4H, P)` with a projection),
     // and `bias_ih` exactly when built with biases. A cell without `weight_hh` derives its
     // recurrent matrix from other parameters (exprnn: `exp(S)` from `skew_hh`, once per pass):
-    // that takes a general step, and its one recurrent matrix is `G = 1`.
+    // that takes a general step, and its one recurrent matrix is `G = 1`. A scan cell has no
+    // recurrent matrix at all (lru: a diagonal `lambda` from `nu_log`, `theta_log`), `G = 1`.
     match cell.params().get("weight_hh") {
         Some(w_hh) => {
             assert_eq!(w_hh.shape(), [e.gates * rows, h], "{}", e.name);
             assert_eq!(cell.params().get("bias_ih").is_some(), bias, "{}", e.name);
         }
-        None => assert_eq!((e.form, e.gates), (Form::General, 1), "{}", e.name),
+        None => assert!(
+            matches!((e.form, e.gates), (Form::General | Form::Scan, 1)),
+            "{}",
+            e.name
+        ),
     }
 }
 
@@ -226,6 +231,7 @@ fn variants_round_trip_through_their_names() {
             "cornn",
             "antisymmetric",
             "antisymmetric (gated)",
+            "lru",
         ]
     );
     for c in v {
