@@ -19,7 +19,9 @@ fn every_case_matches_the_pytorch_reference() {
     let cases = cases("lru");
     for kind in ["lru_1l", "lru_1l_ring", "lru_2l_bidir_lengths"] {
         assert!(
-            cases.iter().any(|c| c.name == format!("{kind}.safetensors")),
+            cases
+                .iter()
+                .any(|c| c.name == format!("{kind}.safetensors")),
             "no case {kind}"
         );
     }
@@ -52,10 +54,7 @@ fn the_registry_options_shape_and_initialise_the_cell() {
         .unwrap()
         .build::<f64, _>(3, 4, &mut seeded(0))
         .unwrap();
-    assert_eq!(
-        (cell.mode(), cell.state_size()),
-        ("LRU", 4 + 2 * 6)
-    );
+    assert_eq!((cell.mode(), cell.state_size()), ("LRU", 4 + 2 * 6));
     let nu = cell.params().get("nu_log").unwrap().data();
     let theta = cell.params().get("theta_log").unwrap().data();
     for (v, t) in nu.iter().zip(theta) {
@@ -64,7 +63,9 @@ fn the_registry_options_shape_and_initialise_the_cell() {
         assert!((0.0..=1.0).contains(&t.exp()));
     }
     // The default is N = H, and a loader's zero cell takes `state` from the options.
-    let d = e.build::<f32, _>(3, 5, &Default::default(), &mut seeded(0)).unwrap();
+    let d = e
+        .build::<f32, _>(3, 5, &Default::default(), &mut seeded(0))
+        .unwrap();
     assert_eq!(d.state_size(), 15);
     let z = e
         .zeros_with::<f64>(3, 5, &zoo::Options::parse(e, "state=2").unwrap(), false)

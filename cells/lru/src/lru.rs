@@ -96,7 +96,8 @@ use crate::scan::{complex_linear, complex_linear_adjoint, Lambda};
 pub const DEFAULT_R_MIN: f64 = 0.0;
 /// The appendix's default largest `|λ|`.
 pub const DEFAULT_R_MAX: f64 = 1.0;
-/// The appendix's default largest phase of `λ`.
+/// The appendix's default largest phase of `λ`: 6.28 as written there, not `2π`.
+#[allow(clippy::approx_constant)]
 pub const DEFAULT_MAX_PHASE: f64 = 6.28;
 
 /// Largest `r_min`: `|λ| = r_min = r_max = 1` would make `γ = 0`.
@@ -206,10 +207,16 @@ impl LruOptions {
         };
         let within = |v: f64, lo: f64, hi: f64| v.is_finite() && (lo..=hi).contains(&v);
         if !within(self.r_min, 0.0, R_MIN_MAX) {
-            return bad("r_min", format!("must be in 0..={R_MIN_MAX}, got {}", self.r_min));
+            return bad(
+                "r_min",
+                format!("must be in 0..={R_MIN_MAX}, got {}", self.r_min),
+            );
         }
         if !within(self.r_max, R_MAX_MIN, 1.0) {
-            return bad("r_max", format!("must be in {R_MAX_MIN}..=1, got {}", self.r_max));
+            return bad(
+                "r_max",
+                format!("must be in {R_MAX_MIN}..=1, got {}", self.r_max),
+            );
         }
         if self.r_min > self.r_max {
             return bad(

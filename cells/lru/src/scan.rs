@@ -72,10 +72,18 @@ fn chunks_for(steps: usize, width: usize) -> usize {
 fn check<T: Real>(lam: Lambda<'_, T>, re: &[T], im: &[T], width: usize) -> usize {
     let units = lam.units();
     assert!(units > 0 && width > 0, "complex scan: no units or width");
-    assert_eq!(lam.im.len(), units, "complex scan: λ's parts differ in length");
+    assert_eq!(
+        lam.im.len(),
+        units,
+        "complex scan: λ's parts differ in length"
+    );
     assert_eq!(width % units, 0, "complex scan: width is not whole samples");
     assert_eq!(re.len(), im.len(), "complex scan: parts differ in length");
-    assert_eq!(re.len() % width, 0, "complex scan: values are not whole steps");
+    assert_eq!(
+        re.len() % width,
+        0,
+        "complex scan: values are not whole steps"
+    );
     re.len() / width
 }
 
@@ -108,7 +116,10 @@ pub fn complex_linear<T: Real>(
 ) {
     let steps = check(lam, re, im, width);
     if let Some((ir, ii)) = init {
-        assert!(ir.len() == width && ii.len() == width, "complex scan: init is one step");
+        assert!(
+            ir.len() == width && ii.len() == width,
+            "complex scan: init is one step"
+        );
     }
     complex_linear_in_chunks(lam, re, im, init, width, chunks_for(steps, width));
 }
@@ -185,7 +196,9 @@ pub(crate) fn complex_linear_in_chunks<T: Real>(
     split(re, im, steps, chunks, width)
         .into_par_iter()
         .enumerate()
-        .for_each(|(k, (_, r, i))| sweep_forward(lam, r, i, if k == 0 { init } else { None }, width));
+        .for_each(|(k, (_, r, i))| {
+            sweep_forward(lam, r, i, if k == 0 { init } else { None }, width)
+        });
     // Phase 2: the true state at each chunk's end, in order.
     let units = lam.units();
     let mut ends_re = vec![T::zero(); chunks * width];
@@ -255,7 +268,10 @@ pub(crate) fn complex_adjoint_in_chunks<T: Real>(
         for l in 0..width {
             let (mut sr, mut si) = (re[t0 * width + l], im[t0 * width + l]);
             if k + 1 < chunks {
-                let (qr, qi) = (starts_re[(k + 1) * width + l], starts_im[(k + 1) * width + l]);
+                let (qr, qi) = (
+                    starts_re[(k + 1) * width + l],
+                    starts_im[(k + 1) * width + l],
+                );
                 // conj(λ^len) (qr + i qi)
                 let (a, b) = (pr[l % units], pi[l % units]);
                 sr += a * qr + b * qi;
@@ -440,8 +456,16 @@ mod tests {
                 close(&i, &want_i, &format!("T={steps} chunks={chunks} im"));
                 let (mut r, mut i) = (br.clone(), bi.clone());
                 complex_adjoint_in_chunks(lam, &mut r, &mut i, width, chunks);
-                close(&r, &gwant_r, &format!("T={steps} chunks={chunks} adjoint re"));
-                close(&i, &gwant_i, &format!("T={steps} chunks={chunks} adjoint im"));
+                close(
+                    &r,
+                    &gwant_r,
+                    &format!("T={steps} chunks={chunks} adjoint re"),
+                );
+                close(
+                    &i,
+                    &gwant_i,
+                    &format!("T={steps} chunks={chunks} adjoint im"),
+                );
             }
         }
     }
@@ -483,8 +507,14 @@ mod tests {
         let (lr, li) = lambdas(units);
         let lam = Lambda { re: &lr, im: &li };
         let mut rng = seeded(8);
-        let (br, bi) = (normal_vec(steps * width, &mut rng), normal_vec(steps * width, &mut rng));
-        let (dr, di) = (normal_vec(steps * width, &mut rng), normal_vec(steps * width, &mut rng));
+        let (br, bi) = (
+            normal_vec(steps * width, &mut rng),
+            normal_vec(steps * width, &mut rng),
+        );
+        let (dr, di) = (
+            normal_vec(steps * width, &mut rng),
+            normal_vec(steps * width, &mut rng),
+        );
         let (mut xr, mut xi) = (br.clone(), bi.clone());
         complex_linear(lam, &mut xr, &mut xi, None, width);
         let (mut gr, mut gi) = (dr.clone(), di.clone());
@@ -492,6 +522,9 @@ mod tests {
         let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
         let lhs = dot(&xr, &dr) + dot(&xi, &di);
         let rhs = dot(&br, &gr) + dot(&bi, &gi);
-        assert!((lhs - rhs).abs() < 1e-10 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
+        assert!(
+            (lhs - rhs).abs() < 1e-10 * lhs.abs().max(1.0),
+            "{lhs} vs {rhs}"
+        );
     }
 }

@@ -83,13 +83,13 @@ fn reference(cell: &LruCell<f64>, u: &[Vec<f64>], x0: (&[f64], &[f64])) -> Vec<V
             xi[j] = lr * i + li * r + g * bui;
         }
         let mut col = vec![0.0; h + 2 * n];
-        for o in 0..h {
+        for (o, y) in col[..h].iter_mut().enumerate() {
             // Re((C_re + i C_im)(xr + i xi)) = C_re xr - C_im xi
             let cx: f64 = (0..n)
                 .map(|j| get("C_re")[o * n + j] * xr[j] - get("C_im")[o * n + j] * xi[j])
                 .sum();
             let du: f64 = (0..ni).map(|k| get("D")[o * ni + k] * uk[k]).sum();
-            col[o] = cx + du;
+            *y = cx + du;
         }
         col[h..h + n].copy_from_slice(&xr);
         col[h + n..].copy_from_slice(&xi);
@@ -122,7 +122,9 @@ fn a_pass_matches_the_equations_as_a_complex_scalar_loop() {
     let layer = Recurrent::new(cell.clone());
     let out = layer.infer(Inputs::new(&x, t, b).initial(&h0)).unwrap();
     for col in 0..b {
-        let u: Vec<Vec<f64>> = (0..t).map(|k| x[(k * b + col) * i..][..i].to_vec()).collect();
+        let u: Vec<Vec<f64>> = (0..t)
+            .map(|k| x[(k * b + col) * i..][..i].to_vec())
+            .collect();
         let st = &h0[col * s..][..s];
         let want = reference(&cell, &u, (&st[4..9], &st[9..]));
         for (k, w) in want.iter().enumerate() {
@@ -167,7 +169,10 @@ fn a_pass_is_its_steps() {
             })
             .unwrap();
             let got = &out.output[(t * b + col) * c.hidden..][..c.hidden];
-            assert!(max_diff(got, &next[..c.hidden]) < 1e-12, "sample {col} step {t}");
+            assert!(
+                max_diff(got, &next[..c.hidden]) < 1e-12,
+                "sample {col} step {t}"
+            );
             state = next;
         }
         for t in len..c.steps {
@@ -205,8 +210,9 @@ fn the_initial_outputs_are_not_read() {
 
 #[test]
 fn backward_overwrites_its_outputs_and_accumulates_grads() {
-    let cell = LruCell::<f64>::with_options(3, 4, LruOptions::default().with_state(2), &mut seeded(1))
-        .unwrap();
+    let cell =
+        LruCell::<f64>::with_options(3, 4, LruOptions::default().with_state(2), &mut seeded(1))
+            .unwrap();
     let nb = 2;
     let mut rng = seeded(2);
     let x = normal_vec(3 * nb, &mut rng);
@@ -245,7 +251,12 @@ fn a_long_pass_on_two_threads_agrees_with_one() {
         let params: Vec<f64> = grads[0].iter().flat_map(|p| p.data().to_vec()).collect();
         (out.output, g.d_input, g.d_initial, params)
     };
-    let pool = |n| rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
+    let pool = |n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap()
+    };
     let one = pool(1).install(run);
     let two = pool(2).install(run);
     for (a, b) in [
@@ -267,7 +278,7 @@ fn a_long_pass_on_two_threads_agrees_with_one() {
 fn initial_eigenvalues_are_inside_the_unit_circle_for_every_option_in_range() {
     let r_mins = [0.0, 1e-3, 0.5, 0.9, 0.999, 0.999_999];
     let r_maxs = [1e-3, 0.01, 0.5, 0.9, 0.999, 0.999_999, 1.0];
-    let phases = [1e-6, 0.314, 3.14, 6.28, std::f64::consts::TAU];
+    let phases = [1e-6, 0.3, 3.0, DEFAULT_MAX_PHASE, std::f64::consts::TAU];
     let mut built = 0;
     for &r_min in &r_mins {
         for &r_max in r_maxs.iter().filter(|&&r| r >= r_min) {
@@ -281,9 +292,14 @@ fn initial_eigenvalues_are_inside_the_unit_circle_for_every_option_in_range() {
                 let cell = LruCell::<f64>::with_options(2, 3, o, &mut seeded(built)).unwrap();
                 built += 1;
                 assert!(
-                    cell.params().iter().all(|p| p.data().iter().all(|v| v.is_finite())),
+                    cell.params()
+                        .iter()
+                        .all(|p| p.data().iter().all(|v| v.is_finite())),
                     "{o:?}: {:?}",
-                    cell.params().iter().map(|p| (p.name(), p.data().iter().filter(|v| !v.is_finite()).count())).collect::<Vec<_>>()
+                    cell.params()
+                        .iter()
+                        .map(|p| (p.name(), p.data().iter().filter(|v| !v.is_finite()).count()))
+                        .collect::<Vec<_>>()
                 );
                 let gamma = cell.params().get("gamma_log").unwrap().data();
                 let theta = cell.params().get("theta_log").unwrap().data();
@@ -300,7 +316,10 @@ fn initial_eigenvalues_are_inside_the_unit_circle_for_every_option_in_range() {
                     assert!(ph > 0.0 && ph <= max_phase, "{o:?}: phase {ph}");
                     // γ² = 1 - |λ|², to the rounding of |λ|² near 1.
                     let g2 = (2.0 * gamma[j]).exp();
-                    assert!((g2 - (1.0 - m2)).abs() <= 1e-14, "{o:?}: γ² = {g2}, |λ|² = {m2}");
+                    assert!(
+                        (g2 - (1.0 - m2)).abs() <= 1e-14,
+                        "{o:?}: γ² = {g2}, |λ|² = {m2}"
+                    );
                 }
             }
         }
@@ -311,15 +330,28 @@ fn initial_eigenvalues_are_inside_the_unit_circle_for_every_option_in_range() {
 #[test]
 fn the_draws_have_the_papers_distributions() {
     let (i, h, n) = (40, 30, 4000);
-    let o = LruOptions::default().with_state(n).with_ring(0.4, 0.9).with_max_phase(3.0);
+    let o = LruOptions::default()
+        .with_state(n)
+        .with_ring(0.4, 0.9)
+        .with_max_phase(3.0);
     let cell = LruCell::<f64>::with_options(i, h, o, &mut seeded(3)).unwrap();
     let p = cell.params();
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let var = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>() / v.len() as f64;
     // |λ|² uniform on [r_min², r_max²]: mean (0.16 + 0.81) / 2; phase uniform on [0, 3].
-    let m2: Vec<f64> = cell.eigenvalues().iter().map(|(a, b)| a * a + b * b).collect();
+    let m2: Vec<f64> = cell
+        .eigenvalues()
+        .iter()
+        .map(|(a, b)| a * a + b * b)
+        .collect();
     assert!((mean(&m2) - 0.485).abs() < 0.01, "{}", mean(&m2));
-    let ph: Vec<f64> = p.get("theta_log").unwrap().data().iter().map(|t| t.exp()).collect();
+    let ph: Vec<f64> = p
+        .get("theta_log")
+        .unwrap()
+        .data()
+        .iter()
+        .map(|t| t.exp())
+        .collect();
     assert!((mean(&ph) - 1.5).abs() < 0.05);
     // B ~ N(0, 1/(2I)), C ~ N(0, 1/N).
     for name in ["B_re", "B_im"] {
@@ -347,13 +379,13 @@ fn the_draws_have_the_papers_distributions() {
 
 #[test]
 fn options_out_of_range_are_typed_errors() {
-    let bad = |o: LruOptions, field: &str| match LruCell::<f64>::with_options(2, 3, o, &mut seeded(0))
-    {
-        Err(CellError::BadParam { name, reason }) => {
-            assert_eq!(name, field, "{o:?}: {reason}");
-        }
-        other => panic!("{o:?}: {other:?}"),
-    };
+    let bad =
+        |o: LruOptions, field: &str| match LruCell::<f64>::with_options(2, 3, o, &mut seeded(0)) {
+            Err(CellError::BadParam { name, reason }) => {
+                assert_eq!(name, field, "{o:?}: {reason}");
+            }
+            other => panic!("{o:?}: {other:?}"),
+        };
     let d = LruOptions::default();
     for r in [-0.1, 1.0, 2.0, f64::NAN] {
         bad(d.with_ring(r, 1.0), "r_min");
@@ -371,17 +403,28 @@ fn options_out_of_range_are_typed_errors() {
 #[test]
 fn zero_sizes_are_refused() {
     let zs = |what| CellError::ZeroSize { what };
-    assert_eq!(LruCell::<f32>::new(0, 3, &mut seeded(0)), Err(zs("input_size")));
+    assert_eq!(
+        LruCell::<f32>::new(0, 3, &mut seeded(0)),
+        Err(zs("input_size"))
+    );
     assert_eq!(LruCell::<f64>::zeros(2, 0, 0), Err(zs("hidden_size")));
 }
 
 #[test]
 fn shapes_names_form_and_sizes() {
-    let cell = LruCell::<f64>::with_options(3, 5, LruOptions::default().with_state(7), &mut seeded(0))
-        .unwrap();
+    let cell =
+        LruCell::<f64>::with_options(3, 5, LruOptions::default().with_state(7), &mut seeded(0))
+            .unwrap();
     assert!(matches!(cell.form(), StepForm::Scan(_)));
-    assert_eq!((cell.state_size(), cell.cache_size(), cell.units()), (5 + 14, 14, 7));
-    let shapes: Vec<(&str, &[usize])> = cell.params().iter().map(|p| (p.name(), p.shape())).collect();
+    assert_eq!(
+        (cell.state_size(), cell.cache_size(), cell.units()),
+        (5 + 14, 14, 7)
+    );
+    let shapes: Vec<(&str, &[usize])> = cell
+        .params()
+        .iter()
+        .map(|p| (p.name(), p.shape()))
+        .collect();
     assert_eq!(
         shapes,
         [
@@ -395,7 +438,10 @@ fn shapes_names_form_and_sizes() {
             ("D", &[5, 3][..]),
         ]
     );
-    assert_eq!(LruCell::<f64>::new(3, 5, &mut seeded(0)).unwrap().units(), 5);
+    assert_eq!(
+        LruCell::<f64>::new(3, 5, &mut seeded(0)).unwrap().units(),
+        5
+    );
 }
 
 #[test]

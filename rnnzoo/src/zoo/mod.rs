@@ -296,8 +296,9 @@ const ANTISYMMETRIC_OPTIONS: [OptionSpec; 2] = [
     ),
 ];
 
-const LRU_REF: &str = "Orvieto, Smith, Gu, Fernando, Gulcehre, Pascanu & De, \"Resurrecting recurrent \
-                       neural networks for long sequences\", ICML 2023 (arXiv:2303.06349)";
+const LRU_REF: &str = "Orvieto, Smith, Gu, Fernando, Gulcehre, Pascanu & De, \"Resurrecting \
+                       recurrent neural networks for long sequences\", ICML 2023 \
+                       (arXiv:2303.06349)";
 
 /// The LRU's state width and the initialisation of `λ`; defaults from the paper's appendix A
 /// (`init_lru_parameters(N, H, r_min=0, r_max=1, max_phase=6.28)`), `N = H` rnnzoo's.
