@@ -15,7 +15,7 @@
 //!
 //! | item | what |
 //! | --- | --- |
-//! | [`LruCell`] | the cell: [`StepForm::Scan`](rnnzoo_cell::StepForm::Scan), mode `"LRU"`, see its docs for the layouts and the initialisation |
+//! | [`LruCell`] (module [`lru`]) | the cell: [`StepForm::Scan`](rnnzoo_cell::StepForm::Scan), mode `"LRU"`; the module [`lru`] has the sources, the layouts, the choice of `D` and the initialisation |
 //! | [`LruOptions`] | the state width `N` and the initialisation's ring and phase |
 //! | [`scan`] | the complex diagonal linear scan and its adjoint, chunked over time on the rayon pool |
 //!
@@ -30,7 +30,7 @@
 //! # Ok::<(), rnnzoo_cell::CellError>(())
 //! ```
 
-mod lru;
+pub mod lru;
 pub mod scan;
 #[cfg(test)]
 mod tests;

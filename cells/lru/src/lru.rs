@@ -16,12 +16,15 @@
 //!
 //! These are the appendix's `forward`: `Lambda = exp(-exp(nu_log) + 1j*exp(theta_log))`,
 //! `B_norm = (B_re + 1j*B_im) * exp(gamma_log)[:, None]`, the scan of `x_k = Lambda x_{k-1} +
-//! B_norm u_k`, and `y = (C @ x).real + D * u`. Checked against the appendix as transcribed in
-//! the public gist "lru.py" (NickleDave, `gist.github.com/NickleDave/ab776fcb357eafdb847fdf42d5fbd62f`,
-//! whose docstring is the appendix's text) and several repositories that copy
-//! `init_lru_parameters` verbatim, and against co-author N. Zucchet's `minimal-LRU`
-//! (`github.com/NicolasZucchet/minimal-LRU`, `lru/model.py`), which computes the same. The
-//! paper's own PDF was not read here.
+//! B_norm u_k`, and `y = (C @ x).real + D * u`. Sources read (with the `search` tool, 2026-12-02):
+//! the appendix's code as transcribed in the public gist `lru.py` by NickleDave
+//! (`gist.github.com/NickleDave/ab776fcb357eafdb847fdf42d5fbd62f`: its docstring, "Simplified
+//! Implementation of the Linear Recurrent Unit", and `forward`); `init_lru_parameters` as copied,
+//! with the appendix's comments, in several public repositories (found by its exact line
+//! `B_re = np.random.normal(size=(N,H))/np.sqrt(2*H)`); and N. Zucchet's JAX `minimal-LRU`
+//! (`github.com/NicolasZucchet/minimal-LRU`, `lru/model.py`; not one of the paper's authors),
+//! which has the same equations, draws and defaults. The paper's PDF itself was not read: equation numbers and its
+//! main text's wording are not cited here.
 //!
 //! # The skip connection `D`: dense, `H x I`
 //!
@@ -74,7 +77,7 @@
 //! `jax.random.uniform` are half-open `[0, 1)`, and `u = 0` would give `log 0`), and `ν` and
 //! `gamma_log` are computed from `1 - |λ|²` written without cancellation, so that `|λ|` close to
 //! 1 stays below 1 (`|λ| < 1` for every draw at every option value in range, in f64). In f32 a
-//! `λ` within about `6e-8` of the unit circle rounds to `|λ| = 1`.
+//! `λ` within about `3e-8` of the unit circle (`exp(nu_log) < 2^-25`) rounds to `|λ| = 1`.
 //!
 //! # Computation (the scan form)
 //!

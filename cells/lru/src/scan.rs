@@ -61,6 +61,11 @@ impl<T: Real> Lambda<'_, T> {
     }
 }
 
+/// `(lane, unit)` over one step's `width` lanes, sample by sample (no division per lane).
+fn lanes(width: usize, units: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..width / units).flat_map(move |s| (0..units).map(move |j| (s * units + j, j)))
+}
+
 fn chunks_for(steps: usize, width: usize) -> usize {
     let threads = rayon::current_num_threads();
     if threads < 2 || steps.saturating_mul(width) < PARALLEL_MIN_VALUES {
@@ -228,8 +233,8 @@ pub(crate) fn complex_linear_in_chunks<T: Real>(
             let mut cr = ends_re[(k - 1) * width..][..width].to_vec();
             let mut ci = ends_im[(k - 1) * width..][..width].to_vec();
             for (xr, xi) in r.chunks_exact_mut(width).zip(i.chunks_exact_mut(width)) {
-                for l in 0..width {
-                    let (a, b) = (lam.re[l % units], lam.im[l % units]);
+                for (l, j) in lanes(width, units) {
+                    let (a, b) = (lam.re[j], lam.im[j]);
                     let (p, q) = (cr[l], ci[l]);
                     cr[l] = a * p - b * q;
                     ci[l] = a * q + b * p;
@@ -292,8 +297,8 @@ pub(crate) fn complex_adjoint_in_chunks<T: Real>(
             let len = r.len() / width;
             for t in (0..len).rev() {
                 let (gr, gi) = (&mut r[t * width..][..width], &mut i[t * width..][..width]);
-                for l in 0..width {
-                    let (a, b) = (lam.re[l % units], lam.im[l % units]);
+                for (l, j) in lanes(width, units) {
+                    let (a, b) = (lam.re[j], lam.im[j]);
                     let (p, q) = (cr[l], ci[l]);
                     cr[l] = a * p + b * q;
                     ci[l] = a * q - b * p;
@@ -315,8 +320,8 @@ fn sweep_forward<T: Real>(
     let units = lam.units();
     let steps = re.len() / width;
     let step = |xr: &mut [T], xi: &mut [T], pr: &[T], pi: &[T]| {
-        for l in 0..width {
-            let (a, b) = (lam.re[l % units], lam.im[l % units]);
+        for (l, j) in lanes(width, units) {
+            let (a, b) = (lam.re[j], lam.im[j]);
             xr[l] += a * pr[l] - b * pi[l];
             xi[l] += a * pi[l] + b * pr[l];
         }
@@ -344,8 +349,8 @@ fn sweep_adjoint<T: Real>(lam: Lambda<'_, T>, re: &mut [T], im: &mut [T], width:
     for t in (0..steps.saturating_sub(1)).rev() {
         let (cur_r, later_r) = re[t * width..].split_at_mut(width);
         let (cur_i, later_i) = im[t * width..].split_at_mut(width);
-        for l in 0..width {
-            let (a, b) = (lam.re[l % units], lam.im[l % units]);
+        for (l, j) in lanes(width, units) {
+            let (a, b) = (lam.re[j], lam.im[j]);
             let (nr, ni) = (later_r[l], later_i[l]);
             cur_r[l] += a * nr + b * ni;
             cur_i[l] += a * ni - b * nr;
