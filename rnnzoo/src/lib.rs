@@ -21,6 +21,7 @@
 //! | [`qrnn`] | `rnnzoo-qrnn` | the quasi-recurrent network (fo-pooling, window 1 or 2), a linear scan |
 //! | [`sru`] | `rnnzoo-sru` | the simple recurrent unit, an elementwise loop after one GEMM |
 //! | [`indrnn`] | `rnnzoo-indrnn` | IndRNN: a diagonal (elementwise) recurrence, relu, the bound `\|u\| <= 2^(1/T)` |
+//! | [`lru`] | `rnnzoo-lru` | the Linear Recurrent Unit: a complex diagonal linear recurrence, computed as a parallel scan |
 //! | [`layers`] | `rnnzoo-layers` | the unroller, bidirectional and deep stacks, heads, losses, optimizers, training, checkpoints |
 //! | [`datasets`] | `rnnzoo-datasets` | seeded synthetic tasks, time series, text |
 //!
@@ -45,6 +46,7 @@ pub use rnnzoo_dynamical as dynamical;
 pub use rnnzoo_gru as gru;
 pub use rnnzoo_indrnn as indrnn;
 pub use rnnzoo_layers as layers;
+pub use rnnzoo_lru as lru;
 pub use rnnzoo_lstm as lstm;
 pub use rnnzoo_lstm_variants as lstm_variants;
 pub use rnnzoo_minimal as minimal;

@@ -109,10 +109,12 @@ fn the_earliest_failing_step_is_named() {
             let cell = choice.build::<f64, _>(3, 4, &mut seeded(3)).unwrap();
             let mut loss = LayerLoss::new(Recurrent::new(cell), &seq).unwrap();
             // The recurrent matrix's parameter: `weight_hh`, or exprnn's `skew_hh` (W_hh =
-            // exp(S) is a function of it, and reaches h_{t-1} the same way).
+            // exp(S) is a function of it, and reaches h_{t-1} the same way), or LRU's `nu_log`
+            // (the magnitude of its diagonal lambda).
             let found = blocks(&loss).into_iter().find(|b| {
                 b.name.starts_with(block_name)
-                    || (block_name == "weight_hh" && b.name.starts_with("skew_hh"))
+                    || (block_name == "weight_hh"
+                        && (b.name.starts_with("skew_hh") || b.name.starts_with("nu_log")))
             });
             let block = match found {
                 Some(b) => b,

@@ -40,7 +40,8 @@ fn check_cell<T: rnnzoo::cell::Real>(e: &zoo::Entry, cell: &dyn Cell<T>, bias: b
     // A cell with PyTorch's weight set has `weight_hh` `(G*H, H)` (`(4H, P)` with a projection),
     // and `bias_ih` exactly when built with biases. A cell without `weight_hh` derives its
     // recurrent matrix from other parameters (exprnn: `exp(S)` from `skew_hh`, once per pass):
-    // that takes a general step, and its one recurrent matrix is `G = 1`.
+    // that takes a general step, and its one recurrent matrix is `G = 1`. A scan cell has no
+    // recurrent matrix at all (lru: a diagonal `lambda` from `nu_log`, `theta_log`), `G = 1`.
     match cell.params().get("weight_hh") {
         Some(w_hh) => {
             // A scan cell's diagonal recurrence (IndRNN's `u`) keeps one weight per unit.
@@ -51,7 +52,7 @@ fn check_cell<T: rnnzoo::cell::Real>(e: &zoo::Entry, cell: &dyn Cell<T>, bias: b
         }
         // A scan cell has no recurrent matrix: its weight_ih has whole H-row blocks (`gates`
         // of them, or more where the blocks depend on the sizes: SRU's highway projection).
-        None if e.form == Form::Scan => {
+        None if e.form == Form::Scan && cell.params().get("weight_ih").is_some() => {
             let w_ih = cell.params().get("weight_ih").expect("weight_ih");
             assert!(
                 w_ih.shape()[0] % h == 0 && w_ih.shape()[0] >= e.gates * h,
@@ -60,7 +61,11 @@ fn check_cell<T: rnnzoo::cell::Real>(e: &zoo::Entry, cell: &dyn Cell<T>, bias: b
             );
             assert_eq!(cell.params().get("bias_ih").is_some(), bias, "{}", e.name);
         }
-        None => assert_eq!((e.form, e.gates), (Form::General, 1), "{}", e.name),
+        None => assert!(
+            matches!((e.form, e.gates), (Form::General | Form::Scan, 1)),
+            "{}",
+            e.name
+        ),
     }
 }
 
@@ -246,6 +251,7 @@ fn variants_round_trip_through_their_names() {
             "indrnn",
             "indrnn (nonlinearity tanh)",
             "indrnn (init long)",
+            "lru",
         ]
     );
     for c in v {

@@ -34,6 +34,7 @@ use rnnzoo_cell::{chrono, irnn, orthogonal_recurrent, Cell, CellError, ChronoGat
 use rnnzoo_dynamical::{AntisymmetricCell, AntisymmetricConstants, CoRnnCell, CoRnnConstants};
 use rnnzoo_gru::{GruCell, GruResetBeforeCell};
 use rnnzoo_indrnn::{IndRnnCell, IndRnnOptions, RecurrentInit};
+use rnnzoo_lru::{LruCell, LruOptions};
 use rnnzoo_lstm::{LstmCell, LstmOptions, LstmProjCell};
 use rnnzoo_lstm_variants::{
     ForgetGate, LayerNormLstmCell, PeepholeLstmCell, SlstmCell, SlstmOptions,
@@ -94,6 +95,7 @@ enum Id {
     Qrnn,
     Sru,
     IndRnn,
+    Lru,
 }
 
 /// One cell kind of the zoo.
@@ -324,6 +326,46 @@ const ANTISYMMETRIC_OPTIONS: [OptionSpec; 2] = [
         0.0,
         100.0,
         "the diffusion subtracted from the diagonal of W - W^T",
+    ),
+];
+
+const LRU_REF: &str = "Orvieto, Smith, Gu, Fernando, Gulcehre, Pascanu & De, \"Resurrecting \
+                       recurrent neural networks for long sequences\", ICML 2023 \
+                       (arXiv:2303.06349)";
+
+/// The LRU's state width and the initialisation of `λ`; defaults from the paper's appendix A
+/// (`init_lru_parameters(N, H, r_min=0, r_max=1, max_phase=6.28)`), `N = H` rnnzoo's.
+const LRU_OPTIONS: [OptionSpec; 4] = [
+    OptionSpec::integer(
+        "state",
+        0,
+        0,
+        1 << 20,
+        "complex state units N (the state is [y; Re x; Im x], H + 2N rows): 0 for N = the hidden \
+         size (the paper takes N as an argument with no default)",
+    ),
+    OptionSpec::real(
+        "r_min",
+        rnnzoo_lru::DEFAULT_R_MIN,
+        0.0,
+        0.999_999,
+        "smallest |lambda| at initialisation (lambda uniform in area on the ring r_min..r_max); \
+         at most r_max; default the paper's appendix A",
+    ),
+    OptionSpec::real(
+        "r_max",
+        rnnzoo_lru::DEFAULT_R_MAX,
+        0.001,
+        1.0,
+        "largest |lambda| at initialisation; default the paper's appendix A",
+    ),
+    OptionSpec::real(
+        "max_phase",
+        rnnzoo_lru::DEFAULT_MAX_PHASE,
+        1e-6,
+        std::f64::consts::TAU,
+        "phases of lambda uniform on [0, max_phase] at initialisation; default 6.28, the \
+         paper's appendix A",
     ),
 ];
 
@@ -614,6 +656,23 @@ static ENTRIES: &[Entry] = &[
         options: &INDRNN_OPTIONS,
         id: Id::IndRnn,
     },
+    Entry {
+        name: "lru",
+        label: "lru",
+        crate_name: "rnnzoo-lru",
+        rust_type: "LruCell",
+        form: Form::Scan,
+        torch_mode: None,
+        cell_mode: "LRU",
+        gates: 1,
+        state: &["y", "x_re", "x_im"],
+        reference: LRU_REF,
+        summary: "x' = lambda x + gamma (B u), lambda = exp(-exp(nu_log) + i exp(theta_log)) \
+                  complex diagonal, y = Re(C x) + D u (D dense H x I); one input GEMM, a \
+                  parallel complex scan, one output GEMM",
+        options: &LRU_OPTIONS,
+        id: Id::Lru,
+    },
 ];
 
 /// Every cell kind, in table order.
@@ -894,6 +953,29 @@ impl Entry {
                         o.bias = bias;
                         Box::new(IndRnnCell::zeros(input, hidden, o)?)
                     }
+                })
+            }
+            // No biases: a loader's `bias` does not apply.
+            Id::Lru => {
+                // A whole number in 0..=2^20 by its declaration.
+                let state = options.number(self, "state")? as usize;
+                let o = LruOptions {
+                    state,
+                    r_min: options.number(self, "r_min")?,
+                    r_max: options.number(self, "r_max")?,
+                    max_phase: options.number(self, "max_phase")?,
+                };
+                if o.r_min > o.r_max {
+                    return Err(ZooError::OptionOutOfRange {
+                        cell: self.name,
+                        option: "r_min",
+                        value: o.r_min.to_string(),
+                        expected: format!("a number at most r_max = {}", o.r_max),
+                    });
+                }
+                Ok(match source {
+                    Source::Random(rng) => Box::new(LruCell::with_options(input, hidden, o, rng)?),
+                    Source::Zeros { .. } => Box::new(LruCell::zeros(input, hidden, state)?),
                 })
             }
         }
