@@ -19,8 +19,11 @@
 //!    (`E_k = local_end_k + prod_k * E_{k-1}`, `width` values per chunk);
 //! 3. every chunk but the first adds `(a_{s..=t} product) * E_{k-1}` to its steps, in parallel.
 //!
-//! The scan reads and writes each value twice instead of once, so it pays only with two or more
-//! threads; with one it is the plain sequential loop. Unlike the prefix-sum form
+//! The scan reads and writes each value twice instead of once, so it is the split of last resort:
+//! with many lanes (`width` at least 64 per thread: a batch of samples times their units) each
+//! thread instead runs the plain loop over all steps of its own range of lanes, with no extra
+//! work; time is cut into chunks only for few lanes over many steps (one stream of a small layer);
+//! with one thread it is the plain sequential loop. Unlike the prefix-sum form
 //! `h_t = A_t (h_0 + sum_s b_s / A_s)` (PyTorch's `cumsum`, or `logcumsumexp` in log space, which
 //! Feng et al. 2024 use for minGRU), nothing is ever divided by a product of `a`: products that
 //! underflow to zero are exact here (the state then forgot its past), so the scan needs no log
@@ -38,14 +41,116 @@ const PARALLEL_MIN_VALUES: usize = 1 << 15;
 /// Steps per chunk below which cutting time into more chunks does not pay.
 const MIN_CHUNK_STEPS: usize = 8;
 
-/// Chunks of time for a scan of `steps x width` on the current pool: one (sequential) unless
-/// there are threads to share and enough work to pay for the extra pass.
-fn chunks_for(steps: usize, width: usize) -> usize {
+/// Lanes per thread from which the lanes, not time, are split: each thread then runs the plain
+/// recurrence over all steps of its own lanes (no second pass), with vectors full enough.
+const MIN_LANES_PER_THREAD: usize = 64;
+
+/// How a scan of `steps x width` runs on the current pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Split {
+    /// One thread, the plain loop.
+    Sequential,
+    /// `n` ranges of lanes, each over every step: no extra work, the choice when there are
+    /// enough lanes (a batch of samples times their units).
+    Lanes(usize),
+    /// `n` chunks of time (module docs): twice the memory traffic, for few lanes and many steps
+    /// (one stream of a small layer over a long sequence).
+    Time(usize),
+}
+
+fn split_for(steps: usize, width: usize) -> Split {
     let threads = rayon::current_num_threads();
     if threads < 2 || steps.saturating_mul(width) < PARALLEL_MIN_VALUES {
-        return 1;
+        Split::Sequential
+    } else if width >= threads * MIN_LANES_PER_THREAD {
+        Split::Lanes(threads)
+    } else if steps >= 2 * MIN_CHUNK_STEPS {
+        Split::Time(threads.min(steps / MIN_CHUNK_STEPS))
+    } else {
+        Split::Sequential
     }
-    threads.min(steps / MIN_CHUNK_STEPS).max(1)
+}
+
+/// A pointer that may cross threads: each task of a lane split writes its own lanes only.
+#[derive(Clone, Copy)]
+struct Lanes<T>(*mut T);
+// SAFETY: the tasks that share it write disjoint lane ranges (see `linear_in_lanes`).
+unsafe impl<T: Send> Send for Lanes<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Lanes<T> {}
+
+impl<T> Lanes<T> {
+    /// Lanes `k0..k0 + len` of step `t`.
+    ///
+    /// # Safety
+    ///
+    /// In bounds of the buffer, and no other live reference to those values.
+    unsafe fn at<'a>(self, t: usize, width: usize, k0: usize, len: usize) -> &'a mut [T] {
+        // SAFETY: the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(t * width + k0), len) }
+    }
+}
+
+/// `(start, len)` of lane range `k` of `parts` over `width` lanes.
+fn lane_range(width: usize, parts: usize, k: usize) -> (usize, usize) {
+    chunk_range(width, parts, k)
+}
+
+/// [`linear`] over `parts` ranges of lanes in parallel, each the plain loop over every step.
+pub(crate) fn linear_in_lanes<T: Real>(
+    a: &[T],
+    x: &mut [T],
+    init: Option<&[T]>,
+    width: usize,
+    parts: usize,
+) {
+    let steps = x.len() / width;
+    let parts = parts.clamp(1, width);
+    let ptr = Lanes(x.as_mut_ptr());
+    (0..parts).into_par_iter().for_each(|p| {
+        let (k0, len) = lane_range(width, parts, p);
+        for t in 0..steps {
+            // SAFETY: lanes k0..k0+len of steps t and t-1 lie in `x` (steps * width values) and
+            // belong to this task alone; the two slices are different steps, so they do not
+            // overlap.
+            let cur = unsafe { ptr.at(t, width, k0, len) };
+            let at = &a[t * width + k0..][..len];
+            if t == 0 {
+                if let Some(init) = init {
+                    for ((h, &a), &p) in cur.iter_mut().zip(at).zip(&init[k0..k0 + len]) {
+                        *h += a * p;
+                    }
+                }
+            } else {
+                // SAFETY: as above.
+                let prev = unsafe { ptr.at(t - 1, width, k0, len) };
+                for ((h, &a), &p) in cur.iter_mut().zip(at).zip(prev.iter()) {
+                    *h += a * p;
+                }
+            }
+        }
+    });
+}
+
+/// [`linear_adjoint`] over `parts` ranges of lanes in parallel.
+pub(crate) fn linear_adjoint_in_lanes<T: Real>(a: &[T], g: &mut [T], width: usize, parts: usize) {
+    let steps = g.len() / width;
+    let parts = parts.clamp(1, width);
+    let ptr = Lanes(g.as_mut_ptr());
+    (0..parts).into_par_iter().for_each(|p| {
+        let (k0, len) = lane_range(width, parts, p);
+        for t in (0..steps.saturating_sub(1)).rev() {
+            // SAFETY: lanes k0..k0+len of steps t and t+1 lie in `g` and belong to this task
+            // alone; different steps do not overlap.
+            let cur = unsafe { ptr.at(t, width, k0, len) };
+            // SAFETY: as above.
+            let next = unsafe { ptr.at(t + 1, width, k0, len) };
+            let at = &a[(t + 1) * width + k0..][..len];
+            for ((g, &a), &n) in cur.iter_mut().zip(at).zip(next.iter()) {
+                *g += a * n;
+            }
+        }
+    });
 }
 
 /// `h_t = a_t * h_{t-1} + b_t` for `t` in `0..steps`, in place: `x` holds `b` on entry and `h`
@@ -71,7 +176,11 @@ pub fn linear<T: Real>(a: &[T], x: &mut [T], init: Option<&[T]>, width: usize) {
     if let Some(init) = init {
         assert_eq!(init.len(), width, "scan::linear: init is one step");
     }
-    linear_in_chunks(a, x, init, width, chunks_for(steps, width));
+    match split_for(steps, width) {
+        Split::Sequential => linear_in_chunks(a, x, init, width, 1),
+        Split::Lanes(n) => linear_in_lanes(a, x, init, width, n),
+        Split::Time(n) => linear_in_chunks(a, x, init, width, n),
+    }
 }
 
 /// The adjoint of [`linear`]: given `d_t = d loss / d h_t` from outside the recurrence, the total
@@ -93,7 +202,11 @@ pub fn linear<T: Real>(a: &[T], x: &mut [T], init: Option<&[T]>, width: usize) {
 /// As [`linear`].
 pub fn linear_adjoint<T: Real>(a: &[T], g: &mut [T], width: usize) {
     let steps = check(a, g, width);
-    linear_adjoint_in_chunks(a, g, width, chunks_for(steps, width));
+    match split_for(steps, width) {
+        Split::Sequential => linear_adjoint_in_chunks(a, g, width, 1),
+        Split::Lanes(n) => linear_adjoint_in_lanes(a, g, width, n),
+        Split::Time(n) => linear_adjoint_in_chunks(a, g, width, n),
+    }
 }
 
 fn check<T>(a: &[T], x: &[T], width: usize) -> usize {

@@ -3,7 +3,9 @@
 use proptest::prelude::*;
 use rand::Rng;
 
-use super::linear::{linear_adjoint_in_chunks, linear_in_chunks};
+use super::linear::{
+    linear_adjoint_in_chunks, linear_adjoint_in_lanes, linear_in_chunks, linear_in_lanes,
+};
 use crate::seeded;
 
 /// `h_t = a_t h_{t-1} + b_t`, one lane at a time.
@@ -77,6 +79,23 @@ proptest! {
         let mut x = b.clone();
         linear_in_chunks(&a, &mut x, init, width, chunks);
         assert_close(&x, &reference(&a, &b, init, width));
+    }
+
+    #[test]
+    fn a_lane_split_scan_is_the_recurrence(
+        steps in 1usize..40, width in 1usize..40, parts in 1usize..6, seed in 0u64..1000,
+        with_init: bool,
+    ) {
+        let (a, b) = coefficients(steps * width, seed);
+        let init: Vec<f64> = (0..width).map(|k| 0.5 - k as f64 * 0.01).collect();
+        let init = with_init.then_some(&init[..]);
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let mut x = b.clone();
+        pool.install(|| linear_in_lanes(&a, &mut x, init, width, parts));
+        assert_close(&x, &reference(&a, &b, init, width));
+        let mut g = b.clone();
+        pool.install(|| linear_adjoint_in_lanes(&a, &mut g, width, parts));
+        assert_close(&g, &reference_adjoint(&a, &b, width));
     }
 
     #[test]
