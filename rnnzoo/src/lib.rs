@@ -18,6 +18,8 @@
 //! | [`lstm_variants`] | `rnnzoo-lstm-variants` | the peephole and layer-norm LSTMs, xLSTM's sLSTM |
 //! | [`minimal`] | `rnnzoo-minimal` | minimal gated cells: MGU, UGRNN |
 //! | [`dynamical`] | `rnnzoo-dynamical` | cells from discretised ODEs: coRNN, AntisymmetricRNN (plain, gated) |
+//! | [`mingru`] | `rnnzoo-mingru` | minGRU (Feng et al. 2024), a scan-form cell |
+//! | [`minlstm`] | `rnnzoo-minlstm` | minLSTM (Feng et al. 2024), a scan-form cell |
 //! | [`layers`] | `rnnzoo-layers` | the unroller, bidirectional and deep stacks, heads, losses, optimizers, training, checkpoints |
 //! | [`datasets`] | `rnnzoo-datasets` | seeded synthetic tasks, time series, text |
 //!
@@ -43,7 +45,9 @@ pub use rnnzoo_gru as gru;
 pub use rnnzoo_layers as layers;
 pub use rnnzoo_lstm as lstm;
 pub use rnnzoo_lstm_variants as lstm_variants;
+pub use rnnzoo_mingru as mingru;
 pub use rnnzoo_minimal as minimal;
+pub use rnnzoo_minlstm as minlstm;
 pub use rnnzoo_orthogonal as orthogonal;
 pub use rnnzoo_vanilla as vanilla;
 
