@@ -46,6 +46,12 @@ fn check_cell<T: rnnzoo::cell::Real>(e: &zoo::Entry, cell: &dyn Cell<T>, bias: b
             assert_eq!(w_hh.shape(), [e.gates * rows, h], "{}", e.name);
             assert_eq!(cell.params().get("bias_ih").is_some(), bias, "{}", e.name);
         }
+        // A scan cell has no recurrent matrix at all: its gate blocks are `weight_ih`'s.
+        None if e.form == Form::Scan => {
+            let w_ih = cell.params().get("weight_ih").unwrap();
+            assert_eq!(w_ih.shape(), [e.gates * h, i], "{}", e.name);
+            assert_eq!(cell.params().get("bias_ih").is_some(), bias, "{}", e.name);
+        }
         None => assert_eq!((e.form, e.gates), (Form::General, 1), "{}", e.name),
     }
 }
@@ -226,6 +232,10 @@ fn variants_round_trip_through_their_names() {
             "cornn",
             "antisymmetric",
             "antisymmetric (gated)",
+            "mingru",
+            "mingru (candidate linear)",
+            "minlstm",
+            "minlstm (candidate linear)",
         ]
     );
     for c in v {
