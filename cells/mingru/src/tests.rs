@@ -31,7 +31,13 @@ fn g(x: f64) -> f64 {
 
 /// The paper's equations as a plain sequential loop, sample by sample: the states
 /// (`H x (T*B)`), from the cell's parameters.
-fn sequential(cell: &MinGruCell<f64>, x: &[f64], h0: &[f64], steps: usize, batch: usize) -> Vec<f64> {
+fn sequential(
+    cell: &MinGruCell<f64>,
+    x: &[f64],
+    h0: &[f64],
+    steps: usize,
+    batch: usize,
+) -> Vec<f64> {
     let (ni, nh) = (cell.input_size(), cell.hidden_size());
     let w = cell.params().get("weight_ih").unwrap().data();
     let zero = vec![0.0; 2 * nh];
@@ -57,7 +63,13 @@ fn sequential(cell: &MinGruCell<f64>, x: &[f64], h0: &[f64], steps: usize, batch
 }
 
 /// A whole pass through the scan form, `(states, cache)`.
-fn pass(cell: &MinGruCell<f64>, x: &[f64], h0: &[f64], steps: usize, batch: usize) -> (Vec<f64>, Vec<f64>) {
+fn pass(
+    cell: &MinGruCell<f64>,
+    x: &[f64],
+    h0: &[f64],
+    steps: usize,
+    batch: usize,
+) -> (Vec<f64>, Vec<f64>) {
     let mut states = vec![f64::NAN; cell.state_size() * steps * batch];
     let mut cache = vec![f64::NAN; cell.cache_size() * steps * batch];
     ScanPass::forward(
@@ -195,7 +207,9 @@ fn a_pass_is_its_steps() {
                 state = next;
             }
             for t in len..c.steps {
-                assert!(out.output[(t * b + col) * s..][..s].iter().all(|&v| v == 0.0));
+                assert!(out.output[(t * b + col) * s..][..s]
+                    .iter()
+                    .all(|&v| v == 0.0));
             }
             assert!(max_diff(&out.final_state[col * s..][..s], &state) < 1e-12);
         }
@@ -210,11 +224,14 @@ fn a_pass_is_its_steps() {
 #[test]
 fn a_long_pass_with_gates_near_0_and_1_matches_a_sequential_loop() {
     let (ni, nh, nb, steps) = (2, 8, 4, 2000);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
     for mut cell in both(ni, nh, 9) {
         let mut bias = cell.params().get("bias_ih").unwrap().data().to_vec();
-        for j in 0..nh {
-            bias[j] = if j % 2 == 0 { 30.0 } else { -30.0 };
+        for (j, b) in bias[..nh].iter_mut().enumerate() {
+            *b = if j % 2 == 0 { 30.0 } else { -30.0 };
         }
         cell.params_mut().set("bias_ih", &bias).unwrap();
         let mut rng = seeded(4);
@@ -246,7 +263,11 @@ fn a_long_pass_with_gates_near_0_and_1_matches_a_sequential_loop() {
         });
         let want = sequential(&cell, &x, &h0, steps, nb);
         let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-        assert!(max_diff(&states, &want) < 1e-12 * scale, "{:?}", cell.candidate());
+        assert!(
+            max_diff(&states, &want) < 1e-12 * scale,
+            "{:?}",
+            cell.candidate()
+        );
         // The adjoint, sequentially: G_t = d_t + a_{t+1} G_{t+1}; d h0 = a_0 G_0; d b_z and d b_h.
         let w = nh * nb;
         let a = |t: usize, l: usize| sig(-cache[(t * nb + l / nh) * 2 * nh + l % nh]);
@@ -254,7 +275,11 @@ fn a_long_pass_with_gates_near_0_and_1_matches_a_sequential_loop() {
         let mut want_db = vec![0.0; 2 * nh];
         for t in (0..steps).rev() {
             for l in 0..w {
-                let carry = if t + 1 < steps { a(t + 1, l) * big_g[l] } else { 0.0 };
+                let carry = if t + 1 < steps {
+                    a(t + 1, l) * big_g[l]
+                } else {
+                    0.0
+                };
                 big_g[l] = d[t * w + l] + carry;
                 let (col, j) = (t * nb + l / nh, l % nh);
                 let prev = if t == 0 { h0[l] } else { want[(t - 1) * w + l] };
@@ -272,7 +297,11 @@ fn a_long_pass_with_gates_near_0_and_1_matches_a_sequential_loop() {
         assert!(max_diff(&d_h0, &want_dh0) < 1e-12 * (1.0 + scale));
         let db = grads.get("bias_ih").unwrap().data();
         let db_scale = want_db.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-        assert!(max_diff(db, &want_db) < 1e-12 * db_scale, "{:?}", cell.candidate());
+        assert!(
+            max_diff(db, &want_db) < 1e-12 * db_scale,
+            "{:?}",
+            cell.candidate()
+        );
     }
 }
 
@@ -292,12 +321,27 @@ fn a_long_pass_on_two_threads_agrees_with_one() {
         let d_out = vec![1.0; out.output.len()];
         let mut grads = vec![layer.cell().params().zeros_like()];
         let g = layer.backward(&tape, &d_out, None, &mut grads).unwrap();
-        (out.output, g.d_input, grads[0].at(0).data().to_vec(), g.d_initial)
+        (
+            out.output,
+            g.d_input,
+            grads[0].at(0).data().to_vec(),
+            g.d_initial,
+        )
     };
-    let pool = |n| rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
+    let pool = |n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap()
+    };
     let one = pool(1).install(run);
     let two = pool(2).install(run);
-    for (a, b) in [(&one.0, &two.0), (&one.1, &two.1), (&one.2, &two.2), (&one.3, &two.3)] {
+    for (a, b) in [
+        (&one.0, &two.0),
+        (&one.1, &two.1),
+        (&one.2, &two.2),
+        (&one.3, &two.3),
+    ] {
         assert!(a
             .iter()
             .zip(b)
@@ -357,7 +401,12 @@ impl ScanPass<f64> for DropCarry {
 #[test]
 fn the_checker_reports_a_backward_that_drops_the_carry() {
     let c = case();
-    let good = check_unrolled(MinGruCell::<f64>::new(3, 4, &mut seeded(1)).unwrap(), &c, &Options::default()).unwrap();
+    let good = check_unrolled(
+        MinGruCell::<f64>::new(3, 4, &mut seeded(1)).unwrap(),
+        &c,
+        &Options::default(),
+    )
+    .unwrap();
     assert!(good.passed(), "{good}");
     let broken = DropCarry(MinGruCell::<f64>::new(3, 4, &mut seeded(1)).unwrap());
     let bad = check_unrolled(broken.clone(), &c, &Options::default()).unwrap();
@@ -383,7 +432,9 @@ fn blocks_are_z_then_h() {
     assert!(max_diff(&with(-50.0, 3.0), &prev) < 1e-12);
     // z open: h' = h~ = g(b_h) = 3.5 (block 1), and g(-1) = σ(-1) below zero.
     assert!(with(50.0, 3.0).iter().all(|&v| (v - 3.5).abs() < 1e-12));
-    assert!(with(50.0, -1.0).iter().all(|&v| (v - sig(-1.0)).abs() < 1e-12));
+    assert!(with(50.0, -1.0)
+        .iter()
+        .all(|&v| (v - sig(-1.0)).abs() < 1e-12));
 }
 
 #[test]
@@ -391,11 +442,21 @@ fn extreme_pre_activations_stay_finite_and_exact() {
     // 1 - z formed as σ(-k): at k = ±800 the state is kept exactly or replaced exactly.
     let (ni, nh) = (1, 2);
     let mut cell = MinGruCell::<f64>::zeros(ni, nh, true, Candidate::Linear).unwrap();
-    cell.params_mut().set("bias_ih", &[-800.0, 800.0, 7.0, -7.0]).unwrap();
+    cell.params_mut()
+        .set("bias_ih", &[-800.0, 800.0, 7.0, -7.0])
+        .unwrap();
     let (next, _) = forward_step(&cell, &[0.0], &[0.25, 0.25], 1);
     assert_eq!(next, [0.25, -7.0]);
     let mut grads = cell.params().zeros_like();
-    let (d_x, d_prev) = backward_step(&cell, &[0.0], &[0.25, 0.25], &[1.0, 1.0], 1, &mut grads, f64::NAN);
+    let (d_x, d_prev) = backward_step(
+        &cell,
+        &[0.0],
+        &[0.25, 0.25],
+        &[1.0, 1.0],
+        1,
+        &mut grads,
+        f64::NAN,
+    );
     assert_eq!(d_prev, [1.0, 0.0]);
     assert!(d_x.iter().chain(grads.at(1).data()).all(|v| v.is_finite()));
 }
@@ -432,20 +493,27 @@ fn shapes_names_mode_form_and_default_init() {
         .iter()
         .map(|p| (p.name(), p.shape(), p.gates()))
         .collect();
-    assert_eq!(shapes, [("weight_ih", &[20, 16][..], 2), ("bias_ih", &[20][..], 2)]);
+    assert_eq!(
+        shapes,
+        [("weight_ih", &[20, 16][..], 2), ("bias_ih", &[20][..], 2)]
+    );
     // nn.Linear's U(-1/sqrt(I), 1/sqrt(I)), I = 16: bound 0.25, for weight and bias.
     for p in cell.params().iter() {
         assert!(p.data().iter().all(|x| x.abs() <= 0.25), "{}", p.name());
         assert!(p.data().iter().any(|x| x.abs() > 0.2), "{}", p.name());
     }
-    let plain = MinGruCell::<f64>::with_candidate(16, 10, Candidate::Linear, &mut seeded(9)).unwrap();
+    let plain =
+        MinGruCell::<f64>::with_candidate(16, 10, Candidate::Linear, &mut seeded(9)).unwrap();
     assert_eq!(plain.params(), cell.params(), "the same draws");
 }
 
 #[test]
 fn zero_sizes_are_refused() {
     let zs = |what| CellError::ZeroSize { what };
-    assert_eq!(MinGruCell::<f32>::new(0, 3, &mut seeded(0)), Err(zs("input_size")));
+    assert_eq!(
+        MinGruCell::<f32>::new(0, 3, &mut seeded(0)),
+        Err(zs("input_size"))
+    );
     assert_eq!(
         MinGruCell::<f64>::zeros(2, 0, true, Candidate::G),
         Err(zs("hidden_size"))

@@ -38,7 +38,9 @@
 use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::scan::{self, ScanBackward, ScanForward, ScanPass};
-use rnnzoo_cell::{add_row_sums, broadcast_bias, Cell, CellError, Init, Param, Params, Real, StepForm};
+use rnnzoo_cell::{
+    add_row_sums, broadcast_bias, Cell, CellError, Init, Param, Params, Real, StepForm,
+};
 
 use crate::Candidate;
 
@@ -154,7 +156,11 @@ impl<T: Real> MinLstmCell<T> {
             });
         }
         let mut params = Params::new();
-        params.push(Param::zeros("weight_ih", &[BLOCKS * hidden, input], BLOCKS)?)?;
+        params.push(Param::zeros(
+            "weight_ih",
+            &[BLOCKS * hidden, input],
+            BLOCKS,
+        )?)?;
         if bias {
             params.push(Param::zeros("bias_ih", &[BLOCKS * hidden], BLOCKS)?)?;
         }
@@ -270,7 +276,11 @@ impl<T: Real> ScanPass<T> for MinLstmCell<T> {
         self.pre_activations(p.x, p.cache, n);
         let a = self.coefficients(p.cache);
         // b = i' ⊙ h~ into the states, then the scan in place.
-        for (s, pre) in p.states.chunks_exact_mut(h).zip(p.cache.chunks_exact(BLOCKS * h)) {
+        for (s, pre) in p
+            .states
+            .chunks_exact_mut(h)
+            .zip(p.cache.chunks_exact(BLOCKS * h))
+        {
             for j in 0..h {
                 let i_n = normalised_gates(pre[j], pre[h + j]).1;
                 s[j] = i_n * self.candidate.apply(pre[2 * h + j]).0;

@@ -31,7 +31,13 @@ fn g(x: f64) -> f64 {
 
 /// The paper's equations as a plain sequential loop, sample by sample: the states
 /// (`H x (T*B)`), from the cell's parameters; `f / (f + i)` as the paper writes it.
-fn sequential(cell: &MinLstmCell<f64>, x: &[f64], h0: &[f64], steps: usize, batch: usize) -> Vec<f64> {
+fn sequential(
+    cell: &MinLstmCell<f64>,
+    x: &[f64],
+    h0: &[f64],
+    steps: usize,
+    batch: usize,
+) -> Vec<f64> {
     let (ni, nh) = (cell.input_size(), cell.hidden_size());
     let w = cell.params().get("weight_ih").unwrap().data();
     let zero = vec![0.0; 3 * nh];
@@ -58,7 +64,13 @@ fn sequential(cell: &MinLstmCell<f64>, x: &[f64], h0: &[f64], steps: usize, batc
 }
 
 /// A whole pass through the scan form, `(states, cache)`.
-fn pass(cell: &MinLstmCell<f64>, x: &[f64], h0: &[f64], steps: usize, batch: usize) -> (Vec<f64>, Vec<f64>) {
+fn pass(
+    cell: &MinLstmCell<f64>,
+    x: &[f64],
+    h0: &[f64],
+    steps: usize,
+    batch: usize,
+) -> (Vec<f64>, Vec<f64>) {
     let mut states = vec![f64::NAN; cell.state_size() * steps * batch];
     let mut cache = vec![f64::NAN; cell.cache_size() * steps * batch];
     ScanPass::forward(
@@ -196,7 +208,9 @@ fn a_pass_is_its_steps() {
                 state = next;
             }
             for t in len..c.steps {
-                assert!(out.output[(t * b + col) * s..][..s].iter().all(|&v| v == 0.0));
+                assert!(out.output[(t * b + col) * s..][..s]
+                    .iter()
+                    .all(|&v| v == 0.0));
             }
             assert!(max_diff(&out.final_state[col * s..][..s], &state) < 1e-12);
         }
@@ -211,7 +225,10 @@ fn a_pass_is_its_steps() {
 #[test]
 fn a_long_pass_with_gates_near_0_and_1_matches_a_sequential_loop() {
     let (ni, nh, nb, steps) = (2, 8, 4, 2000);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
     for mut cell in both(ni, nh, 9) {
         let mut bias = cell.params().get("bias_ih").unwrap().data().to_vec();
         for j in 0..nh {
@@ -248,10 +265,16 @@ fn a_long_pass_with_gates_near_0_and_1_matches_a_sequential_loop() {
         });
         let want = sequential(&cell, &x, &h0, steps, nb);
         let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-        assert!(max_diff(&states, &want) < 1e-12 * scale, "{:?}", cell.candidate());
+        assert!(
+            max_diff(&states, &want) < 1e-12 * scale,
+            "{:?}",
+            cell.candidate()
+        );
         // The adjoint, sequentially: G_t = d_t + a_{t+1} G_{t+1}; d h0 = a_0 G_0; d b.
         let w = nh * nb;
-        let pre = |t: usize, l: usize, block: usize| cache[(t * nb + l / nh) * 3 * nh + block * nh + l % nh];
+        let pre = |t: usize, l: usize, block: usize| {
+            cache[(t * nb + l / nh) * 3 * nh + block * nh + l % nh]
+        };
         let fi = |t: usize, l: usize| {
             let (f, i) = (sig(pre(t, l, 0)), sig(pre(t, l, 1)));
             (f / (f + i), i / (f + i))
@@ -261,7 +284,11 @@ fn a_long_pass_with_gates_near_0_and_1_matches_a_sequential_loop() {
         let mut want_db = vec![0.0; 3 * nh];
         for t in (0..steps).rev() {
             for l in 0..w {
-                let carry = if t + 1 < steps { a(t + 1, l) * big_g[l] } else { 0.0 };
+                let carry = if t + 1 < steps {
+                    a(t + 1, l) * big_g[l]
+                } else {
+                    0.0
+                };
                 big_g[l] = d[t * w + l] + carry;
                 let j = l % nh;
                 let prev = if t == 0 { h0[l] } else { want[(t - 1) * w + l] };
@@ -284,7 +311,11 @@ fn a_long_pass_with_gates_near_0_and_1_matches_a_sequential_loop() {
         assert!(max_diff(&d_h0, &want_dh0) < 1e-12 * (1.0 + scale));
         let db = grads.get("bias_ih").unwrap().data();
         let db_scale = want_db.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-        assert!(max_diff(db, &want_db) < 1e-12 * db_scale, "{:?}", cell.candidate());
+        assert!(
+            max_diff(db, &want_db) < 1e-12 * db_scale,
+            "{:?}",
+            cell.candidate()
+        );
     }
 }
 
@@ -304,12 +335,27 @@ fn a_long_pass_on_two_threads_agrees_with_one() {
         let d_out = vec![1.0; out.output.len()];
         let mut grads = vec![layer.cell().params().zeros_like()];
         let g = layer.backward(&tape, &d_out, None, &mut grads).unwrap();
-        (out.output, g.d_input, grads[0].at(0).data().to_vec(), g.d_initial)
+        (
+            out.output,
+            g.d_input,
+            grads[0].at(0).data().to_vec(),
+            g.d_initial,
+        )
     };
-    let pool = |n| rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
+    let pool = |n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap()
+    };
     let one = pool(1).install(run);
     let two = pool(2).install(run);
-    for (a, b) in [(&one.0, &two.0), (&one.1, &two.1), (&one.2, &two.2), (&one.3, &two.3)] {
+    for (a, b) in [
+        (&one.0, &two.0),
+        (&one.1, &two.1),
+        (&one.2, &two.2),
+        (&one.3, &two.3),
+    ] {
         assert!(a
             .iter()
             .zip(b)
@@ -370,7 +416,12 @@ impl ScanPass<f64> for DropCarry {
 #[test]
 fn the_checker_reports_a_backward_that_drops_the_carry() {
     let c = case();
-    let good = check_unrolled(MinLstmCell::<f64>::new(3, 4, &mut seeded(1)).unwrap(), &c, &Options::default()).unwrap();
+    let good = check_unrolled(
+        MinLstmCell::<f64>::new(3, 4, &mut seeded(1)).unwrap(),
+        &c,
+        &Options::default(),
+    )
+    .unwrap();
     assert!(good.passed(), "{good}");
     let broken = DropCarry(MinLstmCell::<f64>::new(3, 4, &mut seeded(1)).unwrap());
     let bad = check_unrolled(broken.clone(), &c, &Options::default()).unwrap();
@@ -395,8 +446,12 @@ fn blocks_are_f_then_i_then_h() {
     // f open, i shut (blocks 0 and 1): h' = h.
     assert!(max_diff(&with(50.0, -50.0, 3.0), &prev) < 1e-12);
     // f shut, i open: h' = h~ = g(b_h) (block 2): 3.5, and σ(-1) below zero.
-    assert!(with(-50.0, 50.0, 3.0).iter().all(|&v| (v - 3.5).abs() < 1e-12));
-    assert!(with(-50.0, 50.0, -1.0).iter().all(|&v| (v - sig(-1.0)).abs() < 1e-12));
+    assert!(with(-50.0, 50.0, 3.0)
+        .iter()
+        .all(|&v| (v - 3.5).abs() < 1e-12));
+    assert!(with(-50.0, 50.0, -1.0)
+        .iter()
+        .all(|&v| (v - sig(-1.0)).abs() < 1e-12));
     // Equal gates, whatever their size: half and half.
     let half: Vec<f64> = prev.iter().map(|h| 0.5 * h + 0.5 * 3.5).collect();
     assert!(max_diff(&with(-2.0, -2.0, 3.0), &half) < 1e-12);
@@ -407,16 +462,24 @@ fn blocks_are_f_then_i_then_h() {
 /// -745 in f64) and inaccurate well before.
 #[test]
 fn normalised_gates_are_safe_at_large_pre_activations() {
-    let ks: [f64; 11] = [-1000.0, -800.0, -790.0, -300.0, -40.0, -3.0, 0.0, 2.5, 40.0, 300.0, 1000.0];
+    let ks: [f64; 11] = [
+        -1000.0, -800.0, -790.0, -300.0, -40.0, -3.0, 0.0, 2.5, 40.0, 300.0, 1000.0,
+    ];
     for &kf in &ks {
         for &ki in &ks {
             let (f, i) = normalised_gates(kf, ki);
-            assert!(f.is_finite() && i.is_finite() && (0.0..=1.0).contains(&f), "{kf} {ki}");
+            assert!(
+                f.is_finite() && i.is_finite() && (0.0..=1.0).contains(&f),
+                "{kf} {ki}"
+            );
             assert!((f + i - 1.0).abs() < 1e-15, "{kf} {ki}");
             // log f - log i, exactly: log σ(k) = k - softplus(k) = -softplus(-k).
             let sp = |x: f64| x.max(0.0) + (-x.abs()).exp().ln_1p();
             let d = sp(-ki) - sp(-kf);
-            assert!((f - sig(d)).abs() <= 1e-15 * sig(d).max(1e-300), "{kf} {ki}");
+            assert!(
+                (f - sig(d)).abs() <= 1e-15 * sig(d).max(1e-300),
+                "{kf} {ki}"
+            );
             if kf.abs() <= 40.0 && ki.abs() <= 40.0 {
                 let (sf, si) = (sig(kf), sig(ki));
                 assert!((f - sf / (sf + si)).abs() < 1e-15, "{kf} {ki}");
@@ -488,20 +551,27 @@ fn shapes_names_mode_form_and_default_init() {
         .iter()
         .map(|p| (p.name(), p.shape(), p.gates()))
         .collect();
-    assert_eq!(shapes, [("weight_ih", &[30, 16][..], 3), ("bias_ih", &[30][..], 3)]);
+    assert_eq!(
+        shapes,
+        [("weight_ih", &[30, 16][..], 3), ("bias_ih", &[30][..], 3)]
+    );
     // nn.Linear's U(-1/sqrt(I), 1/sqrt(I)), I = 16: bound 0.25, for weight and bias.
     for p in cell.params().iter() {
         assert!(p.data().iter().all(|x| x.abs() <= 0.25), "{}", p.name());
         assert!(p.data().iter().any(|x| x.abs() > 0.2), "{}", p.name());
     }
-    let plain = MinLstmCell::<f64>::with_candidate(16, 10, Candidate::Linear, &mut seeded(9)).unwrap();
+    let plain =
+        MinLstmCell::<f64>::with_candidate(16, 10, Candidate::Linear, &mut seeded(9)).unwrap();
     assert_eq!(plain.params(), cell.params(), "the same draws");
 }
 
 #[test]
 fn zero_sizes_are_refused() {
     let zs = |what| CellError::ZeroSize { what };
-    assert_eq!(MinLstmCell::<f32>::new(0, 3, &mut seeded(0)), Err(zs("input_size")));
+    assert_eq!(
+        MinLstmCell::<f32>::new(0, 3, &mut seeded(0)),
+        Err(zs("input_size"))
+    );
     assert_eq!(
         MinLstmCell::<f64>::zeros(2, 0, true, Candidate::G),
         Err(zs("hidden_size"))

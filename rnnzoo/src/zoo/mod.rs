@@ -819,12 +819,12 @@ impl Entry {
                 };
                 let lstm = self.id == Id::MinLstm;
                 Ok(match source {
-                    Source::Random(rng) if lstm => Box::new(MinLstmCell::with_candidate(
-                        input, hidden, candidate, rng,
-                    )?),
-                    Source::Random(rng) => Box::new(MinGruCell::with_candidate(
-                        input, hidden, candidate, rng,
-                    )?),
+                    Source::Random(rng) if lstm => {
+                        Box::new(MinLstmCell::with_candidate(input, hidden, candidate, rng)?)
+                    }
+                    Source::Random(rng) => {
+                        Box::new(MinGruCell::with_candidate(input, hidden, candidate, rng)?)
+                    }
                     Source::Zeros { bias } if lstm => {
                         Box::new(MinLstmCell::zeros(input, hidden, bias, candidate)?)
                     }
