@@ -67,7 +67,7 @@
 //! # Ok::<(), rnnzoo_cell::CellError>(())
 //! ```
 
-mod mingru;
+pub mod mingru;
 #[cfg(test)]
 mod tests;
 

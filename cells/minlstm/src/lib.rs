@@ -68,7 +68,7 @@
 //! # Ok::<(), rnnzoo_cell::CellError>(())
 //! ```
 
-mod minlstm;
+pub mod minlstm;
 #[cfg(test)]
 mod tests;
 
