@@ -242,16 +242,13 @@ impl<T: Real> ScanPass<T> for MinGruCell<T> {
     fn forward(&self, p: ScanForward<'_, T>) {
         let (h, n) = (self.hidden, p.steps * p.batch);
         self.pre_activations(p.x, p.cache, n);
-        let a = self.coefficients(p.cache);
-        // b = z ⊙ h~ into the states, then the scan in place.
-        for (s, pre) in p
-            .states
-            .chunks_exact_mut(h)
-            .zip(p.cache.chunks_exact(BLOCKS * h))
-        {
+        // a = 1 - z = σ(-k_z) and b = z ⊙ h~ (into the states) in one sweep, then the scan.
+        let mut a = vec![T::zero(); h * n];
+        let cols = p.states.chunks_exact_mut(h).zip(a.chunks_exact_mut(h));
+        for ((s, a), pre) in cols.zip(p.cache.chunks_exact(BLOCKS * h)) {
             for j in 0..h {
-                let z = pre[j].sigmoid();
-                s[j] = z * self.candidate.apply(pre[h + j]).0;
+                a[j] = (-pre[j]).sigmoid();
+                s[j] = pre[j].sigmoid() * self.candidate.apply(pre[h + j]).0;
             }
         }
         scan::linear(&a, p.states, Some(p.initial), h * p.batch);

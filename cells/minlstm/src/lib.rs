@@ -30,10 +30,11 @@
 //! # The normalised gates, computed safely
 //!
 //! `f / (f + i)` is `0 / 0` in floating point once both gates underflow (pre-activations below
-//! about -745 in f64, -104 in f32), and loses precision well before. The cell forms it as the
-//! paper's log-space version does (its Algorithm 8: `diff = softplus(-k_f) - softplus(-k_i)`,
+//! about -745 in f64, -104 in f32), and loses precision before. Where either gate is above
+//! `σ(-30)` the cell forms the quotient directly (exact to a few ulp); below, as the paper's
+//! log-space version does (its Algorithm 8: `diff = softplus(-k_f) - softplus(-k_i)`,
 //! `log f' = -softplus(diff)`, `log i' = -softplus(-diff)`), but without leaving the plain
-//! domain:
+//! domain ([`normalised_gates`]):
 //!
 //! ```text
 //! d  = log f - log i = softplus(-k_i) - softplus(-k_f)      (log σ(k) = -softplus(-k))

@@ -220,9 +220,13 @@ fn log_sigmoid<T: Real>(k: T) -> T {
 }
 
 /// The normalised gates `(f', i') = (f / (f + i), i / (f + i))` of the pre-activations
-/// `k_f`, `k_i` (`f = σ(k_f)`, `i = σ(k_i)`), computed as `f' = σ(d)`, `i' = σ(-d)` with
-/// `d = log f - log i` and `log σ` through softplus: finite and accurate for every finite
+/// `k_f`, `k_i` (`f = σ(k_f)`, `i = σ(k_i)`): finite and accurate for every finite
 /// pre-activation, where the quotient is `0 / 0` once both gates underflow.
+///
+/// Where the larger gate is at least `σ(-30) ≈ 1e-13` (a normal number in f32 and f64, so the
+/// sum is exact to rounding) the quotient is formed directly, to a few ulp; below, as
+/// `f' = σ(d)`, `i' = σ(-d)` with `d = log f - log i` and `log σ(k) = -softplus(-k)`, the paper's
+/// log-space form (its Algorithm 8), which never underflows.
 ///
 /// ```
 /// use rnnzoo_minlstm::normalised_gates;
@@ -236,6 +240,11 @@ fn log_sigmoid<T: Real>(k: T) -> T {
 /// ```
 #[inline]
 pub fn normalised_gates<T: Real>(k_f: T, k_i: T) -> (T, T) {
+    if k_f.max(k_i) > T::from_f64_lossy(-30.0) {
+        let (f, i) = (k_f.sigmoid(), k_i.sigmoid());
+        let sum = f + i;
+        return (f / sum, i / sum);
+    }
     let d = log_sigmoid(k_f) - log_sigmoid(k_i);
     (d.sigmoid(), (-d).sigmoid())
 }
@@ -274,15 +283,13 @@ impl<T: Real> ScanPass<T> for MinLstmCell<T> {
     fn forward(&self, p: ScanForward<'_, T>) {
         let (h, n) = (self.hidden, p.steps * p.batch);
         self.pre_activations(p.x, p.cache, n);
-        let a = self.coefficients(p.cache);
-        // b = i' ⊙ h~ into the states, then the scan in place.
-        for (s, pre) in p
-            .states
-            .chunks_exact_mut(h)
-            .zip(p.cache.chunks_exact(BLOCKS * h))
-        {
+        // a = f' and b = i' ⊙ h~ (into the states) in one sweep, then the scan.
+        let mut a = vec![T::zero(); h * n];
+        let cols = p.states.chunks_exact_mut(h).zip(a.chunks_exact_mut(h));
+        for ((s, a), pre) in cols.zip(p.cache.chunks_exact(BLOCKS * h)) {
             for j in 0..h {
-                let i_n = normalised_gates(pre[j], pre[h + j]).1;
+                let (f_n, i_n) = normalised_gates(pre[j], pre[h + j]);
+                a[j] = f_n;
                 s[j] = i_n * self.candidate.apply(pre[2 * h + j]).0;
             }
         }
