@@ -22,6 +22,8 @@
 //! | [`sru`] | `rnnzoo-sru` | the simple recurrent unit, an elementwise loop after one GEMM |
 //! | [`indrnn`] | `rnnzoo-indrnn` | IndRNN: a diagonal (elementwise) recurrence, relu, the bound `\|u\| <= 2^(1/T)` |
 //! | [`lru`] | `rnnzoo-lru` | the Linear Recurrent Unit: a complex diagonal linear recurrence, computed as a parallel scan |
+//! | [`mingru`] | `rnnzoo-mingru` | minGRU (Feng et al. 2024), a scan-form cell |
+//! | [`minlstm`] | `rnnzoo-minlstm` | minLSTM (Feng et al. 2024), a scan-form cell |
 //! | [`layers`] | `rnnzoo-layers` | the unroller, bidirectional and deep stacks, heads, losses, optimizers, training, checkpoints |
 //! | [`datasets`] | `rnnzoo-datasets` | seeded synthetic tasks, time series, text |
 //!
@@ -49,7 +51,9 @@ pub use rnnzoo_layers as layers;
 pub use rnnzoo_lru as lru;
 pub use rnnzoo_lstm as lstm;
 pub use rnnzoo_lstm_variants as lstm_variants;
+pub use rnnzoo_mingru as mingru;
 pub use rnnzoo_minimal as minimal;
+pub use rnnzoo_minlstm as minlstm;
 pub use rnnzoo_orthogonal as orthogonal;
 pub use rnnzoo_qrnn as qrnn;
 pub use rnnzoo_sru as sru;

@@ -252,6 +252,10 @@ fn variants_round_trip_through_their_names() {
             "indrnn (nonlinearity tanh)",
             "indrnn (init long)",
             "lru",
+            "mingru",
+            "mingru (candidate linear)",
+            "minlstm",
+            "minlstm (candidate linear)",
         ]
     );
     for c in v {

@@ -39,7 +39,9 @@ use rnnzoo_lstm::{LstmCell, LstmOptions, LstmProjCell};
 use rnnzoo_lstm_variants::{
     ForgetGate, LayerNormLstmCell, PeepholeLstmCell, SlstmCell, SlstmOptions,
 };
+use rnnzoo_mingru::{Candidate, MinGruCell};
 use rnnzoo_minimal::{MguCell, UgrnnCell};
+use rnnzoo_minlstm::MinLstmCell;
 use rnnzoo_orthogonal::{ExpRnnCell, SkewInit};
 use rnnzoo_qrnn::QrnnCell;
 use rnnzoo_sru::SruCell;
@@ -96,6 +98,8 @@ enum Id {
     Sru,
     IndRnn,
     Lru,
+    MinGru,
+    MinLstm,
 }
 
 /// One cell kind of the zoo.
@@ -673,7 +677,50 @@ static ENTRIES: &[Entry] = &[
         options: &LRU_OPTIONS,
         id: Id::Lru,
     },
+    Entry {
+        name: "mingru",
+        label: "mingru",
+        crate_name: "rnnzoo-mingru",
+        rust_type: "MinGruCell",
+        form: Form::Scan,
+        torch_mode: None,
+        cell_mode: "MINGRU",
+        gates: 2,
+        state: &["h"],
+        reference: MIN_RNN_REF,
+        summary: "gates from x only (blocks z, h of weight_ih, no weight_hh): \
+                  h' = (1 - z) h + z g(W_h x + b_h), a linear scan over time",
+        options: &[CANDIDATE],
+        id: Id::MinGru,
+    },
+    Entry {
+        name: "minlstm",
+        label: "minlstm",
+        crate_name: "rnnzoo-minlstm",
+        rust_type: "MinLstmCell",
+        form: Form::Scan,
+        torch_mode: None,
+        cell_mode: "MINLSTM",
+        gates: 3,
+        state: &["h"],
+        reference: MIN_RNN_REF,
+        summary: "forget and input gates from x only, normalised f' = f / (f + i), \
+                  i' = i / (f + i) (blocks f, i, h of weight_ih): h' = f' h + i' g(W_h x + b_h)",
+        options: &[CANDIDATE],
+        id: Id::MinLstm,
+    },
 ];
+
+const MIN_RNN_REF: &str = "Feng, Tung, Ahmed, Bengio & Hajimirsadeghi, \"Were RNNs all we \
+                           needed?\", arXiv:2410.01201, 2024";
+
+/// `candidate=` of minGRU and minLSTM.
+const CANDIDATE: OptionSpec = OptionSpec::listed(
+    "candidate",
+    &["g", "linear"],
+    "the candidate's activation: g (x + 0.5 for x >= 0, sigmoid(x) below; the paper's log-space \
+     version, appendix B) or linear (none; the paper's plain minGRU / minLSTM, section 3)",
+);
 
 /// Every cell kind, in table order.
 pub fn entries() -> &'static [Entry] {
@@ -976,6 +1023,27 @@ impl Entry {
                 Ok(match source {
                     Source::Random(rng) => Box::new(LruCell::with_options(input, hidden, o, rng)?),
                     Source::Zeros { .. } => Box::new(LruCell::zeros(input, hidden, state)?),
+                })
+            }
+            Id::MinGru | Id::MinLstm => {
+                let candidate = match options.value(self, "candidate")? {
+                    "linear" => Candidate::Linear,
+                    _ => Candidate::G,
+                };
+                let lstm = self.id == Id::MinLstm;
+                Ok(match source {
+                    Source::Random(rng) if lstm => {
+                        Box::new(MinLstmCell::with_candidate(input, hidden, candidate, rng)?)
+                    }
+                    Source::Random(rng) => {
+                        Box::new(MinGruCell::with_candidate(input, hidden, candidate, rng)?)
+                    }
+                    Source::Zeros { bias } if lstm => {
+                        Box::new(MinLstmCell::zeros(input, hidden, bias, candidate)?)
+                    }
+                    Source::Zeros { bias } => {
+                        Box::new(MinGruCell::zeros(input, hidden, bias, candidate)?)
+                    }
                 })
             }
         }

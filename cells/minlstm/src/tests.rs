@@ -1,0 +1,602 @@
+use super::*;
+use proptest::prelude::*;
+use rnnzoo_cell::gradcheck::{self, normal_vec, Options};
+use rnnzoo_cell::scan::{ScanBackward, ScanForward, ScanPass};
+use rnnzoo_cell::strategies::{unroll_case, SizeRanges, UnrollCase};
+use rnnzoo_cell::testing::{backward_step, forward_step};
+use rnnzoo_cell::{seeded, Cell, CellError, CellExt, Params, StepForm, StepForward};
+use rnnzoo_layers::gradcheck::check_unrolled;
+use rnnzoo_layers::{Direction, Inputs, Layer, Recurrent};
+
+fn max_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, |m, d| if d.is_nan() || d > m { d } else { m })
+}
+
+fn sig(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The paper's g, written from its definition.
+fn g(x: f64) -> f64 {
+    if x >= 0.0 {
+        x + 0.5
+    } else {
+        sig(x)
+    }
+}
+
+/// The paper's equations as a plain sequential loop, sample by sample: the states
+/// (`H x (T*B)`), from the cell's parameters; `f / (f + i)` as the paper writes it.
+fn sequential(
+    cell: &MinLstmCell<f64>,
+    x: &[f64],
+    h0: &[f64],
+    steps: usize,
+    batch: usize,
+) -> Vec<f64> {
+    let (ni, nh) = (cell.input_size(), cell.hidden_size());
+    let w = cell.params().get("weight_ih").unwrap().data();
+    let zero = vec![0.0; 3 * nh];
+    let bias = cell.params().get("bias_ih").map_or(&zero[..], |b| b.data());
+    let mut out = vec![0.0; nh * steps * batch];
+    for b in 0..batch {
+        let mut h = h0[b * nh..][..nh].to_vec();
+        for t in 0..steps {
+            let xt = &x[(t * batch + b) * ni..][..ni];
+            let k = |row: usize| bias[row] + (0..ni).map(|c| w[row * ni + c] * xt[c]).sum::<f64>();
+            for (j, hj) in h.iter_mut().enumerate() {
+                let (f, i) = (sig(k(j)), sig(k(nh + j)));
+                let (fp, ip) = (f / (f + i), i / (f + i));
+                let cand = match cell.candidate() {
+                    Candidate::G => g(k(2 * nh + j)),
+                    Candidate::Linear => k(2 * nh + j),
+                };
+                *hj = fp * *hj + ip * cand;
+            }
+            out[(t * batch + b) * nh..][..nh].copy_from_slice(&h);
+        }
+    }
+    out
+}
+
+/// A whole pass through the scan form, `(states, cache)`.
+fn pass(
+    cell: &MinLstmCell<f64>,
+    x: &[f64],
+    h0: &[f64],
+    steps: usize,
+    batch: usize,
+) -> (Vec<f64>, Vec<f64>) {
+    let mut states = vec![f64::NAN; cell.state_size() * steps * batch];
+    let mut cache = vec![f64::NAN; cell.cache_size() * steps * batch];
+    ScanPass::forward(
+        cell,
+        ScanForward {
+            x,
+            initial: h0,
+            states: &mut states,
+            cache: &mut cache,
+            steps,
+            batch,
+        },
+    );
+    (states, cache)
+}
+
+fn both(input: usize, hidden: usize, seed: u64) -> [MinLstmCell<f64>; 2] {
+    [Candidate::G, Candidate::Linear]
+        .map(|c| MinLstmCell::with_candidate(input, hidden, c, &mut seeded(seed)).unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    /// Through time at the default options (candidate g): every parameter, the input and the
+    /// initial state against finite differences, at random sizes, lengths, directions and seeds.
+    #[test]
+    fn gradients_through_time_match_finite_differences(case in unroll_case(SizeRanges::default())) {
+        let cell = MinLstmCell::<f64>::new(case.input, case.hidden, &mut seeded(case.seed)).unwrap();
+        let report = check_unrolled(cell, &case, &Options::default()).unwrap();
+        prop_assert!(report.passed(), "{case:?}\n{report}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// The plain minGRU (no candidate activation) through time.
+    #[test]
+    fn plain_candidate_gradients_through_time(case in unroll_case(SizeRanges::default())) {
+        let cell = MinLstmCell::<f64>::with_candidate(
+            case.input, case.hidden, Candidate::Linear, &mut seeded(case.seed)).unwrap();
+        let report = check_unrolled(cell, &case, &Options::default()).unwrap();
+        prop_assert!(report.passed(), "{case:?}\n{report}");
+    }
+
+    /// One step (a pass of one step through `CellExt`), with and without a bias, both candidates;
+    /// and the samples of a batch kept apart.
+    #[test]
+    fn one_step_gradients_match_finite_differences(
+        input in 1usize..=5,
+        hidden in 1usize..=5,
+        batch in 1usize..=3,
+        bias in any::<bool>(),
+        linear in any::<bool>(),
+        seed in 0u64..1000,
+    ) {
+        let c = if linear { Candidate::Linear } else { Candidate::G };
+        let mut cell = MinLstmCell::<f64>::with_candidate(input, hidden, c, &mut seeded(seed)).unwrap();
+        if !bias {
+            let w = cell.params().get("weight_ih").unwrap().data().to_vec();
+            cell = MinLstmCell::zeros(input, hidden, false, c).unwrap();
+            cell.params_mut().set("weight_ih", &w).unwrap();
+        }
+        let opts = Options::default();
+        let report = gradcheck::check_cell(&mut cell, batch, seed + 1, &opts);
+        prop_assert!(report.passed(), "{report}");
+        prop_assert_eq!(report.groups.len(), if bias { 4 } else { 3 });
+        let columns = gradcheck::check_columns(&cell, batch.max(2), seed, &opts);
+        prop_assert!(columns.passed(), "{columns}");
+    }
+}
+
+#[test]
+fn a_pass_is_the_papers_equations_as_a_sequential_loop() {
+    let (ni, nh, nb, steps) = (3, 4, 3, 7);
+    let mut rng = seeded(3);
+    let x = normal_vec(ni * steps * nb, &mut rng);
+    let h0 = normal_vec(nh * nb, &mut rng);
+    for cell in both(ni, nh, 5) {
+        let (states, cache) = pass(&cell, &x, &h0, steps, nb);
+        let want = sequential(&cell, &x, &h0, steps, nb);
+        assert!(max_diff(&states, &want) < 1e-14, "{:?}", cell.candidate());
+        assert!(cache.iter().all(|v| v.is_finite()));
+    }
+}
+
+fn case() -> UnrollCase {
+    UnrollCase {
+        input: 3,
+        hidden: 4,
+        batch: 3,
+        steps: 6,
+        lengths: Some(vec![6, 2, 4]),
+        reverse: true,
+        initial_state: true,
+        seed: 11,
+    }
+}
+
+/// A pass of the whole sequence through the unroller gives what stepping the cell one step at a
+/// time does ([`CellExt`]), with padded steps, reversed prefixes and an initial state, to 1e-12.
+#[test]
+fn a_pass_is_its_steps() {
+    let c = case();
+    for cell in both(c.input, c.hidden, 2) {
+        let (i, s, b) = (c.input, c.hidden, c.batch);
+        let lengths = c.lengths.clone().unwrap();
+        let mut rng = seeded(5);
+        let x = normal_vec(i * c.steps * b, &mut rng);
+        let h0 = normal_vec(s * b, &mut rng);
+        let layer = Recurrent::with_direction(cell.clone(), Direction::Reverse);
+        let out = layer
+            .infer(Inputs::new(&x, c.steps, b).initial(&h0).lengths(&lengths))
+            .unwrap();
+        for col in 0..b {
+            let mut state = h0[col * s..][..s].to_vec();
+            let len = lengths[col];
+            for k in 0..len {
+                let t = len - 1 - k;
+                let mut next = vec![0.0; s];
+                let mut cache = vec![0.0; cell.cache_size()];
+                let mut scratch = vec![0.0; cell.step_scratch_size(1)];
+                cell.step_forward(StepForward {
+                    x: &x[(t * b + col) * i..][..i],
+                    prev: &state,
+                    next: &mut next,
+                    cache: &mut cache,
+                    batch: 1,
+                    scratch: &mut scratch,
+                })
+                .unwrap();
+                let got = &out.output[(t * b + col) * s..][..s];
+                assert!(max_diff(got, &next) < 1e-12, "sample {col} step {t}");
+                state = next;
+            }
+            for t in len..c.steps {
+                assert!(out.output[(t * b + col) * s..][..s]
+                    .iter()
+                    .all(|&v| v == 0.0));
+            }
+            assert!(max_diff(&out.final_state[col * s..][..s], &state) < 1e-12);
+        }
+    }
+}
+
+/// T = 2000 with half the units' normalised forget gates near 0 (`a = f' ≈ 1e-13`, the state
+/// forgets at every step) and half near 1 (`a ≈ 1 - 1e-13`, it keeps nearly everything), on a pool of two
+/// threads (the chunked scan: 2000 steps of 32 lanes), against the plain sequential loop: the
+/// states, and the gradient of the initial state and of the biases against the adjoint written
+/// as a sequential reverse loop, to 1e-12.
+#[test]
+fn a_long_pass_with_gates_near_0_and_1_matches_a_sequential_loop() {
+    let (ni, nh, nb, steps) = (2, 8, 4, 2000);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    for mut cell in both(ni, nh, 9) {
+        let mut bias = cell.params().get("bias_ih").unwrap().data().to_vec();
+        for j in 0..nh {
+            let s = if j % 2 == 0 { 30.0 } else { -30.0 };
+            (bias[j], bias[nh + j]) = (-s, s);
+        }
+        cell.params_mut().set("bias_ih", &bias).unwrap();
+        let mut rng = seeded(4);
+        let x = normal_vec(ni * steps * nb, &mut rng);
+        let h0 = normal_vec(nh * nb, &mut rng);
+        let d = normal_vec(nh * steps * nb, &mut rng);
+        let (states, cache, d_h0, grads) = pool.install(|| {
+            let (states, cache) = pass(&cell, &x, &h0, steps, nb);
+            let mut d_states = d.clone();
+            let mut d_x = vec![f64::NAN; ni * steps * nb];
+            let mut d_h0 = vec![f64::NAN; nh * nb];
+            let mut grads = cell.params().zeros_like();
+            ScanPass::backward(
+                &cell,
+                ScanBackward {
+                    x: &x,
+                    initial: &h0,
+                    states: &states,
+                    cache: &cache,
+                    d_states: &mut d_states,
+                    d_x: &mut d_x,
+                    d_initial: &mut d_h0,
+                    steps,
+                    batch: nb,
+                },
+                &mut grads,
+            );
+            (states, cache, d_h0, grads)
+        });
+        let want = sequential(&cell, &x, &h0, steps, nb);
+        let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        assert!(
+            max_diff(&states, &want) < 1e-12 * scale,
+            "{:?}",
+            cell.candidate()
+        );
+        // The adjoint, sequentially: G_t = d_t + a_{t+1} G_{t+1}; d h0 = a_0 G_0; d b.
+        let w = nh * nb;
+        let pre = |t: usize, l: usize, block: usize| {
+            cache[(t * nb + l / nh) * 3 * nh + block * nh + l % nh]
+        };
+        let fi = |t: usize, l: usize| {
+            let (f, i) = (sig(pre(t, l, 0)), sig(pre(t, l, 1)));
+            (f / (f + i), i / (f + i))
+        };
+        let a = |t: usize, l: usize| fi(t, l).0;
+        let mut big_g = vec![0.0; w];
+        let mut want_db = vec![0.0; 3 * nh];
+        for t in (0..steps).rev() {
+            for l in 0..w {
+                let carry = if t + 1 < steps {
+                    a(t + 1, l) * big_g[l]
+                } else {
+                    0.0
+                };
+                big_g[l] = d[t * w + l] + carry;
+                let j = l % nh;
+                let prev = if t == 0 { h0[l] } else { want[(t - 1) * w + l] };
+                let (kf, ki, kh) = (pre(t, l, 0), pre(t, l, 1), pre(t, l, 2));
+                let (cand, slope) = match cell.candidate() {
+                    Candidate::G if kh >= 0.0 => (kh + 0.5, 1.0),
+                    Candidate::G => (sig(kh), sig(kh) * (1.0 - sig(kh))),
+                    Candidate::Linear => (kh, 1.0),
+                };
+                // h = f' prev + i' cand with f' = f / (f + i): the quotient rule, written out.
+                let (f, i) = (sig(kf), sig(ki));
+                let dh_df = i * (prev - cand) / ((f + i) * (f + i));
+                let dh_di = f * (cand - prev) / ((f + i) * (f + i));
+                want_db[j] += big_g[l] * dh_df * f * (1.0 - f);
+                want_db[nh + j] += big_g[l] * dh_di * i * (1.0 - i);
+                want_db[2 * nh + j] += big_g[l] * fi(t, l).1 * slope;
+            }
+        }
+        let want_dh0: Vec<f64> = (0..w).map(|l| a(0, l) * big_g[l]).collect();
+        assert!(max_diff(&d_h0, &want_dh0) < 1e-12 * (1.0 + scale));
+        let db = grads.get("bias_ih").unwrap().data();
+        let db_scale = want_db.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        assert!(
+            max_diff(db, &want_db) < 1e-12 * db_scale,
+            "{:?}",
+            cell.candidate()
+        );
+    }
+}
+
+/// The unroller's scan path under a pool of two agrees with one thread to 1e-12 (the chunked scan
+/// rounds differently) on a long batch with lengths, forward and backward.
+#[test]
+fn a_long_pass_on_two_threads_agrees_with_one() {
+    let (ni, nh, nb, steps) = (4, 64, 8, 300);
+    let lengths: Vec<usize> = (0..nb).map(|b| steps - 37 * b).collect();
+    let run = || {
+        let layer = Recurrent::new(MinLstmCell::<f64>::new(ni, nh, &mut seeded(7)).unwrap());
+        let mut rng = seeded(9);
+        let x = normal_vec(ni * steps * nb, &mut rng);
+        let h0 = normal_vec(nh * nb, &mut rng);
+        let inputs = Inputs::new(&x, steps, nb).initial(&h0).lengths(&lengths);
+        let (out, tape) = layer.forward(inputs, None).unwrap();
+        let d_out = vec![1.0; out.output.len()];
+        let mut grads = vec![layer.cell().params().zeros_like()];
+        let g = layer.backward(&tape, &d_out, None, &mut grads).unwrap();
+        (
+            out.output,
+            g.d_input,
+            grads[0].at(0).data().to_vec(),
+            g.d_initial,
+        )
+    };
+    let pool = |n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap()
+    };
+    let one = pool(1).install(run);
+    let two = pool(2).install(run);
+    for (a, b) in [
+        (&one.0, &two.0),
+        (&one.1, &two.1),
+        (&one.2, &two.2),
+        (&one.3, &two.3),
+    ] {
+        assert!(a
+            .iter()
+            .zip(b)
+            .all(|(p, q)| (p - q).abs() < 1e-12 * (1.0 + p.abs())));
+    }
+}
+
+/// A minLSTM whose backward drops the adjoint's carry `a_{t+1} G_{t+1}`: it feeds the cell the
+/// `d'` whose adjoint is `d` itself, so the cell's own code runs with `G_t = d_t`.
+#[derive(Clone)]
+struct DropCarry(MinLstmCell<f64>);
+
+impl Cell<f64> for DropCarry {
+    fn input_size(&self) -> usize {
+        self.0.input_size()
+    }
+    fn hidden_size(&self) -> usize {
+        self.0.hidden_size()
+    }
+    fn cache_size(&self) -> usize {
+        self.0.cache_size()
+    }
+    fn mode(&self) -> &str {
+        "DROP_CARRY"
+    }
+    fn params(&self) -> &Params<f64> {
+        self.0.params()
+    }
+    fn params_mut(&mut self) -> &mut Params<f64> {
+        self.0.params_mut()
+    }
+    fn form(&self) -> StepForm<'_, f64> {
+        StepForm::Scan(self)
+    }
+}
+
+impl ScanPass<f64> for DropCarry {
+    fn forward(&self, p: ScanForward<'_, f64>) {
+        ScanPass::forward(&self.0, p)
+    }
+    fn backward(&self, p: ScanBackward<'_, f64>, grads: &mut Params<f64>) {
+        let h = self.0.hidden_size();
+        let w = h * p.batch;
+        let d = p.d_states.to_vec();
+        for t in 0..p.steps.saturating_sub(1) {
+            for l in 0..w {
+                let col = &p.cache[((t + 1) * p.batch + l / h) * 3 * h..];
+                let a = normalised_gates(col[l % h], col[h + l % h]).0;
+                p.d_states[t * w + l] = d[t * w + l] - a * d[(t + 1) * w + l];
+            }
+        }
+        ScanPass::backward(&self.0, p, grads)
+    }
+}
+
+/// The checks can fail: the dropped carry is caught in `weight_ih` (and the dropped carry would
+/// pass a one-step check, which has no carry).
+#[test]
+fn the_checker_reports_a_backward_that_drops_the_carry() {
+    let c = case();
+    let good = check_unrolled(
+        MinLstmCell::<f64>::new(3, 4, &mut seeded(1)).unwrap(),
+        &c,
+        &Options::default(),
+    )
+    .unwrap();
+    assert!(good.passed(), "{good}");
+    let broken = DropCarry(MinLstmCell::<f64>::new(3, 4, &mut seeded(1)).unwrap());
+    let bad = check_unrolled(broken.clone(), &c, &Options::default()).unwrap();
+    assert!(!bad.passed(), "the dropped carry went unnoticed:\n{bad}");
+    assert!(!bad.group("weight_ih").unwrap().passed());
+    let mut one = broken;
+    assert!(gradcheck::check_cell(&mut one, 2, 0, &Options::default()).passed());
+}
+
+#[test]
+fn blocks_are_f_then_i_then_h() {
+    let (ni, nh, nb) = (3, 4, 2);
+    let mut rng = seeded(4);
+    let x = normal_vec(ni * nb, &mut rng);
+    let prev = normal_vec(nh * nb, &mut rng);
+    let with = |f: f64, i: f64, hb: f64| {
+        let mut cell = MinLstmCell::<f64>::zeros(ni, nh, true, Candidate::G).unwrap();
+        let b: Vec<f64> = (0..3 * nh).map(|r| [f, i, hb][r / nh]).collect();
+        cell.params_mut().set("bias_ih", &b).unwrap();
+        forward_step(&cell, &x, &prev, nb).0
+    };
+    // f open, i shut (blocks 0 and 1): h' = h.
+    assert!(max_diff(&with(50.0, -50.0, 3.0), &prev) < 1e-12);
+    // f shut, i open: h' = h~ = g(b_h) (block 2): 3.5, and σ(-1) below zero.
+    assert!(with(-50.0, 50.0, 3.0)
+        .iter()
+        .all(|&v| (v - 3.5).abs() < 1e-12));
+    assert!(with(-50.0, 50.0, -1.0)
+        .iter()
+        .all(|&v| (v - sig(-1.0)).abs() < 1e-12));
+    // Equal gates, whatever their size: half and half.
+    let half: Vec<f64> = prev.iter().map(|h| 0.5 * h + 0.5 * 3.5).collect();
+    assert!(max_diff(&with(-2.0, -2.0, 3.0), &half) < 1e-12);
+}
+
+/// `f / (f + i)` through `σ(log f - log i)`: finite, summing to 1 and accurate over
+/// pre-activations up to ±1000, where the quotient is 0/0 once both gates underflow (below about
+/// -745 in f64) and inaccurate well before.
+#[test]
+fn normalised_gates_are_safe_at_large_pre_activations() {
+    let ks: [f64; 11] = [
+        -1000.0, -800.0, -790.0, -300.0, -40.0, -3.0, 0.0, 2.5, 40.0, 300.0, 1000.0,
+    ];
+    for &kf in &ks {
+        for &ki in &ks {
+            let (f, i) = normalised_gates(kf, ki);
+            assert!(
+                f.is_finite() && i.is_finite() && (0.0..=1.0).contains(&f),
+                "{kf} {ki}"
+            );
+            assert!((f + i - 1.0).abs() < 1e-15, "{kf} {ki}");
+            // σ(log f - log i) with log σ(k) = -softplus(-k): d's own rounding (|d| ulp) makes
+            // this reference good to about |d| * 2^-52 relative.
+            let sp = |x: f64| x.max(0.0) + (-x.abs()).exp().ln_1p();
+            let d = sp(-ki) - sp(-kf);
+            let tol = 4.0 * f64::EPSILON * (1.0 + d.abs());
+            assert!((f - sig(d)).abs() <= tol * sig(d).max(1e-300), "{kf} {ki}");
+            if kf.abs() <= 40.0 && ki.abs() <= 40.0 {
+                let (sf, si) = (sig(kf), sig(ki));
+                assert!((f - sf / (sf + si)).abs() < 1e-15, "{kf} {ki}");
+            }
+        }
+    }
+    // Both gates below f64's range: the quotient is NaN, the ratio is σ(k_f - k_i).
+    assert!((sig(-800.0) / (sig(-800.0) + sig(-790.0))).is_nan());
+    let (f, _) = normalised_gates(-800.0f64, -790.0);
+    assert!((f - sig(-10.0)).abs() < 1e-15);
+    // f32 the same way.
+    let (f, i) = normalised_gates(-120.0f32, -118.0);
+    assert!((f - 1.0 / (1.0 + 2f32.exp())).abs() < 1e-6 && (f + i - 1.0).abs() < 1e-6);
+}
+
+/// A cell whose gates are far outside the range where `f / (f + i)` can be formed: its step
+/// and its gradients are finite and exact.
+#[test]
+fn extreme_pre_activations_stay_finite_and_exact() {
+    let (ni, nh) = (1, 2);
+    let mut cell = MinLstmCell::<f64>::zeros(ni, nh, true, Candidate::Linear).unwrap();
+    // Unit 0: f = σ(-800), i = σ(-790) (f' = σ(-10)); unit 1: f = σ(-900) = i (f' = 1/2).
+    cell.params_mut()
+        .set("bias_ih", &[-800.0, -900.0, -790.0, -900.0, 7.0, -7.0])
+        .unwrap();
+    let prev = [0.25, 0.25];
+    let (next, _) = forward_step(&cell, &[0.0], &prev, 1);
+    let f0 = sig(-10.0);
+    let want = [f0 * 0.25 + (1.0 - f0) * 7.0, 0.5 * 0.25 - 0.5 * 7.0];
+    assert!(max_diff(&next, &want) < 1e-14);
+    let mut grads = cell.params().zeros_like();
+    let (d_x, d_prev) = backward_step(&cell, &[0.0], &prev, &[1.0, 1.0], 1, &mut grads, f64::NAN);
+    assert!(max_diff(&d_prev, &[f0, 0.5]) < 1e-15);
+    assert!(d_x.iter().chain(grads.at(1).data()).all(|v| v.is_finite()));
+    // d h / d k_i for unit 1: d d = (prev - h~) f' i' = (0.25 + 7) / 4, times -(1 - i) = -1.
+    let db = grads.at(1).data();
+    assert!((db[nh + 1] + 7.25 / 4.0).abs() < 1e-14 && (db[1] - 7.25 / 4.0).abs() < 1e-14);
+}
+
+#[test]
+fn backward_overwrites_its_outputs_and_accumulates_grads() {
+    let (ni, nh, nb) = (3, 4, 2);
+    for cell in both(ni, nh, 1) {
+        let mut rng = seeded(2);
+        let x = normal_vec(ni * nb, &mut rng);
+        let prev = normal_vec(nh * nb, &mut rng);
+        let d_next = normal_vec(nh * nb, &mut rng);
+        let mut once = cell.params().zeros_like();
+        let (dx, dp) = backward_step(&cell, &x, &prev, &d_next, nb, &mut once, f64::NAN);
+        assert!(dx.iter().chain(&dp).all(|v| v.is_finite()));
+        let mut twice = once.clone();
+        let again = backward_step(&cell, &x, &prev, &d_next, nb, &mut twice, 7.0);
+        assert_eq!(again, (dx, dp));
+        for (t, o) in twice.iter().zip(once.iter()) {
+            let doubled: Vec<f64> = o.data().iter().map(|v| 2.0 * v).collect();
+            assert!(max_diff(t.data(), &doubled) < 1e-12, "{}", o.name());
+        }
+    }
+}
+
+#[test]
+fn shapes_names_mode_form_and_default_init() {
+    let cell = MinLstmCell::<f64>::new(16, 10, &mut seeded(9)).unwrap();
+    assert_eq!(cell.mode(), "MINLSTM");
+    assert!(matches!(cell.form(), StepForm::Scan(_)));
+    assert_eq!((cell.state_size(), cell.cache_size()), (10, 30));
+    let shapes: Vec<(&str, &[usize], usize)> = cell
+        .params()
+        .iter()
+        .map(|p| (p.name(), p.shape(), p.gates()))
+        .collect();
+    assert_eq!(
+        shapes,
+        [("weight_ih", &[30, 16][..], 3), ("bias_ih", &[30][..], 3)]
+    );
+    // nn.Linear's U(-1/sqrt(I), 1/sqrt(I)), I = 16: bound 0.25, for weight and bias.
+    for p in cell.params().iter() {
+        assert!(p.data().iter().all(|x| x.abs() <= 0.25), "{}", p.name());
+        assert!(p.data().iter().any(|x| x.abs() > 0.2), "{}", p.name());
+    }
+    let plain =
+        MinLstmCell::<f64>::with_candidate(16, 10, Candidate::Linear, &mut seeded(9)).unwrap();
+    assert_eq!(plain.params(), cell.params(), "the same draws");
+}
+
+#[test]
+fn zero_sizes_are_refused() {
+    let zs = |what| CellError::ZeroSize { what };
+    assert_eq!(
+        MinLstmCell::<f32>::new(0, 3, &mut seeded(0)),
+        Err(zs("input_size"))
+    );
+    assert_eq!(
+        MinLstmCell::<f64>::zeros(2, 0, true, Candidate::G),
+        Err(zs("hidden_size"))
+    );
+    assert_eq!(
+        MinLstmCell::<f64>::with_candidate(2, 0, Candidate::Linear, &mut seeded(0)),
+        Err(zs("hidden_size"))
+    );
+}
+
+#[test]
+fn f32_and_f64_agree_to_f32_precision() {
+    let (ni, nh, nb) = (5, 7, 3);
+    let mut rng = seeded(100);
+    let x = normal_vec(ni * nb, &mut rng);
+    let prev = normal_vec(nh * nb, &mut rng);
+    let to32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+    for c64 in both(ni, nh, 3) {
+        let mut c32 = MinLstmCell::<f32>::zeros(ni, nh, true, c64.candidate()).unwrap();
+        for p in c64.params().iter() {
+            c32.params_mut().set(p.name(), &to32(p.data())).unwrap();
+        }
+        let out64 = forward_step(&c64, &x, &prev, nb).0;
+        let out32 = forward_step(&c32, &to32(&x), &to32(&prev), nb).0;
+        for (a, b) in out32.iter().zip(&out64) {
+            assert!((*a as f64 - b).abs() < 1e-5);
+        }
+    }
+}
