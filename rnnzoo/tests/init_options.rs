@@ -187,7 +187,13 @@ fn weights_files_refuse_cells_of_other_settings() {
         let head = Dense::new(3, 1, Activation::Identity, &mut rnnzoo::cell::seeded(2)).unwrap();
         Model::new(body, head, Readout::LastStep).unwrap()
     };
-    for (cell, saved, other) in [("cornn", "", "dt=0.1"), ("lstm-layernorm", "", "eps=0.001")] {
+    for (cell, saved, other) in [
+        ("cornn", "", "dt=0.1"),
+        ("lstm-layernorm", "", "eps=0.001"),
+        ("indrnn", "", "nonlinearity=tanh"),
+        ("mingru", "", "candidate=linear"),
+        ("sru", "", "highway_scale=1.5"),
+    ] {
         let file = Tensors::parse(&weights_bytes(&model(cell, saved)).unwrap(), false).unwrap();
         let mut same = model(cell, saved);
         load_weights(&mut same, &file).unwrap();

@@ -393,6 +393,15 @@ impl<T: Real> Cell<T> for IndRnnCell<T> {
         StepForm::Scan(self)
     }
 
+    /// The nonlinearity and the bound's `T` (the mode is `INDRNN` for both nonlinearities).
+    fn settings(&self) -> String {
+        let act = match self.options.nonlinearity {
+            Nonlinearity::Relu => "relu",
+            Nonlinearity::Tanh => "tanh",
+        };
+        format!("nonlinearity={act},t_max={}", self.options.t_max)
+    }
+
     /// Clips `u` (`weight_hh`) to `[-2^{1/T}, 2^{1/T}]` with `T` = [`IndRnnOptions::t_max`]; does
     /// nothing when `t_max` is 0. A NaN stays NaN (the trainer reports a non-finite loss).
     fn constrain(&mut self) {

@@ -236,6 +236,10 @@ impl<T: Real> Cell<T> for MinGruCell<T> {
     fn form(&self) -> StepForm<'_, T> {
         StepForm::Scan(self)
     }
+
+    fn settings(&self) -> String {
+        format!("candidate={}", self.candidate.name())
+    }
 }
 
 impl<T: Real> ScanPass<T> for MinGruCell<T> {

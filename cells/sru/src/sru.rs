@@ -351,6 +351,10 @@ impl<T: Real> Cell<T> for SruCell<T> {
     fn form(&self) -> StepForm<'_, T> {
         StepForm::Scan(self)
     }
+
+    fn settings(&self) -> String {
+        format!("highway_scale={}", self.highway_scale)
+    }
 }
 
 impl<T: Real> ScanPass<T> for SruCell<T> {
