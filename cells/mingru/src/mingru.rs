@@ -31,7 +31,8 @@
 //!
 //! and three GEMMs over the sequence: `d X = W_ih^T dK`, `d W_ih += dK X^T`, `d b_ih` the row sums.
 
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::activation::sigmoid_in_place;
+use rnnzoo_cell::gemm::{gemm, gemm_packed, MatMut, MatRef, PackedA};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::scan::{self, ScanBackward, ScanForward, ScanPass};
 use rnnzoo_cell::{
@@ -196,15 +197,69 @@ impl<T: Real> MinGruCell<T> {
         broadcast_bias(pre, self.params.get("bias_ih").map(Param::data), rows);
         let x = MatRef::col_major(x, self.input, n).expect("x sized by the unroller");
         let out = MatMut::col_major(pre, rows, n).expect("cache sized by the unroller");
-        gemm(T::one(), self.params.at(0).view(), x, T::one(), out);
+        // PyTorch's row-major weight, packed once per pass: the backend multiplies a row-major
+        // matrix by many columns at about half speed (see rnnzoo_cell::gemm).
+        let w = PackedA::new(self.params.at(0).view());
+        gemm_packed(T::one(), &w, x, T::one(), out);
+    }
+}
+
+/// The gates of a whole pass, from the pre-activations `[k_z; k_h]` (`2H` per column), each
+/// computed by one vectorised pass over a contiguous block
+/// ([`rnnzoo_cell::activation`]) rather than a scalar `exp` per value.
+struct Gates<T> {
+    /// `1 - z = σ(-k_z)`, the scan's coefficient.
+    a: Vec<T>,
+    /// `h~ = c(k_h)`.
+    cand: Vec<T>,
+}
+
+impl<T: Real> Gates<T> {
+    fn new(len: usize) -> Self {
+        Self {
+            a: vec![T::zero(); len],
+            cand: vec![T::zero(); len],
+        }
     }
 
-    /// The scan's `a = 1 - z = σ(-k_z)` at every lane, from the pre-activations.
-    fn coefficients(&self, pre: &[T]) -> Vec<T> {
-        let h = self.hidden;
-        pre.chunks_exact(BLOCKS * h)
-            .flat_map(|col| col[..h].iter().map(|&k| (-k).sigmoid()))
-            .collect()
+    /// Fills `a`, `cand` and `z = σ(k_z)` (computed on its own, not as `1 - a`, which would
+    /// lose a small `z`'s precision).
+    fn compute(&mut self, candidate: Candidate, pre: &[T], h: usize, z: &mut [T]) {
+        let cols = pre.chunks_exact(BLOCKS * h);
+        for (((pre, a), z), c) in cols
+            .zip(self.a.chunks_exact_mut(h))
+            .zip(z.chunks_exact_mut(h))
+            .zip(self.cand.chunks_exact_mut(h))
+        {
+            for j in 0..h {
+                a[j] = -pre[j];
+            }
+            z.copy_from_slice(&pre[..h]);
+            c.copy_from_slice(&pre[h..]);
+        }
+        sigmoid_in_place(&mut self.a);
+        sigmoid_in_place(z);
+        if candidate == Candidate::G {
+            // g(x) = x + 1/2 for x >= 0, σ(x) below: the sigmoid of the whole block, then a
+            // select (the inputs are read back from the pre-activations).
+            let mut sig = self.cand.clone();
+            sigmoid_in_place(&mut sig);
+            for (col, (c, s)) in self
+                .cand
+                .chunks_exact_mut(h)
+                .zip(sig.chunks_exact(h))
+                .enumerate()
+            {
+                let k_h = &pre[col * BLOCKS * h + h..][..h];
+                for j in 0..h {
+                    c[j] = if k_h[j] >= T::zero() {
+                        k_h[j] + T::from_f64_lossy(0.5)
+                    } else {
+                        s[j]
+                    };
+                }
+            }
+        }
     }
 }
 
@@ -246,39 +301,51 @@ impl<T: Real> ScanPass<T> for MinGruCell<T> {
     fn forward(&self, p: ScanForward<'_, T>) {
         let (h, n) = (self.hidden, p.steps * p.batch);
         self.pre_activations(p.x, p.cache, n);
-        // a = 1 - z = σ(-k_z) and b = z ⊙ h~ (into the states) in one sweep, then the scan.
-        let mut a = vec![T::zero(); h * n];
-        let cols = p.states.chunks_exact_mut(h).zip(a.chunks_exact_mut(h));
-        for ((s, a), pre) in cols.zip(p.cache.chunks_exact(BLOCKS * h)) {
-            for j in 0..h {
-                a[j] = (-pre[j]).sigmoid();
-                s[j] = pre[j].sigmoid() * self.candidate.apply(pre[h + j]).0;
-            }
+        // a = 1 - z = σ(-k_z), z = σ(k_z) (into the states) and h~ = c(k_h), each one
+        // vectorised pass over the whole sequence; then b = z ⊙ h~ and the scan.
+        let mut gates = Gates::new(h * n);
+        gates.compute(self.candidate, p.cache, h, p.states);
+        for (s, &c) in p.states.iter_mut().zip(&gates.cand) {
+            *s *= c;
         }
-        scan::linear(&a, p.states, Some(p.initial), h * p.batch);
+        scan::linear(&gates.a, p.states, Some(p.initial), h * p.batch);
     }
 
     fn backward(&self, p: ScanBackward<'_, T>, grads: &mut Params<T>) {
         let (h, b, n) = (self.hidden, p.batch, p.steps * p.batch);
         let rows = BLOCKS * h;
-        let a = self.coefficients(p.cache);
+        let mut gates = Gates::new(h * n);
+        let mut z = vec![T::zero(); h * n];
+        gates.compute(self.candidate, p.cache, h, &mut z);
+        let a = &gates.a;
         // G_t = d_t + a_{t+1} G_{t+1}, in place.
-        scan::linear_adjoint(&a, p.d_states, h * b);
+        scan::linear_adjoint(a, p.d_states, h * b);
         let g = &*p.d_states;
         let mut d_pre = vec![T::zero(); rows * n];
+        let one = T::one();
         for (col, d) in d_pre.chunks_exact_mut(rows).enumerate() {
-            let pre = &p.cache[col * rows..][..rows];
-            let gc = &g[col * h..][..h];
+            let k_h = &p.cache[col * rows + h..][..h];
+            let at = col * h;
             let prev = if col < b {
-                &p.initial[col * h..][..h]
+                &p.initial[at..][..h]
             } else {
-                &p.states[(col - b) * h..][..h]
+                &p.states[at - b * h..][..h]
             };
+            let (gc, zc, ac, cc) = (
+                &g[at..][..h],
+                &z[at..][..h],
+                &a[at..][..h],
+                &gates.cand[at..][..h],
+            );
+            let (dz, dc) = d.split_at_mut(h);
             for j in 0..h {
-                let (z, one_minus_z) = (pre[j].sigmoid(), a[col * h + j]);
-                let (cand, slope) = self.candidate.apply(pre[h + j]);
-                d[j] = gc[j] * (cand - prev[j]) * z * one_minus_z;
-                d[h + j] = gc[j] * z * slope;
+                dz[j] = gc[j] * (cc[j] - prev[j]) * zc[j] * ac[j];
+                let slope = match self.candidate {
+                    Candidate::Linear => one,
+                    Candidate::G if k_h[j] >= T::zero() => one,
+                    Candidate::G => cc[j] * (one - cc[j]),
+                };
+                dc[j] = gc[j] * zc[j] * slope;
             }
         }
         for (d0, (&a, &g)) in p.d_initial.iter_mut().zip(a.iter().zip(g)) {

@@ -135,7 +135,7 @@ impl<'m, T: Real> Session<'m, T> {
     /// then.
     pub fn run(&mut self, x: &[T], out: &mut [T]) -> Result<usize, LayerError> {
         let per_step = self.input * self.batch;
-        if per_step == 0 || x.len() % per_step != 0 {
+        if per_step == 0 || !x.len().is_multiple_of(per_step) {
             return Err(LayerError::Size {
                 what: "a chunk's input (whole steps of input_size x batch)",
                 expected: x.len().div_ceil(per_step.max(1)) * per_step,
