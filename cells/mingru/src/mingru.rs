@@ -225,17 +225,19 @@ impl<T: Real> Gates<T> {
     /// Fills `a`, `cand` and `z = σ(k_z)` (computed on its own, not as `1 - a`, which would
     /// lose a small `z`'s precision).
     fn compute(&mut self, candidate: Candidate, pre: &[T], h: usize, z: &mut [T]) {
+        // Iterator zips, not indices, so that the copies vectorise.
         let cols = pre.chunks_exact(BLOCKS * h);
         for (((pre, a), z), c) in cols
             .zip(self.a.chunks_exact_mut(h))
             .zip(z.chunks_exact_mut(h))
             .zip(self.cand.chunks_exact_mut(h))
         {
-            for j in 0..h {
-                a[j] = -pre[j];
+            let (k_z, k_h) = pre.split_at(h);
+            for (a, &k) in a.iter_mut().zip(k_z) {
+                *a = -k;
             }
-            z.copy_from_slice(&pre[..h]);
-            c.copy_from_slice(&pre[h..]);
+            z.copy_from_slice(k_z);
+            c.copy_from_slice(k_h);
         }
         sigmoid_in_place(&mut self.a);
         sigmoid_in_place(z);
@@ -244,19 +246,16 @@ impl<T: Real> Gates<T> {
             // select (the inputs are read back from the pre-activations).
             let mut sig = self.cand.clone();
             sigmoid_in_place(&mut sig);
-            for (col, (c, s)) in self
+            let half = T::from_f64_lossy(0.5);
+            let cols = pre.chunks_exact(BLOCKS * h);
+            for ((c, s), pre) in self
                 .cand
                 .chunks_exact_mut(h)
                 .zip(sig.chunks_exact(h))
-                .enumerate()
+                .zip(cols)
             {
-                let k_h = &pre[col * BLOCKS * h + h..][..h];
-                for j in 0..h {
-                    c[j] = if k_h[j] >= T::zero() {
-                        k_h[j] + T::from_f64_lossy(0.5)
-                    } else {
-                        s[j]
-                    };
+                for ((c, &s), &k) in c.iter_mut().zip(s).zip(&pre[h..]) {
+                    *c = if k >= T::zero() { k + half } else { s };
                 }
             }
         }
