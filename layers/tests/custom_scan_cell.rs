@@ -316,3 +316,27 @@ fn a_long_pass_on_two_threads_agrees_with_one() {
             .all(|(p, q)| (p - q).abs() < 1e-12 * (1.0 + p.abs())));
     }
 }
+
+/// A sequence longer than one of the unroller's scan passes (2048 columns: here three passes of
+/// 512 steps at batch 4): the gradients that cross from one pass into the one before (the
+/// parameters' and the initial state's) still pass the check, with lengths ending in different
+/// passes.
+#[test]
+fn gradients_cross_the_unrollers_passes() {
+    let c = UnrollCase {
+        input: 2,
+        hidden: 2,
+        batch: 4,
+        steps: 1100,
+        lengths: Some(vec![1100, 700, 513, 3]),
+        reverse: false,
+        initial_state: true,
+        seed: 5,
+    };
+    let opts = Options::default().only(&["weight_ih", "bias_ih", "decay", "initial_state"]);
+    let report = check_unrolled(SmoothTanh::new(2, 2, 3), &c, &opts).unwrap();
+    assert!(report.passed(), "{report}");
+    let reversed = UnrollCase { reverse: true, ..c };
+    let report = check_unrolled(SmoothTanh::new(2, 2, 4), &reversed, &opts).unwrap();
+    assert!(report.passed(), "{report}");
+}

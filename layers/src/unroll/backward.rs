@@ -14,7 +14,7 @@ use rnnzoo_cell::scan::ScanBackward;
 use rnnzoo_cell::{add_row_sums, Cell, Params, PointwiseBackward, Real, StepBackward, StepForm};
 
 use super::forward::Shape;
-use super::work::{backward_pointwise, packs_w_hh_t, StepSizes, Weight};
+use super::work::{backward_pointwise, packs_w_hh_t, scan_chunk_steps, StepSizes, Weight};
 
 /// What backward needs from the tape, borrowed.
 pub(crate) struct Recorded<'a, T> {
@@ -234,20 +234,33 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
                     }
                 }
             }
-            p.backward(
-                ScanBackward {
-                    x: rec.x,
-                    initial: &rec.states[..sb],
-                    states: &rec.states[sb..][..n * s],
-                    cache: rec.cache,
-                    d_states: &mut d_states,
-                    d_x: &mut d_x,
-                    d_initial: &mut d_state,
-                    steps,
-                    batch,
-                },
-                grads,
-            );
+            // The forward pass's chunks, last first: each chunk's gradient at its initial state
+            // joins the gradient from outside at the previous chunk's last step.
+            let chunk = scan_chunk_steps(batch, steps);
+            let starts: Vec<usize> = (0..steps).step_by(chunk).collect();
+            for &t0 in starts.iter().rev() {
+                let len = chunk.min(steps - t0);
+                let (earlier, this) = d_states.split_at_mut(t0 * sb);
+                p.backward(
+                    ScanBackward {
+                        x: &rec.x[t0 * i * batch..][..len * i * batch],
+                        initial: &rec.states[t0 * sb..][..sb],
+                        states: &rec.states[(t0 + 1) * sb..][..len * sb],
+                        cache: &rec.cache[t0 * cb..][..len * cb],
+                        d_states: &mut this[..len * sb],
+                        d_x: &mut d_x[t0 * i * batch..][..len * i * batch],
+                        d_initial: &mut d_state,
+                        steps: len,
+                        batch,
+                    },
+                    grads,
+                );
+                if t0 > 0 {
+                    for (d, &g) in earlier[(t0 - 1) * sb..].iter_mut().zip(&d_state) {
+                        *d += g;
+                    }
+                }
+            }
             // A padded step's input is a constant zero: no gradient, whatever the pass wrote.
             for t in 0..steps {
                 for b in (0..batch).filter(|&b| padded(t, b)) {

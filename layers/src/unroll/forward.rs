@@ -11,7 +11,9 @@ use rnnzoo_cell::gemm::{gemm_packed, MatMut, MatRef, PackedA};
 use rnnzoo_cell::scan::ScanForward;
 use rnnzoo_cell::{broadcast_bias, h_view, Cell, PointwiseForward, Real, StepForm, StepForward};
 
-use super::work::{chunk_steps, forward_pointwise, packs_w_ih, StepSizes, Weight};
+use super::work::{
+    chunk_steps, forward_pointwise, packs_w_ih, scan_chunk_steps, StepSizes, Weight,
+};
 
 /// What the loop produced. With `keep`, `states` holds all `T + 1` states (slot `t` is the state
 /// before step `t`) and `cache` every step's cache; without, what the loop needed. The final state
@@ -169,15 +171,22 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
             if !keep {
                 cache = vec![T::zero(); steps * cb];
             }
-            let (initial, after) = all.split_at_mut(sb);
-            p.forward(ScanForward {
-                x,
-                initial,
-                states: after,
-                cache: &mut cache,
-                steps,
-                batch,
-            });
+            // In chunks of steps, each a pass from the state the last one ended in (a pass is
+            // causal, so this is the same function): the cell's temporaries stay the size of a
+            // chunk and in cache, and time per step does not grow with T.
+            let chunk = scan_chunk_steps(batch, steps);
+            for t0 in (0..steps).step_by(chunk) {
+                let len = chunk.min(steps - t0);
+                let (before, after) = all.split_at_mut((t0 + 1) * sb);
+                p.forward(ScanForward {
+                    x: &x[t0 * i * batch..][..len * i * batch],
+                    initial: &before[t0 * sb..],
+                    states: &mut after[..len * sb],
+                    cache: &mut cache[t0 * cb..][..len * cb],
+                    steps: len,
+                    batch,
+                });
+            }
             let final_state = scan_outputs(&all, &mut output, h, s, steps, batch, lengths);
             if !keep {
                 cache = Vec::new();

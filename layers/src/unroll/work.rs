@@ -30,6 +30,19 @@ use rnnzoo_cell::{GatedCell, PointwiseBackward, PointwiseForward, Real};
 /// within the L2 cache for `G*H <= 1024` (f32) while the GEMMs over it still run at full speed.
 pub(crate) const CHUNK_COLUMNS: usize = 256;
 
+/// Columns per pass of a scan cell (see `forward::run`): its input GEMM over 2048 columns still
+/// runs at full speed, and its temporaries (a few `H x 2048` blocks) stay in the L2/L3 cache.
+/// Measured, minGRU T4096 B32 I=H=256 f32, one pass of the whole sequence: 964 us per step
+/// against 303 at T64.
+pub(crate) const SCAN_CHUNK_COLUMNS: usize = 2048;
+
+/// Steps per pass of a scan cell for a batch: at least one, at most the whole sequence.
+pub(crate) fn scan_chunk_steps(batch: usize, steps: usize) -> usize {
+    SCAN_CHUNK_COLUMNS
+        .div_ceil(batch.max(1))
+        .clamp(1, steps.max(1))
+}
+
 /// Steps per chunk for a batch: at least one, at most the whole sequence.
 pub(crate) fn chunk_steps(batch: usize, steps: usize) -> usize {
     CHUNK_COLUMNS.div_ceil(batch.max(1)).clamp(1, steps.max(1))
