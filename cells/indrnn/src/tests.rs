@@ -3,9 +3,9 @@ use proptest::prelude::*;
 use rnnzoo_cell::gradcheck::{self, normal_vec, Options};
 use rnnzoo_cell::scan::{ScanBackward, ScanForward, ScanPass};
 use rnnzoo_cell::strategies::{unroll_case, SizeRanges, UnrollCase};
-use rnnzoo_cell::{seeded, Cell, CellError, CellExt, Params, StepForm, StepForward};
-use rnnzoo_layers::gradcheck::check_unrolled;
-use rnnzoo_layers::{Direction, Inputs, Layer, Recurrent};
+use rnnzoo_cell::{seeded, Cell, CellError, Params, StepForm};
+use rnnzoo_layers::gradcheck::{check_unrolled, unrolled_against_steps};
+use rnnzoo_layers::{Inputs, Layer, Recurrent};
 
 fn options(nonlinearity: Nonlinearity, bias: bool) -> IndRnnOptions {
     IndRnnOptions {
@@ -146,48 +146,8 @@ fn a_pass_is_its_steps() {
         let cell =
             IndRnnCell::<f64>::with_options(c.input, c.hidden, options(act, true), &mut seeded(2))
                 .unwrap();
-        let (i, s, b) = (c.input, c.hidden, c.batch);
-        let lengths = c.lengths.clone().unwrap();
-        let mut rng = seeded(5);
-        let x = normal_vec(i * c.steps * b, &mut rng);
-        let h0 = normal_vec(s * b, &mut rng);
-        let layer = Recurrent::with_direction(cell.clone(), Direction::Reverse);
-        let out = layer
-            .infer(Inputs::new(&x, c.steps, b).initial(&h0).lengths(&lengths))
-            .unwrap();
-        for col in 0..b {
-            let mut state = h0[col * s..][..s].to_vec();
-            let len = lengths[col];
-            for k in 0..len {
-                let t = len - 1 - k;
-                let mut next = vec![0.0; s];
-                let mut scratch = vec![0.0; cell.step_scratch_size(1)];
-                cell.step_forward(StepForward {
-                    x: &x[(t * b + col) * i..][..i],
-                    prev: &state,
-                    next: &mut next,
-                    cache: &mut [],
-                    batch: 1,
-                    scratch: &mut scratch,
-                })
-                .unwrap();
-                let got = &out.output[(t * b + col) * s..][..s];
-                for (g, w) in got.iter().zip(&next) {
-                    assert!(
-                        (g - w).abs() < 1e-12,
-                        "{act:?} sample {col} step {t}: {g} vs {w}"
-                    );
-                }
-                state = next;
-            }
-            for t in len..c.steps {
-                assert!(out.output[(t * b + col) * s..][..s]
-                    .iter()
-                    .all(|&v| v == 0.0));
-            }
-            let fin = &out.final_state[col * s..][..s];
-            assert!(fin.iter().zip(&state).all(|(g, w)| (g - w).abs() < 1e-12));
-        }
+        let s = unrolled_against_steps(&cell, &c).unwrap();
+        assert!(s.worst < 1e-12 && s.padded_nonzero == 0, "{act:?}: {s:?}");
     }
 }
 

@@ -1,13 +1,14 @@
 //! Gradient checks through time: any cell, layer or model against finite differences.
 //!
 //! - [`LayerLoss`] makes any [`Layer`] on a fixed sequence (a [`SequenceCase`]) a
-//!   [`Differentiable`]: the loss is `<d_out, output> + <d_final, final_state>` with random
+//!   [`Differentiable`](rnnzoo_cell::gradcheck::Differentiable): the loss is `<d_out, output> + <d_final, final_state>` with random
 //!   cotangents; the groups are every parameter (PyTorch names with their `_l{k}`/`_reverse`
 //!   suffixes), the input and the initial state. [`check_layer`] checks one.
 //! - [`check_unrolled`] does it for one cell in a [`Recurrent`] layer, drawing everything from an
 //!   [`UnrollCase`] (which `rnnzoo_cell::strategies` generates), so a cell in any crate is checked
 //!   through time in a few lines.
-//! - [`ModelLoss`] checks a whole [`Model`] through its head and a real loss.
+//! - [`ModelLoss`] checks a whole [`Model`](crate::Model) through its head and a real loss.
+//! - [`unrolled_against_steps`] holds a cell's unrolled pass to its steps taken one at a time.
 //!
 //! ```
 //! use rnnzoo_cell::{gradcheck::Options, seeded, strategies::UnrollCase};
@@ -27,6 +28,7 @@
 mod layer_loss;
 mod model_loss;
 mod prefix;
+mod stepped;
 
 use rnnzoo_cell::gradcheck::{check, normal_vec, Options, Report};
 use rnnzoo_cell::strategies::UnrollCase;
@@ -35,6 +37,7 @@ use rnnzoo_cell::Cell;
 use crate::{Direction, Inputs, Layer, LayerError, Recurrent};
 pub use layer_loss::LayerLoss;
 pub use model_loss::{check_model, LossKind, ModelLoss};
+pub use stepped::{unrolled_against_steps, Stepped};
 
 /// The sequence a layer or a model is checked on: its shape and lengths, whether it starts from a
 /// given state, and the seed its values are drawn from. The layer has its own sizes and
