@@ -141,11 +141,12 @@ pub fn save_weights<T: Real>(model: &Model<T>, path: &Path) -> Result<(), FileEr
 /// with other settings (`Cell::settings`); [`FileError::Missing`],
 /// [`FileError::Unexpected`] or [`FileError::Shape`] for a tensor that does not fit.
 pub fn load_weights<T: Real>(model: &mut Model<T>, tensors: &Tensors) -> Result<(), FileError> {
-    let (suffixes, expected): (Vec<String>, String) = {
+    let (suffixes, expected, expected_settings): (Vec<String>, String, String) = {
         let groups = model.param_groups();
         (
             groups.iter().map(|g| g.suffix.clone()).collect(),
             modes(&groups),
+            settings(&groups),
         )
     };
     if let Some(got) = tensors.metadata.get(MODES_KEY) {
@@ -160,10 +161,9 @@ pub fn load_weights<T: Real>(model: &mut Model<T>, tensors: &Tensors) -> Result<
     // size has the same parameters and would load silently. (Files written before settings were
     // recorded, and PyTorch files, do not say.)
     if let Some(got) = tensors.metadata.get(SETTINGS_KEY) {
-        let expected = settings(&model.param_groups());
-        if *got != expected {
+        if *got != expected_settings {
             return Err(FileError::Settings {
-                expected,
+                expected: expected_settings,
                 got: got.clone(),
             });
         }

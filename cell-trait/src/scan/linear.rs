@@ -91,11 +91,6 @@ impl<T> Lanes<T> {
     }
 }
 
-/// `(start, len)` of lane range `k` of `parts` over `width` lanes.
-fn lane_range(width: usize, parts: usize, k: usize) -> (usize, usize) {
-    chunk_range(width, parts, k)
-}
-
 /// [`linear`] over `parts` ranges of lanes in parallel, each the plain loop over every step.
 pub(crate) fn linear_in_lanes<T: Real>(
     a: &[T],
@@ -108,7 +103,7 @@ pub(crate) fn linear_in_lanes<T: Real>(
     let parts = parts.clamp(1, width);
     let ptr = Lanes(x.as_mut_ptr());
     (0..parts).into_par_iter().for_each(|p| {
-        let (k0, len) = lane_range(width, parts, p);
+        let (k0, len) = chunk_range(width, parts, p);
         for t in 0..steps {
             // SAFETY: lanes k0..k0+len of steps t and t-1 lie in `x` (steps * width values) and
             // belong to this task alone; the two slices are different steps, so they do not
@@ -138,7 +133,7 @@ pub(crate) fn linear_adjoint_in_lanes<T: Real>(a: &[T], g: &mut [T], width: usiz
     let parts = parts.clamp(1, width);
     let ptr = Lanes(g.as_mut_ptr());
     (0..parts).into_par_iter().for_each(|p| {
-        let (k0, len) = lane_range(width, parts, p);
+        let (k0, len) = chunk_range(width, parts, p);
         for t in (0..steps.saturating_sub(1)).rev() {
             // SAFETY: lanes k0..k0+len of steps t and t+1 lie in `g` and belong to this task
             // alone; different steps do not overlap.
@@ -216,7 +211,8 @@ fn check<T>(a: &[T], x: &[T], width: usize) -> usize {
     x.len() / width
 }
 
-/// `(start, len)` of chunk `k` of `chunks` over `steps` steps.
+/// `(start, len)` of chunk `k` of `chunks` over `steps` steps (or of lane range `k` of `chunks`
+/// over `steps` lanes).
 fn chunk_range(steps: usize, chunks: usize, k: usize) -> (usize, usize) {
     let base = steps / chunks;
     let extra = steps % chunks;
