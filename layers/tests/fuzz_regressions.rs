@@ -3,9 +3,7 @@
 //! panics or allocates beyond the file. `layers/fuzz/run.sh` (`make fuzz`) seeds the fuzzers with
 //! the same folder.
 
-mod common;
-
-use common::fixture_dir;
+use crate::common::fixture_dir;
 use rnnzoo_cell::{seeded, Cell, CellError};
 use rnnzoo_gru::GruCell;
 use rnnzoo_layers::checkpoint::load_training;

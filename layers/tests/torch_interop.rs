@@ -6,9 +6,7 @@
 //! whose state is not the module's. The same cases through the registry's loader are
 //! `rnnzoo/tests/torch.rs`, over `rnnzoo/tests/fixtures/torch/` (a copy of this folder).
 
-mod common;
-
-use common::fixture_dir;
+use crate::common::fixture_dir;
 use rnnzoo_cell::{Cell, CellError};
 use rnnzoo_gru::GruCell;
 use rnnzoo_layers::file::{FileError, Tensor, Tensors};

@@ -3,7 +3,7 @@
 //! alone and through the dense head and both losses (dropout off). A new cell is covered with no
 //! edit: the proptests draw from the registry, and `every_variant_passes` runs each once.
 
-mod common;
+use crate::common;
 
 use proptest::prelude::*;
 use rnnzoo::cell::gradcheck::{check, Options};

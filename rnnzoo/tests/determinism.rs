@@ -2,7 +2,7 @@
 //! bidirectional layer run in parallel; dropout draws from the trainer's seeded source), for every
 //! cell kind of the registry (`zoo::variants`): variant `k` under variant `k + 1`.
 
-mod common;
+use crate::common;
 
 use rand::Rng;
 use rnnzoo::cell::seeded;

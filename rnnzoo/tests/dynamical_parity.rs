@@ -4,9 +4,7 @@
 //! registry and compared to 1e-9 in float64: outputs, final states, and the gradients of every
 //! parameter, the input and the initial state.
 
-mod family_parity;
-
-use family_parity::{a_wrong_weight_is_caught, cases, check};
+use crate::family_parity::{a_wrong_weight_is_caught, cases, check};
 
 const CELLS: &[&str] = &["cornn", "antisymmetric", "antisymmetric-gated"];
 

@@ -6,9 +6,7 @@
 //! in float64: outputs, final states, and the gradients of every parameter, the input and the
 //! initial state.
 
-mod family_parity;
-
-use family_parity::{a_wrong_weight_is_caught, cases, check};
+use crate::family_parity::{a_wrong_weight_is_caught, cases, check};
 
 #[test]
 fn every_case_matches_the_pytorch_reference() {

@@ -7,9 +7,7 @@
 //! the initial state. Also: the registry's LRU options build what they say and refuse what they
 //! cannot build, with typed errors.
 
-mod family_parity;
-
-use family_parity::{cases, check, TOL};
+use crate::family_parity::{cases, check, TOL};
 use rnnzoo::cell::{seeded, Cell};
 use rnnzoo::layers::Layer;
 use rnnzoo::zoo::{self, CellChoice, ZooError};

@@ -7,11 +7,9 @@
 //!
 //! Also here: the registry entries' options (`heads`, `forget`, `eps`) and their typed errors.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::assert_close;
+use crate::common::assert_close;
 use rnnzoo::cell::{seeded, CellError, StepForm};
 use rnnzoo::layers::file::Tensors;
 use rnnzoo::layers::{Bidirectional, Inputs, Layer, Merge, Recurrent, Stack};

@@ -2,7 +2,7 @@
 //! cell is covered with no edit): each returns the typed error of its mistake, none panics. The
 //! calls that do not depend on the kind stay in `rnnzoo-layers`' own `malformed_calls` test.
 
-mod common;
+use crate::common;
 
 use proptest::prelude::*;
 use rnnzoo::cell::{seeded, CellError};

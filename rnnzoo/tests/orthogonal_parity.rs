@@ -6,11 +6,9 @@
 //! matrix exponential and its Frechet adjoint are also checked alone against
 //! `torch.linalg.matrix_exp` and its autograd, on a general matrix.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::assert_close;
+use crate::common::assert_close;
 use rnnzoo::cell::{Cell, Params};
 use rnnzoo::layers::file::Tensors;
 use rnnzoo::layers::{Bidirectional, Inputs, Layer, Merge, Recurrent, Stack};

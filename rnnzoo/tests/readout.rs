@@ -2,7 +2,7 @@
 //! finite differences on stacks of every cell kind of the registry (`zoo::variants`). The values
 //! and the sizes `Model::new` refuses are `rnnzoo-layers`' own `readout` test.
 
-mod common;
+use crate::common;
 
 use proptest::prelude::*;
 use rnnzoo::cell::gradcheck::{check, Options};

@@ -3,7 +3,7 @@
 //! (lengths, both directions, an initial state), bit-identical training on 1 and 2 threads, and
 //! checkpoints that load into the unregularised model and back.
 
-mod common;
+use crate::common;
 
 use proptest::prelude::*;
 use rand::{Rng, RngCore};

@@ -6,9 +6,7 @@
 //! the gradients of every parameter, the input and the initial state. (`generate.py` also checks
 //! the paper's parallel log-space form, `reference.PARALLEL`, against the sequential one.)
 
-mod family_parity;
-
-use family_parity::{a_wrong_weight_is_caught, cases, check};
+use crate::family_parity::{a_wrong_weight_is_caught, cases, check};
 
 const CELLS: &[&str] = &["mingru", "minlstm"];
 

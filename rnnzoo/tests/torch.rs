@@ -5,9 +5,9 @@
 //! nonlinearity from an argument, the metadata or the stated assumption, and every refusal as its
 //! typed error.
 
-mod common;
+use crate::common;
 
-use common::assert_close;
+use crate::common::assert_close;
 
 use rnnzoo::cell::seeded;
 use rnnzoo::layers::file::{FileError, Tensor, TensorData, Tensors};

@@ -15,11 +15,11 @@
 //! # saved: parameters, input, h0, c0, output, h_n, c_n, dout, dh_n, dc_n, grad.<name>
 //! ```
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
-use common::assert_close;
+use crate::common::assert_close;
 use rnnzoo::cell::{Cell, Real};
 use rnnzoo::layers::file::Tensors;
 use rnnzoo::layers::{Inputs, Layer, Recurrent};
