@@ -20,11 +20,11 @@ use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{
-    criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
 use rand::Rng;
 use rnnzoo::cell::activation::{sigmoid_of_sum, tanh_of_sum};
-use rnnzoo::cell::{seeded, CellExt, Real, StepBackward, StepForward};
+use rnnzoo::cell::{CellExt, Real, StepBackward, StepForward, seeded};
 use rnnzoo::zoo::{self, Options};
 
 /// `(input, hidden, batch)`: small, batch-1 (a matrix-vector step) and large.

@@ -9,9 +9,9 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use rnnzoo::cell::gemm::{gemm, MatMut, MatRef};
-use rnnzoo::cell::{seeded, Real};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use rnnzoo::cell::gemm::{MatMut, MatRef, gemm};
+use rnnzoo::cell::{Real, seeded};
 use rnnzoo::layers::Inputs;
 use rnnzoo_bench::speed::run::{build, uniform};
 use rnnzoo_bench::speed::{Case, Dtype};

@@ -359,10 +359,12 @@ mod tests {
                 assert!(s.mode.is_none(), "{}: {s:?}", path.display());
             }
         }
-        assert!(inspect(
-            Path::new("/nonexistent/file.safetensors"),
-            &InspectOptions::default()
-        )
-        .is_err());
+        assert!(
+            inspect(
+                Path::new("/nonexistent/file.safetensors"),
+                &InspectOptions::default()
+            )
+            .is_err()
+        );
     }
 }

@@ -214,7 +214,12 @@ fn run_speed(a: SpeedArgs) -> anyhow::Result<()> {
         } else {
             out!(
                 "{} {} threads={} streaming: {:.4} ms per step of {} stream(s) (median of {} steps)",
-                s.label, s.dtype.name(), s.threads, s.streaming_step_ms, s.batch, s.steps_timed
+                s.label,
+                s.dtype.name(),
+                s.threads,
+                s.streaming_step_ms,
+                s.batch,
+                s.steps_timed
             );
         }
         return Ok(());
@@ -225,14 +230,24 @@ fn run_speed(a: SpeedArgs) -> anyhow::Result<()> {
     } else {
         out!(
             "{} {} threads={}: forward {:.3} ms ({:.1} GFLOP/s), forward+backward {:.3} ms ({:.1} GFLOP/s), {:.4} ms/step, {} reps",
-            m.label, m.dtype.name(), m.threads, m.forward_ms, m.forward_gflops,
-            m.forward_backward_ms, m.forward_backward_gflops, m.step_ms, m.reps
+            m.label,
+            m.dtype.name(),
+            m.threads,
+            m.forward_ms,
+            m.forward_gflops,
+            m.forward_backward_ms,
+            m.forward_backward_gflops,
+            m.step_ms,
+            m.reps
         );
         if let Some(mem) = m.memory {
             out!(
                 "training memory: peak {:.1} MB = {:.2} x (params {:.1} + input {:.1} + saved {:.1} MB)",
-                mem.peak as f64 / 1e6, mem.ratio, mem.params as f64 / 1e6,
-                mem.input as f64 / 1e6, mem.saved as f64 / 1e6
+                mem.peak as f64 / 1e6,
+                mem.ratio,
+                mem.params as f64 / 1e6,
+                mem.input as f64 / 1e6,
+                mem.saved as f64 / 1e6
             );
         }
     }

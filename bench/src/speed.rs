@@ -20,7 +20,7 @@ pub mod streaming;
 pub mod trainer;
 
 pub use case::{Case, Dtype};
-pub use ceiling::{ceiling, Ceiling};
-pub use run::{measure, with_threads, Measurement, Memory, Options};
-pub use streaming::{measure_streaming, Streaming};
-pub use trainer::{measure_trainer, TrainStep};
+pub use ceiling::{Ceiling, ceiling};
+pub use run::{Measurement, Memory, Options, measure, with_threads};
+pub use streaming::{Streaming, measure_streaming};
+pub use trainer::{TrainStep, measure_trainer};

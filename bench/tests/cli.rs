@@ -95,9 +95,10 @@ fn cells_json_lists_every_kind_of_the_registry() {
     assert_eq!(lstm["options"][0]["name"], "forget_bias");
     let text = rnnzoo().arg("cells").output().unwrap();
     let text = String::from_utf8(text.stdout).unwrap();
-    assert!(text
-        .lines()
-        .any(|l| l.starts_with("gru-reset-before") && l.contains("general")));
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("gru-reset-before") && l.contains("general"))
+    );
 }
 
 #[test]

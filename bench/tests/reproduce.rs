@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use rnnzoo_bench::reproduce::{names, run_named, Context, Scale};
+use rnnzoo_bench::reproduce::{Context, Scale, names, run_named};
 use serde_json::Value;
 
 /// A fresh, empty folder for one experiment.

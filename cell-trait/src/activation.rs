@@ -186,8 +186,8 @@ mod kernel {
         let t = a * LOG2E + ROUND;
         let n = t - ROUND; // round(a / ln 2), exactly
         let r = a - n * LN2_HI - n * LN2_LO; // |r| <= ln2 / 2
-                                             // The low 9 bits of t's representation are n + 127, in 1..=127 here: shift them into the
-                                             // exponent field to make 2^n.
+        // The low 9 bits of t's representation are n + 127, in 1..=127 here: shift them into the
+        // exponent field to make 2^n.
         let pow2n = f32::from_bits(t.to_bits() << 23);
         // Cephes expf: e^r = 1 + r + r^2 P(r).
         let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)

@@ -215,14 +215,13 @@ impl<T> Targets<T> {
             classes,
             num_classes,
         } = self
+            && let Some(index) = classes.iter().position(|&c| c >= *num_classes)
         {
-            if let Some(index) = classes.iter().position(|&c| c >= *num_classes) {
-                return Err(BatchError::Class {
-                    index,
-                    class: classes[index],
-                    classes: *num_classes,
-                });
-            }
+            return Err(BatchError::Class {
+                index,
+                class: classes[index],
+                classes: *num_classes,
+            });
         }
         Ok(())
     }

@@ -138,7 +138,7 @@ impl<'a, T> PointwiseForward<'a, T> {
     /// }
     /// assert_eq!(next, [3.5, 7.5]);
     /// ```
-    pub fn columns(&mut self) -> impl Iterator<Item = ForwardColumn<'_, T>> {
+    pub fn columns(&mut self) -> impl Iterator<Item = ForwardColumn<'_, T>> + use<'_, T> {
         let n = self.batch;
         let (mut gi, mut gh, mut prev) = (cols(self.gi, n), cols(self.gh, n), cols(self.prev, n));
         let (mut next, mut cache) = (cols_mut(self.next, n), cols_mut(self.cache, n));
@@ -191,7 +191,7 @@ pub struct PointwiseBackward<'a, T> {
 
 impl<'a, T> PointwiseBackward<'a, T> {
     /// One sample's buffers at a time (`d_gh` is empty in every column when it is empty here).
-    pub fn columns(&mut self) -> impl Iterator<Item = BackwardColumn<'_, T>> {
+    pub fn columns(&mut self) -> impl Iterator<Item = BackwardColumn<'_, T>> + use<'_, T> {
         let n = self.batch;
         let (mut cache, mut prev) = (cols(self.cache, n), cols(self.prev, n));
         let mut d_next = cols(self.d_next, n);

@@ -50,11 +50,11 @@ mod weights;
 pub use rand;
 
 pub use batch::{Batch, BatchError, Targets};
-pub use cell::{add_row_sums, broadcast_bias, h_view, Cell, GateParams, StepForm};
+pub use cell::{Cell, GateParams, StepForm, add_row_sums, broadcast_bias, h_view};
 pub use error::CellError;
 pub use gated::{BackwardColumn, ForwardColumn, GatedCell, PointwiseBackward, PointwiseForward};
 pub use general::{GeneralStep, StepBackward, StepForward};
-pub use init::{chrono, irnn, orthogonal_recurrent, seeded, ChronoGates, Init, IRNN_INPUT_STD};
+pub use init::{ChronoGates, IRNN_INPUT_STD, Init, chrono, irnn, orthogonal_recurrent, seeded};
 pub use params::{Param, Params};
 pub use real::Real;
 pub use step::CellExt;

@@ -1,10 +1,10 @@
 //! One step of any cell, forward and backward, with its buffers checked: [`CellExt`].
 
-use crate::gemm::{gemm, MatMut, MatRef};
+use crate::gemm::{MatMut, MatRef, gemm};
 use crate::scan::{ScanBackward, ScanForward};
 use crate::{
-    add_row_sums, broadcast_bias, h_view, Cell, CellError, GatedCell, Param, Params,
-    PointwiseBackward, PointwiseForward, Real, StepBackward, StepForm, StepForward,
+    Cell, CellError, GatedCell, Param, Params, PointwiseBackward, PointwiseForward, Real,
+    StepBackward, StepForm, StepForward, add_row_sums, broadcast_bias, h_view,
 };
 
 /// One step of any cell, whatever its form: for single-step inference, the gradient checker and

@@ -3,11 +3,11 @@
 //! without changing a bit, and the checks catch a cell that couples samples or adds into its
 //! outputs.
 
-use rnnzoo_cell::gradcheck::{self, normal_vec, Options};
+use rnnzoo_cell::gradcheck::{self, Options, normal_vec};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::{
-    seeded, Cell, CellError, CellExt, GateWeights, GatedCell, GeneralStep, Params,
-    PointwiseBackward, PointwiseForward, Real, StepBackward, StepForm, StepForward,
+    Cell, CellError, CellExt, GateWeights, GatedCell, GeneralStep, Params, PointwiseBackward,
+    PointwiseForward, Real, StepBackward, StepForm, StepForward, seeded,
 };
 
 /// `h_t = (1 - a) h_{t-1} + a tanh(gi + gh) + c * mean_b(h_{t-1})`: with `c = 0` a leaky tanh

@@ -13,8 +13,8 @@
 
 use rand::Rng;
 
-use crate::batch::{time_major_index, SeqBatch, Targets};
-use crate::error::{check_at_least, check_batch, Result};
+use crate::batch::{SeqBatch, Targets, time_major_index};
+use crate::error::{Result, check_at_least, check_batch};
 use crate::task::Task;
 
 /// Mean squared error of always predicting 1 on the adding problem: `1/6`.

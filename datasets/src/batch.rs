@@ -6,9 +6,9 @@
 //! the crate documentation): step `t`, sample `b`, feature `f` sits at
 //! [`time_major_index`]`(t, b, f, batch, features)` = `(t * batch + b) * features + f`.
 
-pub use rnnzoo_cell::batch::{time_major_index, Targets};
+pub use rnnzoo_cell::batch::{Targets, time_major_index};
 
-use crate::error::{check_batch, DatasetError, Result};
+use crate::error::{DatasetError, Result, check_batch};
 
 /// A batch of sequences with their targets: what every task of this crate produces. It is
 /// [`rnnzoo_cell::Batch`] under the name this crate has always used; `Trainer::step` of

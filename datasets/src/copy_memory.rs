@@ -25,8 +25,8 @@
 
 use rand::Rng;
 
-use crate::batch::{one_hot, SeqBatch, Targets};
-use crate::error::{check_at_least, check_batch, Result};
+use crate::batch::{SeqBatch, Targets, one_hot};
+use crate::error::{Result, check_at_least, check_batch};
 use crate::task::Task;
 
 /// The copy memory task.

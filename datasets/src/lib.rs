@@ -74,21 +74,21 @@ mod temporal_order;
 mod text;
 mod timeseries;
 
-pub use adding::{AddingProblem, ADDING_BASELINE_MSE};
-pub use batch::{pad_sequences, time_major_index, Padded, SeqBatch, Targets};
+pub use adding::{ADDING_BASELINE_MSE, AddingProblem};
+pub use batch::{Padded, SeqBatch, Targets, pad_sequences, time_major_index};
 pub use copy_memory::CopyMemory;
 pub use error::{DatasetError, Result};
 pub use mackey_glass::MackeyGlass;
 pub use reber::{
-    generate_embedded_reber, generate_reber, is_valid_embedded_reber, is_valid_reber,
-    reber_allowed_next, reber_symbol_id, Reber, REBER_SYMBOLS,
+    REBER_SYMBOLS, Reber, generate_embedded_reber, generate_reber, is_valid_embedded_reber,
+    is_valid_reber, reber_allowed_next, reber_symbol_id,
 };
 pub use rnnzoo_cell::{BatchError, Real};
 pub use split::split_at_fraction;
-pub use task::{rng, Task};
+pub use task::{Task, rng};
 pub use temporal_order::TemporalOrder;
-pub use text::{batchify, shakespeare, Batchified, CharCorpus, Chunks, TokenChunk, Vocabulary};
-pub use timeseries::{forecast_split, NoisySines, WindowBatches, Windows};
+pub use text::{Batchified, CharCorpus, Chunks, TokenChunk, Vocabulary, batchify, shakespeare};
+pub use timeseries::{NoisySines, WindowBatches, Windows, forecast_split};
 
 /// The `rand` crate this crate's generic functions take generators from, re-exported so that
 /// callers name the same version.

@@ -16,7 +16,7 @@
 
 use rand::Rng;
 
-use crate::error::{check_at_least, DatasetError, Result};
+use crate::error::{DatasetError, Result, check_at_least};
 use crate::task::rng as seeded_rng;
 
 /// Parameters of a Mackey-Glass series; [`Default`] gives the standard chaotic regime.

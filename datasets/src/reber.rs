@@ -23,8 +23,8 @@
 
 use rand::Rng;
 
-use crate::batch::{one_hot, pad_sequences, SeqBatch, Targets};
-use crate::error::{check_batch, DatasetError, Result};
+use crate::batch::{SeqBatch, Targets, one_hot, pad_sequences};
+use crate::error::{DatasetError, Result, check_batch};
 use crate::task::Task;
 
 /// The grammars' symbols; a symbol's id is its index here.

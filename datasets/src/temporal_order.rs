@@ -24,8 +24,8 @@ use std::ops::RangeInclusive;
 
 use rand::Rng;
 
-use crate::batch::{one_hot, pad_sequences, SeqBatch, Targets};
-use crate::error::{check_batch, DatasetError, Result};
+use crate::batch::{SeqBatch, Targets, one_hot, pad_sequences};
+use crate::error::{DatasetError, Result, check_batch};
 use crate::task::Task;
 
 /// The temporal order problem: classify a sequence by the order of widely separated symbols.

@@ -9,8 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::batch::{check_ids, one_hot, SeqBatch, Targets};
-use crate::error::{check_at_least, check_batch, DatasetError, Result};
+use crate::batch::{SeqBatch, Targets, check_ids, one_hot};
+use crate::error::{DatasetError, Result, check_at_least, check_batch};
 use crate::split::split_at_fraction;
 
 /// The default corpus: ten Shakespeare plays (public-domain Project Gutenberg texts, 1.27 MB,

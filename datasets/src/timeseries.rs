@@ -4,12 +4,12 @@
 
 use std::f64::consts::TAU;
 
-use rand::seq::SliceRandom;
 use rand::Rng;
+use rand::seq::SliceRandom;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::batch::{SeqBatch, Targets};
-use crate::error::{check_at_least, check_batch, DatasetError, Result};
+use crate::error::{DatasetError, Result, check_at_least, check_batch};
 use crate::split::split_at_fraction;
 use crate::task::rng as seeded_rng;
 

@@ -1,7 +1,7 @@
 //! The adding problem: marker placement, the target formula, the 1/6 baseline, determinism.
 
 use rnnzoo_datasets::{
-    rng, time_major_index, AddingProblem, DatasetError, Targets, Task, ADDING_BASELINE_MSE,
+    ADDING_BASELINE_MSE, AddingProblem, DatasetError, Targets, Task, rng, time_major_index,
 };
 
 fn values(targets: &Targets) -> &[f64] {

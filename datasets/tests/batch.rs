@@ -2,8 +2,8 @@
 
 use rnnzoo_datasets::rand::Rng;
 use rnnzoo_datasets::{
-    pad_sequences, rng, time_major_index, AddingProblem, CopyMemory, DatasetError, Reber, SeqBatch,
-    Targets, Task, TemporalOrder,
+    AddingProblem, CopyMemory, DatasetError, Reber, SeqBatch, Targets, Task, TemporalOrder,
+    pad_sequences, rng, time_major_index,
 };
 
 #[test]

@@ -76,11 +76,7 @@ fn baseline_is_10_ln8_over_t_plus_20() {
     for t in 0..batch.steps {
         for b in 0..batch.batch {
             let p = if t < 110 {
-                if y[t * 32 + b] == 0 {
-                    1.0
-                } else {
-                    0.0
-                }
+                if y[t * 32 + b] == 0 { 1.0 } else { 0.0 }
             } else if y[t * 32 + b] == 0 {
                 0.0
             } else {

@@ -1,9 +1,9 @@
 //! Reber and embedded Reber grammars: generation, the validity checker, multi-hot targets.
 
 use rnnzoo_datasets::{
-    generate_embedded_reber, generate_reber, is_valid_embedded_reber, is_valid_reber,
-    reber_allowed_next, reber_symbol_id, rng, DatasetError, Reber, SeqBatch, Targets, Task,
-    REBER_SYMBOLS,
+    DatasetError, REBER_SYMBOLS, Reber, SeqBatch, Targets, Task, generate_embedded_reber,
+    generate_reber, is_valid_embedded_reber, is_valid_reber, reber_allowed_next, reber_symbol_id,
+    rng,
 };
 
 const VALID: &[&str] = &[

@@ -1,6 +1,6 @@
 //! Temporal order (Hochreiter & Schmidhuber 1997, task 6a/6b).
 
-use rnnzoo_datasets::{rng, DatasetError, SeqBatch, Targets, Task, TemporalOrder as T};
+use rnnzoo_datasets::{DatasetError, SeqBatch, Targets, Task, TemporalOrder as T, rng};
 
 fn final_classes(batch: &SeqBatch) -> &[usize] {
     match &batch.targets {

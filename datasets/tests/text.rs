@@ -1,6 +1,6 @@
 //! Character-level text: vocabulary, splits, batchify and truncated-BPTT chunks.
 
-use rnnzoo_datasets::{batchify, shakespeare, CharCorpus, DatasetError, Targets, Vocabulary};
+use rnnzoo_datasets::{CharCorpus, DatasetError, Targets, Vocabulary, batchify, shakespeare};
 
 #[test]
 fn shakespeare_round_trips_through_its_vocabulary() {

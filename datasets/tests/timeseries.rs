@@ -1,7 +1,7 @@
 //! Noisy sines, forecasting windows, splits and the persistence baseline.
 
 use rnnzoo_datasets::{
-    forecast_split, rng, DatasetError, MackeyGlass, NoisySines, Targets, Windows,
+    DatasetError, MackeyGlass, NoisySines, Targets, Windows, forecast_split, rng,
 };
 
 #[test]

@@ -20,7 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use rnnzoo_cell::{Params, Real};
 use serde::{Deserialize, Serialize};
 
-use crate::file::{serialize, serialize_with, write_atomic, FileError, Tensors};
+use crate::file::{FileError, Tensors, serialize, serialize_with, write_atomic};
 use crate::optim::{
     Adam, AdamW, HyperParams, Optimizer, OptimizerState, RmsProp, Sgd, TensorLayout,
 };
@@ -149,24 +149,24 @@ pub fn load_weights<T: Real>(model: &mut Model<T>, tensors: &Tensors) -> Result<
             settings(&groups),
         )
     };
-    if let Some(got) = tensors.metadata.get(MODES_KEY) {
-        if *got != expected {
-            return Err(FileError::Modes {
-                expected,
-                got: got.clone(),
-            });
-        }
+    if let Some(got) = tensors.metadata.get(MODES_KEY)
+        && *got != expected
+    {
+        return Err(FileError::Modes {
+            expected,
+            got: got.clone(),
+        });
     }
     // A file that records its cells' settings must have the model's: a coRNN with another step
     // size has the same parameters and would load silently. (Files written before settings were
     // recorded, and PyTorch files, do not say.)
-    if let Some(got) = tensors.metadata.get(SETTINGS_KEY) {
-        if *got != expected_settings {
-            return Err(FileError::Settings {
-                expected: expected_settings,
-                got: got.clone(),
-            });
-        }
+    if let Some(got) = tensors.metadata.get(SETTINGS_KEY)
+        && *got != expected_settings
+    {
+        return Err(FileError::Settings {
+            expected: expected_settings,
+            got: got.clone(),
+        });
     }
     // Names first: an unexpected tensor must stop the load before anything is written.
     let mut wanted = Vec::new();

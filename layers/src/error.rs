@@ -31,7 +31,9 @@ pub enum LayerError {
         features: usize,
     },
     /// The initial state does not hold `state_size * batch` values.
-    #[error("initial state has {got} values; expected state_size {state_size} x batch {batch} = {expected}")]
+    #[error(
+        "initial state has {got} values; expected state_size {state_size} x batch {batch} = {expected}"
+    )]
     InitialState {
         /// Values expected.
         expected: usize,
@@ -111,7 +113,9 @@ pub enum LayerError {
         got: usize,
     },
     /// The tape was recorded by a layer of other sizes.
-    #[error("tape was recorded by a layer with (input, hidden, state, cache) = {got:?}; this layer has {expected:?}")]
+    #[error(
+        "tape was recorded by a layer with (input, hidden, state, cache) = {got:?}; this layer has {expected:?}"
+    )]
     TapeMismatch {
         /// This layer's sizes.
         expected: (usize, usize, usize, usize),
@@ -151,7 +155,9 @@ pub enum LayerError {
     Compose(String),
 
     /// A streaming session was asked of a layer that is not one cell read forward in time.
-    #[error("layer {layer} cannot be stepped one step at a time: a session needs layers that each run one cell forward in time (not bidirectional, reversed or regularised)")]
+    #[error(
+        "layer {layer} cannot be stepped one step at a time: a session needs layers that each run one cell forward in time (not bidirectional, reversed or regularised)"
+    )]
     NotStreamable {
         /// The layer's index in the stack.
         layer: usize,

@@ -16,8 +16,8 @@ use std::io::Write;
 use std::path::Path;
 
 use rnnzoo_cell::{CellError, Real};
-use safetensors::tensor::Metadata;
 use safetensors::Dtype;
+use safetensors::tensor::Metadata;
 
 use crate::LayerError;
 
@@ -286,7 +286,7 @@ impl Tensors {
                     return Err(FileError::Dtype {
                         name,
                         dtype: d.to_string(),
-                    })
+                    });
                 }
             };
             tensors.insert(

@@ -1,8 +1,8 @@
 //! A dense head on top of a recurrent layer: `y = g(W h + b)` over every column at once.
 
 use rand::Rng;
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
-use rnnzoo_cell::{add_row_sums, broadcast_bias, Init, Param, Params, Real};
+use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
+use rnnzoo_cell::{Init, Param, Params, Real, add_row_sums, broadcast_bias};
 
 use crate::LayerError;
 

@@ -39,15 +39,15 @@ pub(crate) fn validate<T: Real>(
             features: input_size,
         });
     }
-    if let Some(init) = inp.initial {
-        if init.len() != state_size * inp.batch {
-            return Err(LayerError::InitialState {
-                expected: state_size * inp.batch,
-                got: init.len(),
-                state_size,
-                batch: inp.batch,
-            });
-        }
+    if let Some(init) = inp.initial
+        && init.len() != state_size * inp.batch
+    {
+        return Err(LayerError::InitialState {
+            expected: state_size * inp.batch,
+            got: init.len(),
+            state_size,
+            batch: inp.batch,
+        });
     }
     if let Some(l) = inp.lengths {
         check_lengths(l, inp.batch, inp.steps)?;
@@ -463,14 +463,14 @@ pub(crate) fn check_backward<T: Real, L: Layer<T> + ?Sized>(
             got: d_output.len(),
         });
     }
-    if let Some(d) = d_final {
-        if d.len() != layer.state_size() * batch {
-            return Err(LayerError::GradShape {
-                what: "d_final",
-                expected: layer.state_size() * batch,
-                got: d.len(),
-            });
-        }
+    if let Some(d) = d_final
+        && d.len() != layer.state_size() * batch
+    {
+        return Err(LayerError::GradShape {
+            what: "d_final",
+            expected: layer.state_size() * batch,
+            got: d.len(),
+        });
     }
     check_grads(&layer.param_groups(), grads)
 }

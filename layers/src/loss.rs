@@ -7,8 +7,8 @@
 
 use rnnzoo_cell::Real;
 
-use crate::head::softmax_in_place;
 use crate::LayerError;
+use crate::head::softmax_in_place;
 
 /// A loss's value and its gradient with respect to the prediction.
 #[derive(Debug, Clone, PartialEq)]

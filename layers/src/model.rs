@@ -4,7 +4,7 @@ use rand::RngCore;
 use rnnzoo_cell::{Params, Real};
 
 use crate::head::{Activation, Dense};
-use crate::readout::{last_steps_unchecked, scatter_last_steps_unchecked, FinalRows};
+use crate::readout::{FinalRows, last_steps_unchecked, scatter_last_steps_unchecked};
 use crate::{Inputs, Layer, LayerError, LayerTape, ParamGroup, Readout, Stack};
 
 /// A body (a [`Stack`] of recurrent layers), a [`Dense`] head and a [`Readout`]: a trainable
@@ -243,7 +243,7 @@ impl<T: Real> Model<T> {
                             what: "d_final",
                             expected: s,
                             got: d.len(),
-                        })
+                        });
                     }
                     None => vec![T::zero(); s],
                 };

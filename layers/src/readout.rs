@@ -6,8 +6,8 @@
 
 use rnnzoo_cell::Real;
 
-use crate::unroll::lengths::check_lengths;
 use crate::LayerError;
+use crate::unroll::lengths::check_lengths;
 
 /// Which outputs of the body the head reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -33,7 +33,7 @@ use std::path::Path;
 
 use rnnzoo_cell::{Cell, CellError, Real};
 
-use crate::file::{serialize, write_atomic, FileError, Tensors};
+use crate::file::{FileError, Tensors, serialize, write_atomic};
 use crate::{Bidirectional, Layer, Merge, Recurrent, Stack};
 
 /// What a `state_dict` describes, from its names and shapes alone.
@@ -178,11 +178,7 @@ impl TorchSpec {
 
     /// Directions (1 or 2).
     pub fn dirs(&self) -> usize {
-        if self.bidirectional {
-            2
-        } else {
-            1
-        }
+        if self.bidirectional { 2 } else { 1 }
     }
 
     /// Rows of `h`, of each direction's output and of each `h0`/`h_n` row: `proj_size` with a

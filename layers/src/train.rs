@@ -7,13 +7,13 @@ use std::time::Instant;
 
 use rand::RngCore;
 use rand_chacha::ChaCha8Rng;
-use rnnzoo_cell::{seeded, Params, Real};
+use rnnzoo_cell::{Params, Real, seeded};
 use serde::{Deserialize, Serialize};
 
 use crate::file::FileError;
-use crate::loss::{binary_cross_entropy, cross_entropy, mse, Loss};
+use crate::loss::{Loss, binary_cross_entropy, cross_entropy, mse};
 use crate::optim::{
-    check_bound, clip_grad_norm, clip_grad_value, grad_norm, OptimError, Optimizer,
+    OptimError, Optimizer, check_bound, clip_grad_norm, clip_grad_value, grad_norm,
 };
 use crate::readout::step_mask_unchecked;
 use crate::{Inputs, LayerError, Model, Readout};
@@ -118,7 +118,9 @@ pub struct StepStats {
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     /// The loss or the gradient became NaN or infinite.
-    #[error("step {step}: the {what} is {value} (not finite); lower the learning rate, clip gradients, or set skip_nonfinite")]
+    #[error(
+        "step {step}: the {what} is {value} (not finite); lower the learning rate, clip gradients, or set skip_nonfinite"
+    )]
     NonFinite {
         /// The update's number.
         step: u64,
@@ -452,7 +454,7 @@ impl<T: Real> Trainer<T> {
                     targets: "per-sample",
                     readout: "every step",
                 }
-                .into())
+                .into());
             }
         };
         if got != expected {

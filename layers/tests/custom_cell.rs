@@ -7,12 +7,12 @@
 //! output, like an LSTM's, and the general path has to handle it).
 
 use proptest::prelude::*;
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
 use rnnzoo_cell::gradcheck::{self, Options};
-use rnnzoo_cell::strategies::{unroll_case, SizeRanges, UnrollCase};
+use rnnzoo_cell::strategies::{SizeRanges, UnrollCase, unroll_case};
 use rnnzoo_cell::{
-    add_row_sums, broadcast_bias, seeded, Cell, GateWeights, GatedCell, GeneralStep, Init, Params,
-    PointwiseBackward, PointwiseForward, StepBackward, StepForm, StepForward,
+    Cell, GateWeights, GatedCell, GeneralStep, Init, Params, PointwiseBackward, PointwiseForward,
+    StepBackward, StepForm, StepForward, add_row_sums, broadcast_bias, seeded,
 };
 use rnnzoo_layers::gradcheck::check_unrolled;
 use rnnzoo_layers::{Direction, Inputs, Layer, Recurrent};

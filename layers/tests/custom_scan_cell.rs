@@ -8,11 +8,11 @@
 //! the scanned value, as in QRNN and SRU.
 
 use proptest::prelude::*;
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
 use rnnzoo_cell::gradcheck::{self, Options};
 use rnnzoo_cell::scan::{self, ScanBackward, ScanForward, ScanPass};
-use rnnzoo_cell::strategies::{unroll_case, SizeRanges, UnrollCase};
-use rnnzoo_cell::{add_row_sums, broadcast_bias, seeded, Cell, Init, Param, Params, StepForm};
+use rnnzoo_cell::strategies::{SizeRanges, UnrollCase, unroll_case};
+use rnnzoo_cell::{Cell, Init, Param, Params, StepForm, add_row_sums, broadcast_bias, seeded};
 use rnnzoo_layers::gradcheck::{check_unrolled, unrolled_against_steps};
 use rnnzoo_layers::{Inputs, Layer, Recurrent};
 
@@ -269,10 +269,11 @@ fn a_long_pass_on_two_threads_agrees_with_one() {
         .unwrap()
         .install(run);
     for (a, b) in [(&one.0, &two.0), (&one.1, &two.1), (&one.2, &two.2)] {
-        assert!(a
-            .iter()
-            .zip(b)
-            .all(|(p, q)| (p - q).abs() < 1e-12 * (1.0 + p.abs())));
+        assert!(
+            a.iter()
+                .zip(b)
+                .all(|(p, q)| (p - q).abs() < 1e-12 * (1.0 + p.abs()))
+        );
     }
 }
 

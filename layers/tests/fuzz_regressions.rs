@@ -4,12 +4,12 @@
 //! the same folder.
 
 use crate::common::fixture_dir;
-use rnnzoo_cell::{seeded, Cell, CellError};
+use rnnzoo_cell::{Cell, CellError, seeded};
 use rnnzoo_gru::GruCell;
 use rnnzoo_layers::checkpoint::load_training;
 use rnnzoo_layers::file::Tensors;
 use rnnzoo_layers::head::{Activation, Dense};
-use rnnzoo_layers::torch::{load_stack, CellSpec};
+use rnnzoo_layers::torch::{CellSpec, load_stack};
 use rnnzoo_layers::{Layer, Model, Readout, Recurrent, Stack};
 use rnnzoo_lstm::LstmCell;
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};

@@ -1,11 +1,11 @@
 //! The dense head and the losses against finite differences, and their masking.
 
-use rnnzoo_cell::gradcheck::{check, normal_vec, Differentiable, Options};
+use rnnzoo_cell::gradcheck::{Differentiable, Options, check, normal_vec};
 use rnnzoo_cell::seeded;
+use rnnzoo_layers::LayerError;
 use rnnzoo_layers::head::{Activation, Dense};
 use rnnzoo_layers::loss::{binary_cross_entropy, cross_entropy, mse};
 use rnnzoo_layers::readout::{last_steps, scatter_last_steps, step_mask};
-use rnnzoo_layers::LayerError;
 
 /// Head then loss, as a function of the head's parameters and its input.
 struct HeadLoss {

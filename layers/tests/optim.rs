@@ -10,8 +10,8 @@ use std::cell::Cell;
 
 use rnnzoo_cell::{Param, Params, Real};
 use rnnzoo_layers::optim::{
-    clip_grad_norm, clip_grad_value, grad_norm, Adam, AdamW, OptimError, Optimizer, OptimizerState,
-    RmsProp, Sgd,
+    Adam, AdamW, OptimError, Optimizer, OptimizerState, RmsProp, Sgd, clip_grad_norm,
+    clip_grad_value, grad_norm,
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -1280,16 +1280,20 @@ fn invalid_hyper_parameters_are_refused() {
     opt.set_lr(-1.0);
     refused::<f32>("set_lr", "lr", &mut opt);
     // validate() reports the same, eagerly; valid settings pass.
-    assert!(Sgd::<f64>::new(0.1)
-        .momentum(0.9)
-        .nesterov(true)
-        .validate()
-        .is_ok());
-    assert!(Adam::<f64>::new(0.0)
-        .betas(0.0, 0.0)
-        .eps(0.0)
-        .validate()
-        .is_ok());
+    assert!(
+        Sgd::<f64>::new(0.1)
+            .momentum(0.9)
+            .nesterov(true)
+            .validate()
+            .is_ok()
+    );
+    assert!(
+        Adam::<f64>::new(0.0)
+            .betas(0.0, 0.0)
+            .eps(0.0)
+            .validate()
+            .is_ok()
+    );
     assert!(RmsProp::<f64>::new(0.1).alpha(1.0).validate().is_ok());
     let err = AdamW::<f64>::new(1e-3)
         .betas(0.9, 1.0)

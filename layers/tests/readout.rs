@@ -3,7 +3,7 @@
 //! values and the sizes `Model::new` refuses, on concrete cells. The gradient check of every cell
 //! kind through this readout is `rnnzoo/tests/readout.rs`, over the registry.
 
-use rnnzoo_cell::{seeded, Cell};
+use rnnzoo_cell::{Cell, seeded};
 use rnnzoo_layers::head::{Activation, Dense};
 use rnnzoo_layers::{
     Bidirectional, Inputs, Layer, LayerError, Merge, Model, Readout, Recurrent, Stack,
@@ -131,18 +131,21 @@ fn a_head_without_bias_has_no_bias_and_new_has_one() {
     let head = Dense::<f32>::zeros(3, 2, Activation::Sigmoid, false).unwrap();
     assert!(!head.has_bias());
     assert_eq!(head.params().names().collect::<Vec<_>>(), ["weight"]);
-    assert!(head
-        .params()
-        .iter()
-        .all(|p| p.data().iter().all(|&v| v == 0.0)));
+    assert!(
+        head.params()
+            .iter()
+            .all(|p| p.data().iter().all(|&v| v == 0.0))
+    );
     let with = Dense::<f32>::zeros(3, 2, Activation::Sigmoid, true).unwrap();
     assert_eq!(
         with.params().names().collect::<Vec<_>>(),
         ["weight", "bias"]
     );
-    assert!(Dense::<f32>::new(3, 2, Activation::Sigmoid, &mut seeded(0))
-        .unwrap()
-        .has_bias());
+    assert!(
+        Dense::<f32>::new(3, 2, Activation::Sigmoid, &mut seeded(0))
+            .unwrap()
+            .has_bias()
+    );
     assert!(matches!(
         Dense::<f32>::zeros(0, 2, Activation::Identity, false),
         Err(LayerError::Cell(_))

@@ -6,14 +6,14 @@
 
 use proptest::prelude::*;
 use rand::RngCore;
-use rnnzoo_cell::gradcheck::{normal_vec, Options};
-use rnnzoo_cell::strategies::{unroll_case, SizeRanges, UnrollCase};
+use rnnzoo_cell::gradcheck::{Options, normal_vec};
+use rnnzoo_cell::strategies::{SizeRanges, UnrollCase, unroll_case};
 use rnnzoo_cell::{
-    seeded, Cell, CellExt, GateWeights, GatedCell, Init, Params, PointwiseBackward,
-    PointwiseForward, StepForward,
+    Cell, CellExt, GateWeights, GatedCell, Init, Params, PointwiseBackward, PointwiseForward,
+    StepForward, seeded,
 };
 use rnnzoo_gru::{GruCell, GruResetBeforeCell};
-use rnnzoo_layers::gradcheck::{check_layer, SequenceCase};
+use rnnzoo_layers::gradcheck::{SequenceCase, check_layer};
 use rnnzoo_layers::regularize::{RegularizeError, Regularized, Regularizer};
 use rnnzoo_layers::{
     Bidirectional, Direction, InputGrads, Inputs, Layer, LayerError, LayerTape, Merge, Output,

@@ -114,10 +114,12 @@ fn steps_and_chunks_are_the_whole_sequence() {
         session.reset();
         let first = session.step(&x[..3 * batch]).unwrap().to_vec();
         let fresh = stack.infer(Inputs::new(&x[..3 * batch], 1, batch)).unwrap();
-        assert!(first
-            .iter()
-            .zip(&fresh.output)
-            .all(|(a, b)| (a - b).abs() < 1e-12));
+        assert!(
+            first
+                .iter()
+                .zip(&fresh.output)
+                .all(|(a, b)| (a - b).abs() < 1e-12)
+        );
     }
 }
 

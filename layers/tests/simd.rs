@@ -9,8 +9,8 @@
 
 use std::process::Command;
 
-use rnnzoo_cell::simd::{level, Level};
-use rnnzoo_cell::{gradcheck::normal_vec, seeded, Cell};
+use rnnzoo_cell::simd::{Level, level};
+use rnnzoo_cell::{Cell, gradcheck::normal_vec, seeded};
 use rnnzoo_gru::GruCell;
 use rnnzoo_layers::{Inputs, Layer, Recurrent};
 use rnnzoo_lstm::LstmCell;

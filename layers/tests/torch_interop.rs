@@ -10,7 +10,7 @@ use crate::common::fixture_dir;
 use rnnzoo_cell::{Cell, CellError};
 use rnnzoo_gru::GruCell;
 use rnnzoo_layers::file::{FileError, Tensor, Tensors};
-use rnnzoo_layers::torch::{load_stack, to_torch_bytes, CellSpec, TorchSpec};
+use rnnzoo_layers::torch::{CellSpec, TorchSpec, load_stack, to_torch_bytes};
 use rnnzoo_layers::{Inputs, Layer, Recurrent, Stack};
 use rnnzoo_lstm::{LstmCell, LstmProjCell};
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
@@ -78,7 +78,9 @@ fn cases() -> Vec<(String, Tensors)> {
 
 /// The concrete cell PyTorch's module of a case is: its class from the gate count and the
 /// projection, an `nn.RNN`'s nonlinearity from the case's metadata.
-fn any_factory(case: &Tensors) -> impl Fn(&CellSpec) -> Result<Box<dyn Cell<f64>>, CellError> {
+fn any_factory(
+    case: &Tensors,
+) -> impl Fn(&CellSpec) -> Result<Box<dyn Cell<f64>>, CellError> + use<> {
     let relu = case.metadata.get("nonlinearity").map(String::as_str) == Some("relu");
     move |s: &CellSpec| -> Result<Box<dyn Cell<f64>>, CellError> {
         let n = if relu {

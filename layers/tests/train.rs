@@ -1,7 +1,7 @@
 //! Training: a model learns, resumes bit for bit from a checkpoint, stops on NaN with the step
 //! named, and runs truncated BPTT over a stream.
 
-use rnnzoo_cell::{seeded, Cell};
+use rnnzoo_cell::{Cell, seeded};
 use rnnzoo_gru::{GruCell, GruResetBeforeCell};
 use rnnzoo_layers::checkpoint::{load_training, load_weights, training_bytes, weights_bytes};
 use rnnzoo_layers::file::{FileError, Tensors};
@@ -275,9 +275,11 @@ fn exploding_gradients_stay_finite_under_clipping() {
     for s in 0..20 {
         let stats = trainer.step(&recall_batch(s, 12, 8)).unwrap();
         saw_large |= stats.grad_norm > 10.0;
-        assert!(weights(trainer.model())
-            .iter()
-            .all(|&b| f32::from_bits(b).is_finite()));
+        assert!(
+            weights(trainer.model())
+                .iter()
+                .all(|&b| f32::from_bits(b).is_finite())
+        );
     }
     assert!(
         saw_large,

@@ -1,6 +1,6 @@
 //! Caller mistakes give typed errors that say what was expected; none panics.
 
-use rnnzoo_cell::{seeded, Cell};
+use rnnzoo_cell::{Cell, seeded};
 use rnnzoo_layers::{
     Bidirectional, Direction, GradMismatch, Inputs, Layer, LayerError, Merge, Recurrent, Stack,
 };
@@ -124,9 +124,10 @@ fn backward_checks_its_gradients_and_the_tape() {
             got: 3
         }
     );
-    assert!(l
-        .backward(&tape, &out.output, Some(&[0.0; 8]), &mut grads)
-        .is_ok());
+    assert!(
+        l.backward(&tape, &out.output, Some(&[0.0; 8]), &mut grads)
+            .is_ok()
+    );
     let mut wrong = vec![
         VanillaCell::<f32>::new(3, 5, Nonlinearity::Tanh, &mut seeded(0))
             .unwrap()
@@ -176,9 +177,11 @@ fn nan_and_infinite_inputs_are_named() {
         }
     );
     // At a padded step the value is never read: no error.
-    assert!(layer()
-        .forward(Inputs::new(&x, 5, 2).lengths(&[5, 2]), None)
-        .is_ok());
+    assert!(
+        layer()
+            .forward(Inputs::new(&x, 5, 2).lengths(&[5, 2]), None)
+            .is_ok()
+    );
     // Flat index 6 of a 4-row state: sample 6 / 4 = 1, row 6 % 4 = 2 (an index where the two
     // differ, so a swapped division and remainder would name the wrong place).
     let h0 = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, f32::INFINITY, 0.0];

@@ -4,8 +4,8 @@
 
 use proptest::prelude::*;
 use rnnzoo_cell::gradcheck::{Options, Sampling};
-use rnnzoo_cell::strategies::{unroll_case, SizeRanges, UnrollCase};
-use rnnzoo_cell::{seeded, Cell};
+use rnnzoo_cell::strategies::{SizeRanges, UnrollCase, unroll_case};
+use rnnzoo_cell::{Cell, seeded};
 use rnnzoo_gru::{GruCell, GruResetBeforeCell};
 use rnnzoo_layers::gradcheck::check_unrolled;
 use rnnzoo_lstm::{LstmCell, LstmOptions};

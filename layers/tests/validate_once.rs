@@ -1,10 +1,10 @@
 //! A caller's input is checked once, at the boundary: composites run their parts' unchecked paths.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rand::RngCore;
-use rnnzoo_cell::{seeded, Params};
+use rnnzoo_cell::{Params, seeded};
 use rnnzoo_layers::{
     Bidirectional, InputGrads, Inputs, Layer, LayerError, LayerTape, Merge, Output, ParamGroup,
     Recurrent, Stack,

@@ -6,10 +6,10 @@
 use crate::common;
 
 use proptest::prelude::*;
-use rnnzoo::cell::gradcheck::{check, Options};
+use rnnzoo::cell::gradcheck::{Options, check};
 use rnnzoo::cell::seeded;
-use rnnzoo::cell::strategies::{unroll_case, SizeRanges};
-use rnnzoo::layers::gradcheck::{check_layer, LossKind, ModelLoss, SequenceCase};
+use rnnzoo::cell::strategies::{SizeRanges, unroll_case};
+use rnnzoo::layers::gradcheck::{LossKind, ModelLoss, SequenceCase, check_layer};
 use rnnzoo::layers::head::{Activation, Dense};
 use rnnzoo::layers::{Bidirectional, Layer, Merge, Model, Readout, Recurrent, Stack};
 

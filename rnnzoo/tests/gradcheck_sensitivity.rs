@@ -4,7 +4,7 @@
 //! parameter, `d input`, `d initial state`) fails the default check, and the failure is located
 //! in the block. `torch.autograd.gradcheck`'s tolerances, for comparison, miss a 1e-4 error.
 
-use rnnzoo::cell::gradcheck::{blocks, check, Location, Options, Planted, Report, Verdict};
+use rnnzoo::cell::gradcheck::{Location, Options, Planted, Report, Verdict, blocks, check};
 use rnnzoo::cell::seeded;
 use rnnzoo::layers::gradcheck::{LayerLoss, SequenceCase};
 use rnnzoo::layers::{Direction, Recurrent};
@@ -121,7 +121,7 @@ fn the_earliest_failing_step_is_named() {
                 // A scan cell's recurrence is elementwise: most have no recurrent matrix (IndRNN's
                 // diagonal weight_hh is found, and located like one).
                 None if block_name == "weight_hh" && choice.entry().form == zoo::Form::Scan => {
-                    continue
+                    continue;
                 }
                 None => panic!("{choice} has no {block_name} block"),
             };
@@ -159,7 +159,7 @@ fn the_earliest_failing_step_is_named() {
 /// one in d input at step 0; and a clean model passes.
 #[test]
 fn a_models_earliest_failing_step_is_named() {
-    use rnnzoo::layers::gradcheck::{check_model, LossKind, ModelLoss};
+    use rnnzoo::layers::gradcheck::{LossKind, ModelLoss, check_model};
     use rnnzoo::layers::head::{Activation, Dense};
     use rnnzoo::layers::{Layer, Model, Readout, Stack};
     let model = || {
@@ -176,9 +176,11 @@ fn a_models_earliest_failing_step_is_named() {
         ..case(3)
     };
     let opts = Options::default();
-    assert!(check_model(model(), &seq, LossKind::CrossEntropy, &opts)
-        .unwrap()
-        .passed());
+    assert!(
+        check_model(model(), &seq, LossKind::CrossEntropy, &opts)
+            .unwrap()
+            .passed()
+    );
     for (block_name, want) in [("weight_hh", 1), ("bias_head", 0)] {
         let mut loss = ModelLoss::new(model(), &seq, LossKind::CrossEntropy).unwrap();
         let block = blocks(&loss)

@@ -3,7 +3,7 @@
 //! with `t_max`; they are listed in the registry's metadata (what `rnnzoo cells --json` prints)
 //! and in `zoo::variants()`.
 
-use rnnzoo::cell::{seeded, Cell, IRNN_INPUT_STD};
+use rnnzoo::cell::{Cell, IRNN_INPUT_STD, seeded};
 use rnnzoo::zoo::{self, CellChoice, ZooError};
 
 fn build(name: &str, options: &str, input: usize, hidden: usize) -> Box<dyn Cell<f64>> {
@@ -27,10 +27,12 @@ fn identity_is_the_irnn_exactly() {
             assert_eq!(w[i * h + j], f64::from(u8::from(i == j)));
         }
     }
-    assert!(data(&*cell, "bias_ih")
-        .iter()
-        .chain(data(&*cell, "bias_hh"))
-        .all(|&b| b == 0.0));
+    assert!(
+        data(&*cell, "bias_ih")
+            .iter()
+            .chain(data(&*cell, "bias_hh"))
+            .all(|&b| b == 0.0)
+    );
     let ih = data(&*cell, "weight_ih");
     let std = (ih.iter().map(|v| v * v).sum::<f64>() / ih.len() as f64).sqrt();
     assert!((std - IRNN_INPUT_STD).abs() < 1e-4, "{std}");
@@ -94,9 +96,11 @@ fn chrono_sets_the_lstm_forget_and_input_biases() {
     assert_eq!(b_hh[2 * h..], data(&*plain, "bias_hh")[2 * h..]);
     // t_max is read only with chrono, and its default is 100.
     let d = build("lstm", "forget_bias=chrono", 3, h);
-    assert!(data(&*d, "bias_ih")[h..2 * h]
-        .iter()
-        .all(|&b| (0.0..99f64.ln()).contains(&b)));
+    assert!(
+        data(&*d, "bias_ih")[h..2 * h]
+            .iter()
+            .all(|&b| (0.0..99f64.ln()).contains(&b))
+    );
     assert_eq!(
         data(&*build("lstm", "t_max=5", 3, h), "bias_ih"),
         data(&*plain, "bias_ih")
@@ -111,9 +115,11 @@ fn chrono_sets_the_gru_update_gate() {
         let plain = build(name, "", 2, h);
         let (b_ih, b_hh) = (data(&*cell, "bias_ih"), data(&*cell, "bias_hh"));
         // Gates r, z, n: z is rows H..2H, h' = (1 - z) n + z h.
-        assert!(b_ih[h..2 * h]
-            .iter()
-            .all(|&b| (0.0..9f64.ln()).contains(&b)));
+        assert!(
+            b_ih[h..2 * h]
+                .iter()
+                .all(|&b| (0.0..9f64.ln()).contains(&b))
+        );
         assert!(b_hh[h..2 * h].iter().all(|&b| b == 0.0));
         for k in [0..h, 2 * h..3 * h] {
             assert_eq!(

@@ -7,8 +7,8 @@
 //! the initial state. Also: the registry's LRU options build what they say and refuse what they
 //! cannot build, with typed errors.
 
-use crate::family_parity::{cases, check, TOL};
-use rnnzoo::cell::{seeded, Cell};
+use crate::family_parity::{TOL, cases, check};
+use rnnzoo::cell::{Cell, seeded};
 use rnnzoo::layers::Layer;
 use rnnzoo::zoo::{self, CellChoice, ZooError};
 

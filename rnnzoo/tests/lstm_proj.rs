@@ -4,7 +4,7 @@
 //! error. Its gradient checks through time are the registry-driven tests (`composite_gradcheck`,
 //! `readout`, ...), which build every kind.
 
-use rnnzoo::cell::{seeded, CellError};
+use rnnzoo::cell::{CellError, seeded};
 use rnnzoo::zoo::{CellChoice, ZooError};
 
 #[test]

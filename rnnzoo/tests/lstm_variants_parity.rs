@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::assert_close;
-use rnnzoo::cell::{seeded, CellError, StepForm};
+use rnnzoo::cell::{CellError, StepForm, seeded};
 use rnnzoo::layers::file::Tensors;
 use rnnzoo::layers::{Bidirectional, Inputs, Layer, Merge, Recurrent, Stack};
 use rnnzoo::zoo::{self, CellChoice, ZooError};

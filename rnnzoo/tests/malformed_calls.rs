@@ -5,7 +5,7 @@
 use crate::common;
 
 use proptest::prelude::*;
-use rnnzoo::cell::{seeded, CellError};
+use rnnzoo::cell::{CellError, seeded};
 use rnnzoo::layers::{Bidirectional, Inputs, Layer, LayerError, Merge, Recurrent, Stack};
 
 /// One way to get a call wrong.

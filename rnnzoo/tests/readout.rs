@@ -5,9 +5,9 @@
 use crate::common;
 
 use proptest::prelude::*;
-use rnnzoo::cell::gradcheck::{check, Options};
+use rnnzoo::cell::gradcheck::{Options, check};
 use rnnzoo::cell::seeded;
-use rnnzoo::cell::strategies::{unroll_case, SizeRanges, UnrollCase};
+use rnnzoo::cell::strategies::{SizeRanges, UnrollCase, unroll_case};
 use rnnzoo::layers::gradcheck::{LossKind, ModelLoss, SequenceCase};
 use rnnzoo::layers::head::{Activation, Dense};
 use rnnzoo::layers::{Bidirectional, Layer, Merge, Model, Readout, Recurrent, Stack};

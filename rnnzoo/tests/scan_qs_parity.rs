@@ -26,9 +26,11 @@ fn every_case_matches_the_pytorch_reference() {
         }
     }
     // Window 2 is really tested: its cases say so.
-    assert!(cases
-        .iter()
-        .any(|c| c.name.starts_with("qrnn_w2") && c.meta("options") == "window=2"));
+    assert!(
+        cases
+            .iter()
+            .any(|c| c.name.starts_with("qrnn_w2") && c.meta("options") == "window=2")
+    );
     for case in &cases {
         assert!(
             ["qrnn", "sru"].contains(&case.meta("cell")),

@@ -2,8 +2,8 @@
 //! what its metadata says (form, mode, gates, state layout); names, options and modes that do not
 //! exist are typed errors that list what does.
 
-use rnnzoo::cell::{seeded, Cell, CellError, StepForm};
-use rnnzoo::zoo::{self, CellChoice, Form, ZooError, MAX_OPTIONS};
+use rnnzoo::cell::{Cell, CellError, StepForm, seeded};
+use rnnzoo::zoo::{self, CellChoice, Form, MAX_OPTIONS, ZooError};
 
 fn check_cell<T: rnnzoo::cell::Real>(e: &zoo::Entry, cell: &dyn Cell<T>, bias: bool) {
     let (i, h) = (3, 5);
@@ -79,17 +79,19 @@ fn every_entry_builds_and_is_what_it_says() {
         let c64 = e.build::<f64, _>(3, 5, &opts, &mut seeded(0)).unwrap();
         check_cell(e, c64.as_ref(), true);
         // A random build is not all zero; a zero build is, with or without biases.
-        assert!(c64
-            .params()
-            .iter()
-            .any(|p| p.data().iter().any(|&v| v != 0.0)));
+        assert!(
+            c64.params()
+                .iter()
+                .any(|p| p.data().iter().any(|&v| v != 0.0))
+        );
         for bias in [true, false] {
             let z = e.zeros::<f64>(3, 5, bias).unwrap();
             check_cell(e, z.as_ref(), bias);
-            assert!(z
-                .params()
-                .iter()
-                .all(|p| p.data().iter().all(|&v| v == 0.0)));
+            assert!(
+                z.params()
+                    .iter()
+                    .all(|p| p.data().iter().all(|&v| v == 0.0))
+            );
         }
         assert!(e.options.len() <= MAX_OPTIONS, "{}", e.name);
         assert_eq!(zoo::get(e.name).unwrap(), e);
@@ -197,9 +199,11 @@ fn the_forget_bias_option_sets_the_forget_gate() {
         .unwrap()
         .build::<f64, _>(3, h, &mut seeded(0))
         .unwrap();
-    assert!(plain.params().get("bias_ih").unwrap().data()[h..2 * h]
-        .iter()
-        .all(|&v| v != 1.0));
+    assert!(
+        plain.params().get("bias_ih").unwrap().data()[h..2 * h]
+            .iter()
+            .all(|&v| v != 1.0)
+    );
     // The default value given explicitly is the default.
     assert_eq!(
         CellChoice::parse("lstm", "forget_bias=0")

@@ -3,12 +3,12 @@
 //! hidden size, at several lengths. Test MSE against the memoryless baseline 1/6; "solved" below
 //! 0.01.
 
-use rnnzoo::datasets::{AddingProblem, Task, ADDING_BASELINE_MSE};
+use rnnzoo::datasets::{ADDING_BASELINE_MSE, AddingProblem, Task};
 use rnnzoo::layers::Readout;
 use serde::Serialize;
 
 use super::kit::{
-    adam_trainer, model, num, param_count, pick, test_curve, test_set, train_steps, Run,
+    Run, adam_trainer, model, num, param_count, pick, test_curve, test_set, train_steps,
 };
 use super::plot::{Chart, Series};
 use super::{Context, Outcome};

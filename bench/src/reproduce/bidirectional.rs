@@ -10,7 +10,7 @@ use rnnzoo::layers::train::{Batch, Targets};
 use rnnzoo::layers::{Bidirectional, Layer, Merge, Model, Readout, Recurrent, Stack};
 use serde::Serialize;
 
-use super::kit::{adam_trainer, num, param_count, pick, test_curve, test_set, train_steps, Run};
+use super::kit::{Run, adam_trainer, num, param_count, pick, test_curve, test_set, train_steps};
 use super::plot::{Chart, Series};
 use super::{Context, Outcome};
 use rnnzoo::zoo::CellChoice;

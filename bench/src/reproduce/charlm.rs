@@ -1,7 +1,7 @@
 //! `charlm`: character-level language models on Shakespeare, LSTM against GRU against a tanh RNN,
 //! each sized to a similar parameter count: validation bits per character and generated text.
 
-use super::lm::{render, text, train, LmConfig, Spec};
+use super::lm::{LmConfig, Spec, render, text, train};
 use super::{Context, Outcome};
 
 /// Trains the three models and renders the comparison.

@@ -2,8 +2,8 @@
 //! SGD on the adding problem twice from the same initialisation and the same batches: once with
 //! the global gradient norm clipped (Pascanu, Mikolov & Bengio 2013), once without.
 
-use rnnzoo::cell::{seeded, Cell, Init};
-use rnnzoo::datasets::{AddingProblem, Task, ADDING_BASELINE_MSE};
+use rnnzoo::cell::{Cell, Init, seeded};
+use rnnzoo::datasets::{ADDING_BASELINE_MSE, AddingProblem, Task};
 use rnnzoo::layers::head::{Activation, Dense};
 use rnnzoo::layers::optim::Sgd;
 use rnnzoo::layers::train::{TrainConfig, Trainer};
@@ -11,7 +11,7 @@ use rnnzoo::layers::{Layer, Model, Readout, Recurrent, Stack};
 use rnnzoo::vanilla::{Nonlinearity, VanillaCell};
 use serde::Serialize;
 
-use super::kit::{num, pick, test_curve, test_len, test_set, train_steps, Run};
+use super::kit::{Run, num, pick, test_curve, test_len, test_set, train_steps};
 use super::plot::{Chart, Series};
 use super::{Context, Outcome};
 

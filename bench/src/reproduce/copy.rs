@@ -9,7 +9,7 @@ use rnnzoo::layers::{Model, Readout};
 use serde::Serialize;
 
 use super::kit::{
-    adam_trainer, model, num, param_count, pick, test_curve, test_set, train_steps, Run,
+    Run, adam_trainer, model, num, param_count, pick, test_curve, test_set, train_steps,
 };
 use super::plot::{Chart, Series};
 use super::{Context, Outcome};

@@ -1,7 +1,7 @@
 //! `depth`: character-level LSTM language models on Shakespeare, one layer against two, both
 //! sized to a similar parameter count (so the deeper one is narrower).
 
-use super::lm::{render, text, train, LmConfig, Spec};
+use super::lm::{LmConfig, Spec, render, text, train};
 use super::{Context, Outcome};
 use rnnzoo::zoo::CellChoice;
 

@@ -5,11 +5,11 @@
 //! `torch.autograd.gradcheck`'s tolerances) and its false alarms over a fixed set of random cases.
 
 use rand::Rng;
-use rnnzoo::cell::gradcheck::{blocks, check, check_cell, Options, Planted, Report};
+use rnnzoo::cell::gradcheck::{Options, Planted, Report, blocks, check, check_cell};
 use rnnzoo::cell::seeded;
 use rnnzoo::cell::strategies::UnrollCase;
 use rnnzoo::layers::gradcheck::{
-    check_layer, check_unrolled, check_unrolled_with, LayerLoss, SequenceCase,
+    LayerLoss, SequenceCase, check_layer, check_unrolled, check_unrolled_with,
 };
 use rnnzoo::layers::{Bidirectional, Layer, Merge, Recurrent, Stack};
 use serde::Serialize;

@@ -7,7 +7,7 @@
 //! its final h. The initial-state gradient of that run is exactly dL/ds_k; its h rows are dL/dh_k
 //! (with the LSTM's cell state c_k held fixed, the usual meaning of "the gradient reaching h_k").
 
-use rnnzoo::cell::{gradcheck::normal_vec, seeded, Cell, Init};
+use rnnzoo::cell::{Cell, Init, gradcheck::normal_vec, seeded};
 use rnnzoo::layers::{Inputs, Layer, Recurrent};
 use rnnzoo::vanilla::{Nonlinearity, VanillaCell};
 use serde::Serialize;
@@ -245,7 +245,11 @@ fn reference(flows: &[Flow], steps: usize) -> String {
          & Sutskever 2015) because it keeps more of the gradient per step; {}. These are properties \
          at initialisation only; training changes them (see `clipping` and `adding`).\n",
         vanilla.join("; "),
-        if bound_ok { "holds at every k" } else { "is VIOLATED at some k: a bug" },
+        if bound_ok {
+            "holds at every k"
+        } else {
+            "is VIOLATED at some k: a bug"
+        },
         gated.join(", "),
         forget_note(flows),
     )

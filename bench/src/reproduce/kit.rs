@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use rnnzoo::cell::seeded;
 use rnnzoo::layers::head::{Activation, Dense};
 use rnnzoo::layers::optim::Adam;
-use rnnzoo::layers::train::{progress_bar, Batch, TrainConfig, Trainer};
+use rnnzoo::layers::train::{Batch, TrainConfig, Trainer, progress_bar};
 use rnnzoo::layers::{Layer, Model, Readout, Recurrent, Stack};
 use serde::Serialize;
 
@@ -120,11 +120,7 @@ pub fn hidden_for_params(
     }
     let below = lo.saturating_sub(1).max(1);
     let dist = |h| count_for(kind, input, h, layers, outputs).abs_diff(target);
-    if dist(below) <= dist(lo) {
-        below
-    } else {
-        lo
-    }
+    if dist(below) <= dist(lo) { below } else { lo }
 }
 
 /// Adam with PyTorch's defaults and this learning rate, gradients clipped to a global norm.

@@ -7,10 +7,10 @@ use std::time::Instant;
 use anyhow::Context as _;
 use rand::Rng;
 use rnnzoo::cell::seeded;
-use rnnzoo::datasets::{batchify, CharCorpus, Vocabulary};
+use rnnzoo::datasets::{CharCorpus, Vocabulary, batchify};
 use rnnzoo::layers::loss::cross_entropy;
 use rnnzoo::layers::optim::Adam;
-use rnnzoo::layers::train::{progress_bar, Batch, Targets, TrainConfig, Trainer};
+use rnnzoo::layers::train::{Batch, Targets, TrainConfig, Trainer, progress_bar};
 use rnnzoo::layers::{Inputs, Model, Readout};
 use serde::Serialize;
 

@@ -86,7 +86,11 @@ pub fn depth(r: &[LmResult], cfg: &LmConfig) -> String {
             b.name,
             b.hidden,
             b.valid_bpc,
-            if b.valid_bpc < a.valid_bpc { "two-layer" } else { "one-layer" },
+            if b.valid_bpc < a.valid_bpc {
+                "two-layer"
+            } else {
+                "one-layer"
+            },
             (a.valid_bpc - b.valid_bpc).abs()
         ),
         _ => String::new(),

@@ -113,8 +113,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
     },
     Experiment {
         name: "charlm",
-        title:
-            "Character-level language model: LSTM, GRU and vanilla RNN at a similar parameter count",
+        title: "Character-level language model: LSTM, GRU and vanilla RNN at a similar parameter count",
         run: charlm::run,
     },
     Experiment {
@@ -184,7 +183,9 @@ pub fn names() -> Vec<&'static str> {
 
 /// `REPORT.md`: every section present in the folder, in suite order.
 fn write_report(out: &Path) -> anyhow::Result<()> {
-    let mut report = String::from("# rnnzoo: reproduced results\n\nMade by `rnnzoo reproduce`; each section says the command and seed.\n\n");
+    let mut report = String::from(
+        "# rnnzoo: reproduced results\n\nMade by `rnnzoo reproduce`; each section says the command and seed.\n\n",
+    );
     for e in EXPERIMENTS {
         if let Ok(s) = std::fs::read_to_string(out.join(format!("{}.md", e.name))) {
             report += &s;

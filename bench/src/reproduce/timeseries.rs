@@ -3,12 +3,12 @@
 //! stronger naive forecaster on a smooth series).
 
 use rand::seq::SliceRandom;
-use rnnzoo::datasets::{forecast_split, MackeyGlass, SeqBatch, Windows};
-use rnnzoo::layers::train::Batch;
+use rnnzoo::datasets::{MackeyGlass, SeqBatch, Windows, forecast_split};
 use rnnzoo::layers::Readout;
+use rnnzoo::layers::train::Batch;
 use serde::Serialize;
 
-use super::kit::{adam_trainer, model, num, param_count, pick, Record};
+use super::kit::{Record, adam_trainer, model, num, param_count, pick};
 use super::plot::{Chart, Series};
 use super::{Context, Outcome};
 

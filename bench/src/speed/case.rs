@@ -69,11 +69,7 @@ impl Case {
 
     /// Directions per layer.
     pub fn dirs(&self) -> usize {
-        if self.bidirectional {
-            2
-        } else {
-            1
-        }
+        if self.bidirectional { 2 } else { 1 }
     }
 
     /// Flops of the forward pass's matrix products: per layer and direction

@@ -4,8 +4,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use rnnzoo::cell::gemm::{gemm, MatMut, MatRef};
-use rnnzoo::cell::{seeded, Real};
+use rnnzoo::cell::gemm::{MatMut, MatRef, gemm};
+use rnnzoo::cell::{Real, seeded};
 
 use super::case::Dtype;
 use super::run::uniform;

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use rand::Rng;
-use rnnzoo::cell::{seeded, Cell, Real};
+use rnnzoo::cell::{Cell, Real, seeded};
 use rnnzoo::layers::{Bidirectional, Inputs, Layer, Merge, Recurrent, Stack};
 
 use super::case::{Case, Dtype};

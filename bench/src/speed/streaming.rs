@@ -5,12 +5,12 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use rand::Rng;
-use rnnzoo::cell::{seeded, Cell, Real};
+use rnnzoo::cell::{Cell, Real, seeded};
 use rnnzoo::layers::session::Session;
 use rnnzoo::layers::{Layer, Recurrent, Stack};
 use serde::Serialize;
 
-use super::{run::uniform, Case, Dtype, Options};
+use super::{Case, Dtype, Options, run::uniform};
 
 /// The median time of one streaming step.
 #[derive(Debug, Clone, Serialize)]

@@ -7,14 +7,14 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use rand::Rng;
-use rnnzoo::cell::{seeded, Batch, Real, Targets};
+use rnnzoo::cell::{Batch, Real, Targets, seeded};
 use rnnzoo::layers::head::{Activation, Dense};
 use rnnzoo::layers::optim::Adam;
 use rnnzoo::layers::train::{TrainConfig, Trainer};
 use rnnzoo::layers::{Layer, Model, Readout, Stack};
 use serde::Serialize;
 
-use super::{run::build, run::uniform, Case, Dtype, Options};
+use super::{Case, Dtype, Options, run::build, run::uniform};
 
 /// The median time of one training step.
 #[derive(Debug, Clone, Serialize)]

@@ -33,7 +33,7 @@ pub(super) fn gemv<T: Real>(
     let y = &mut y[..m];
     #[cfg(target_arch = "x86_64")]
     {
-        use crate::simd::{level, Level};
+        use crate::simd::{Level, level};
         match level() {
             // SAFETY: `level` never exceeds what the processor has (AVX-512F, and so AVX2 and
             // FMA).
@@ -176,9 +176,5 @@ fn passes<T: Real, const R: usize, const FMA: bool>(
 
 #[inline(always)]
 fn madd<T: Real, const FMA: bool>(a: T, b: T, c: T) -> T {
-    if FMA {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
+    if FMA { a.mul_add(b, c) } else { a * b + c }
 }

@@ -74,7 +74,7 @@ mod tests;
 mod view;
 
 pub use backend::{Backend, PARALLEL_MIN_MACS};
-pub use packed::{gemm_packed, PackedA, PANEL_MIN_ELEMENTS, PANEL_ROWS};
+pub use packed::{PANEL_MIN_ELEMENTS, PANEL_ROWS, PackedA, gemm_packed};
 pub use view::{MatMut, MatRef, ViewError};
 
 use std::marker::PhantomData;

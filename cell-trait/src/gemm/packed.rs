@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::{assert_chain, gemm, kernel, Backend, MatMut, MatRef, RawMut, PARALLEL_MIN_MACS};
+use super::{Backend, MatMut, MatRef, PARALLEL_MIN_MACS, RawMut, assert_chain, gemm, kernel};
 use crate::Real;
 
 /// Rows per panel: the height of the `gemm` crate's widest AVX-512 f32 microkernel (4 vectors

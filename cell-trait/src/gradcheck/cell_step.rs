@@ -1,7 +1,7 @@
 //! One step of a cell as a [`Differentiable`], so a cell is checked before anything unrolls it.
 
-use super::{check, normal_vec, Differentiable, Layout, Options, Report};
-use crate::{seeded, Cell, CellExt, StepBackward, StepForward};
+use super::{Differentiable, Layout, Options, Report, check, normal_vec};
+use crate::{Cell, CellExt, StepBackward, StepForward, seeded};
 
 /// One step of `cell` on a fixed input and previous state, with loss `<cotangent, state_t>`.
 ///

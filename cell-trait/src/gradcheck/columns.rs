@@ -1,7 +1,7 @@
 //! Whether a cell keeps the samples of a batch apart, as the unroller's column split needs.
 
-use super::{normal_vec, Finding, GroupReport, Layout, Options, Report, Sampling, Verdict};
-use crate::{seeded, Cell, CellExt, Params, StepBackward, StepForward};
+use super::{Finding, GroupReport, Layout, Options, Report, Sampling, Verdict, normal_vec};
+use crate::{Cell, CellExt, Params, StepBackward, StepForward, seeded};
 
 /// Checks that `cell` treats the samples (columns) of a batch independently: one step forward and
 /// backward on a random batch of `batch` samples drawn from `seed`, against the same step run on

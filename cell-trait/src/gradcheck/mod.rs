@@ -75,10 +75,10 @@ mod planted;
 mod report;
 mod stencil;
 
-pub use cell_step::{check_cell, CellStep};
+pub use cell_step::{CellStep, check_cell};
 pub use columns::check_columns;
 pub use layout::{Layout, Location};
-pub use planted::{blocks, Block, Planted};
+pub use planted::{Block, Planted, blocks};
 pub use report::{Finding, GroupReport, Report, Sampling, StepFinding, Verdict};
 pub use stencil::Estimate;
 

@@ -330,9 +330,10 @@ mod tests {
         let none = Report::new(Vec::new());
         assert!(!none.passed());
         assert_eq!(none.checked(), 0);
-        assert!(none
-            .to_string()
-            .contains("nothing was checked (there were no groups)"));
+        assert!(
+            none.to_string()
+                .contains("nothing was checked (there were no groups)")
+        );
 
         let empty = Report::new(vec![GroupReport::new(
             "input".into(),
@@ -359,9 +360,11 @@ mod tests {
         g.record(finding(0, 1.0, 5.0, 1e-9, Verdict::NotAssessable));
         assert!(g.passed());
         assert_eq!((g.unassessable, g.failures, g.worst_rel), (1, 0, 0.0));
-        assert!(Report::new(vec![g.clone()])
-            .to_string()
-            .contains("ok (not assessable)"));
+        assert!(
+            Report::new(vec![g.clone()])
+                .to_string()
+                .contains("ok (not assessable)")
+        );
         g.record(finding(1, 1.0, 1.0, 1e-9, Verdict::Pass));
         assert!(g.passed());
         g.record(finding(2, 1.0, 1.0 + 1e-6, 1e-9, Verdict::Fail));

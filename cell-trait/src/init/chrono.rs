@@ -115,7 +115,7 @@ pub fn chrono<T: Real, R: Rng + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{seeded, GateWeights, Param};
+    use crate::{GateWeights, Param, seeded};
 
     #[test]
     fn lstm_forget_and_input_biases_are_log_uniform_and_opposite() {
@@ -150,22 +150,24 @@ mod tests {
         let before = w.clone();
         chrono(w.params_mut(), ChronoGates::GRU, 10.0, &mut seeded(3)).unwrap();
         let z = w.gate(1).unwrap();
-        assert!(z
-            .bias_ih
-            .unwrap()
-            .iter()
-            .all(|&b| (0.0..9f32.ln()).contains(&b)));
+        assert!(
+            z.bias_ih
+                .unwrap()
+                .iter()
+                .all(|&b| (0.0..9f32.ln()).contains(&b))
+        );
         assert!(z.bias_hh.unwrap().iter().all(|&b| b == 0.0));
         assert_eq!((w.gate(0), w.gate(2)), (before.gate(0), before.gate(2)));
         // T_max = 2: U[1, 1], a zero bias.
         chrono(w.params_mut(), ChronoGates::GRU, 2.0, &mut seeded(3)).unwrap();
-        assert!(w
-            .gate(1)
-            .unwrap()
-            .bias_ih
-            .unwrap()
-            .iter()
-            .all(|&b| b == 0.0));
+        assert!(
+            w.gate(1)
+                .unwrap()
+                .bias_ih
+                .unwrap()
+                .iter()
+                .all(|&b| b == 0.0)
+        );
     }
 
     #[test]

@@ -13,8 +13,8 @@
 mod chrono;
 mod recurrent;
 
-pub use chrono::{chrono, ChronoGates};
-pub use recurrent::{irnn, orthogonal_recurrent, IRNN_INPUT_STD};
+pub use chrono::{ChronoGates, chrono};
+pub use recurrent::{IRNN_INPUT_STD, irnn, orthogonal_recurrent};
 
 use nalgebra::DMatrix;
 use rand::{Rng, SeedableRng};
@@ -140,11 +140,7 @@ fn orthogonal<R: Rng + ?Sized>(rows: usize, cols: usize, rng: &mut R) -> DMatrix
             q.column_mut(j).neg_mut();
         }
     }
-    if rows >= cols {
-        q
-    } else {
-        q.transpose()
-    }
+    if rows >= cols { q } else { q.transpose() }
 }
 
 #[cfg(test)]

@@ -98,7 +98,7 @@ mod tests {
     use nalgebra::DMatrix;
 
     use super::*;
-    use crate::{seeded, GateWeights};
+    use crate::{GateWeights, seeded};
 
     #[test]
     fn every_gate_block_of_weight_hh_is_orthogonal_and_nothing_else_moves() {

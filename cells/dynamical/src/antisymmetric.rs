@@ -39,11 +39,11 @@
 //! variant, plus the input GEMM. Nothing is allocated in a step.
 
 use rnnzoo_cell::activation::tanh_in_place;
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::{
-    add_row_sums, Cell, CellError, GeneralStep, Init, Param, Params, Real, StepBackward, StepForm,
-    StepForward,
+    Cell, CellError, GeneralStep, Init, Param, Params, Real, StepBackward, StepForm, StepForward,
+    add_row_sums,
 };
 
 use crate::{block, block_mut, check_constant};
@@ -218,11 +218,7 @@ impl<T: Real> AntisymmetricCell<T> {
     }
 
     fn blocks(&self) -> usize {
-        if self.gated {
-            2
-        } else {
-            1
-        }
+        if self.gated { 2 } else { 1 }
     }
 
     /// Writes `M = W - W^T - γI` (row-major `H x H`) into `m`.

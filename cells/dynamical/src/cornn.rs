@@ -56,11 +56,11 @@
 //! is a [`GeneralStep`] of three GEMMs (`V u`, `W y`, `𝒲 z`; the last two are one product with
 //! `[W 𝒲]` in flops) into one scratch block. Nothing is allocated in a step.
 
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::{
-    add_row_sums, Cell, CellError, GeneralStep, Init, Param, Params, Real, StepBackward, StepForm,
-    StepForward,
+    Cell, CellError, GeneralStep, Init, Param, Params, Real, StepBackward, StepForm, StepForward,
+    add_row_sums,
 };
 
 use crate::{block, block_mut, check_constant};

@@ -35,8 +35,8 @@ mod tests;
 pub use antisymmetric::{AntisymmetricCell, AntisymmetricConstants};
 pub use cornn::{CoRnnCell, CoRnnConstants};
 
-use rnnzoo_cell::gemm::{MatMut, MatRef};
 use rnnzoo_cell::CellError;
+use rnnzoo_cell::gemm::{MatMut, MatRef};
 
 /// A `rows x cols` block of a column-major matrix whose columns are `stride` apart.
 fn block<T>(s: &[T], rows: usize, cols: usize, stride: usize) -> MatRef<'_, T> {

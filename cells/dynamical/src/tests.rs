@@ -2,7 +2,7 @@ use super::*;
 use proptest::prelude::*;
 use rnnzoo_cell::gradcheck::{self, normal_vec};
 use rnnzoo_cell::testing::{backward_step as backward, forward_step as forward};
-use rnnzoo_cell::{seeded, Cell, CellError, CellExt, GeneralStep, StepForm, StepForward};
+use rnnzoo_cell::{Cell, CellError, CellExt, GeneralStep, StepForm, StepForward, seeded};
 
 fn max_diff(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());
@@ -317,9 +317,11 @@ fn shapes_names_modes_forms_and_default_init() {
         assert!(a.has_bias());
         assert_eq!(a.constants(), AntisymmetricConstants::default());
     }
-    assert!(!CoRnnCell::<f32>::zeros(2, 3, false, Default::default())
-        .unwrap()
-        .has_bias());
+    assert!(
+        !CoRnnCell::<f32>::zeros(2, 3, false, Default::default())
+            .unwrap()
+            .has_bias()
+    );
 }
 
 #[test]
@@ -342,13 +344,15 @@ fn constants_out_of_range_are_refused_naming_the_constant() {
         bad(CoRnnConstants { epsilon, ..d }.check(), "epsilon");
     }
     // Zero damping and restoring force are allowed.
-    assert!(CoRnnConstants {
-        gamma: 0.0,
-        epsilon: 0.0,
-        ..d
-    }
-    .check()
-    .is_ok());
+    assert!(
+        CoRnnConstants {
+            gamma: 0.0,
+            epsilon: 0.0,
+            ..d
+        }
+        .check()
+        .is_ok()
+    );
     let a = AntisymmetricConstants::default();
     bad(
         AntisymmetricConstants { epsilon: 0.0, ..a }.check(),

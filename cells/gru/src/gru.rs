@@ -4,7 +4,7 @@ use rnnzoo_cell::activation::{sigmoid_of_sum, tanh_in_place};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::{CellError, GateWeights, GatedCell, PointwiseBackward, PointwiseForward, Real};
 
-use crate::{blocks3, blocks3_mut, GATES};
+use crate::{GATES, blocks3, blocks3_mut};
 
 /// PyTorch's GRU cell, `n = tanh(W_in x + b_in + r * (W_hn h + b_hn))` (see the crate docs).
 ///

@@ -1,14 +1,14 @@
 //! The original GRU: the reset gate before the recurrent product.
 
 use rnnzoo_cell::activation::{sigmoid_of_sum, tanh_of_sum};
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::{
-    add_row_sums, broadcast_bias, Cell, CellError, GateWeights, GeneralStep, Param, Params, Real,
-    StepBackward, StepForm, StepForward,
+    Cell, CellError, GateWeights, GeneralStep, Param, Params, Real, StepBackward, StepForm,
+    StepForward, add_row_sums, broadcast_bias,
 };
 
-use crate::{blocks3, blocks3_mut, GATES};
+use crate::{GATES, blocks3, blocks3_mut};
 
 /// The GRU of Cho et al. 2014 with the reset gate before the recurrent product,
 /// `n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)`: Keras' GRU with `reset_after=False` (see the

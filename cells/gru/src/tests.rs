@@ -2,7 +2,7 @@ use super::*;
 use rnnzoo_cell::gradcheck::{self, normal_vec};
 use rnnzoo_cell::testing::forward_step as forward;
 use rnnzoo_cell::{
-    seeded, Cell, CellError, CellExt, GeneralStep, Params, Real, StepBackward, StepForm,
+    Cell, CellError, CellExt, GeneralStep, Params, Real, StepBackward, StepForm, seeded,
 };
 
 /// One backward step from `d_next`; returns `(d_x, d_prev, grads)`.
@@ -216,14 +216,18 @@ fn gate_blocks_are_in_pytorch_order_r_z_n() {
     assert!(max_diff(&forward(&cho, &x, &prev, nb).0, &prev) < 1e-12);
     // Update gate open, candidate (block 2) saturated: h_t = 1.
     let (gru, cho) = with_bias(&[(1, -50.0), (2, 50.0)]);
-    assert!(forward(&gru, &x, &prev, nb)
-        .0
-        .iter()
-        .all(|h| (h - 1.0).abs() < 1e-12));
-    assert!(forward(&cho, &x, &prev, nb)
-        .0
-        .iter()
-        .all(|h| (h - 1.0).abs() < 1e-12));
+    assert!(
+        forward(&gru, &x, &prev, nb)
+            .0
+            .iter()
+            .all(|h| (h - 1.0).abs() < 1e-12)
+    );
+    assert!(
+        forward(&cho, &x, &prev, nb)
+            .0
+            .iter()
+            .all(|h| (h - 1.0).abs() < 1e-12)
+    );
     // Reset gate (block 0) shut: the n rows of weight_hh no longer matter to either variant, and
     // b_hn matters only to the reset-before one (r * b_hn = 0 against W_hn 0 + b_hn).
     let (gru, cho) = with_bias(&[(0, -50.0)]);

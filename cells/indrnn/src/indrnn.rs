@@ -83,11 +83,11 @@
 //! running all steps of its range.
 
 use rayon::prelude::*;
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::scan::{ScanBackward, ScanForward, ScanPass};
 use rnnzoo_cell::{
-    add_row_sums, broadcast_bias, Cell, CellError, Init, Param, Params, Real, StepForm,
+    Cell, CellError, Init, Param, Params, Real, StepForm, add_row_sums, broadcast_bias,
 };
 
 /// Below this many lane-steps (`H * B * T`) a pass runs on the calling thread.

@@ -36,4 +36,4 @@ pub mod indrnn;
 #[cfg(test)]
 mod tests;
 
-pub use indrnn::{bound, IndRnnCell, IndRnnOptions, Nonlinearity, RecurrentInit};
+pub use indrnn::{IndRnnCell, IndRnnOptions, Nonlinearity, RecurrentInit, bound};

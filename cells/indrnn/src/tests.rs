@@ -1,9 +1,9 @@
 use super::*;
 use proptest::prelude::*;
-use rnnzoo_cell::gradcheck::{self, normal_vec, Options};
+use rnnzoo_cell::gradcheck::{self, Options, normal_vec};
 use rnnzoo_cell::scan::{ScanBackward, ScanForward, ScanPass};
-use rnnzoo_cell::strategies::{unroll_case, SizeRanges, UnrollCase};
-use rnnzoo_cell::{seeded, Cell, CellError, Params, StepForm};
+use rnnzoo_cell::strategies::{SizeRanges, UnrollCase, unroll_case};
+use rnnzoo_cell::{Cell, CellError, Params, StepForm, seeded};
 use rnnzoo_layers::gradcheck::{check_unrolled, unrolled_against_steps};
 use rnnzoo_layers::{Inputs, Layer, Recurrent};
 

@@ -35,4 +35,4 @@ pub mod scan;
 #[cfg(test)]
 mod tests;
 
-pub use lru::{LruCell, LruOptions, DEFAULT_MAX_PHASE, DEFAULT_R_MAX, DEFAULT_R_MIN};
+pub use lru::{DEFAULT_MAX_PHASE, DEFAULT_R_MAX, DEFAULT_R_MIN, LruCell, LruOptions};

@@ -88,12 +88,12 @@
 //! an elementwise pass for `ν, θ, γ` (chain rule through `λ` and `γ`) and GEMMs for `B`, `C`,
 //! `D` and the input. Buffers are allocated once per pass.
 
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::scan::{ScanBackward, ScanForward, ScanPass};
 use rnnzoo_cell::{Cell, CellError, Init, Param, Params, Real, StepForm};
 
-use crate::scan::{complex_linear, complex_linear_adjoint, Lambda};
+use crate::scan::{Lambda, complex_linear, complex_linear_adjoint};
 
 /// The appendix's default smallest `|λ|`.
 pub const DEFAULT_R_MIN: f64 = 0.0;

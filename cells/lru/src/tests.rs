@@ -1,9 +1,9 @@
 use super::*;
 use proptest::prelude::*;
-use rnnzoo_cell::gradcheck::{self, normal_vec, Options};
-use rnnzoo_cell::strategies::{unroll_case, SizeRanges, UnrollCase};
+use rnnzoo_cell::gradcheck::{self, Options, normal_vec};
+use rnnzoo_cell::strategies::{SizeRanges, UnrollCase, unroll_case};
 use rnnzoo_cell::testing::{backward_step, forward_step};
-use rnnzoo_cell::{seeded, Cell, CellError, StepForm};
+use rnnzoo_cell::{Cell, CellError, StepForm, seeded};
 use rnnzoo_layers::gradcheck::{check_unrolled, unrolled_against_steps};
 use rnnzoo_layers::{Inputs, Layer, Recurrent};
 
@@ -227,10 +227,11 @@ fn a_long_pass_on_two_threads_agrees_with_one() {
         (&one.2, &two.2),
         (&one.3, &two.3),
     ] {
-        assert!(a
-            .iter()
-            .zip(b)
-            .all(|(p, q)| (p - q).abs() < 1e-12 * (1.0 + p.abs())));
+        assert!(
+            a.iter()
+                .zip(b)
+                .all(|(p, q)| (p - q).abs() < 1e-12 * (1.0 + p.abs()))
+        );
     }
 }
 

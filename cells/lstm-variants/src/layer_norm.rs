@@ -58,11 +58,11 @@
 //! the normalisations and the LSTM arithmetic per column, into scratch allocated once.
 
 use rnnzoo_cell::activation::{sigmoid_in_place, tanh_in_place};
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::{
-    add_row_sums, h_view, Cell, CellError, GateWeights, GeneralStep, Init, Param, Params, Real,
-    StepBackward, StepForm, StepForward,
+    Cell, CellError, GateWeights, GeneralStep, Init, Param, Params, Real, StepBackward, StepForm,
+    StepForward, add_row_sums, h_view,
 };
 
 use crate::GATES;

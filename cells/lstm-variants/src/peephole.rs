@@ -45,14 +45,14 @@
 //! batch. Nothing is allocated in a step.
 
 use rnnzoo_cell::activation::{sigmoid_in_place, tanh_in_place};
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::{
-    add_row_sums, broadcast_bias, h_view, Cell, CellError, GateWeights, GeneralStep, Init, Param,
-    Params, Real, StepBackward, StepForm, StepForward,
+    Cell, CellError, GateWeights, GeneralStep, Init, Param, Params, Real, StepBackward, StepForm,
+    StepForward, add_row_sums, broadcast_bias, h_view,
 };
 
-use crate::{add_bias, GATES};
+use crate::{GATES, add_bias};
 
 /// The peephole weights' names, in the order `i`, `f`, `o`.
 pub const PEEPHOLE_NAMES: [&str; 3] = ["weight_ci", "weight_cf", "weight_co"];

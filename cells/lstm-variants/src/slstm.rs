@@ -76,14 +76,14 @@
 //! ([`StepForm::General`]) with one GEMM per head over all four gates, into scratch allocated
 //! once; the same pointwise code runs in both.
 
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::{
-    add_row_sums, Cell, CellError, GateWeights, GatedCell, GeneralStep, Init, Param, Params,
-    PointwiseBackward, PointwiseForward, Real, StepBackward, StepForm, StepForward,
+    Cell, CellError, GateWeights, GatedCell, GeneralStep, Init, Param, Params, PointwiseBackward,
+    PointwiseForward, Real, StepBackward, StepForm, StepForward, add_row_sums,
 };
 
-use crate::{add_bias, GATES};
+use crate::{GATES, add_bias};
 
 /// The sLSTM's forget gate (see the [module docs](self)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

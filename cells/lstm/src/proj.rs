@@ -49,14 +49,14 @@
 //! ```
 
 use rnnzoo_cell::activation::{sigmoid_in_place, tanh_in_place};
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::{
-    add_row_sums, Cell, CellError, GeneralStep, Init, Param, Params, Real, StepBackward, StepForm,
-    StepForward,
+    Cell, CellError, GeneralStep, Init, Param, Params, Real, StepBackward, StepForm, StepForward,
+    add_row_sums,
 };
 
-use crate::{no_bias_for_forget, LstmOptions, FORGET, GATES};
+use crate::{FORGET, GATES, LstmOptions, no_bias_for_forget};
 
 /// The LSTM with a projection, PyTorch's `nn.LSTM(..., proj_size=P)` (see the
 /// [module docs](self) for the equations and what `hidden_size` means).

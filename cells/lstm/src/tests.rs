@@ -1,7 +1,7 @@
 use super::*;
 use rnnzoo_cell::gradcheck::{self, normal_vec};
 use rnnzoo_cell::testing::forward_step as forward;
-use rnnzoo_cell::{seeded, Cell, CellExt, Params, StepBackward, StepForm};
+use rnnzoo_cell::{Cell, CellExt, Params, StepBackward, StepForm, seeded};
 
 /// One backward step from `d_next`; returns `(d_x, d_prev, grads)`.
 fn backward<T: Real>(
@@ -168,9 +168,11 @@ fn gate_blocks_are_in_pytorch_order_i_f_g_o() {
     // Input open, forget shut, cell candidate (block 2) saturated: c_t = 1.
     let next = with_bias(&[(0, 50.0), (1, -50.0), (2, 50.0)]);
     for b in 0..nb {
-        assert!(rows(&next, b, nh..2 * nh)
-            .iter()
-            .all(|c| (c - 1.0).abs() < 1e-12));
+        assert!(
+            rows(&next, b, nh..2 * nh)
+                .iter()
+                .all(|c| (c - 1.0).abs() < 1e-12)
+        );
     }
     // Output gate (block 3) shut: h_t = 0 whatever c_t is.
     let next = with_bias(&[(3, -50.0)]);

@@ -40,11 +40,11 @@
 //! `W_hn (f ⊙ h)`), all into the scratch buffer. Nothing is allocated in a step.
 
 use rnnzoo_cell::activation::{sigmoid_of_sum, tanh_of_sum};
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::{
-    add_row_sums, broadcast_bias, Cell, CellError, GateWeights, GeneralStep, Param, Params, Real,
-    StepBackward, StepForm, StepForward,
+    Cell, CellError, GateWeights, GeneralStep, Param, Params, Real, StepBackward, StepForm,
+    StepForward, add_row_sums, broadcast_bias,
 };
 
 /// Gate blocks, in order `f, n`.

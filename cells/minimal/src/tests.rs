@@ -2,7 +2,7 @@ use super::*;
 use proptest::prelude::*;
 use rnnzoo_cell::gradcheck::{self, normal_vec};
 use rnnzoo_cell::testing::{backward_step as backward, forward_step as forward};
-use rnnzoo_cell::{seeded, Cell, CellError, CellExt, GeneralStep, StepForm, StepForward};
+use rnnzoo_cell::{Cell, CellError, CellExt, GeneralStep, StepForm, StepForward, seeded};
 
 fn max_diff(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());
@@ -140,10 +140,12 @@ fn gate_blocks_are_in_the_documented_order() {
         1,
         50.0,
     );
-    assert!(forward(open.as_ref(), &x, &prev, nb)
-        .0
-        .iter()
-        .all(|h| (h - 1.0).abs() < 1e-12));
+    assert!(
+        forward(open.as_ref(), &x, &prev, nb)
+            .0
+            .iter()
+            .all(|h| (h - 1.0).abs() < 1e-12)
+    );
     // UGRNN, block 0 is g: open (g = 1) keeps h; shut with c saturated (block 1) gives -1.
     let keep = with(ugrnn, 0, 50.0);
     assert!(max_diff(&forward(keep.as_ref(), &x, &prev, nb).0, &prev) < 1e-12);
@@ -152,10 +154,12 @@ fn gate_blocks_are_in_the_documented_order() {
         1,
         -50.0,
     );
-    assert!(forward(replace.as_ref(), &x, &prev, nb)
-        .0
-        .iter()
-        .all(|h| (h + 1.0).abs() < 1e-12));
+    assert!(
+        forward(replace.as_ref(), &x, &prev, nb)
+            .0
+            .iter()
+            .all(|h| (h + 1.0).abs() < 1e-12)
+    );
 }
 
 #[test]

@@ -73,6 +73,6 @@ pub mod minlstm;
 #[cfg(test)]
 mod tests;
 
-pub use minlstm::{normalised_gates, MinLstmCell};
+pub use minlstm::{MinLstmCell, normalised_gates};
 /// The candidate activation, shared with minGRU (`rnnzoo_mingru::Candidate`).
 pub use rnnzoo_mingru::Candidate;

@@ -35,11 +35,11 @@
 //!
 //! and three GEMMs over the sequence: `d X = W_ih^T dK`, `d W_ih += dK X^T`, `d b_ih` the row sums.
 
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::scan::{self, ScanBackward, ScanForward, ScanPass};
 use rnnzoo_cell::{
-    add_row_sums, broadcast_bias, Cell, CellError, Init, Param, Params, Real, StepForm,
+    Cell, CellError, Init, Param, Params, Real, StepForm, add_row_sums, broadcast_bias,
 };
 
 use crate::Candidate;

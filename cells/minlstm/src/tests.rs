@@ -1,10 +1,10 @@
 use super::*;
 use proptest::prelude::*;
-use rnnzoo_cell::gradcheck::{self, normal_vec, Options};
+use rnnzoo_cell::gradcheck::{self, Options, normal_vec};
 use rnnzoo_cell::scan::{ScanBackward, ScanForward, ScanPass};
-use rnnzoo_cell::strategies::{unroll_case, SizeRanges, UnrollCase};
+use rnnzoo_cell::strategies::{SizeRanges, UnrollCase, unroll_case};
 use rnnzoo_cell::testing::{backward_step, forward_step};
-use rnnzoo_cell::{seeded, Cell, CellError, Params, StepForm};
+use rnnzoo_cell::{Cell, CellError, Params, StepForm, seeded};
 use rnnzoo_layers::gradcheck::{check_unrolled, unrolled_against_steps};
 use rnnzoo_layers::{Inputs, Layer, Recurrent};
 
@@ -22,11 +22,7 @@ fn sig(x: f64) -> f64 {
 
 /// The paper's g, written from its definition.
 fn g(x: f64) -> f64 {
-    if x >= 0.0 {
-        x + 0.5
-    } else {
-        sig(x)
-    }
+    if x >= 0.0 { x + 0.5 } else { sig(x) }
 }
 
 /// The paper's equations as a plain sequential loop, sample by sample: the states
@@ -321,10 +317,11 @@ fn a_long_pass_on_two_threads_agrees_with_one() {
         (&one.2, &two.2),
         (&one.3, &two.3),
     ] {
-        assert!(a
-            .iter()
-            .zip(b)
-            .all(|(p, q)| (p - q).abs() < 1e-12 * (1.0 + p.abs())));
+        assert!(
+            a.iter()
+                .zip(b)
+                .all(|(p, q)| (p - q).abs() < 1e-12 * (1.0 + p.abs()))
+        );
     }
 }
 
@@ -411,12 +408,16 @@ fn blocks_are_f_then_i_then_h() {
     // f open, i shut (blocks 0 and 1): h' = h.
     assert!(max_diff(&with(50.0, -50.0, 3.0), &prev) < 1e-12);
     // f shut, i open: h' = h~ = g(b_h) (block 2): 3.5, and σ(-1) below zero.
-    assert!(with(-50.0, 50.0, 3.0)
-        .iter()
-        .all(|&v| (v - 3.5).abs() < 1e-12));
-    assert!(with(-50.0, 50.0, -1.0)
-        .iter()
-        .all(|&v| (v - sig(-1.0)).abs() < 1e-12));
+    assert!(
+        with(-50.0, 50.0, 3.0)
+            .iter()
+            .all(|&v| (v - 3.5).abs() < 1e-12)
+    );
+    assert!(
+        with(-50.0, 50.0, -1.0)
+            .iter()
+            .all(|&v| (v - sig(-1.0)).abs() < 1e-12)
+    );
     // Equal gates, whatever their size: half and half.
     let half: Vec<f64> = prev.iter().map(|h| 0.5 * h + 0.5 * 3.5).collect();
     assert!(max_diff(&with(-2.0, -2.0, 3.0), &half) < 1e-12);

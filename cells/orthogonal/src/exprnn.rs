@@ -1,15 +1,15 @@
 //! The expRNN cell.
 
 use nalgebra::DMatrix;
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::{
     Cell, CellError, GeneralStep, Init, Param, Params, Real, StepBackward, StepForm, StepForward,
 };
 
+use crate::SkewInit;
 use crate::expm::{expm, expm_frechet_adjoint, free_gradient, skew_from_free};
 use crate::modrelu::{modrelu, modrelu_grad};
-use crate::SkewInit;
 
 const WEIGHT_IH: usize = 0;
 const SKEW_HH: usize = 1;

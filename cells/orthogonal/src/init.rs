@@ -11,8 +11,8 @@
 //! - Cayley: `u_k ~ U[0, pi/2]`, `d_k = -sqrt((1 - cos u_k) / (1 + cos u_k))` (Helfrich, Willmott
 //!   & Ye, "Orthogonal recurrent neural networks with scaled Cayley transform", ICML 2018).
 
-use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::Real;
+use rnnzoo_cell::rand::Rng;
 
 /// Which initialisation of the skew-symmetric parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

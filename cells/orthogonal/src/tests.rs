@@ -2,7 +2,7 @@ use nalgebra::DMatrix;
 use proptest::prelude::*;
 use rnnzoo_cell::gradcheck::{self, normal_vec};
 use rnnzoo_cell::testing::forward_step as forward;
-use rnnzoo_cell::{seeded, Cell, CellError, CellExt, Params, StepBackward};
+use rnnzoo_cell::{Cell, CellError, CellExt, Params, StepBackward, seeded};
 
 use crate::expm::{expm, expm_frechet_adjoint, free_gradient, skew_from_free};
 use crate::modrelu::modrelu;

@@ -62,11 +62,11 @@
 //! the sequence (a cell has no memory of inputs; the unroller hands it whole passes).
 
 use rnnzoo_cell::activation::{sigmoid_in_place, tanh_in_place};
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::scan::{self, ScanBackward, ScanForward, ScanPass};
 use rnnzoo_cell::{
-    add_row_sums, broadcast_bias, Cell, CellError, Init, Param, Params, Real, StepForm,
+    Cell, CellError, Init, Param, Params, Real, StepForm, add_row_sums, broadcast_bias,
 };
 
 /// Row blocks of `weight_ih`: `z, f, o`.

@@ -1,9 +1,9 @@
 use super::*;
 use proptest::prelude::*;
-use rnnzoo_cell::gradcheck::{self, normal_vec, Options};
-use rnnzoo_cell::strategies::{unroll_case, SizeRanges, UnrollCase};
+use rnnzoo_cell::gradcheck::{self, Options, normal_vec};
+use rnnzoo_cell::strategies::{SizeRanges, UnrollCase, unroll_case};
 use rnnzoo_cell::testing::{backward_step, forward_step};
-use rnnzoo_cell::{seeded, Cell, CellError, StepForm};
+use rnnzoo_cell::{Cell, CellError, StepForm, seeded};
 use rnnzoo_layers::gradcheck::check_unrolled;
 use rnnzoo_layers::{Direction, Inputs, Layer, Recurrent};
 
@@ -133,23 +133,27 @@ fn a_pass_is_the_sequential_equations() {
                     }
                     if window == 1 {
                         let (next, _) = forward_step(&cell, xs[k], &state, 1);
-                        assert!(next
-                            .iter()
-                            .zip(&want[k])
-                            .all(|(a, w)| (a - w).abs() < 1e-12));
+                        assert!(
+                            next.iter()
+                                .zip(&want[k])
+                                .all(|(a, w)| (a - w).abs() < 1e-12)
+                        );
                         state = next;
                     }
                 }
                 for t in len..c.steps {
-                    assert!(out.output[(t * b + col) * h..][..h]
-                        .iter()
-                        .all(|&v| v == 0.0));
+                    assert!(
+                        out.output[(t * b + col) * h..][..h]
+                            .iter()
+                            .all(|&v| v == 0.0)
+                    );
                 }
                 let fin = &out.final_state[col * s..][..s];
-                assert!(fin
-                    .iter()
-                    .zip(&want[len - 1])
-                    .all(|(g, w)| (g - w).abs() < 1e-12));
+                assert!(
+                    fin.iter()
+                        .zip(&want[len - 1])
+                        .all(|(g, w)| (g - w).abs() < 1e-12)
+                );
             }
         }
     }
@@ -192,10 +196,10 @@ fn one_window_2_step_reads_a_zero_previous_input() {
         assert!(gw2[r * 2 * i + i..][..i].iter().all(|&v| v == 0.0));
     }
     // The initial h is not read.
-    assert!(r2
-        .1
-        .chunks_exact(2 * h)
-        .all(|d| d[..h].iter().all(|&v| v == 0.0)));
+    assert!(
+        r2.1.chunks_exact(2 * h)
+            .all(|d| d[..h].iter().all(|&v| v == 0.0))
+    );
 }
 
 /// The row blocks are z, f, o: a shut forget gate (f = 0) gives c = z, an open one keeps c;
@@ -226,9 +230,11 @@ fn gate_blocks_are_in_the_documented_order() {
 fn the_two_column_blocks_are_distinct() {
     let c = case(true);
     let good = QrnnCell::<f64>::with_window(3, 4, 2, &mut seeded(1)).unwrap();
-    assert!(check_unrolled(good.clone(), &c, &Options::default())
-        .unwrap()
-        .passed());
+    assert!(
+        check_unrolled(good.clone(), &c, &Options::default())
+            .unwrap()
+            .passed()
+    );
     let mut swapped = good.clone();
     let w = good.params().get("weight_ih").unwrap().data().to_vec();
     let sw: Vec<f64> = w
@@ -242,10 +248,11 @@ fn the_two_column_blocks_are_distinct() {
         sequential(&good, &xs, &[0.0; 4]),
         sequential(&swapped, &xs, &[0.0; 4]),
     );
-    assert!(a
-        .iter()
-        .zip(&b)
-        .any(|(p, q)| p.iter().zip(q).any(|(u, v)| (u - v).abs() > 1e-3)));
+    assert!(
+        a.iter()
+            .zip(&b)
+            .any(|(p, q)| p.iter().zip(q).any(|(u, v)| (u - v).abs() > 1e-3))
+    );
 }
 
 #[test]
@@ -323,10 +330,11 @@ fn two_threads_agree_with_one() {
         let one = pool(1).install(run);
         let two = pool(2).install(run);
         for (a, b) in [(&one.0, &two.0), (&one.1, &two.1), (&one.2, &two.2)] {
-            assert!(a
-                .iter()
-                .zip(b)
-                .all(|(p, q)| (p - q).abs() < 1e-12 * (1.0 + p.abs())));
+            assert!(
+                a.iter()
+                    .zip(b)
+                    .all(|(p, q)| (p - q).abs() < 1e-12 * (1.0 + p.abs()))
+            );
         }
     }
 }

@@ -59,7 +59,7 @@
 //! read (its gradient is zero).
 
 use rayon::prelude::*;
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::scan::{ScanBackward, ScanForward, ScanPass};
 use rnnzoo_cell::{Cell, CellError, Init, Param, Params, Real, StepForm};
@@ -215,11 +215,7 @@ impl<T: Real> SruCell<T> {
     /// # Ok::<(), rnnzoo_cell::CellError>(())
     /// ```
     pub fn blocks(&self) -> usize {
-        if self.input == self.hidden {
-            3
-        } else {
-            4
-        }
+        if self.input == self.hidden { 3 } else { 4 }
     }
 
     /// The highway term's constant factor `α`.

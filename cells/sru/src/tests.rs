@@ -1,9 +1,9 @@
 use super::*;
 use proptest::prelude::*;
-use rnnzoo_cell::gradcheck::{self, normal_vec, Options};
-use rnnzoo_cell::strategies::{unroll_case, SizeRanges, UnrollCase};
+use rnnzoo_cell::gradcheck::{self, Options, normal_vec};
+use rnnzoo_cell::strategies::{SizeRanges, UnrollCase, unroll_case};
 use rnnzoo_cell::testing::{backward_step, forward_step};
-use rnnzoo_cell::{seeded, Cell, CellError, StepForm};
+use rnnzoo_cell::{Cell, CellError, StepForm, seeded};
 use rnnzoo_layers::gradcheck::check_unrolled;
 use rnnzoo_layers::{Direction, Inputs, Layer, Recurrent};
 
@@ -200,13 +200,14 @@ fn shapes_names_form_and_the_authors_initialisation() {
         let v = cell.params().get("weight_c").unwrap().data();
         let vb = 1.5f64.sqrt(); // sqrt(3) * sqrt(0.5)
         assert!(v.iter().all(|x| x.abs() <= vb) && v.iter().any(|x| x.abs() > 0.9 * vb));
-        assert!(cell
-            .params()
-            .get("bias_ih")
-            .unwrap()
-            .data()
-            .iter()
-            .all(|&b| b == 0.0));
+        assert!(
+            cell.params()
+                .get("bias_ih")
+                .unwrap()
+                .data()
+                .iter()
+                .all(|&b| b == 0.0)
+        );
     }
 }
 
@@ -259,10 +260,11 @@ fn two_threads_agree_with_one() {
         assert_eq!(one.0, two.0);
         assert_eq!(one.2[1..], two.2[1..]);
         for (a, b) in [(&one.1, &two.1), (&one.2[0], &two.2[0])] {
-            assert!(a
-                .iter()
-                .zip(b)
-                .all(|(p, q)| (p - q).abs() < 1e-12 * (1.0 + p.abs())));
+            assert!(
+                a.iter()
+                    .zip(b)
+                    .all(|(p, q)| (p - q).abs() < 1e-12 * (1.0 + p.abs()))
+            );
         }
     }
 }

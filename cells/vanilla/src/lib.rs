@@ -169,7 +169,7 @@ impl<T: Real> GatedCell for VanillaCell<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rnnzoo_cell::{gradcheck, seeded, Cell};
+    use rnnzoo_cell::{Cell, gradcheck, seeded};
 
     #[test]
     fn both_nonlinearities_pass_a_one_step_check_with_and_without_bias() {

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use rnnzoo_cell::gradcheck::{
-    check, normal_vec, param_layout, Differentiable, Layout, Options, Report, StepFinding,
+    Differentiable, Layout, Options, Report, StepFinding, check, normal_vec, param_layout,
 };
 use rnnzoo_cell::seeded;
 
 use super::prefix::earliest_failing_prefix;
-use super::{abs_dot, dot, param_names, Sequence, SequenceCase};
+use super::{Sequence, SequenceCase, abs_dot, dot, param_names};
 use crate::{Layer, LayerError};
 
 /// A layer on a fixed sequence with a random linear loss (see the module docs).

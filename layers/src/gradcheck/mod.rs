@@ -30,14 +30,14 @@ mod model_loss;
 mod prefix;
 mod stepped;
 
-use rnnzoo_cell::gradcheck::{check, normal_vec, Options, Report};
-use rnnzoo_cell::strategies::UnrollCase;
 use rnnzoo_cell::Cell;
+use rnnzoo_cell::gradcheck::{Options, Report, check, normal_vec};
+use rnnzoo_cell::strategies::UnrollCase;
 
 use crate::{Direction, Inputs, Layer, LayerError, Recurrent};
 pub use layer_loss::LayerLoss;
-pub use model_loss::{check_model, LossKind, ModelLoss};
-pub use stepped::{unrolled_against_steps, Stepped};
+pub use model_loss::{LossKind, ModelLoss, check_model};
+pub use stepped::{Stepped, unrolled_against_steps};
 
 /// The sequence a layer or a model is checked on: its shape and lengths, whether it starts from a
 /// given state, and the seed its values are drawn from. The layer has its own sizes and

@@ -1,10 +1,10 @@
 //! [`ModelLoss`]: a whole model through its head and a real loss, as a [`Differentiable`].
 
-use rnnzoo_cell::gradcheck::{check, normal_vec, Differentiable, Options, Report, StepFinding};
+use rnnzoo_cell::gradcheck::{Differentiable, Options, Report, StepFinding, check, normal_vec};
 use rnnzoo_cell::seeded;
 
 use super::prefix::earliest_failing_prefix;
-use super::{param_names, Sequence, SequenceCase};
+use super::{Sequence, SequenceCase, param_names};
 use crate::loss::{cross_entropy, mse};
 use crate::readout::step_mask;
 use crate::{Layer, LayerError, Model, Readout};

@@ -4,7 +4,7 @@
 use rnnzoo_cell::gradcheck::normal_vec;
 use rnnzoo_cell::strategies::UnrollCase;
 use rnnzoo_cell::testing::forward_step;
-use rnnzoo_cell::{seeded, Cell};
+use rnnzoo_cell::{Cell, seeded};
 
 use super::direction;
 use crate::{Inputs, Layer, LayerError, Recurrent};

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use rnnzoo_cell::{Params, Real};
 use serde::{Deserialize, Serialize};
 
-use super::layout::{bind, check_step, for_each_tensor, Layout};
+use super::layout::{Layout, bind, check_step, for_each_tensor};
 use super::state::{check_state, import_named, put};
-use super::{lerp, require, HyperParams, OptimError, Optimizer, OptimizerState};
+use super::{HyperParams, OptimError, Optimizer, OptimizerState, lerp, require};
 
 const EXP_AVG: &str = "exp_avg";
 const EXP_AVG_SQ: &str = "exp_avg_sq";
@@ -125,11 +125,7 @@ impl<T: Real> AdamCore<T> {
     }
 
     fn kind(&self) -> &'static str {
-        if self.decoupled {
-            "AdamW"
-        } else {
-            "Adam"
-        }
+        if self.decoupled { "AdamW" } else { "Adam" }
     }
 
     fn validate(&self) -> Result<(), OptimError> {
@@ -248,7 +244,7 @@ impl<T: Real> AdamCore<T> {
                 return Err(OptimError::StateKind {
                     expected: self.kind(),
                     got: state.kind(),
-                })
+                });
             }
         };
         hyper.validate(self.kind())?;

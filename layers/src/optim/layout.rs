@@ -127,14 +127,14 @@ pub(crate) fn check_step<T: Real>(
     params: &[&mut Params<T>],
     grads: &[&Params<T>],
 ) -> Result<(), OptimError> {
-    if let Some(l) = bound {
-        if params.len() != l.groups.len() {
-            return Err(OptimError::GroupCount {
-                what: "params",
-                expected: l.groups.len(),
-                got: params.len(),
-            });
-        }
+    if let Some(l) = bound
+        && params.len() != l.groups.len()
+    {
+        return Err(OptimError::GroupCount {
+            what: "params",
+            expected: l.groups.len(),
+            got: params.len(),
+        });
     }
     if grads.len() != params.len() {
         return Err(OptimError::GroupCount {

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use rnnzoo_cell::{Params, Real};
 use serde::{Deserialize, Serialize};
 
-use super::layout::{bind, check_step, for_each_tensor, Layout};
+use super::layout::{Layout, bind, check_step, for_each_tensor};
 use super::state::{check_state, import_named, put};
-use super::{lerp, require, HyperParams, OptimError, Optimizer, OptimizerState};
+use super::{HyperParams, OptimError, Optimizer, OptimizerState, lerp, require};
 
 const KIND: &str = "RMSprop";
 const SQUARE_AVG: &str = "square_avg";
@@ -273,7 +273,7 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
                 let avg = match ga.as_deref_mut() {
                     Some(ga) => {
                         ga[i] = lerp(ga[i], gi, one_minus_alpha); // grad_avg.lerp_(grad, 1 - alpha)
-                                                                  // square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_(); (-1 * a) * a is -(a * a)
+                        // square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_(); (-1 * a) * a is -(a * a)
                         (sq[i] - ga[i] * ga[i]).sqrt()
                     }
                     None => sq[i].sqrt(),

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use rnnzoo_cell::{Params, Real};
 use serde::{Deserialize, Serialize};
 
-use super::layout::{bind, check_step, for_each_tensor, Layout};
+use super::layout::{Layout, bind, check_step, for_each_tensor};
 use super::state::{check_state, import_named, put};
-use super::{require, HyperParams, OptimError, Optimizer, OptimizerState};
+use super::{HyperParams, OptimError, Optimizer, OptimizerState, require};
 
 const KIND: &str = "SGD";
 const MOMENTUM_BUFFER: &str = "momentum_buffer";

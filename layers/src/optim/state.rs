@@ -162,16 +162,16 @@ pub(crate) fn check_state(
     optional: &[&str],
 ) -> Result<Option<Layout>, OptimError> {
     let layout = state.layout.clone().map(Layout::from_groups);
-    if let Some(b) = bound {
-        if layout.as_ref() != Some(b) {
-            return Err(OptimError::StateLayout {
-                expected: b.describe(),
-                got: layout.as_ref().map_or_else(
-                    || "none (a state saved before the first step)".to_string(),
-                    Layout::describe,
-                ),
-            });
-        }
+    if let Some(b) = bound
+        && layout.as_ref() != Some(b)
+    {
+        return Err(OptimError::StateLayout {
+            expected: b.describe(),
+            got: layout.as_ref().map_or_else(
+                || "none (a state saved before the first step)".to_string(),
+                Layout::describe,
+            ),
+        });
     }
     for name in state.buffers.keys() {
         if !required.contains(&name.as_str()) && !optional.contains(&name.as_str()) {

@@ -5,7 +5,7 @@ use rand::RngCore;
 use rnnzoo_cell::{Cell, Params, Real};
 
 use super::cell::{Masked, Rows};
-use super::{variational, zoneout, RegularizeError, Regularizer};
+use super::{RegularizeError, Regularizer, variational, zoneout};
 use crate::{
     Direction, InputGrads, Inputs, Layer, LayerError, LayerTape, Output, ParamGroup, Recurrent,
 };

@@ -1,8 +1,8 @@
 //! One layer of a session: its cell's step on buffers owned for the session's lifetime.
 
-use rnnzoo_cell::gemm::{gemm_packed, MatMut, MatRef, PackedA};
+use rnnzoo_cell::gemm::{MatMut, MatRef, PackedA, gemm_packed};
 use rnnzoo_cell::scan::ScanForward;
-use rnnzoo_cell::{broadcast_bias, h_view, Cell, PointwiseForward, Real, StepForm, StepForward};
+use rnnzoo_cell::{Cell, PointwiseForward, Real, StepForm, StepForward, broadcast_bias, h_view};
 
 /// A layer's cell and everything its step writes, allocated once.
 pub(super) struct StreamLayer<'m, T> {

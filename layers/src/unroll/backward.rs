@@ -9,12 +9,12 @@
 //! (`GeneralStep::begin_pass` before the first, `end_backward` after the last). Scan cells: one
 //! call for the whole pass (`ScanPass::backward`), given the gradient at every step's state.
 
-use rnnzoo_cell::gemm::{gemm, MatMut, MatRef};
+use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
 use rnnzoo_cell::scan::ScanBackward;
-use rnnzoo_cell::{add_row_sums, Cell, Params, PointwiseBackward, Real, StepBackward, StepForm};
+use rnnzoo_cell::{Cell, Params, PointwiseBackward, Real, StepBackward, StepForm, add_row_sums};
 
 use super::forward::Shape;
-use super::work::{backward_pointwise, packs_w_hh_t, scan_chunk_steps, StepSizes, Weight};
+use super::work::{StepSizes, Weight, backward_pointwise, packs_w_hh_t, scan_chunk_steps};
 
 /// What backward needs from the tape, borrowed.
 pub(crate) struct Recorded<'a, T> {

@@ -7,12 +7,12 @@
 //! cell's `GeneralStep::begin_pass` for the pass. Either way every
 //! buffer is allocated before the loop.
 
-use rnnzoo_cell::gemm::{gemm_packed, MatMut, MatRef, PackedA};
+use rnnzoo_cell::gemm::{MatMut, MatRef, PackedA, gemm_packed};
 use rnnzoo_cell::scan::ScanForward;
-use rnnzoo_cell::{broadcast_bias, h_view, Cell, PointwiseForward, Real, StepForm, StepForward};
+use rnnzoo_cell::{Cell, PointwiseForward, Real, StepForm, StepForward, broadcast_bias, h_view};
 
 use super::work::{
-    chunk_steps, forward_pointwise, packs_w_ih, scan_chunk_steps, StepSizes, Weight,
+    StepSizes, Weight, chunk_steps, forward_pointwise, packs_w_ih, scan_chunk_steps,
 };
 
 /// What the loop produced. With `keep`, `states` holds all `T + 1` states (slot `t` is the state

@@ -279,14 +279,14 @@ impl<C> Recurrent<C> {
                 got: d_output.len(),
             });
         }
-        if let Some(d) = d_final {
-            if d.len() != s * batch {
-                return Err(LayerError::GradShape {
-                    what: "d_final",
-                    expected: s * batch,
-                    got: d.len(),
-                });
-            }
+        if let Some(d) = d_final
+            && d.len() != s * batch
+        {
+            return Err(LayerError::GradShape {
+                what: "d_final",
+                expected: s * batch,
+                got: d.len(),
+            });
         }
         if !grads.same_layout(self.cell.params()) {
             return Err(crate::layer::grads_layout_error(

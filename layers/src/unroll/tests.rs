@@ -3,14 +3,14 @@
 
 use rand::Rng;
 use rnnzoo_cell::{
-    seeded, Cell, CellExt, GeneralStep, Params, StepBackward, StepForm, StepForward,
+    Cell, CellExt, GeneralStep, Params, StepBackward, StepForm, StepForward, seeded,
 };
 use rnnzoo_gru::GruCell;
 use rnnzoo_lstm::LstmCell;
 use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
 use super::forward::Shape;
-use super::{backward, forward, reorder, Direction, Inputs, Recurrent};
+use super::{Direction, Inputs, Recurrent, backward, forward, reorder};
 
 type Cells = Vec<(&'static str, Box<dyn Cell<f64>>)>;
 
@@ -215,7 +215,7 @@ fn packed_weights_give_the_step_by_step_result() {
 
 #[test]
 fn weights_are_packed_where_packing_was_measured_to_pay() {
-    use super::work::{packs_w_hh_t, packs_w_ih, PACK_TRANSPOSED_MIN};
+    use super::work::{PACK_TRANSPOSED_MIN, packs_w_hh_t, packs_w_ih};
     // W_ih: in place for short, narrow sequences (B 1 T 100, B 8 T 20), packed from 256 columns.
     assert!(!packs_w_ih(100, 1) && !packs_w_ih(20, 8) && !packs_w_ih(255, 1));
     assert!(packs_w_ih(256, 1) && packs_w_ih(4, 64) && packs_w_ih(50, 64));

@@ -23,7 +23,7 @@
 //!   backend itself.
 
 use rayon::prelude::*;
-use rnnzoo_cell::gemm::{gemm, gemm_packed, MatMut, MatRef, PackedA};
+use rnnzoo_cell::gemm::{MatMut, MatRef, PackedA, gemm, gemm_packed};
 use rnnzoo_cell::{GatedCell, PointwiseBackward, PointwiseForward, Real};
 
 /// Columns per chunk of the hoisted products: 256 keeps a chunk of `G*H x columns` gate values

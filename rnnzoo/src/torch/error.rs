@@ -1,7 +1,7 @@
 //! What can go wrong loading a PyTorch `state_dict`.
 
-use rnnzoo_layers::file::FileError;
 use rnnzoo_layers::LayerError;
+use rnnzoo_layers::file::FileError;
 
 use crate::zoo::ZooError;
 

@@ -5,10 +5,10 @@ use std::path::Path;
 use rnnzoo_cell::{Cell, CellError, Real};
 use rnnzoo_layers::file::{FileError, Tensors};
 use rnnzoo_layers::head::Dense;
-use rnnzoo_layers::torch::{to_torch_bytes, CellSpec};
+use rnnzoo_layers::torch::{CellSpec, to_torch_bytes};
 use rnnzoo_layers::{Layer, Model, Stack};
 
-use super::{describe_parts, split, TorchError, TorchModule, TorchOptions};
+use super::{TorchError, TorchModule, TorchOptions, describe_parts, split};
 use crate::zoo::{self, Entry};
 
 /// The factory [`rnnzoo_layers::torch::load_stack`] takes: zero cells of `entry` (with biases

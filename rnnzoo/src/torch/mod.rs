@@ -58,7 +58,7 @@ mod resolve;
 use std::collections::BTreeMap;
 
 use rnnzoo_layers::file::Tensors;
-use rnnzoo_layers::torch::{parse_name, LAYER0_NAMES};
+use rnnzoo_layers::torch::{LAYER0_NAMES, parse_name};
 use rnnzoo_vanilla::Nonlinearity;
 
 use crate::zoo::Entry;
@@ -110,11 +110,10 @@ fn split(tensors: &Tensors, opts: &TorchOptions) -> Parts {
             .head_prefix
             .as_deref()
             .and_then(|p| name.strip_prefix(p))
+            && (rest == "weight" || rest == "bias")
         {
-            if rest == "weight" || rest == "bias" {
-                parts.head.insert(rest.to_string(), t.clone());
-                continue;
-            }
+            parts.head.insert(rest.to_string(), t.clone());
+            continue;
         }
         match name.strip_prefix(opts.rnn_prefix.as_str()) {
             Some(rest) if parse_name(rest).is_some() => {
@@ -223,14 +222,14 @@ fn head_shape(
             expected: "(out, in)".into(),
         });
     };
-    if let Some(b) = head.get("bias") {
-        if b.shape != [out] {
-            return Err(TorchError::HeadShape {
-                name: format!("{prefix}bias"),
-                shape: b.shape.clone(),
-                expected: format!("({out},), the weight's rows"),
-            });
-        }
+    if let Some(b) = head.get("bias")
+        && b.shape != [out]
+    {
+        return Err(TorchError::HeadShape {
+            name: format!("{prefix}bias"),
+            shape: b.shape.clone(),
+            expected: format!("({out},), the weight's rows"),
+        });
     }
     Ok((out, input, head.contains_key("bias")))
 }

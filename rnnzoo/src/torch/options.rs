@@ -1,7 +1,7 @@
 //! Where the loader looks in a `state_dict`, and what it builds.
 
-use rnnzoo_layers::head::Activation;
 use rnnzoo_layers::Readout;
+use rnnzoo_layers::head::Activation;
 use rnnzoo_vanilla::Nonlinearity;
 
 /// Where the loader finds the module and the head in a `state_dict`, and what it does with the

@@ -139,7 +139,7 @@ pub(super) fn resolve(
             return Err(TorchError::NonlinearityConflict {
                 given: nonlinearity_name(a),
                 recorded: nonlinearity_name(r).to_string(),
-            })
+            });
         }
         (Some(a), _) => (a, Settled::Argument),
         (None, Some(r)) => (r, Settled::Metadata),

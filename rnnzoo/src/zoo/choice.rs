@@ -6,7 +6,7 @@ use std::str::FromStr;
 use rand::RngCore;
 use rnnzoo_cell::{Cell, Real};
 
-use super::{get, Entry, Options, ZooError};
+use super::{Entry, Options, ZooError, get};
 
 /// A cell kind of the registry and its options: `lstm`, `lstm:forget_bias=1`.
 ///

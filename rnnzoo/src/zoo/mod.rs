@@ -30,7 +30,7 @@ mod error;
 mod option;
 
 use rand::RngCore;
-use rnnzoo_cell::{chrono, irnn, orthogonal_recurrent, Cell, CellError, ChronoGates, Params, Real};
+use rnnzoo_cell::{Cell, CellError, ChronoGates, Params, Real, chrono, irnn, orthogonal_recurrent};
 use rnnzoo_dynamical::{AntisymmetricCell, AntisymmetricConstants, CoRnnCell, CoRnnConstants};
 use rnnzoo_gru::{GruCell, GruResetBeforeCell};
 use rnnzoo_indrnn::{IndRnnCell, IndRnnOptions, RecurrentInit};
@@ -49,7 +49,7 @@ use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 
 pub use choice::CellChoice;
 pub use error::ZooError;
-pub use option::{OptionSpec, OptionValues, Options, MAX_OPTIONS};
+pub use option::{MAX_OPTIONS, OptionSpec, OptionValues, Options};
 
 /// How a cell's step is computed, as the unroller sees it ([`rnnzoo_cell::StepForm`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -208,8 +208,7 @@ const CELL_SIZE: OptionSpec = OptionSpec::integer(
      hidden size, else more than the hidden size (nn.LSTM needs proj_size < hidden_size)",
 );
 
-const LSTMP_REF: &str =
-    "Sak, Senior & Beaufays, \"Long short-term memory recurrent neural network \
+const LSTMP_REF: &str = "Sak, Senior & Beaufays, \"Long short-term memory recurrent neural network \
                          architectures for large scale acoustic modeling\", Interspeech 2014 \
                          (LSTMP, without peepholes); PyTorch's proj_size";
 
@@ -242,14 +241,11 @@ const SLSTM_FORGET: OptionSpec = OptionSpec::listed(
      stabilised by m_t",
 );
 
-const MGU_REF: &str =
-    "Zhou, Wu, Zhang & Zhou, \"Minimal gated unit for recurrent neural networks\", \
+const MGU_REF: &str = "Zhou, Wu, Zhang & Zhou, \"Minimal gated unit for recurrent neural networks\", \
                        International Journal of Automation and Computing 13(3), 2016";
-const UGRNN_REF: &str =
-    "Collins, Sohl-Dickstein & Sussillo, \"Capacity and trainability in recurrent \
+const UGRNN_REF: &str = "Collins, Sohl-Dickstein & Sussillo, \"Capacity and trainability in recurrent \
                          neural networks\", ICLR 2017";
-const CORNN_REF: &str =
-    "Rusch & Mishra, \"Coupled oscillatory recurrent neural network (coRNN): an \
+const CORNN_REF: &str = "Rusch & Mishra, \"Coupled oscillatory recurrent neural network (coRNN): an \
                          accurate and (gradient) stable architecture for learning long time \
                          dependencies\", ICLR 2021";
 const ANTISYMMETRIC_REF: &str = "Chang, Chen, Haber & Chi, \"AntisymmetricRNN: a dynamical system \
@@ -868,7 +864,7 @@ impl Entry {
                                 "0 (twice the hidden size) or a whole number above the hidden \
                                  size {hidden} (nn.LSTM needs proj_size < hidden_size)"
                             ),
-                        })
+                        });
                     }
                 };
                 Ok(match source {

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rnnzoo::cell::{seeded, Cell, Real};
+use rnnzoo::cell::{Cell, Real, seeded};
 use rnnzoo::zoo::{self, CellChoice};
 
 /// Every kind of the registry, each followed by its non-default option values

@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rnnzoo::cell::{seeded, Cell};
+use rnnzoo::cell::{Cell, seeded};
 use rnnzoo::layers::file::Tensors;
 use rnnzoo::layers::{Bidirectional, Inputs, Layer, Merge, Recurrent, Stack};
 use rnnzoo::zoo::CellChoice;

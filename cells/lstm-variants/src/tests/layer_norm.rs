@@ -1,6 +1,6 @@
 use proptest::prelude::*;
 use rnnzoo_cell::gradcheck::normal_vec;
-use rnnzoo_cell::{seeded, Cell, CellError, CellExt, GeneralStep, StepForm};
+use rnnzoo_cell::{Cell, CellError, CellExt, GeneralStep, StepForm, seeded};
 
 use super::*;
 use crate::LayerNormLstmCell;

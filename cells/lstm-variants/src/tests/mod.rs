@@ -5,9 +5,9 @@ mod layer_norm;
 mod peephole;
 mod slstm;
 
+use rnnzoo_cell::Cell;
 use rnnzoo_cell::gradcheck::{self, Report};
 use rnnzoo_cell::testing::{backward_step as backward, forward_step as forward};
-use rnnzoo_cell::Cell;
 
 /// The step's finite-difference check and the column-independence check; panics with both
 /// reports on failure.

@@ -1,6 +1,6 @@
 use proptest::prelude::*;
 use rnnzoo_cell::gradcheck::normal_vec;
-use rnnzoo_cell::{seeded, Cell, CellError, CellExt, GeneralStep, StepForm};
+use rnnzoo_cell::{Cell, CellError, CellExt, GeneralStep, StepForm, seeded};
 
 use super::*;
 use crate::PeepholeLstmCell;
@@ -170,9 +170,11 @@ fn shapes_names_form_and_errors() {
         assert!(p.data().iter().any(|v| v.abs() > 0.2), "{}", p.name());
     }
     assert!(cell.has_bias());
-    assert!(!PeepholeLstmCell::<f32>::zeros(1, 1, false)
-        .unwrap()
-        .has_bias());
+    assert!(
+        !PeepholeLstmCell::<f32>::zeros(1, 1, false)
+            .unwrap()
+            .has_bias()
+    );
     let zs = |what| Err(CellError::ZeroSize { what });
     assert_eq!(
         PeepholeLstmCell::<f32>::new(0, 3, &mut seeded(0)),

@@ -1,6 +1,6 @@
 use proptest::prelude::*;
 use rnnzoo_cell::gradcheck::normal_vec;
-use rnnzoo_cell::{seeded, Cell, CellError, CellExt, GeneralStep, StepForm};
+use rnnzoo_cell::{Cell, CellError, CellExt, GeneralStep, StepForm, seeded};
 
 use super::*;
 use crate::{ForgetGate, SlstmCell, SlstmOptions};
@@ -236,9 +236,11 @@ fn shapes_names_form_options_and_errors() {
         (one.heads(), one.forget(), ForgetGate::Exp.name()),
         (1, ForgetGate::Sigmoid, "exp")
     );
-    assert!(!SlstmCell::<f32>::zeros(2, 2, options(1, false, false))
-        .unwrap()
-        .has_bias());
+    assert!(
+        !SlstmCell::<f32>::zeros(2, 2, options(1, false, false))
+            .unwrap()
+            .has_bias()
+    );
     assert_eq!(
         SlstmCell::<f32>::zeros(2, 4, options(0, false, true)),
         Err(CellError::ZeroSize { what: "heads" })

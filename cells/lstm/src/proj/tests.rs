@@ -2,7 +2,7 @@ use super::*;
 use proptest::prelude::*;
 use rnnzoo_cell::gradcheck::{self, normal_vec};
 use rnnzoo_cell::testing::forward_step as forward;
-use rnnzoo_cell::{seeded, CellExt};
+use rnnzoo_cell::{CellExt, seeded};
 
 /// One backward step from `d_next`, its outputs NaN on entry; returns `(d_x, d_prev, grads)`.
 fn backward(
@@ -134,11 +134,12 @@ fn f32_and_f64_agree_to_f32_precision() {
     let c64 = LstmProjCell::<f64>::new(3, 5, 2, &mut seeded(4)).unwrap();
     let c32 = LstmProjCell::<f32>::new(3, 5, 2, &mut seeded(4)).unwrap();
     for (a, b) in c64.params().iter().zip(c32.params().iter()) {
-        assert!(a
-            .data()
-            .iter()
-            .zip(b.data())
-            .all(|(&x, &y)| (x - f64::from(y)).abs() < 1e-7));
+        assert!(
+            a.data()
+                .iter()
+                .zip(b.data())
+                .all(|(&x, &y)| (x - f64::from(y)).abs() < 1e-7)
+        );
     }
     let nb = 3;
     let mut rng = seeded(5);
