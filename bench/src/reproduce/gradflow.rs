@@ -164,7 +164,10 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
          Method: dL/dh_k is computed exactly by running the suffix k+1..T from the state s_k and \
          backpropagating (the initial-state gradient of that run is dL/ds_k). For the LSTM the table \
          gives the h part (c_k held fixed); the JSON also holds the whole-state norm.\n\n\
-         | model | |dL/dh_(T-{d1})| | |dL/dh_(T-{d2})| | |dL/dh_1| | factor per step back |\n\
+         The factor per step back is the geometric mean of |dL/dh_k| / |dL/dh_(k+1)| over the \
+         T-1 steps, (|dL/dh_1| / |dL/dh_T|)^(1/(T-1)): below 1 the gradient vanishes as it goes \
+         back in time, above 1 it explodes.\n\n\
+         | model | \\|dL/dh_(T-{d1})\\| | \\|dL/dh_(T-{d2})\\| | \\|dL/dh_1\\| | factor per step back |\n\
          | --- | ---: | ---: | ---: | ---: |\n"
     );
     for f in &flows {

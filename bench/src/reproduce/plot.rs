@@ -112,9 +112,14 @@ impl Chart {
         // The legend gets its own panel on the right, so it never hides a line.
         let (plot, legend) = root.split_horizontally(WIDTH);
         if self.log_y {
-            // Pad by a fraction of a decade on each side so lines do not sit on the frame.
-            let (lo, hi) = (y0 / 1.5, if y1 > y0 { y1 * 1.5 } else { y0 * 10.0 });
-            self.draw_on(&plot, x0..x1, (lo..hi).log_scale(), &kept)?;
+            let (lo, hi) = decades(y0, y1);
+            let ticks = decade_ticks(lo, hi);
+            self.draw_on(
+                &plot,
+                x0..x1,
+                (lo..hi).log_scale().with_key_points(ticks),
+                &kept,
+            )?;
         } else {
             let pad = ((y1 - y0) * 0.05).max(1e-9);
             self.draw_on(&plot, x0..x1, (y0 - pad)..(y1 + pad), &kept)?;
@@ -211,6 +216,33 @@ fn short(v: f64) -> String {
     }
 }
 
+/// A log axis from whole decade to whole decade around `[y0, y1]`, with at least a factor 3 of
+/// room on each side so no line sits on the frame (curves that end at 1 get a tick at 1 inside
+/// the frame, not on it).
+fn decades(y0: f64, y1: f64) -> (f64, f64) {
+    let mut lo = 10f64.powi((y0 / 3.0).log10().floor() as i32);
+    let mut hi = 10f64.powi((y1 * 3.0).log10().ceil() as i32);
+    if hi <= lo * 10.0 {
+        (lo, hi) = (lo / 10.0, hi * 10.0);
+    }
+    (lo.max(f64::MIN_POSITIVE), hi)
+}
+
+/// Ticks at powers of ten from `lo` to `hi` (both powers of ten): every decade when there are at
+/// most 12, else every 2nd, 5th or 10th, always on exponents that are multiples of the stride so
+/// that 1 (exponent 0) is a tick whenever it is on the axis.
+fn decade_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let (e0, e1) = (lo.log10().round() as i32, hi.log10().round() as i32);
+    let stride = [1, 2, 5, 10, 20, 50]
+        .into_iter()
+        .find(|s| (e1 - e0) / s <= 12)
+        .unwrap_or(100);
+    (e0..=e1)
+        .filter(|e| e.rem_euclid(stride) == 0)
+        .map(|e| 10f64.powi(e))
+        .collect()
+}
+
 fn bounds(v: impl Iterator<Item = f64>) -> (f64, f64) {
     v.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
         (lo.min(x), hi.max(x))
@@ -219,4 +251,22 @@ fn bounds(v: impl Iterator<Item = f64>) -> (f64, f64) {
 
 fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("plotting: {e:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_axis_spans_whole_decades_with_a_tick_at_one() {
+        // The gradient-flow curves: from 1 at k = T down to 1e-20.
+        let (lo, hi) = decades(3e-21, 1.0);
+        assert_eq!((lo, hi), (1e-21, 10.0));
+        let ticks = decade_ticks(lo, hi);
+        assert!(ticks.contains(&1.0), "{ticks:?}");
+        assert_eq!(ticks.first(), Some(&1e-20));
+        assert!(ticks.len() <= 13, "{ticks:?}");
+        // Few decades: every one is a tick.
+        assert_eq!(decade_ticks(1e-3, 10.0), [1e-3, 1e-2, 1e-1, 1.0, 10.0]);
+    }
 }
