@@ -44,7 +44,8 @@ enum Command {
     },
     /// Run an experiment (or `all`) and write NAME.json, plots and REPORT.md into --out.
     Reproduce {
-        /// The experiment, or `all`.
+        /// The experiment, or `all` for every one in this order.
+        #[arg(value_parser = experiment_names())]
         name: String,
         /// Minutes for the whole suite (the default).
         #[arg(long, conflicts_with_all = ["full", "tiny"])]
@@ -83,6 +84,19 @@ enum Command {
     Speed(SpeedArgs),
     /// GFLOP/s of one large square GEMM through rnnzoo's backend (the ceiling of `speed`).
     GemmCeiling(CeilingArgs),
+}
+
+/// `all` and every experiment's name, from the one list `reproduce::EXPERIMENTS`, so that
+/// `rnnzoo reproduce --help` lists them with their titles and a wrong name is refused with them.
+fn experiment_names() -> clap::builder::PossibleValuesParser {
+    let all = clap::builder::PossibleValue::new("all").help("every experiment below, in order");
+    clap::builder::PossibleValuesParser::new(
+        std::iter::once(all).chain(
+            reproduce::EXPERIMENTS
+                .iter()
+                .map(|e| clap::builder::PossibleValue::new(e.name).help(e.title)),
+        ),
+    )
 }
 
 #[derive(Args)]

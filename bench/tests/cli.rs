@@ -347,3 +347,30 @@ fn speed_trainer_reports_the_step_time() {
     assert!(ms > 0.0 && ms < 1000.0, "{v}");
     assert!(v["steps_timed"].as_u64().unwrap() >= 2);
 }
+
+/// Every experiment's name, from the list `reproduce all` runs.
+fn experiments() -> Vec<&'static str> {
+    rnnzoo_bench::reproduce::names()
+}
+
+#[test]
+fn reproduce_help_lists_every_experiment() {
+    let out = rnnzoo().args(["reproduce", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for name in experiments() {
+        assert!(help.contains(name), "`{name}` missing from:\n{help}");
+    }
+}
+
+#[test]
+fn reproduce_refuses_an_unknown_experiment_and_names_the_known_ones() {
+    let out = rnnzoo()
+        .args(["reproduce", "addding", "--tiny"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("addding"), "{err}");
+    assert!(err.contains("adding") && err.contains("all"), "{err}");
+}
