@@ -35,7 +35,9 @@ fn numbers(v: &Value, path: &str, out: &mut Vec<(String, f64)>) {
     }
 }
 
-fn run_tiny(name: &str) {
+/// Runs one experiment at the tiny scale, checks what every experiment must write, and returns the
+/// folder (the caller removes it) for the experiment's own checks.
+fn run_tiny(name: &str) -> PathBuf {
     let out = fresh_dir(name);
     let ctx = Context {
         seed: 0,
@@ -43,9 +45,7 @@ fn run_tiny(name: &str) {
         out: out.clone(),
         progress: false,
     };
-    let started = std::time::Instant::now();
     let outcome = run_named(name, &ctx).unwrap_or_else(|e| panic!("{name}: {e:#}"));
-    let seconds = started.elapsed().as_secs_f64();
 
     let doc: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join(format!("{name}.json"))).unwrap())
@@ -94,12 +94,9 @@ fn run_tiny(name: &str) {
         assert!(svg.contains("<polyline") || svg.contains("<path") || svg.contains("<line"));
         assert!(section.contains(p.as_str()), "{name}.md does not show {p}");
     }
-    // The tiny scale is for tests: seconds, even in an unoptimised build on a busy machine.
-    assert!(
-        seconds < 60.0,
-        "{name} took {seconds:.1} s at the tiny scale"
-    );
-    let _ = std::fs::remove_dir_all(&out);
+    // No duration is asserted: benchmarks are never timed tests (TESTING.md gives the tiny
+    // scale's times).
+    out
 }
 
 macro_rules! tiny {
@@ -107,13 +104,14 @@ macro_rules! tiny {
         $(
             #[test]
             fn $test() {
-                run_tiny($name);
+                let _ = std::fs::remove_dir_all(run_tiny($name));
             }
         )*
 
         #[test]
         fn every_experiment_has_a_tiny_test() {
-            let tested = [$($name),*];
+            // gradcheck has its own test below, which also reads its summary rows.
+            let tested = [$($name,)* "gradcheck"];
             for n in names() {
                 assert!(tested.contains(&n), "experiment `{n}` has no tiny test");
             }
@@ -130,7 +128,6 @@ tiny! {
     depth => "depth",
     charlm => "charlm",
     timeseries => "timeseries",
-    gradcheck => "gradcheck",
 }
 
 #[test]
@@ -145,16 +142,11 @@ fn an_unknown_experiment_is_an_error_that_lists_the_known_ones() {
     assert!(err.contains("adding") && err.contains("gradflow"), "{err}");
 }
 
+/// The gradient check is the costliest tiny experiment (every cell, every block, every planted
+/// level), so one run serves both the common checks and its `summary.json` rows.
 #[test]
 fn gradcheck_writes_its_sensitivity_rows_into_summary_json() {
-    let out = fresh_dir("gradcheck-summary");
-    let ctx = Context {
-        seed: 0,
-        scale: Scale::Tiny,
-        out: out.clone(),
-        progress: false,
-    };
-    run_named("gradcheck", &ctx).unwrap();
+    let out = run_tiny("gradcheck");
     let doc: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let rows = doc["rows"].as_array().unwrap();
