@@ -80,6 +80,42 @@ enum Command {
         #[arg(long, default_value = "")]
         prefix: String,
     },
+    /// Train a character-level language model on a text file (`--text input.txt --out run/`),
+    /// from flags, a TOML config (`--config run.toml`), or both (flags win).
+    Train(Box<TrainArgs>),
+    /// Bits per character of a trained language model on a text file.
+    Eval {
+        /// A checkpoint of `rnnzoo train` (`run/best.safetensors`).
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// The UTF-8 text to score.
+        #[arg(long)]
+        text: PathBuf,
+        /// One JSON object on stdout instead of the summary line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate text from a trained language model.
+    Sample {
+        /// A checkpoint of `rnnzoo train` (`run/best.safetensors`).
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// Text fed first; the output starts with it (`\n` is a newline).
+        #[arg(long, default_value = "\\n")]
+        prime: String,
+        /// Characters to generate after the prime.
+        #[arg(long, default_value_t = 500)]
+        length: usize,
+        /// Softmax temperature (below 1: likelier characters; above: more varied).
+        #[arg(long, default_value_t = 0.8)]
+        temperature: f64,
+        /// Seed of the draws.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Run a PyTorch state_dict (nn.RNN, nn.LSTM, nn.GRU; any depth and direction) on an input
+    /// file and write `output`, `h_n` (and `c_n`) as PyTorch's module returns them.
+    Predict(PredictArgs),
     /// Median times of forward (inference) and forward+backward of a layer or stack, and GFLOP/s.
     Speed(SpeedArgs),
     /// GFLOP/s of one large square GEMM through rnnzoo's backend (the ceiling of `speed`).
@@ -97,6 +133,287 @@ fn experiment_names() -> clap::builder::PossibleValuesParser {
                 .map(|e| clap::builder::PossibleValue::new(e.name).help(e.title)),
         ),
     )
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// A TOML run configuration (`rnnzoo train --print-config` prints every field).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Print the default configuration, every field documented, and exit.
+    #[arg(long)]
+    print_config: bool,
+    /// The output folder: checkpoints, metrics.jsonl, loss.svg, run.toml.
+    #[arg(long, default_value = "run")]
+    out: PathBuf,
+    /// Continue the run in --out from its latest checkpoint (bit for bit); --steps or --epochs
+    /// may extend it.
+    #[arg(long)]
+    resume: bool,
+    /// One JSON object on stdout at the end instead of the summary line.
+    #[arg(long)]
+    json: bool,
+    /// `data.text`: a UTF-8 text file (a character-level language model).
+    #[arg(long)]
+    text: Option<PathBuf>,
+    /// `data.valid_fraction`.
+    #[arg(long)]
+    valid_fraction: Option<f64>,
+    /// `model.cell`: a name of `rnnzoo cells`, options after a colon.
+    #[arg(long)]
+    cell: Option<String>,
+    /// `model.hidden`.
+    #[arg(long)]
+    hidden: Option<usize>,
+    /// `model.layers`.
+    #[arg(long)]
+    layers: Option<usize>,
+    /// `model.dropout`.
+    #[arg(long)]
+    dropout: Option<f64>,
+    /// `model.dtype`.
+    #[arg(long, value_enum)]
+    dtype: Option<Dtype>,
+    /// `train.batch`.
+    #[arg(long)]
+    batch: Option<usize>,
+    /// `train.bptt`.
+    #[arg(long)]
+    bptt: Option<usize>,
+    /// `train.steps` (updates; 0: by epochs).
+    #[arg(long)]
+    steps: Option<u64>,
+    /// `train.epochs`.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// `train.optimizer`.
+    #[arg(long, value_enum)]
+    optimizer: Option<rnnzoo_bench::train::OptimizerKind>,
+    /// `train.lr`.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// `train.schedule`.
+    #[arg(long, value_enum)]
+    schedule: Option<rnnzoo_bench::train::Schedule>,
+    /// `train.clip` (0: none).
+    #[arg(long)]
+    clip: Option<f64>,
+    /// `train.eval_every`.
+    #[arg(long)]
+    eval_every: Option<u64>,
+    /// `train.patience` (0: no early stopping).
+    #[arg(long)]
+    patience: Option<usize>,
+    /// `train.seed`.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// `train.threads` (0: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+impl TrainArgs {
+    /// The flags over `cfg`.
+    fn apply(&self, cfg: &mut rnnzoo_bench::train::RunConfig) {
+        fn set<T: Clone>(slot: &mut T, flag: &Option<T>) {
+            if let Some(v) = flag {
+                *slot = v.clone();
+            }
+        }
+        set(&mut cfg.data.text, &self.text);
+        set(&mut cfg.data.valid_fraction, &self.valid_fraction);
+        set(&mut cfg.model.cell, &self.cell);
+        set(&mut cfg.model.hidden, &self.hidden);
+        set(&mut cfg.model.layers, &self.layers);
+        set(&mut cfg.model.dropout, &self.dropout);
+        set(&mut cfg.model.dtype, &self.dtype);
+        let t = &mut cfg.train;
+        set(&mut t.batch, &self.batch);
+        set(&mut t.bptt, &self.bptt);
+        set(&mut t.steps, &self.steps);
+        set(&mut t.epochs, &self.epochs);
+        set(&mut t.optimizer, &self.optimizer);
+        set(&mut t.lr, &self.lr);
+        set(&mut t.schedule, &self.schedule);
+        set(&mut t.clip, &self.clip);
+        set(&mut t.eval_every, &self.eval_every);
+        set(&mut t.patience, &self.patience);
+        set(&mut t.seed, &self.seed);
+        set(&mut t.threads, &self.threads);
+    }
+}
+
+/// Exit status of a run stopped by SIGINT (128 + the signal's number, as a shell reports it).
+const INTERRUPTED: u8 = 130;
+
+fn run_train(a: &TrainArgs) -> anyhow::Result<ExitCode> {
+    use rnnzoo_bench::train::{self, RunConfig, run};
+    if a.print_config {
+        print!("{}", RunConfig::default_toml());
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The base is the file, or on --resume the run's own configuration; the flags go on top.
+    let mut cfg = match (&a.config, a.resume) {
+        (Some(path), _) => RunConfig::read(path)?,
+        (None, true) => {
+            train::run::read_record(&a.out.join(train::LATEST))
+                .map_err(|e| match e {
+                    train::RunError::File { .. } if !a.out.join(train::LATEST).exists() => {
+                        train::RunError::NothingToResume {
+                            path: a.out.join(train::LATEST),
+                        }
+                    }
+                    e => e,
+                })?
+                .config
+        }
+        (None, false) => RunConfig::default(),
+    };
+    a.apply(&mut cfg);
+    cfg.validate()?;
+    let interrupt = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let flag = interrupt.clone();
+        // A second handler cannot be installed in one process; the program trains once.
+        ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst))
+            .context("installing the SIGINT handler")?;
+    }
+    let opts = run::RunOptions {
+        out: a.out.clone(),
+        resume: a.resume,
+        progress: !a.json,
+        interrupt: Some(interrupt),
+    };
+    let s = speed::with_threads(threads(cfg.train.threads), || run::train(&cfg, &opts))??;
+    if a.json {
+        out!("{}", serde_json::to_string(&s)?);
+    } else {
+        out!(
+            "{} updates ({:?}), valid {:.4} bits/char (best {:.4}), {} parameters, {:.1} s; checkpoints in {}",
+            s.steps,
+            s.stopped,
+            s.valid_bpc,
+            s.best_valid_bpc,
+            s.params,
+            s.seconds,
+            a.out.display()
+        );
+    }
+    Ok(if s.stopped == run::Stopped::Interrupted {
+        eprintln!(
+            "interrupted: the state at update {} is in {}; continue with --resume",
+            s.steps,
+            a.out.join(train::LATEST).display()
+        );
+        ExitCode::from(INTERRUPTED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    /// The weights: a safetensors `state_dict` (`save_file(lstm.state_dict(), W)`).
+    #[arg(long)]
+    weights: PathBuf,
+    /// The input: safetensors with `input` (T, B, F) and optionally `lengths` (B,) int64, `h0`,
+    /// `c0` in PyTorch's shapes; or a `.npy` file with the input alone.
+    #[arg(long)]
+    input: PathBuf,
+    /// Where to write `output`, `h_n` and (LSTM) `c_n` (safetensors, PyTorch's shapes).
+    #[arg(long)]
+    output: PathBuf,
+    /// Valid steps per sample, comma-separated (`5,3,2`); overrides the file's `lengths`.
+    #[arg(long)]
+    lengths: Option<String>,
+    /// The dtype to compute and write in; default: the input's (F32 or F64).
+    #[arg(long, value_enum)]
+    dtype: Option<Dtype>,
+    /// The recurrent module's prefix in a model's state_dict (`lstm.` for `lstm.weight_ih_l0`).
+    #[arg(long, default_value = "")]
+    prefix: String,
+    /// Skip tensors of the weights file that are not the module's (other modules of a model).
+    #[arg(long)]
+    ignore_extra: bool,
+    /// An nn.RNN's nonlinearity, which a state_dict does not record. Without it: the file's
+    /// metadata, else tanh (PyTorch's default).
+    #[arg(long, value_parser = parse_nonlinearity)]
+    nonlinearity: Option<Nonlinearity>,
+    /// One JSON object on stdout instead of the summary line.
+    #[arg(long)]
+    json: bool,
+}
+
+fn run_eval(
+    checkpoint: &std::path::Path,
+    text: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<()> {
+    let e = rnnzoo_bench::eval::eval(checkpoint, text)?;
+    if json {
+        out!("{}", serde_json::to_string(&e)?);
+    } else {
+        out!(
+            "{:.4} bits per character ({:.4} nats) over {} predicted characters; {} of {} characters not in the model's vocabulary skipped{}",
+            e.bits_per_char,
+            e.nats_per_char,
+            e.predicted,
+            e.unknown,
+            e.chars,
+            if e.unknown_chars.is_empty() {
+                String::new()
+            } else {
+                format!(" ({:?})", e.unknown_chars)
+            }
+        );
+    }
+    Ok(())
+}
+
+fn run_predict(a: PredictArgs) -> anyhow::Result<()> {
+    let opts = rnnzoo_bench::predict::PredictOptions {
+        prefix: a.prefix,
+        nonlinearity: a.nonlinearity,
+        ignore_extra: a.ignore_extra,
+        lengths: a
+            .lengths
+            .as_deref()
+            .map(rnnzoo_bench::predict::parse_lengths)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--lengths {e}"))?,
+        dtype: a.dtype,
+    };
+    let s = rnnzoo_bench::predict::predict(&a.weights, &a.input, &a.output, &opts)?;
+    if a.json {
+        out!("{}", serde_json::to_string(&s)?);
+    } else {
+        let written: Vec<String> = s
+            .written
+            .iter()
+            .map(|(n, shape)| format!("{n} {shape:?}"))
+            .collect();
+        out!(
+            "{} ({} layer(s), {} direction(s), {}) on T={} B={} F={}{}{}: wrote {} to {}",
+            s.cell,
+            s.layers,
+            s.directions,
+            s.dtype,
+            s.steps,
+            s.batch,
+            s.features,
+            s.lengths
+                .as_deref()
+                .map_or(String::new(), |w| format!(", lengths from the {w}")),
+            if s.initial_state {
+                ", initial state from the file"
+            } else {
+                ""
+            },
+            written.join(", "),
+            a.output.display()
+        );
+    }
+    Ok(())
 }
 
 #[derive(Args)]
@@ -372,6 +689,35 @@ fn main() -> ExitCode {
                 prefix,
             },
         ),
+        Command::Train(a) => match run_train(&a) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
+        Command::Eval {
+            checkpoint,
+            text,
+            json,
+        } => run_eval(&checkpoint, &text, json),
+        Command::Sample {
+            checkpoint,
+            prime,
+            length,
+            temperature,
+            seed,
+        } => rnnzoo_bench::sample::sample(
+            &checkpoint,
+            &rnnzoo_bench::sample::SampleOptions {
+                prime: prime.replace("\\n", "\n"),
+                length,
+                temperature,
+                seed,
+            },
+        )
+        .and_then(|text| {
+            out!("{text}");
+            Ok(())
+        }),
+        Command::Predict(a) => run_predict(a),
         Command::Speed(a) => run_speed(a),
         Command::GemmCeiling(a) => run_ceiling(a),
     };

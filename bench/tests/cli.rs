@@ -1,12 +1,9 @@
 //! The `rnnzoo` program as a user runs it: `inspect` on good and hostile files (an error and a
 //! non-zero exit, never a panic), and output into a closed pipe.
 
+use crate::common::rnnzoo;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
-fn rnnzoo() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rnnzoo"))
-}
+use std::process::Stdio;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../layers/tests/fixtures")

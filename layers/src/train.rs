@@ -571,7 +571,22 @@ pub fn progress_bar(show: bool, len: u64, prefix: &str) -> indicatif::ProgressBa
     bar
 }
 
-fn append_json(path: &Path, value: &serde_json::Value) -> Result<(), TrainError> {
+/// Appends `value` as one line of a JSON-lines file (created if missing): how the trainer writes
+/// its metrics, and a caller's own loop can write its records the same way.
+///
+/// ```
+/// let p = std::env::temp_dir().join("rnnzoo-doc-append.jsonl");
+/// # let _ = std::fs::remove_file(&p);
+/// rnnzoo_layers::train::append_json(&p, &serde_json::json!({"step": 1}))?;
+/// rnnzoo_layers::train::append_json(&p, &serde_json::json!({"step": 2}))?;
+/// assert_eq!(std::fs::read_to_string(&p)?, "{\"step\":1}\n{\"step\":2}\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// [`TrainError::File`] ([`FileError::Io`] naming the file) if it cannot be opened or written.
+pub fn append_json(path: &Path, value: &serde_json::Value) -> Result<(), TrainError> {
     let io = |source| FileError::Io {
         path: path.display().to_string(),
         source,

@@ -7,10 +7,9 @@ use std::time::Instant;
 use anyhow::Context as _;
 use rand_chacha::ChaCha8Rng;
 use rnnzoo::cell::seeded;
-use rnnzoo::layers::head::{Activation, Dense};
 use rnnzoo::layers::optim::Adam;
 use rnnzoo::layers::train::{Batch, TrainConfig, Trainer, progress_bar};
-use rnnzoo::layers::{Layer, Model, Readout, Recurrent, Stack};
+use rnnzoo::layers::{Model, Readout, Stack};
 use serde::Serialize;
 
 use super::Scale;
@@ -26,7 +25,8 @@ pub fn pick<V>(scale: Scale, tiny: V, quick: V, full: V) -> V {
     }
 }
 
-/// A stack of `layers` recurrent layers of `kind`, `hidden` units each.
+/// A stack of `layers` recurrent layers of `kind`, `hidden` units each, in f32 (the
+/// experiments' dtype): [`crate::train::model::body`] without dropout.
 ///
 /// # Errors
 ///
@@ -38,19 +38,12 @@ pub fn body(
     layers: usize,
     seed: u64,
 ) -> anyhow::Result<Stack<f32>> {
-    let mut rng = seeded(seed);
-    let mut v: Vec<Box<dyn Layer<f32>>> = Vec::with_capacity(layers);
-    for k in 0..layers {
-        let i = if k == 0 { input } else { hidden };
-        v.push(Box::new(Recurrent::new(
-            kind.build::<f32, _>(i, hidden, &mut rng)?,
-        )));
-    }
-    Ok(Stack::new(v)?)
+    crate::train::model::body(kind, input, hidden, layers, 0.0, seed)
 }
 
 /// A model: `layers` layers of `kind` and a linear head with `outputs` outputs (regression values
-/// or logits), reading every step or the last one.
+/// or logits), reading every step or the last one: [`crate::train::model::stacked`] in f32
+/// without dropout.
 ///
 /// # Errors
 ///
@@ -64,20 +57,10 @@ pub fn model(
     readout: Readout,
     seed: u64,
 ) -> anyhow::Result<Model<f32>> {
-    let body = body(kind, input, hidden, layers, seed)?;
-    let head = Dense::new(
-        hidden,
-        outputs,
-        Activation::Identity,
-        &mut seeded(seed ^ 0x4ead),
-    )?;
-    Ok(Model::new(body, head, readout)?)
+    crate::train::model::stacked(kind, input, hidden, layers, outputs, readout, 0.0, seed)
 }
 
-/// Trainable values of a model.
-pub fn param_count(m: &Model<f32>) -> usize {
-    m.param_groups().iter().map(|g| g.params.num_values()).sum()
-}
+pub use crate::train::model::param_count;
 
 /// Values of a `kind` model of this shape (body and head).
 fn count_for(

@@ -5,18 +5,16 @@
 use std::time::Instant;
 
 use anyhow::Context as _;
-use rand::Rng;
-use rnnzoo::cell::seeded;
 use rnnzoo::datasets::{CharCorpus, Vocabulary, batchify};
-use rnnzoo::layers::loss::cross_entropy;
 use rnnzoo::layers::optim::Adam;
 use rnnzoo::layers::train::{Batch, Targets, TrainConfig, Trainer, progress_bar};
-use rnnzoo::layers::{Inputs, Model, Readout};
+use rnnzoo::layers::{Model, Readout};
 use serde::Serialize;
 
 use super::kit::{model, num, param_count};
 use super::plot::{Chart, Series};
 use super::{Context, Scale};
+use crate::train::text::{bits_per_char, one_hot, sample};
 use rnnzoo::zoo::CellChoice;
 
 /// How a language model is trained and evaluated.
@@ -136,87 +134,9 @@ pub struct LmResult {
     pub sample: String,
 }
 
-fn one_hot(ids: &[usize], v: usize) -> Vec<f32> {
-    let mut x = vec![0.0f32; ids.len() * v];
-    for (k, &id) in ids.iter().enumerate() {
-        x[k * v + id] = 1.0;
-    }
-    x
-}
-
-/// Validation bits per character: the streams walked in chunks with the state carried.
-///
-/// # Errors
-///
-/// A text too short for the batch.
-pub fn bits_per_char(
-    m: &Model<f32>,
-    ids: &[usize],
-    cfg: &LmConfig,
-    v: usize,
-) -> anyhow::Result<f64> {
-    let data = batchify(ids, cfg.batch)?;
-    let (mut state, mut nats, mut count) = (None::<Vec<f32>>, 0.0, 0usize);
-    for chunk in data.chunks(cfg.bptt)? {
-        let x = one_hot(&chunk.inputs, v);
-        let mut inputs = Inputs::new(&x, chunk.steps, chunk.batch);
-        inputs.initial = state.as_deref();
-        let p = m.predict(inputs)?;
-        let l = cross_entropy(&p.predictions, &chunk.targets, v, None)?;
-        nats += l.value * l.count as f64;
-        count += l.count;
-        state = Some(p.final_state);
-    }
-    Ok(nats / count as f64 / std::f64::consts::LN_2)
-}
-
-/// `len` characters sampled one at a time (a one-step prediction from the carried state, softmax
-/// of logits / temperature), after priming with `prime`.
-///
-/// # Errors
-///
-/// A prime with characters outside the vocabulary.
-pub fn sample(
-    m: &Model<f32>,
-    vocab: &Vocabulary,
-    prime: &str,
-    len: usize,
-    temperature: f64,
-    seed: u64,
-) -> anyhow::Result<String> {
-    let v = vocab.len();
-    let mut rng = seeded(seed);
-    let mut state: Option<Vec<f32>> = None;
-    let mut logits = Vec::new();
-    let feed = |id: usize, state: &mut Option<Vec<f32>>| -> anyhow::Result<Vec<f32>> {
-        let x = one_hot(&[id], v);
-        let mut inputs = Inputs::new(&x, 1, 1);
-        inputs.initial = state.as_deref();
-        let p = m.predict(inputs)?;
-        *state = Some(p.final_state);
-        Ok(p.predictions)
-    };
-    for id in vocab.encode(prime)? {
-        logits = feed(id, &mut state)?;
-    }
-    let mut out = Vec::with_capacity(len);
-    for _ in 0..len {
-        let z: Vec<f64> = logits.iter().map(|&l| f64::from(l) / temperature).collect();
-        let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let w: Vec<f64> = z.iter().map(|&a| (a - max).exp()).collect();
-        let mut u = rng.random::<f64>() * w.iter().sum::<f64>();
-        let mut id = v - 1;
-        for (k, &p) in w.iter().enumerate() {
-            if u < p {
-                id = k;
-                break;
-            }
-            u -= p;
-        }
-        out.push(id);
-        logits = feed(id, &mut state)?;
-    }
-    Ok(format!("{prime}{}", vocab.decode(&out)?))
+/// Validation bits per character over the config's streams and chunks.
+fn valid_bpc(m: &Model<f32>, ids: &[usize], cfg: &LmConfig) -> anyhow::Result<f64> {
+    Ok(bits_per_char(m, ids, cfg.batch, cfg.bptt)?.bits_per_char)
 }
 
 /// Trains one model with truncated BPTT (the state carried across chunks for a whole epoch, the
@@ -244,7 +164,7 @@ pub fn train(
         seed,
     )?;
     let name = format!("{} x{}", spec.kind.label(), spec.layers);
-    let initial_valid_bpc = bits_per_char(&m, &text.valid, cfg, v)?;
+    let initial_valid_bpc = valid_bpc(&m, &text.valid, cfg)?;
     let data = batchify(&text.train, cfg.batch)?;
     let config = TrainConfig {
         clip_norm: Some(cfg.clip),
@@ -265,7 +185,7 @@ pub fn train(
         let (mut state, mut nats, mut count) = (None::<Vec<f32>>, 0.0, 0usize);
         for chunk in chunks {
             let batch = Batch {
-                inputs: one_hot(&chunk.inputs, v),
+                inputs: one_hot::<f32>(&chunk.inputs, v),
                 features: v,
                 steps: chunk.steps,
                 batch: chunk.batch,
@@ -293,7 +213,7 @@ pub fn train(
         epochs.push(LmEpoch {
             epoch,
             train_bpc: nats / count.max(1) as f64 / std::f64::consts::LN_2,
-            valid_bpc: bits_per_char(trainer.model(), &text.valid, cfg, v)?,
+            valid_bpc: valid_bpc(trainer.model(), &text.valid, cfg)?,
             seconds: started.elapsed().as_secs_f64(),
         });
     }

@@ -6,7 +6,9 @@ use std::fmt;
 use rnnzoo::zoo::{CellChoice, ZooError};
 
 /// The floating-point type a case runs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Dtype {
     /// `f32` (PyTorch `float32`).
