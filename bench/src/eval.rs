@@ -1,29 +1,44 @@
-//! `rnnzoo eval --checkpoint C --text F`: bits per character of a trained language model on a
-//! text.
+//! `rnnzoo eval --checkpoint C --text F` (bits per character of a language model) or
+//! `--data F` (accuracy or mean squared error of a model of sequences).
+//!
+//! # A text
 //!
 //! The text is scored as one stream, the state carried from its first character to its last, so
 //! every character but the first is predicted from all of the text before it; the figure is the
-//! mean negative log2-likelihood of exactly those characters ([`Evaluation::predicted`] of them).
+//! mean negative log2-likelihood of exactly those characters ([`TextEvaluation::predicted`] of
+//! them).
 //!
 //! Characters the model never saw (not in its vocabulary) are **skipped**: they are removed from
-//! the stream before scoring, counted in [`Evaluation::unknown`] and listed. The model has no
+//! the stream before scoring, counted in [`TextEvaluation::unknown`] and listed. The model has no
 //! symbol for them, so no probability could be given to them; scoring them against a reserved
 //! symbol would need one at training time. The figure is then the bits per character of the
 //! known characters of the text, and says so.
+//!
+//! # Sequences
+//!
+//! The file is read with the run's own layout (`data.target_columns`, `data.features`) and task,
+//! and every sequence in it is scored: the mean loss, and the accuracy for a classifier.
 
 use std::path::Path;
 
+use rnnzoo::cell::Real;
 use serde::Serialize;
 
 use crate::speed::Dtype;
+use crate::train::model::Learned;
+use crate::train::sequences::{Layout, Sequences, Task, TaskKind};
+use crate::train::source::{Validation, score};
 use crate::train::{self, corpus::read_text, text::bits_per_char};
 
 /// Steps per forward call: the state is carried between calls, so this changes only speed.
 const CHUNK: usize = 256;
 
-/// What `rnnzoo eval` prints.
+/// Sequences per forward call when scoring sequences.
+const BATCH: usize = 64;
+
+/// What `rnnzoo eval --text` prints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Evaluation {
+pub struct TextEvaluation {
     /// Mean negative log2-likelihood of the predicted characters.
     pub bits_per_char: f64,
     /// The same in nats.
@@ -38,18 +53,38 @@ pub struct Evaluation {
     pub chars: usize,
 }
 
-/// Scores the text at `text` with the checkpoint at `checkpoint`.
+/// What `rnnzoo eval --data` prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataEvaluation {
+    /// Mean loss: cross-entropy per sequence, or mean squared error.
+    pub loss: f64,
+    /// Classification: the fraction of sequences whose largest logit is their class.
+    pub accuracy: Option<f64>,
+    /// Regression: the mean squared error (the loss).
+    pub mse: Option<f64>,
+    /// Sequences scored.
+    pub sequences: usize,
+}
+
+/// Scores the text at `text` with the language model at `checkpoint`.
 ///
 /// # Errors
 ///
-/// [`train::RunError`] for a file that is not a checkpoint of `rnnzoo train`; the text's
-/// ([`train::corpus::CorpusError`]); a text with fewer than 2 known characters.
-pub fn eval(checkpoint: &Path, text: &Path) -> anyhow::Result<Evaluation> {
+/// [`train::RunError`] for a file that is not a checkpoint of `rnnzoo train`; a checkpoint of a
+/// model of sequences; the text's ([`train::corpus::CorpusError`]); a text with fewer than 2
+/// known characters.
+pub fn eval_text(checkpoint: &Path, text: &Path) -> anyhow::Result<TextEvaluation> {
     let record = train::run::read_record(checkpoint)?;
+    let Some(vocab) = record.vocab() else {
+        anyhow::bail!(
+            "{}: a model of sequences; score it with --data, not --text",
+            checkpoint.display()
+        );
+    };
     let text = read_text(text)?;
     let (mut ids, mut unknown, mut unknown_chars) = (Vec::new(), 0, Vec::new());
     for c in text.chars() {
-        match record.vocab.id(c) {
+        match vocab.id(c) {
             Some(id) => ids.push(id),
             None => {
                 unknown += 1;
@@ -68,7 +103,7 @@ pub fn eval(checkpoint: &Path, text: &Path) -> anyhow::Result<Evaluation> {
         Dtype::F32 => bits_per_char(&train::load::<f32>(checkpoint)?.1, &ids, 1, CHUNK)?,
         Dtype::F64 => bits_per_char(&train::load::<f64>(checkpoint)?.1, &ids, 1, CHUNK)?,
     };
-    Ok(Evaluation {
+    Ok(TextEvaluation {
         bits_per_char: score.bits_per_char,
         nats_per_char: score.nats_per_char,
         predicted: score.predicted,
@@ -76,4 +111,73 @@ pub fn eval(checkpoint: &Path, text: &Path) -> anyhow::Result<Evaluation> {
         unknown_chars,
         chars: text.chars().count(),
     })
+}
+
+/// Scores every sequence of the file at `data` with the model at `checkpoint`.
+///
+/// # Errors
+///
+/// [`train::RunError`] for a file that is not a checkpoint of `rnnzoo train`; a language model's
+/// checkpoint; the file's ([`train::sequences::DataError`]); a file whose features or task do
+/// not fit the model (a class the model does not have, other outputs).
+pub fn eval_data(checkpoint: &Path, data: &Path) -> anyhow::Result<DataEvaluation> {
+    let record = train::run::read_record(checkpoint)?;
+    let Learned::Sequences { task, features } = record.learned else {
+        anyhow::bail!(
+            "{}: a language model; score it with --text, not --data",
+            checkpoint.display()
+        );
+    };
+    let layout = Layout {
+        task: match task {
+            Task::Classify { .. } => TaskKind::Classify,
+            Task::Regress { .. } => TaskKind::Regress,
+            Task::RegressSteps { .. } => TaskKind::RegressSteps,
+        },
+        ..record.config.data.layout()
+    };
+    let mut seqs = Sequences::read(data, &layout)?;
+    anyhow::ensure!(
+        seqs.features == features,
+        "{}: {} features per step; the model reads {features}",
+        data.display(),
+        seqs.features
+    );
+    match (task, seqs.task) {
+        (Task::Classify { classes }, Task::Classify { classes: got }) => {
+            anyhow::ensure!(
+                got <= classes,
+                "{}: class {} appears; the model has classes 0..{}",
+                data.display(),
+                got - 1,
+                classes - 1
+            );
+            seqs.task = task;
+        }
+        (want, got) => anyhow::ensure!(
+            want == got,
+            "{}: targets of {got:?}; the model predicts {want:?}",
+            data.display()
+        ),
+    }
+    let idx: Vec<usize> = (0..seqs.len()).collect();
+    let v = match record.config.model.dtype {
+        Dtype::F32 => scored::<f32>(checkpoint, &seqs, &idx)?,
+        Dtype::F64 => scored::<f64>(checkpoint, &seqs, &idx)?,
+    };
+    Ok(DataEvaluation {
+        loss: v.loss,
+        accuracy: v.accuracy,
+        mse: v.accuracy.is_none().then_some(v.loss),
+        sequences: v.count,
+    })
+}
+
+fn scored<T: Real>(
+    checkpoint: &Path,
+    seqs: &Sequences,
+    idx: &[usize],
+) -> anyhow::Result<Validation> {
+    let (_, model) = train::load::<T>(checkpoint)?;
+    score(&model, seqs, idx, BATCH)
 }

@@ -5,6 +5,7 @@
 //!
 //! - [`cells`]: the registry as `rnnzoo cells` prints it.
 //! - [`inspect`]: what a checkpoint or `state_dict` holds (`rnnzoo inspect`).
+//! - [`npy`]: `.npy` files as tensors.
 //! - [`predict`]: a `state_dict` run on an input file, written as PyTorch returns it
 //!   (`rnnzoo predict`).
 //! - [`train`], [`eval`], [`sample`]: a character-level language model on a user's text
@@ -15,6 +16,7 @@
 pub mod cells;
 pub mod eval;
 pub mod inspect;
+pub mod npy;
 pub mod predict;
 pub mod reproduce;
 pub mod sample;

@@ -80,17 +80,22 @@ enum Command {
         #[arg(long, default_value = "")]
         prefix: String,
     },
-    /// Train a character-level language model on a text file (`--text input.txt --out run/`),
-    /// from flags, a TOML config (`--config run.toml`), or both (flags win).
+    /// Train a character-level language model on a text file (`--text input.txt --out run/`) or
+    /// a classifier or regressor on a file of sequences (`--data seqs.csv`), from flags, a TOML
+    /// config (`--config run.toml`), or both (flags win).
     Train(Box<TrainArgs>),
-    /// Bits per character of a trained language model on a text file.
+    /// Bits per character of a language model on a text (`--text`), or accuracy / mean squared
+    /// error of a model of sequences on a data file (`--data`).
     Eval {
         /// A checkpoint of `rnnzoo train` (`run/best.safetensors`).
         #[arg(long)]
         checkpoint: PathBuf,
-        /// The UTF-8 text to score.
+        /// A UTF-8 text to score with a language model.
+        #[arg(long, required_unless_present = "data", conflicts_with = "data")]
+        text: Option<PathBuf>,
+        /// A file of sequences (.csv, .npy, .safetensors, as `train --data` reads) to score.
         #[arg(long)]
-        text: PathBuf,
+        data: Option<PathBuf>,
         /// One JSON object on stdout instead of the summary line.
         #[arg(long)]
         json: bool,
@@ -114,7 +119,8 @@ enum Command {
         seed: u64,
     },
     /// Run a PyTorch state_dict (nn.RNN, nn.LSTM, nn.GRU; any depth and direction) on an input
-    /// file and write `output`, `h_n` (and `c_n`) as PyTorch's module returns them.
+    /// file and write `output`, `h_n` (and `c_n`) as PyTorch's module returns them; or a
+    /// checkpoint of `rnnzoo train`, writing its `predictions`.
     Predict(PredictArgs),
     /// Median times of forward (inference) and forward+backward of a layer or stack, and GFLOP/s.
     Speed(SpeedArgs),
@@ -156,6 +162,18 @@ struct TrainArgs {
     /// `data.text`: a UTF-8 text file (a character-level language model).
     #[arg(long)]
     text: Option<PathBuf>,
+    /// `data.sequences`: a file of sequences with targets (.csv, .npy, .safetensors).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// `data.task` (for --data).
+    #[arg(long, value_enum)]
+    task: Option<rnnzoo_bench::train::sequences::TaskKind>,
+    /// `data.target_columns` (CSV and npy).
+    #[arg(long)]
+    target_columns: Option<usize>,
+    /// `data.features` (CSV and npy).
+    #[arg(long)]
+    features: Option<usize>,
     /// `data.valid_fraction`.
     #[arg(long)]
     valid_fraction: Option<f64>,
@@ -168,6 +186,9 @@ struct TrainArgs {
     /// `model.layers`.
     #[arg(long)]
     layers: Option<usize>,
+    /// `model.bidirectional` (for --data).
+    #[arg(long)]
+    bidirectional: bool,
     /// `model.dropout`.
     #[arg(long)]
     dropout: Option<f64>,
@@ -221,7 +242,14 @@ impl TrainArgs {
             }
         }
         set(&mut cfg.data.text, &self.text);
+        set(&mut cfg.data.sequences, &self.data);
+        set(&mut cfg.data.task, &self.task);
+        set(&mut cfg.data.target_columns, &self.target_columns);
+        set(&mut cfg.data.features, &self.features);
         set(&mut cfg.data.valid_fraction, &self.valid_fraction);
+        if self.bidirectional {
+            cfg.model.bidirectional = true;
+        }
         set(&mut cfg.model.cell, &self.cell);
         set(&mut cfg.model.hidden, &self.hidden);
         set(&mut cfg.model.layers, &self.layers);
@@ -289,11 +317,13 @@ fn run_train(a: &TrainArgs) -> anyhow::Result<ExitCode> {
         out!("{}", serde_json::to_string(&s)?);
     } else {
         out!(
-            "{} updates ({:?}), valid {:.4} bits/char (best {:.4}), {} parameters, {:.1} s; checkpoints in {}",
+            "{}: {} updates ({:?}), valid {}, {} parameters, {:.1} s; checkpoints in {}",
+            s.learned,
             s.steps,
             s.stopped,
-            s.valid_bpc,
-            s.best_valid_bpc,
+            s.valid
+                .as_ref()
+                .map_or("not validated".into(), run::headline),
             s.params,
             s.seconds,
             a.out.display()
@@ -313,7 +343,8 @@ fn run_train(a: &TrainArgs) -> anyhow::Result<ExitCode> {
 
 #[derive(Args)]
 struct PredictArgs {
-    /// The weights: a safetensors `state_dict` (`save_file(lstm.state_dict(), W)`).
+    /// The weights: a safetensors `state_dict` (`save_file(lstm.state_dict(), W)`), or a
+    /// checkpoint of `rnnzoo train` (which writes its head's `predictions`).
     #[arg(long)]
     weights: PathBuf,
     /// The input: safetensors with `input` (T, B, F) and optionally `lengths` (B,) int64, `h0`,
@@ -346,10 +377,32 @@ struct PredictArgs {
 
 fn run_eval(
     checkpoint: &std::path::Path,
-    text: &std::path::Path,
+    text: Option<&std::path::Path>,
+    data: Option<&std::path::Path>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let e = rnnzoo_bench::eval::eval(checkpoint, text)?;
+    if let Some(data) = data {
+        let e = rnnzoo_bench::eval::eval_data(checkpoint, data)?;
+        if json {
+            out!("{}", serde_json::to_string(&e)?);
+        } else if let Some(acc) = e.accuracy {
+            out!(
+                "accuracy {:.2} % ({:.4} cross-entropy) over {} sequences",
+                100.0 * acc,
+                e.loss,
+                e.sequences
+            );
+        } else {
+            out!(
+                "mean squared error {:.6} over {} sequences",
+                e.loss,
+                e.sequences
+            );
+        }
+        return Ok(());
+    }
+    let text = text.context("--text or --data")?;
+    let e = rnnzoo_bench::eval::eval_text(checkpoint, text)?;
     if json {
         out!("{}", serde_json::to_string(&e)?);
     } else {
@@ -696,8 +749,9 @@ fn main() -> ExitCode {
         Command::Eval {
             checkpoint,
             text,
+            data,
             json,
-        } => run_eval(&checkpoint, &text, json),
+        } => run_eval(&checkpoint, text.as_deref(), data.as_deref(), json),
         Command::Sample {
             checkpoint,
             prime,

@@ -1,6 +1,8 @@
 //! `rnnzoo predict`: run a PyTorch `state_dict` (`nn.RNN`, `nn.LSTM` with or without
-//! `proj_size`, `nn.GRU`; any depth and direction) on an input tensor file, and write what PyTorch's module returns: `output`, `h_n` and, for an
-//! LSTM, `c_n`, under PyTorch's shapes.
+//! `proj_size`, `nn.GRU`; any depth and direction) on an input tensor file, and write what
+//! PyTorch's module returns: `output`, `h_n` and, for an LSTM, `c_n`, under PyTorch's shapes.
+//! Or run a checkpoint of `rnnzoo train` and write its head's `predictions` (`(B, O)` for a model
+//! of whole sequences, `(T, B, O)` for a per-step model or a language model's logits).
 //!
 //! The input is a safetensors file holding `input` `(T, B, F)` and optionally `lengths` `(B,)`
 //! (int64, as PyTorch keeps them), `h0` `(layers*dirs, B, out)` and, for an LSTM, `c0`
@@ -53,6 +55,14 @@ pub enum PredictError {
         path: PathBuf,
         /// What the loader said.
         source: TorchError,
+    },
+    /// A checkpoint of `rnnzoo train` that does not load.
+    #[error("checkpoint {path}: {source}")]
+    Checkpoint {
+        /// The checkpoint.
+        path: PathBuf,
+        /// What went wrong (boxed: a run's error is large, and this one is rare).
+        source: Box<crate::train::RunError>,
     },
     /// The input file could not be read as a tensor file.
     #[error("input {path}: {source}")]
@@ -185,51 +195,21 @@ fn read_input(path: &Path) -> Result<Input, PredictError> {
     })
 }
 
-/// An `.npy` file's array as a tensor (f4 or f8, either byte order, C order).
+/// An `.npy` file's array as a tensor.
 fn read_npy(path: &Path) -> Result<Tensor, PredictError> {
-    let npy_err = |message: String| PredictError::Npy {
-        path: path.to_path_buf(),
-        message,
-    };
-    let bytes = std::fs::read(path).map_err(|source| PredictError::InputFile {
-        path: path.to_path_buf(),
-        source: FileError::Io {
-            path: path.display().to_string(),
-            source,
+    crate::npy::read(path).map_err(|e| match e {
+        crate::npy::NpyError::Io(source) => PredictError::InputFile {
+            path: path.to_path_buf(),
+            source: FileError::Io {
+                path: path.display().to_string(),
+                source,
+            },
         },
-    })?;
-    let npy = npyz::NpyFile::new(&bytes[..])
-        .map_err(|e| npy_err(format!("not a valid .npy file: {e}")))?;
-    if npy.order() != npyz::Order::C {
-        return Err(npy_err(
-            "Fortran-ordered array; save it with np.ascontiguousarray".into(),
-        ));
-    }
-    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
-    let descr = match npy.dtype() {
-        npyz::DType::Plain(ts) => ts.to_string(),
-        other => {
-            return Err(npy_err(format!(
-                "dtype {other:?}; expected float32 or float64"
-            )));
-        }
-    };
-    let data = match &descr[1..] {
-        "f4" => TensorData::F32(
-            npy.into_vec::<f32>()
-                .map_err(|e| npy_err(format!("reading float32 values: {e}")))?,
-        ),
-        "f8" => TensorData::F64(
-            npy.into_vec::<f64>()
-                .map_err(|e| npy_err(format!("reading float64 values: {e}")))?,
-        ),
-        _ => {
-            return Err(npy_err(format!(
-                "dtype {descr}; expected float32 (<f4) or float64 (<f8)"
-            )));
-        }
-    };
-    Ok(Tensor { shape, data })
+        crate::npy::NpyError::Format(message) => PredictError::Npy {
+            path: path.to_path_buf(),
+            message,
+        },
+    })
 }
 
 fn shape_str(t: &Tensor) -> String {
@@ -299,31 +279,26 @@ pub fn predict(
         TensorData::F64(_) => Dtype::F64,
         _ => Dtype::F32,
     });
-    match dtype {
-        Dtype::F32 => run::<f32>(weights, &inp, output, opts),
-        Dtype::F64 => run::<f64>(weights, &inp, output, opts),
+    // A checkpoint of `rnnzoo train` records its run; anything else is read as a state_dict.
+    let checkpoint = crate::train::run::read_record(weights).is_ok();
+    match (dtype, checkpoint) {
+        (Dtype::F32, false) => run::<f32>(weights, &inp, output, opts),
+        (Dtype::F64, false) => run::<f64>(weights, &inp, output, opts),
+        (Dtype::F32, true) => run_checkpoint::<f32>(weights, &inp, output, opts),
+        (Dtype::F64, true) => run_checkpoint::<f64>(weights, &inp, output, opts),
     }
 }
 
-fn run<T: Real>(
-    weights: &Path,
-    inp: &Input,
-    output: &Path,
-    opts: &PredictOptions,
-) -> Result<PredictSummary, PredictError> {
-    let mut topts = TorchOptions::new()
-        .rnn_prefix(&opts.prefix)
-        .ignore_extra(opts.ignore_extra);
-    if let Some(n) = opts.nonlinearity {
-        topts = topts.nonlinearity(n);
-    }
-    let (module, stack): (TorchModule, Stack<T>) =
-        torch::read_stack(weights, &topts).map_err(|source| PredictError::Weights {
-            path: weights.to_path_buf(),
-            source,
-        })?;
-    let spec = &module.spec;
+/// The input's sizes and lengths, checked against the model's input width.
+struct Shape {
+    steps: usize,
+    batch: usize,
+    features: usize,
+    lengths: Option<Vec<usize>>,
+    lengths_from_where: Option<&'static str>,
+}
 
+fn shape(inp: &Input, input_size: usize, opts: &PredictOptions) -> Result<Shape, PredictError> {
     let x = &inp.input;
     let [steps, batch, features] = x.shape[..] else {
         return Err(PredictError::Shape {
@@ -346,9 +321,9 @@ fn run<T: Real>(
             expected: "at least one step and one sample".into(),
         });
     }
-    if features != spec.input_size {
+    if features != input_size {
         return Err(PredictError::Width {
-            expected: spec.input_size,
+            expected: input_size,
             got: features,
         });
     }
@@ -364,6 +339,128 @@ fn run<T: Real>(
         (None, Some(t)) => (Some(file_lengths(t, batch, steps)?), Some("file")),
         (None, None) => (None, None),
     };
+    Ok(Shape {
+        steps,
+        batch,
+        features,
+        lengths,
+        lengths_from_where,
+    })
+}
+
+/// A checkpoint of `rnnzoo train`: the model's head outputs, `predictions`, `(B, O)` for a model
+/// of whole sequences or `(T, B, O)` for a per-step one.
+fn run_checkpoint<T: Real>(
+    weights: &Path,
+    inp: &Input,
+    output: &Path,
+    opts: &PredictOptions,
+) -> Result<PredictSummary, PredictError> {
+    let (record, model) =
+        crate::train::load::<T>(weights).map_err(|source| PredictError::Checkpoint {
+            path: weights.to_path_buf(),
+            source: Box::new(source),
+        })?;
+    if let Some(name) = [("h0", &inp.h0), ("c0", &inp.c0)]
+        .iter()
+        .find_map(|(n, t)| t.is_some().then_some(*n))
+    {
+        return Err(PredictError::Shape {
+            name: name.into(),
+            got: "given".into(),
+            expected: "no initial state with a checkpoint of `rnnzoo train` (its models start from zeros, as trained)".into(),
+        });
+    }
+    let Shape {
+        steps,
+        batch,
+        features,
+        lengths,
+        lengths_from_where,
+    } = shape(inp, model.body_input_size(), opts)?;
+    let xs = inp.input.to_vec::<T>();
+    let mut inputs = Inputs::new(&xs, steps, batch);
+    if let Some(l) = &lengths {
+        inputs = inputs.lengths(l);
+    }
+    let p = model.predict(inputs)?;
+    let o = model.head().output_size();
+    let shape = if model.readout() == rnnzoo::layers::Readout::EveryStep {
+        vec![steps, batch, o]
+    } else {
+        vec![batch, o]
+    };
+    let written = vec![("predictions".to_string(), shape.clone())];
+    let metadata = HashMap::from([
+        ("rnnzoo.cell".to_string(), record.config.model.cell.clone()),
+        (
+            "rnnzoo.predict".to_string(),
+            "predictions: the head's outputs (logits or values)".to_string(),
+        ),
+    ]);
+    write(
+        output,
+        &[("predictions".into(), shape, &p.predictions)],
+        metadata,
+    )?;
+    Ok(PredictSummary {
+        cell: record.config.model.cell.clone(),
+        mode: String::new(),
+        steps,
+        batch,
+        features,
+        layers: record.config.model.layers,
+        directions: if record.config.model.bidirectional {
+            2
+        } else {
+            1
+        },
+        dtype: T::NAME.to_string(),
+        lengths: lengths_from_where.map(String::from),
+        initial_state: false,
+        written,
+    })
+}
+
+fn write<T: Real>(
+    output: &Path,
+    tensors: &[(String, Vec<usize>, &[T])],
+    metadata: HashMap<String, String>,
+) -> Result<(), PredictError> {
+    let out_err = |source| PredictError::Output {
+        path: output.to_path_buf(),
+        source,
+    };
+    let bytes = file::serialize::<T>(tensors, metadata).map_err(out_err)?;
+    file::write_atomic(output, &bytes).map_err(out_err)
+}
+
+fn run<T: Real>(
+    weights: &Path,
+    inp: &Input,
+    output: &Path,
+    opts: &PredictOptions,
+) -> Result<PredictSummary, PredictError> {
+    let mut topts = TorchOptions::new()
+        .rnn_prefix(&opts.prefix)
+        .ignore_extra(opts.ignore_extra);
+    if let Some(n) = opts.nonlinearity {
+        topts = topts.nonlinearity(n);
+    }
+    let (module, stack): (TorchModule, Stack<T>) =
+        torch::read_stack(weights, &topts).map_err(|source| PredictError::Weights {
+            path: weights.to_path_buf(),
+            source,
+        })?;
+    let spec = &module.spec;
+
+    let Shape {
+        steps,
+        batch,
+        features,
+        lengths,
+        lengths_from_where,
+    } = shape(inp, spec.input_size, opts)?;
 
     let dirs = if spec.bidirectional { 2 } else { 1 };
     let states = spec.num_layers * dirs;
@@ -411,7 +508,7 @@ fn run<T: Real>(
         }
     };
 
-    let xs = x.to_vec::<T>();
+    let xs = inp.input.to_vec::<T>();
     let mut inputs = Inputs::new(&xs, steps, batch);
     if let Some(s) = &initial {
         inputs = inputs.initial(s);
@@ -444,12 +541,7 @@ fn run<T: Real>(
             "output h_n c_n, PyTorch's shapes".to_string(),
         ),
     ]);
-    let out_err = |source| PredictError::Output {
-        path: output.to_path_buf(),
-        source,
-    };
-    let bytes = file::serialize::<T>(&tensors, metadata).map_err(out_err)?;
-    file::write_atomic(output, &bytes).map_err(out_err)?;
+    write(output, &tensors, metadata)?;
     Ok(PredictSummary {
         cell: module.entry.name.to_string(),
         mode: module.entry.torch_mode.unwrap_or("").to_string(),

@@ -32,10 +32,16 @@ pub fn sample(checkpoint: &Path, opts: &SampleOptions) -> anyhow::Result<String>
         opts.temperature
     );
     let record = train::run::read_record(checkpoint)?;
-    if let Some(c) = opts.prime.chars().find(|&c| record.vocab.id(c).is_none()) {
+    let Some(vocab) = record.vocab() else {
+        anyhow::bail!(
+            "{}: a model of sequences, not a language model; `rnnzoo sample` needs a checkpoint of `rnnzoo train --text`",
+            checkpoint.display()
+        );
+    };
+    if let Some(c) = opts.prime.chars().find(|&c| vocab.id(c).is_none()) {
         anyhow::bail!(
             "--prime: {c:?} is not in the model's vocabulary of {} characters",
-            record.vocab.len()
+            vocab.len()
         );
     }
     match record.config.model.dtype {
@@ -50,9 +56,10 @@ fn generate<T: rnnzoo::cell::Real>(
     opts: &SampleOptions,
 ) -> anyhow::Result<String> {
     let (_, model) = train::load::<T>(checkpoint)?;
+    let vocab = record.vocab().expect("checked by the caller");
     sample_from(
         &model,
-        &record.vocab,
+        vocab,
         &opts.prime,
         opts.length,
         opts.temperature,

@@ -15,7 +15,7 @@
 //! out, _ = pad_packed_sequence(out, total_length=x.shape[0])
 //! ```
 
-use crate::common::{ok, refused, rnnzoo};
+use crate::common::{npy_f64, ok, refused, rnnzoo};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -220,17 +220,7 @@ fn an_npy_input_runs_like_the_same_safetensors_input() {
     let (weights, input) = split(&zero_state, "npy");
     let x = &case.tensors["input"];
     let npy = tmp("npy-input.npy");
-    let shape = x.shape.iter().map(|d| format!("{d}, ")).collect::<String>();
-    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({shape}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    bytes.extend(x.to_vec::<f64>().iter().flat_map(|v| v.to_le_bytes()));
-    std::fs::write(&npy, bytes).unwrap();
+    std::fs::write(&npy, npy_f64(&x.shape, &x.to_vec::<f64>())).unwrap();
 
     let from_npy = tmp("npy-out-a.safetensors");
     let from_st = tmp("npy-out-b.safetensors");

@@ -7,14 +7,14 @@ use std::time::Instant;
 use anyhow::Context as _;
 use rnnzoo::datasets::{CharCorpus, Vocabulary, batchify};
 use rnnzoo::layers::optim::Adam;
-use rnnzoo::layers::train::{Batch, Targets, TrainConfig, Trainer, progress_bar};
+use rnnzoo::layers::train::{TrainConfig, Trainer, progress_bar};
 use rnnzoo::layers::{Model, Readout};
 use serde::Serialize;
 
 use super::kit::{model, num, param_count};
 use super::plot::{Chart, Series};
 use super::{Context, Scale};
-use crate::train::text::{bits_per_char, one_hot, sample};
+use crate::train::text::{bits_per_char, chunk_batch, sample};
 use rnnzoo::zoo::CellChoice;
 
 /// How a language model is trained and evaluated.
@@ -184,17 +184,7 @@ pub fn train(
         // The state is carried across the epoch's chunks (truncated BPTT) and reset per epoch.
         let (mut state, mut nats, mut count) = (None::<Vec<f32>>, 0.0, 0usize);
         for chunk in chunks {
-            let batch = Batch {
-                inputs: one_hot::<f32>(&chunk.inputs, v),
-                features: v,
-                steps: chunk.steps,
-                batch: chunk.batch,
-                lengths: None,
-                targets: Targets::StepClasses {
-                    classes: chunk.targets,
-                    num_classes: v,
-                },
-            };
+            let batch = chunk_batch::<f32>(&chunk, v);
             let (stats, carry) = trainer
                 .step_with_state(&batch, state.as_deref())
                 .with_context(|| name.clone())?;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::sequences::{Layout, TaskKind};
 use crate::speed::Dtype;
 
 /// A run: the data, the model, the training, where it goes. Each section is a TOML table.
@@ -20,14 +21,24 @@ pub struct RunConfig {
     pub train: TrainSettings,
 }
 
-/// `[data]`: what to learn from.
+/// `[data]`: what to learn from: a text (a language model) or a file of sequences.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {
-    /// A UTF-8 text file: train a character-level language model on it. Empty: the embedded
-    /// Shakespeare corpus.
+    /// A UTF-8 text file: train a character-level language model on it. Empty (and no
+    /// `sequences`): the embedded Shakespeare corpus.
     pub text: PathBuf,
-    /// The last fraction of the text held out for validation (and early stopping).
+    /// A file of sequences with targets (`.csv`, `.npy`, `.safetensors`; see
+    /// [`super::sequences`]): classification or regression.
+    pub sequences: PathBuf,
+    /// `auto`, `classify`, `regress` or `regress-steps`.
+    pub task: TaskKind,
+    /// CSV and npy: leading cells of a row that hold the target.
+    pub target_columns: usize,
+    /// CSV and npy: values per step.
+    pub features: usize,
+    /// Held out for validation and early stopping: the last fraction of the text, or a seeded
+    /// random fraction of the sequences.
     pub valid_fraction: f64,
 }
 
@@ -35,7 +46,22 @@ impl Default for DataConfig {
     fn default() -> Self {
         Self {
             text: PathBuf::new(),
+            sequences: PathBuf::new(),
+            task: TaskKind::Auto,
+            target_columns: 1,
+            features: 1,
             valid_fraction: 0.1,
+        }
+    }
+}
+
+impl DataConfig {
+    /// The CSV/npy layout and task of the sequences.
+    pub fn layout(&self) -> Layout {
+        Layout {
+            task: self.task,
+            target_columns: self.target_columns,
+            features: self.features,
         }
     }
 }
@@ -50,6 +76,8 @@ pub struct ModelConfig {
     pub hidden: usize,
     /// Stacked layers.
     pub layers: usize,
+    /// Both directions in every layer (outputs concatenated, as PyTorch's); sequences only.
+    pub bidirectional: bool,
     /// Dropout between layers (on each layer's output but the last), as char-rnn's.
     pub dropout: f64,
     /// `f32` or `f64`.
@@ -63,6 +91,7 @@ impl Default for ModelConfig {
             cell: "lstm".into(),
             hidden: 128,
             layers: 2,
+            bidirectional: false,
             dropout: 0.0,
             dtype: Dtype::F32,
         }
@@ -99,13 +128,14 @@ pub enum OptimizerKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainSettings {
-    /// Parallel streams of text per update.
+    /// Parallel streams of text, or sequences, per update.
     pub batch: usize,
-    /// Truncated-BPTT length: steps per update, the state carried across updates.
+    /// Text: the truncated-BPTT length (steps per update, the state carried across updates).
+    /// Sequences are unrolled whole.
     pub bptt: usize,
     /// Updates to make; 0: as many as `epochs` passes take.
     pub steps: u64,
-    /// Passes over the training text (when `steps` is 0).
+    /// Passes over the training data (when `steps` is 0).
     pub epochs: usize,
     /// The optimizer: `adam`, `adamw`, `sgd` or `rmsprop`.
     pub optimizer: OptimizerKind,
@@ -192,8 +222,21 @@ pub const FIELDS: &[(&str, &str)] = &[
         "A UTF-8 text file: a character-level language model is trained on it. Empty: the embedded Shakespeare corpus.",
     ),
     (
+        "data.sequences",
+        "A file of sequences with targets instead: .csv or .npy (one sequence per row, the target first) or .safetensors (x (T, N, F), y, lengths).",
+    ),
+    (
+        "data.task",
+        "For sequences: auto (from the file), classify, regress (values per sequence) or regress-steps (values at every step).",
+    ),
+    (
+        "data.target_columns",
+        "CSV and npy: leading cells of a row that hold the target.",
+    ),
+    ("data.features", "CSV and npy: values per step."),
+    (
         "data.valid_fraction",
-        "The last fraction of the text, held out for validation and early stopping (0 < f < 1).",
+        "Held out for validation and early stopping: the last fraction of the text, or a seeded random fraction of the sequences (0 < f < 1).",
     ),
     (
         "model.cell",
@@ -202,22 +245,29 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("model.hidden", "Hidden units per layer."),
     ("model.layers", "Stacked layers."),
     (
+        "model.bidirectional",
+        "Both directions in every layer (sequences only: a language model reads forward).",
+    ),
+    (
         "model.dropout",
         "Dropout on each layer's output but the last's, as char-rnn's (0 <= p < 1).",
     ),
     ("model.dtype", "f32 or f64."),
-    ("train.batch", "Parallel streams of text per update."),
+    (
+        "train.batch",
+        "Parallel streams of text, or sequences, per update.",
+    ),
     (
         "train.bptt",
-        "Truncated-BPTT length: steps per update; the state is carried across updates within an epoch.",
+        "Text: truncated-BPTT length, steps per update; the state is carried across updates within an epoch. Sequences are unrolled whole.",
     ),
     (
         "train.steps",
-        "Updates to make; 0: as many as `epochs` passes over the training text take.",
+        "Updates to make; 0: as many as `epochs` passes over the training data take.",
     ),
     (
         "train.epochs",
-        "Passes over the training text, when `steps` is 0.",
+        "Passes over the training data, when `steps` is 0.",
     ),
     ("train.optimizer", "adam, adamw, sgd or rmsprop."),
     ("train.lr", "The learning rate (> 0)."),
@@ -294,6 +344,26 @@ impl RunConfig {
             })
         };
         let (d, m, t) = (&self.data, &self.model, &self.train);
+        if !d.text.as_os_str().is_empty() && !d.sequences.as_os_str().is_empty() {
+            return bad(
+                "data.sequences",
+                d.sequences.display().to_string(),
+                "one source: data.text or data.sequences, not both",
+            );
+        }
+        if d.target_columns == 0 {
+            return bad("data.target_columns", "0".into(), "at least 1");
+        }
+        if d.features == 0 {
+            return bad("data.features", "0".into(), "at least 1");
+        }
+        if m.bidirectional && d.sequences.as_os_str().is_empty() {
+            return bad(
+                "model.bidirectional",
+                "true".into(),
+                "false for a language model, which predicts each character from the ones before it",
+            );
+        }
         if !(d.valid_fraction > 0.0 && d.valid_fraction < 1.0) {
             return bad(
                 "data.valid_fraction",

@@ -79,7 +79,7 @@ impl Corpus {
     /// use rnnzoo_bench::train::{corpus::Corpus, DataConfig};
     /// let p = std::env::temp_dir().join("rnnzoo-doc-corpus.txt");
     /// std::fs::write(&p, "abcabcabca")?;
-    /// let c = Corpus::load(&DataConfig { text: p, valid_fraction: 0.2 })?;
+    /// let c = Corpus::load(&DataConfig { text: p, valid_fraction: 0.2, ..Default::default() })?;
     /// assert_eq!((c.vocab.len(), c.train.len(), c.valid.len()), (3, 8, 2));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

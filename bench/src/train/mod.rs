@@ -1,9 +1,11 @@
 //! `rnnzoo train`, and the checkpoints `rnnzoo eval` and `rnnzoo sample` read: a character-level
-//! language model trained on any UTF-8 text file.
+//! language model on any UTF-8 text file, or a classifier or regressor on a file of sequences.
 //!
 //! - [`config`]: the run configuration (TOML, every field documented, flags on top).
 //! - [`corpus`]: the text, its vocabulary and its split.
 //! - [`model`]: the stack and head a run trains (the experiments' builders too).
+//! - [`sequences`]: a dataset of sequences with targets from a CSV, npy or safetensors file.
+//! - [`source`]: a run's batches and validation, from a text or sequences.
 //! - [`text`]: one-hot inputs, bits per character, sampling, in any dtype.
 //! - [`run`]: the loop, its checkpoints, metrics, resume and interrupt.
 //!
@@ -14,7 +16,9 @@
 //! let opts = rnnzoo_bench::train::run::RunOptions { out: "run".into(), ..Default::default() };
 //! rnnzoo_bench::train::run::train(&cfg, &opts)?;
 //! let (record, model) = rnnzoo_bench::train::load::<f32>("run/best.safetensors".as_ref())?;
-//! let text = rnnzoo_bench::train::text::sample(&model, &record.vocab, "ROMEO:", 200, 0.8, 1)?;
+//! if let rnnzoo_bench::train::model::Learned::Text { vocab } = &record.learned {
+//!     let text = rnnzoo_bench::train::text::sample(&model, vocab, "ROMEO:", 200, 0.8, 1)?;
+//! }
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
@@ -22,6 +26,8 @@ pub mod config;
 pub mod corpus;
 pub mod model;
 pub mod run;
+pub mod sequences;
+pub mod source;
 pub mod text;
 
 use std::path::Path;
@@ -53,7 +59,7 @@ pub fn load<T: Real>(path: &Path) -> Result<(RunRecord, Model<T>), RunError> {
     let record = run::read_record(path)?;
     let mut m = model::build::<T>(
         &record.config.model,
-        record.vocab.len(),
+        &record.learned,
         record.config.train.seed,
     )
     .map_err(|e| RunError::NotARun {

@@ -1,12 +1,66 @@
-//! The model a run trains: a stack of the registry's cells (dropout between layers, if asked) and
-//! a linear head, in any dtype. The experiments' builders are these too.
+//! The model a run trains: a stack of the registry's cells (both directions if asked, dropout
+//! between layers if asked) and a linear head, in any dtype. The experiments' builders are these
+//! too.
 
 use rnnzoo::cell::{Real, seeded};
+use rnnzoo::datasets::Vocabulary;
 use rnnzoo::layers::head::{Activation, Dense};
-use rnnzoo::layers::{Layer, Model, Readout, Recurrent, Stack};
+use rnnzoo::layers::{Bidirectional, Layer, Merge, Model, Readout, Recurrent, Stack};
 use rnnzoo::zoo::CellChoice;
+use serde::{Deserialize, Serialize};
 
 use super::config::ModelConfig;
+use super::sequences::Task;
+
+/// What a run learns, with the sizes its model needs: recorded in every checkpoint, so that
+/// `eval`, `sample` and `predict` rebuild the model from the file alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Learned {
+    /// A character-level language model over `vocab`: one-hot inputs, logits at every step.
+    Text {
+        /// The characters, in id order.
+        vocab: Vocabulary,
+    },
+    /// A task on sequences of `features` values per step.
+    Sequences {
+        /// The task and its outputs.
+        task: Task,
+        /// Values per step.
+        features: usize,
+    },
+}
+
+impl Learned {
+    /// The model's input width.
+    pub fn input(&self) -> usize {
+        match self {
+            Learned::Text { vocab } => vocab.len(),
+            Learned::Sequences { features, .. } => *features,
+        }
+    }
+
+    /// The head's outputs.
+    pub fn outputs(&self) -> usize {
+        match self {
+            Learned::Text { vocab } => vocab.len(),
+            Learned::Sequences { task, .. } => task.outputs(),
+        }
+    }
+
+    /// Where the head reads: every step for a language model and per-step regression, else the
+    /// final states of the top layer's directions (`cat(h_n[-2], h_n[-1])`).
+    pub fn readout(&self) -> Readout {
+        match self {
+            Learned::Text { .. }
+            | Learned::Sequences {
+                task: Task::RegressSteps { .. },
+                ..
+            } => Readout::EveryStep,
+            Learned::Sequences { .. } => Readout::FinalStates,
+        }
+    }
+}
 
 /// A stack of `layers` layers of `kind`, `hidden` units each, with `dropout` on every layer's
 /// output but the last. The cells' weights come from one random source seeded by `seed`, drawn
@@ -38,7 +92,10 @@ pub fn body<T: Real>(
             kind.build::<T, _>(i, hidden, &mut rng)?,
         )));
     }
-    let stack = Stack::new(v)?;
+    with_dropout(Stack::new(v)?, dropout)
+}
+
+fn with_dropout<T: Real>(stack: Stack<T>, dropout: f64) -> anyhow::Result<Stack<T>> {
     Ok(if dropout > 0.0 {
         stack.with_dropout(dropout)?
     } else {
@@ -80,43 +137,75 @@ pub fn stacked<T: Real>(
     Ok(Model::new(body, head, readout)?)
 }
 
-/// The language model of a run: one-hot inputs over a vocabulary of `vocab` characters, logits
-/// over it at every step.
+/// The model of a run: a stack of `cfg.layers` layers of `cfg.cell` (both directions when
+/// `cfg.bidirectional`, outputs concatenated), dropout between layers, and a linear head sized and
+/// read as `learned` says.
 ///
 /// ```
-/// use rnnzoo_bench::train::{model::build, ModelConfig};
-/// let m = build::<f32>(&ModelConfig::default(), 65, 0)?; // char-rnn's 2 x 128 LSTM
-/// assert_eq!((m.body_input_size(), m.head().output_size()), (65, 65));
+/// use rnnzoo::datasets::Vocabulary;
+/// use rnnzoo_bench::train::{model::{build, Learned}, sequences::Task, ModelConfig};
+/// let text = Learned::Text { vocab: Vocabulary::from_text("abcde")? };
+/// let m = build::<f32>(&ModelConfig::default(), &text, 0)?; // char-rnn's 2 x 128 LSTM
+/// assert_eq!((m.body_input_size(), m.head().output_size()), (5, 5));
+/// let cfg = ModelConfig { cell: "gru".into(), hidden: 8, bidirectional: true, ..ModelConfig::default() };
+/// let seqs = Learned::Sequences { task: Task::Classify { classes: 3 }, features: 2 };
+/// let m = build::<f64>(&cfg, &seqs, 0)?;
+/// assert_eq!((m.body_input_size(), m.head().input_size(), m.head().output_size()), (2, 16, 3));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
 /// # Errors
 ///
 /// An unknown cell or option (the registry's error lists what exists), and [`body`]'s.
-pub fn build<T: Real>(cfg: &ModelConfig, vocab: usize, seed: u64) -> anyhow::Result<Model<T>> {
+pub fn build<T: Real>(cfg: &ModelConfig, learned: &Learned, seed: u64) -> anyhow::Result<Model<T>> {
     let kind: CellChoice = cfg
         .cell
         .parse()
         .map_err(|e| anyhow::anyhow!("`model.cell` = {:?}: {e}", cfg.cell))?;
-    stacked::<T>(
-        kind,
-        vocab,
-        cfg.hidden,
-        cfg.layers,
-        vocab,
-        Readout::EveryStep,
-        cfg.dropout,
-        seed,
-    )
+    let (input, outputs) = (learned.input(), learned.outputs());
+    if !cfg.bidirectional {
+        return stacked::<T>(
+            kind,
+            input,
+            cfg.hidden,
+            cfg.layers,
+            outputs,
+            learned.readout(),
+            cfg.dropout,
+            seed,
+        );
+    }
+    let mut rng = seeded(seed);
+    let mut layers: Vec<Box<dyn Layer<T>>> = Vec::with_capacity(cfg.layers);
+    for k in 0..cfg.layers {
+        let i = if k == 0 { input } else { 2 * cfg.hidden };
+        let forward = Recurrent::new(kind.build::<T, _>(i, cfg.hidden, &mut rng)?);
+        let backward = Recurrent::new(kind.build::<T, _>(i, cfg.hidden, &mut rng)?);
+        layers.push(Box::new(Bidirectional::new(
+            forward,
+            backward,
+            Merge::Concat,
+        )?));
+    }
+    let body = with_dropout(Stack::new(layers)?, cfg.dropout)?;
+    let head = Dense::new(
+        2 * cfg.hidden,
+        outputs,
+        Activation::Identity,
+        &mut seeded(seed ^ 0x4ead),
+    )?;
+    Ok(Model::new(body, head, learned.readout())?)
 }
 
 /// Trainable values of a model (body and head).
 ///
 /// ```
-/// use rnnzoo_bench::train::{model::{build, param_count}, ModelConfig};
+/// use rnnzoo::datasets::Vocabulary;
+/// use rnnzoo_bench::train::{model::{build, param_count, Learned}, ModelConfig};
 /// let cfg = ModelConfig { cell: "rnn-tanh".into(), hidden: 4, layers: 1, ..ModelConfig::default() };
+/// let text = Learned::Text { vocab: Vocabulary::from_text("abc")? };
 /// // weight_ih 4x3, weight_hh 4x4, two biases of 4; head 3x4 + 3.
-/// assert_eq!(param_count(&build::<f32>(&cfg, 3, 0)?), 12 + 16 + 8 + 12 + 3);
+/// assert_eq!(param_count(&build::<f32>(&cfg, &text, 0)?), 12 + 16 + 8 + 12 + 3);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn param_count<T: Real>(m: &Model<T>) -> usize {

@@ -1,7 +1,12 @@
-//! The training loop of `rnnzoo train` for a character-level language model: truncated BPTT
-//! over `batch` contiguous streams (char-rnn's and PyTorch's `word_language_model`'s recipe),
-//! validation every `eval_every` updates, checkpoints, metrics, early stopping, resume, and a
-//! checkpoint on SIGINT.
+//! The training loop of `rnnzoo train`: validation every `eval_every` updates, checkpoints,
+//! metrics, early stopping, resume, and a checkpoint on SIGINT, over one of two sources:
+//!
+//! - **a text**: a character-level language model, truncated BPTT over `batch` contiguous streams
+//!   (char-rnn's and PyTorch's `word_language_model`'s recipe), the state carried across updates
+//!   within an epoch and reset at each epoch's start;
+//! - **sequences** ([`super::sequences`]): minibatches of `batch` sequences, each unrolled whole
+//!   (padded to the longest, with lengths), in an order shuffled per epoch from the seed; a seeded
+//!   random `valid_fraction` of them held out.
 //!
 //! # What is written into `--out`
 //!
@@ -10,17 +15,18 @@
 //!   count, and in its `extra` record the run's configuration, the vocabulary, the position in the
 //!   data and the carried state, so `--resume` continues bit for bit.
 //! - `best.safetensors`: the same at the best validation loss so far.
-//! - `metrics.jsonl`: one JSON object per validation (`step`, `epoch`, `lr`, `train_bpc`,
-//!   `valid_bpc`, `valid_predicted`, `seconds`, `chars_per_second`).
-//! - `loss.svg`: training and validation bits per character against updates.
+//! - `metrics.jsonl`: one JSON object per validation ([`Metrics`]: `step`, `epoch`, `lr`,
+//!   `train_loss`, `valid_loss`, and `train_bpc`/`valid_bpc` for a text, `valid_accuracy` for
+//!   classification, `valid_count`, `seconds`, `per_second`).
+//! - `loss.svg`: training and validation loss (bits per character for a text) against updates.
 //! - `run.toml`: the configuration the run used, flags applied.
 //!
 //! # Resume
 //!
-//! The state is carried across updates within an epoch and reset at each epoch's start. Every
-//! quantity the next update depends on is in the checkpoint, so training `N` updates, stopping,
-//! and resuming to `M` gives the weights an uninterrupted run to `M` gives, bit for bit (a test
-//! checks it), and the same `metrics.jsonl`.
+//! Every quantity the next update depends on is in the checkpoint (for a text, the carried state
+//! too; a sequence epoch's order is a function of the seed and the epoch), so training `N`
+//! updates, stopping, and resuming to `M` gives the weights an uninterrupted run to `M` gives, bit
+//! for bit (tests check both sources), and the same `metrics.jsonl`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,17 +34,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rnnzoo::cell::Real;
-use rnnzoo::datasets::{TokenChunk, Vocabulary, batchify};
 use rnnzoo::layers::checkpoint::{load_training, save_training};
 use rnnzoo::layers::file::{FileError, write_atomic};
 use rnnzoo::layers::optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
-use rnnzoo::layers::train::{Batch, Targets, TrainConfig, Trainer, append_json, progress_bar};
+use rnnzoo::layers::train::{TrainConfig, Trainer, append_json, progress_bar};
 use serde::{Deserialize, Serialize};
 
 use super::config::{OptimizerKind, RunConfig, Schedule};
-use super::corpus::Corpus;
-use super::text::{bits_per_char, one_hot};
-use super::{BEST, LATEST, model};
+use super::model::{self, Learned};
+use super::sequences::Task;
+use super::source::{Source, Validation};
+use super::{BEST, LATEST};
 use crate::reproduce::plot::{Chart, Series};
 use crate::speed::Dtype;
 
@@ -72,16 +78,16 @@ pub enum Stopped {
 pub struct RunSummary {
     /// Updates made in all (across resumes).
     pub steps: u64,
-    /// Validation bits per character at the last validation.
-    pub valid_bpc: f64,
-    /// The best of them.
-    pub best_valid_bpc: f64,
+    /// The last validation of this invocation (none if it validated nothing).
+    pub valid: Option<Validation>,
+    /// The best validation loss of the run.
+    pub best_valid_loss: Option<f64>,
     /// Why it stopped.
     pub stopped: Stopped,
     /// Seconds of this invocation.
     pub seconds: f64,
-    /// Characters in the vocabulary.
-    pub vocab: usize,
+    /// What was learned.
+    pub learned: String,
     /// Trainable values.
     pub params: usize,
 }
@@ -95,16 +101,26 @@ pub struct Metrics {
     pub epoch: u64,
     /// The learning rate of the last update.
     pub lr: f64,
-    /// Mean training bits per character over the updates since the previous line.
-    pub train_bpc: f64,
-    /// Validation bits per character.
-    pub valid_bpc: f64,
-    /// Characters predicted in the validation text.
-    pub valid_predicted: usize,
+    /// Mean training loss over the updates since the previous line, per predicted item (nats per
+    /// character for a text; cross-entropy or mean squared error for sequences).
+    pub train_loss: f64,
+    /// The validation loss, the same way.
+    pub valid_loss: f64,
+    /// A text: `train_loss` in bits per character.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_bpc: Option<f64>,
+    /// A text: `valid_loss` in bits per character.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_bpc: Option<f64>,
+    /// Classification: the fraction of validation sequences whose largest logit is their class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_accuracy: Option<f64>,
+    /// What the validation averaged over: characters predicted, or sequences.
+    pub valid_count: usize,
     /// Seconds of training so far (across resumes).
     pub seconds: f64,
-    /// Training characters per second since the previous line.
-    pub chars_per_second: f64,
+    /// Training characters (text) or sequences per second since the previous line.
+    pub per_second: f64,
 }
 
 /// The caller's record in a checkpoint: everything beyond the trainer's own state that the next
@@ -113,12 +129,13 @@ pub struct Metrics {
 pub struct RunRecord {
     /// The configuration.
     pub config: RunConfig,
-    /// The vocabulary (the model's input and output symbols, in id order).
-    pub vocab: Vocabulary,
+    /// What is learned, with the model's sizes (a text's vocabulary, a task's outputs).
+    pub learned: Learned,
     /// The carried state after the last update (empty at an epoch's start), in f64 (exact for
     /// an f32 model too).
     pub state: Vec<f64>,
-    /// Training nats and predicted characters since the last metrics line.
+    /// The training loss summed over the items predicted since the last metrics line, and their
+    /// count.
     pub pending: (f64, u64),
     /// The best validation bits per character so far (none before the first validation).
     pub best: Option<f64>,
@@ -129,6 +146,14 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// A language model's vocabulary (`None` for a model of sequences).
+    pub fn vocab(&self) -> Option<&rnnzoo::datasets::Vocabulary> {
+        match &self.learned {
+            Learned::Text { vocab } => Some(vocab),
+            Learned::Sequences { .. } => None,
+        }
+    }
+
     /// Records the position's carried state and pending training loss.
     fn keep<T: Real>(&mut self, state: Option<&[T]>, pending: (f64, u64)) {
         self.state = state
@@ -155,15 +180,17 @@ pub enum RunError {
         /// What is missing or wrong.
         why: String,
     },
-    /// The text is too short for the batch and the validation split.
+    /// The data is too short for the batch and the validation split.
     #[error(
-        "the {part} text has {chars} characters; {batch} streams need at least {need} (lower train.batch or raise data.valid_fraction)"
+        "the {part} has {chars} {unit}; {batch} streams need at least {need} (lower train.batch, raise data.valid_fraction, or give more data)"
     )]
     TooShort {
-        /// `training` or `validation`.
+        /// `training text`, `validation text` or `file of sequences`.
         part: &'static str,
-        /// Its characters.
+        /// Its characters or sequences.
         chars: usize,
+        /// `characters` or `sequences`.
+        unit: &'static str,
         /// Streams.
         batch: usize,
         /// Characters needed.
@@ -215,7 +242,7 @@ fn optimizer<T: Real>(kind: OptimizerKind, lr: f64) -> Box<dyn Optimizer<T>> {
 /// let mut cfg = RunConfig::default();
 /// cfg.data.text = "input.txt".into();
 /// let s = train(&cfg, &RunOptions { out: "run".into(), ..Default::default() })?;
-/// println!("{} updates, valid {:.3} bits/char", s.steps, s.valid_bpc);
+/// println!("{} updates, valid {:?}", s.steps, s.valid.and_then(|v| v.bpc));
 /// # Ok::<(), anyhow::Error>(())
 /// ```
 ///
@@ -257,46 +284,27 @@ pub fn read_record(path: &Path) -> Result<RunRecord, RunError> {
         .map_err(|e| not(format!("no run record of `rnnzoo train`: {e}")))
 }
 
-fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSummary> {
-    let started = Instant::now();
-    std::fs::create_dir_all(&opts.out).map_err(|source| RunError::File {
-        path: opts.out.clone(),
+fn io_error(path: &Path, source: std::io::Error) -> RunError {
+    RunError::File {
+        path: path.to_path_buf(),
         source: FileError::Io {
-            path: opts.out.display().to_string(),
+            path: path.display().to_string(),
             source,
         },
-    })?;
+    }
+}
+
+fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSummary> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&opts.out).map_err(|e| io_error(&opts.out, e))?;
     let latest = opts.out.join(LATEST);
     let best_path = opts.out.join(BEST);
     let metrics_path = opts.out.join("metrics.jsonl");
 
-    let corpus = Corpus::load(&cfg.data)?;
+    let source = Source::open(cfg)?;
+    let learned = source.learned();
     let t = &cfg.train;
-    let need = 2 * t.batch;
-    if corpus.train.len() < need {
-        return Err(RunError::TooShort {
-            part: "training",
-            chars: corpus.train.len(),
-            batch: t.batch,
-            need,
-        }
-        .into());
-    }
-    // Validation uses the training batch when the held-out text allows it, else fewer streams.
-    let valid_batch = t.batch.min(corpus.valid.len() / 2);
-    if valid_batch == 0 {
-        return Err(RunError::TooShort {
-            part: "validation",
-            chars: corpus.valid.len(),
-            batch: 1,
-            need: 2,
-        }
-        .into());
-    }
-    let v = corpus.vocab.len();
-    let data = batchify(&corpus.train, t.batch)?;
-    let chunks: Vec<TokenChunk> = data.chunks(t.bptt)?.collect();
-    let per_epoch = chunks.len() as u64;
+    let per_epoch = source.per_epoch();
     let total = if t.steps > 0 {
         t.steps
     } else {
@@ -309,19 +317,13 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
         }
         let saved = read_record(&latest)?;
         anyhow::ensure!(
-            saved.vocab == corpus.vocab,
-            "--resume: the text's vocabulary ({} characters) is not the checkpoint's ({}); resume on the text the run was started with",
-            v,
-            saved.vocab.len()
+            saved.learned == learned,
+            "--resume: the data ({}) is not the checkpoint's ({}); resume on the data the run was started with",
+            describe(&learned),
+            describe(&saved.learned)
         );
-        let m = model::build::<T>(&saved.config.model, v, saved.config.train.seed)?;
-        let bytes = std::fs::read(&latest).map_err(|source| RunError::File {
-            path: latest.clone(),
-            source: FileError::Io {
-                path: latest.display().to_string(),
-                source,
-            },
-        })?;
+        let m = model::build::<T>(&saved.config.model, &learned, saved.config.train.seed)?;
+        let bytes = std::fs::read(&latest).map_err(|e| io_error(&latest, e))?;
         let (trainer, _) = load_training(m, &bytes).map_err(|source| RunError::File {
             path: latest.clone(),
             source,
@@ -329,7 +331,7 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
         truncate_metrics(&metrics_path, trainer.steps())?;
         (trainer, saved)
     } else {
-        let m = model::build::<T>(&cfg.model, v, t.seed)?;
+        let m = model::build::<T>(&cfg.model, &learned, t.seed)?;
         let config = TrainConfig {
             clip_norm: (t.clip > 0.0).then_some(t.clip),
             seed: t.seed,
@@ -339,7 +341,7 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
         let trainer = Trainer::new(m, optimizer::<T>(t.optimizer, t.lr), config);
         let record = RunRecord {
             config: cfg.clone(),
-            vocab: corpus.vocab.clone(),
+            learned: learned.clone(),
             state: Vec::new(),
             pending: (0.0, 0),
             best: None,
@@ -357,20 +359,11 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
         conflicts.join(", ")
     );
     record.config = cfg.clone();
-    let run_cfg = record.config.clone();
-    std::fs::write(
-        opts.out.join("run.toml"),
-        toml::to_string(&run_cfg).map_err(|e| anyhow::anyhow!("run.toml: {e}"))?,
-    )
-    .map_err(|source| RunError::File {
-        path: opts.out.join("run.toml"),
-        source: FileError::Io {
-            path: "run.toml".into(),
-            source,
-        },
-    })?;
-    let t = &run_cfg.train;
+    let run_toml = opts.out.join("run.toml");
+    let toml_text = toml::to_string(cfg).map_err(|e| anyhow::anyhow!("run.toml: {e}"))?;
+    std::fs::write(&run_toml, toml_text).map_err(|e| io_error(&run_toml, e))?;
     let params = model::param_count(trainer.model());
+    let is_text = matches!(learned, Learned::Text { .. });
 
     let save = |trainer: &Trainer<T>, record: &RunRecord, path: &Path| -> Result<(), RunError> {
         let extra = serde_json::to_value(record).expect("a run record serialises");
@@ -385,37 +378,28 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
     bar.set_position(first.min(total));
     let mut state: Option<Vec<T>> = (!record.state.is_empty())
         .then(|| record.state.iter().map(|&x| T::from_f64_lossy(x)).collect());
-    let (mut nats, mut predicted) = record.pending;
+    let (mut loss_sum, mut items) = record.pending;
     let mut interval_started = Instant::now();
-    let mut interval_chars = 0usize;
+    let mut interval_items = 0usize;
     let mut stopped = Stopped::Finished;
-    let mut last_valid = f64::NAN;
+    let mut last_valid = None;
+    let unit = if is_text { "chars" } else { "sequences" };
 
     let mut u = first;
     while u < total {
-        let k = (u % per_epoch) as usize;
-        if k == 0 {
+        if !source.carries_state() || u % per_epoch == 0 {
             state = None;
         }
         trainer.optimizer_mut().set_lr(lr_at(t, u, total));
-        let chunk = &chunks[k];
-        let batch = Batch {
-            inputs: one_hot::<T>(&chunk.inputs, v),
-            features: v,
-            steps: chunk.steps,
-            batch: chunk.batch,
-            lengths: None,
-            targets: Targets::StepClasses {
-                classes: chunk.targets.clone(),
-                num_classes: v,
-            },
-        };
+        let (batch, n) = source.batch::<T>(u);
         let (stats, carry) = trainer.step_with_state(&batch, state.as_deref())?;
-        let n = chunk.steps * chunk.batch;
-        nats += stats.loss * n as f64;
-        predicted += n as u64;
-        interval_chars += n;
-        state = Some(carry);
+        loss_sum += stats.loss * n as f64;
+        items += n as u64;
+        // A text's throughput is its characters; a sequence batch's, its sequences.
+        interval_items += if is_text { n } else { batch.batch };
+        if source.carries_state() {
+            state = Some(carry);
+        }
         u += 1;
         bar.inc(1);
         let interrupted = opts
@@ -424,39 +408,44 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
             .is_some_and(|f| f.load(Ordering::SeqCst));
         let evaluate = u % t.eval_every == 0 || u == total;
         if evaluate {
-            let score = bits_per_char(trainer.model(), &corpus.valid, valid_batch, t.bptt)?;
-            last_valid = score.bits_per_char;
+            let v = source.validate(trainer.model())?;
+            last_valid = Some(v);
             let interval = interval_started.elapsed().as_secs_f64();
+            let train_loss = loss_sum / items.max(1) as f64;
             let line = Metrics {
                 step: u,
                 epoch: (u - 1) / per_epoch + 1,
                 lr: trainer.optimizer().lr(),
-                train_bpc: nats / predicted.max(1) as f64 / std::f64::consts::LN_2,
-                valid_bpc: score.bits_per_char,
-                valid_predicted: score.predicted,
+                train_loss,
+                valid_loss: v.loss,
+                train_bpc: is_text.then(|| train_loss / std::f64::consts::LN_2),
+                valid_bpc: v.bpc,
+                valid_accuracy: v.accuracy,
+                valid_count: v.count,
                 seconds: record.seconds + interval,
-                chars_per_second: interval_chars as f64 / interval.max(1e-9),
+                per_second: interval_items as f64 / interval.max(1e-9),
             };
             append_metrics(&metrics_path, &line)?;
-            (nats, predicted) = (0.0, 0);
+            (loss_sum, items) = (0.0, 0);
             record.seconds += interval;
             interval_started = Instant::now();
-            interval_chars = 0;
-            let new_best = record.best.is_none_or(|b| score.bits_per_char < b);
+            interval_items = 0;
+            let new_best = record.best.is_none_or(|b| v.loss < b);
             if new_best {
-                (record.best, record.since_best) = (Some(score.bits_per_char), 0);
+                (record.best, record.since_best) = (Some(v.loss), 0);
             } else {
                 record.since_best += 1;
             }
-            record.keep(state.as_deref(), (nats, predicted));
+            record.keep(state.as_deref(), (loss_sum, items));
             save(&trainer, &record, &latest)?;
             if new_best {
                 save(&trainer, &record, &best_path)?;
             }
-            write_plot(&metrics_path, &opts.out.join("loss.svg"))?;
+            write_plot(&metrics_path, &opts.out.join("loss.svg"), is_text)?;
             bar.set_message(format!(
-                "valid {:.3} bits/char, {:.0} chars/s",
-                score.bits_per_char, line.chars_per_second
+                "valid {}, {:.0} {unit}/s",
+                headline(&v),
+                line.per_second
             ));
             if t.patience > 0 && record.since_best >= t.patience {
                 stopped = Stopped::EarlyStopped;
@@ -466,7 +455,7 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
         if interrupted {
             if !evaluate {
                 record.seconds += interval_started.elapsed().as_secs_f64();
-                record.keep(state.as_deref(), (nats, predicted));
+                record.keep(state.as_deref(), (loss_sum, items));
                 save(&trainer, &record, &latest)?;
             }
             stopped = Stopped::Interrupted;
@@ -474,22 +463,49 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
         }
         if u % 10 == 0 && !evaluate {
             bar.set_message(format!(
-                "train {:.3} bits/char, {:.0} chars/s",
-                nats / predicted.max(1) as f64 / std::f64::consts::LN_2,
-                interval_chars as f64 / interval_started.elapsed().as_secs_f64().max(1e-9)
+                "train loss {:.4}, {:.0} {unit}/s",
+                loss_sum / items.max(1) as f64,
+                interval_items as f64 / interval_started.elapsed().as_secs_f64().max(1e-9)
             ));
         }
     }
     bar.finish_and_clear();
     Ok(RunSummary {
         steps: trainer.steps(),
-        valid_bpc: last_valid,
-        best_valid_bpc: record.best.unwrap_or(f64::NAN),
+        valid: last_valid,
+        best_valid_loss: record.best,
         stopped,
         seconds: started.elapsed().as_secs_f64(),
-        vocab: v,
+        learned: describe(&learned),
         params,
     })
+}
+
+/// `80 characters` or `classification, 3 classes, 2 features`.
+fn describe(learned: &Learned) -> String {
+    match learned {
+        Learned::Text { vocab } => format!("a text of {} distinct characters", vocab.len()),
+        Learned::Sequences { task, features } => match task {
+            Task::Classify { classes } => {
+                format!("classification into {classes} classes, {features} feature(s) per step")
+            }
+            Task::Regress { outputs } => {
+                format!("regression of {outputs} value(s), {features} feature(s) per step")
+            }
+            Task::RegressSteps { outputs } => {
+                format!("per-step regression of {outputs} value(s), {features} feature(s) per step")
+            }
+        },
+    }
+}
+
+/// The validation figure a person reads first.
+pub fn headline(v: &Validation) -> String {
+    match (v.bpc, v.accuracy) {
+        (Some(bpc), _) => format!("{bpc:.4} bits/char"),
+        (_, Some(acc)) => format!("accuracy {:.2} %, loss {:.4}", 100.0 * acc, v.loss),
+        _ => format!("mse {:.5}", v.loss),
+    }
 }
 
 /// The fields of `new` that a resume of `saved` may not change.
@@ -543,11 +559,26 @@ fn truncate_metrics(path: &Path, step: u64) -> Result<(), RunError> {
     })
 }
 
-fn write_plot(metrics: &Path, svg: &Path) -> anyhow::Result<()> {
+fn write_plot(metrics: &Path, svg: &Path, bits: bool) -> anyhow::Result<()> {
     let lines = read_metrics(metrics);
-    let pts = |f: fn(&Metrics) -> f64| lines.iter().map(|m| (m.step as f64, f(m))).collect();
-    Chart::new("Bits per character", "update", "bits per character", false)
-        .with(Series::line("train", pts(|m| m.train_bpc)))
-        .with(Series::line("validation", pts(|m| m.valid_bpc)))
+    let scale = if bits {
+        1.0 / std::f64::consts::LN_2
+    } else {
+        1.0
+    };
+    let pts = |f: fn(&Metrics) -> f64| {
+        lines
+            .iter()
+            .map(|m| (m.step as f64, f(m) * scale))
+            .collect()
+    };
+    let (title, y) = if bits {
+        ("Bits per character", "bits per character")
+    } else {
+        ("Loss", "loss (cross-entropy or mean squared error)")
+    };
+    Chart::new(title, "update", y, false)
+        .with(Series::line("train", pts(|m| m.train_loss)))
+        .with(Series::line("validation", pts(|m| m.valid_loss)))
         .write_svg(svg)
 }

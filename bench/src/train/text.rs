@@ -4,8 +4,9 @@
 
 use rand::Rng;
 use rnnzoo::cell::{Real, seeded};
-use rnnzoo::datasets::{Vocabulary, batchify};
+use rnnzoo::datasets::{TokenChunk, Vocabulary, batchify};
 use rnnzoo::layers::loss::cross_entropy;
+use rnnzoo::layers::train::{Batch, Targets};
 use rnnzoo::layers::{Inputs, Model};
 use serde::Serialize;
 
@@ -21,6 +22,30 @@ pub fn one_hot<T: Real>(ids: &[usize], v: usize) -> Vec<T> {
         x[k * v + id] = T::one();
     }
     x
+}
+
+/// A truncated-BPTT chunk as a training batch: one-hot inputs over `v` symbols, the next
+/// character's class at every step.
+///
+/// ```
+/// let data = rnnzoo::datasets::batchify(&[0, 1, 2, 0, 1, 2], 2)?;
+/// let chunk = data.chunks(2)?.next().unwrap();
+/// let b = rnnzoo_bench::train::text::chunk_batch::<f32>(&chunk, 3);
+/// assert_eq!((b.features, b.steps, b.batch, b.inputs.len()), (3, 2, 2, 12));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn chunk_batch<T: Real>(chunk: &TokenChunk, v: usize) -> Batch<T> {
+    Batch {
+        inputs: one_hot::<T>(&chunk.inputs, v),
+        features: v,
+        steps: chunk.steps,
+        batch: chunk.batch,
+        lengths: None,
+        targets: Targets::StepClasses {
+            classes: chunk.targets.clone(),
+            num_classes: v,
+        },
+    }
 }
 
 /// How well a model predicts a text.
@@ -40,8 +65,10 @@ pub struct Score {
 /// of the text before it.
 ///
 /// ```
-/// use rnnzoo_bench::train::{model::build, text::bits_per_char, ModelConfig};
-/// let m = build::<f32>(&ModelConfig::default(), 5, 0)?;
+/// use rnnzoo::datasets::Vocabulary;
+/// use rnnzoo_bench::train::{model::{build, Learned}, text::bits_per_char, ModelConfig};
+/// let text = Learned::Text { vocab: Vocabulary::from_text("abcde")? };
+/// let m = build::<f32>(&ModelConfig::default(), &text, 0)?;
 /// let s = bits_per_char(&m, &[0, 1, 2, 3, 4, 0, 1], 1, 3)?;
 /// assert_eq!(s.predicted, 6);
 /// assert!((s.bits_per_char - 5f64.log2()).abs() < 0.2); // untrained: about uniform
@@ -84,9 +111,9 @@ pub fn bits_per_char<T: Real>(
 ///
 /// ```
 /// use rnnzoo::datasets::Vocabulary;
-/// use rnnzoo_bench::train::{model::build, text::sample, ModelConfig};
+/// use rnnzoo_bench::train::{model::{build, Learned}, text::sample, ModelConfig};
 /// let vocab = Vocabulary::from_text("abc\n")?;
-/// let m = build::<f32>(&ModelConfig::default(), vocab.len(), 0)?;
+/// let m = build::<f32>(&ModelConfig::default(), &Learned::Text { vocab: vocab.clone() }, 0)?;
 /// let s = sample(&m, &vocab, "ab", 10, 0.8, 1)?;
 /// assert!(s.starts_with("ab") && s.chars().count() == 12);
 /// assert_eq!(s, sample(&m, &vocab, "ab", 10, 0.8, 1)?); // the seed decides
