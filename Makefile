@@ -7,9 +7,14 @@ SEED ?= 0
 
 .PHONY: test reproduce reproduce-full gradcheck bench doc lint fmt clean fuzz mutants
 
-## Every test of every crate: unit, integration, proptest gradient checks, PyTorch parity, doctests.
+# With OpenMPI installed (mpicc and mpirun on PATH; `.ci/run` installs it) the program is built with
+# its `mpi` feature, and the data-parallel tests (bench/tests/mpi.rs) run under mpirun.
+MPI_FEATURES := $(if $(and $(shell command -v mpicc 2>/dev/null),$(shell command -v mpirun 2>/dev/null)),--features rnnzoo-bench/mpi)
+
+## Every test of every crate: unit, integration, proptest gradient checks, PyTorch parity, doctests
+## (and the MPI tests, when MPI is installed).
 test:
-	$(CARGO) test --workspace --locked
+	$(CARGO) test --workspace --exclude rnnzoo-criterion --locked $(MPI_FEATURES)
 
 ## The quick experiment suite: tables, JSON and plots in $(OUT)/.
 reproduce:
@@ -25,7 +30,7 @@ gradcheck:
 
 ## Criterion benchmarks (regression tracking; not timed tests).
 bench:
-	$(CARGO) bench --locked -p rnnzoo-bench
+	$(CARGO) bench --locked -p rnnzoo-criterion
 
 ## rnnzoo against PyTorch, interleaved in one run: prints and writes BENCHMARKS.md (about 30
 ## minutes). PyTorch goes into $(VENV) by pip when missing: PyPI's only Linux wheel is the CUDA
@@ -68,7 +73,7 @@ doc:
 ## Formatting and clippy, warnings denied.
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --locked $(MPI_FEATURES) -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

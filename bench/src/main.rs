@@ -312,7 +312,17 @@ fn run_train(a: &TrainArgs) -> anyhow::Result<ExitCode> {
         progress: !a.json,
         interrupt: Some(interrupt),
     };
-    let s = speed::with_threads(threads(cfg.train.threads), || run::train(&cfg, &opts))??;
+    // The pool is the global one, so that training (and its MPI calls) stays on this thread.
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads(cfg.train.threads))
+        .build_global()
+        .context("building the thread pool")?;
+    let comm = train::comm::from_env()?;
+    let s = run::train_with(&cfg, &opts, comm.as_ref())?;
+    // Only rank 0 reports: the others' summaries are the same run's.
+    if comm.rank() != 0 {
+        return Ok(ExitCode::SUCCESS);
+    }
     if a.json {
         out!("{}", serde_json::to_string(&s)?);
     } else {

@@ -1,6 +1,7 @@
 //! `rnnzoo train`, and the checkpoints `rnnzoo eval` and `rnnzoo sample` read: a character-level
 //! language model on any UTF-8 text file, or a classifier or regressor on a file of sequences.
 //!
+//! - [`comm`]: the processes of a data-parallel run (one alone, or an MPI job).
 //! - [`config`]: the run configuration (TOML, every field documented, flags on top).
 //! - [`corpus`]: the text, its vocabulary and its split.
 //! - [`model`]: the stack and head a run trains (the experiments' builders too).
@@ -22,6 +23,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+pub mod comm;
 pub mod config;
 pub mod corpus;
 pub mod model;

@@ -40,10 +40,11 @@ use rnnzoo::layers::optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
 use rnnzoo::layers::train::{TrainConfig, Trainer, append_json, progress_bar};
 use serde::{Deserialize, Serialize};
 
+use super::comm::{BucketReducer, Communicator, Single, broadcast_params, share};
 use super::config::{OptimizerKind, RunConfig, Schedule};
 use super::model::{self, Learned};
 use super::sequences::Task;
-use super::source::{Source, Validation};
+use super::source::{Source, Validation, items as items_of, shard};
 use super::{BEST, LATEST};
 use crate::reproduce::plot::{Chart, Series};
 use crate::speed::Dtype;
@@ -252,10 +253,30 @@ fn optimizer<T: Real>(kind: OptimizerKind, lr: f64) -> Box<dyn Optimizer<T>> {
 /// file that cannot be written; the corpus's errors ([`super::corpus::CorpusError`]); the
 /// trainer's for a non-finite loss (naming the update).
 pub fn train(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSummary> {
+    train_with(cfg, opts, &Single)
+}
+
+/// [`train`] as one process of a data-parallel run over `comm` (`mpirun -np N rnnzoo train`):
+/// each global batch is split across the processes ([`share`]: contiguous streams of a text,
+/// sequences of a sequence batch), the initial (or loaded) weights are rank 0's, the gradients are
+/// averaged by a bucketed allreduce ([`BucketReducer`]), and every process makes the same update,
+/// so the run equals one process on the same global batch (to rounding). Rank 0 writes the
+/// checkpoints, metrics and plot; a checkpoint holds the whole batch's carried state, so a run
+/// resumes on any number of processes. Dropout masks are drawn per process, so a run with
+/// dropout is not the one-process run's.
+///
+/// # Errors
+///
+/// As [`train`], and a batch of fewer text streams than processes.
+pub fn train_with(
+    cfg: &RunConfig,
+    opts: &RunOptions,
+    comm: &dyn Communicator,
+) -> anyhow::Result<RunSummary> {
     cfg.validate()?;
     match cfg.model.dtype {
-        Dtype::F32 => train_in::<f32>(cfg, opts),
-        Dtype::F64 => train_in::<f64>(cfg, opts),
+        Dtype::F32 => train_in::<f32>(cfg, opts, comm),
+        Dtype::F64 => train_in::<f64>(cfg, opts, comm),
     }
 }
 
@@ -294,15 +315,30 @@ fn io_error(path: &Path, source: std::io::Error) -> RunError {
     }
 }
 
-fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSummary> {
+fn train_in<T: Real>(
+    cfg: &RunConfig,
+    opts: &RunOptions,
+    comm: &dyn Communicator,
+) -> anyhow::Result<RunSummary> {
     let started = Instant::now();
-    std::fs::create_dir_all(&opts.out).map_err(|e| io_error(&opts.out, e))?;
+    let (rank, size) = (comm.rank(), comm.size());
+    // Rank 0 writes every file; the others only read the checkpoint they resume from.
+    let lead = rank == 0;
+    if lead {
+        std::fs::create_dir_all(&opts.out).map_err(|e| io_error(&opts.out, e))?;
+    }
     let latest = opts.out.join(LATEST);
     let best_path = opts.out.join(BEST);
     let metrics_path = opts.out.join("metrics.jsonl");
 
     let source = Source::open(cfg)?;
     let learned = source.learned();
+    if source.carries_state() && cfg.train.batch < size {
+        anyhow::bail!(
+            "train.batch = {} text streams cannot be split over {size} processes; give at least one each",
+            cfg.train.batch
+        );
+    }
     let t = &cfg.train;
     let per_epoch = source.per_epoch();
     let total = if t.steps > 0 {
@@ -328,7 +364,9 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
             path: latest.clone(),
             source,
         })?;
-        truncate_metrics(&metrics_path, trainer.steps())?;
+        if lead {
+            truncate_metrics(&metrics_path, trainer.steps())?;
+        }
         (trainer, saved)
     } else {
         let m = model::build::<T>(&cfg.model, &learned, t.seed)?;
@@ -337,7 +375,9 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
             seed: t.seed,
             ..TrainConfig::default()
         };
-        let _ = std::fs::remove_file(&metrics_path);
+        if lead {
+            let _ = std::fs::remove_file(&metrics_path);
+        }
         let trainer = Trainer::new(m, optimizer::<T>(t.optimizer, t.lr), config);
         let record = RunRecord {
             config: cfg.clone(),
@@ -361,11 +401,24 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
     record.config = cfg.clone();
     let run_toml = opts.out.join("run.toml");
     let toml_text = toml::to_string(cfg).map_err(|e| anyhow::anyhow!("run.toml: {e}"))?;
-    std::fs::write(&run_toml, toml_text).map_err(|e| io_error(&run_toml, e))?;
+    if lead {
+        std::fs::write(&run_toml, toml_text).map_err(|e| io_error(&run_toml, e))?;
+    }
+    broadcast_params(comm, &mut trainer.model_mut().params_mut());
     let params = model::param_count(trainer.model());
+    let state_rows: Vec<usize> = trainer
+        .model()
+        .body()
+        .layers()
+        .iter()
+        .map(|l| l.state_size())
+        .collect();
     let is_text = matches!(learned, Learned::Text { .. });
 
     let save = |trainer: &Trainer<T>, record: &RunRecord, path: &Path| -> Result<(), RunError> {
+        if !lead {
+            return Ok(());
+        }
         let extra = serde_json::to_value(record).expect("a run record serialises");
         save_training(trainer, extra, path).map_err(|source| RunError::File {
             path: path.to_path_buf(),
@@ -374,10 +427,15 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
     };
 
     let first = trainer.steps();
-    let bar = progress_bar(opts.progress, total, "train");
+    let bar = progress_bar(opts.progress && lead, total, "train");
     bar.set_position(first.min(total));
-    let mut state: Option<Vec<T>> = (!record.state.is_empty())
-        .then(|| record.state.iter().map(|&x| T::from_f64_lossy(x)).collect());
+    // This process's streams of the text (all of them alone).
+    let mine = share(cfg.train.batch, rank, size);
+    let mut state: Option<Vec<T>> = (!record.state.is_empty()).then(|| {
+        let local = columns_of(&record.state, &state_rows, cfg.train.batch, mine.clone());
+        local.iter().map(|&x| T::from_f64_lossy(x)).collect()
+    });
+    let mut reducer = BucketReducer::new(comm);
     let (mut loss_sum, mut items) = record.pending;
     let mut interval_started = Instant::now();
     let mut interval_items = 0usize;
@@ -392,7 +450,23 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
         }
         trainer.optimizer_mut().set_lr(lr_at(t, u, total));
         let (batch, n) = source.batch::<T>(u);
-        let (stats, carry) = trainer.step_with_state(&batch, state.as_deref())?;
+        let local_interrupt = opts
+            .interrupt
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::SeqCst));
+        let (stats, carry) = if size == 1 {
+            trainer.step_with_state(&batch, state.as_deref())?
+        } else {
+            let part = shard(&batch, share(batch.batch, rank, size));
+            let local = (part.batch > 0).then_some(&part);
+            reducer.interrupt = local_interrupt;
+            trainer.step_shard(
+                local,
+                state.as_deref(),
+                local.map_or(0, items_of),
+                &mut reducer,
+            )?
+        };
         loss_sum += stats.loss * n as f64;
         items += n as u64;
         // A text's throughput is its characters; a sequence batch's, its sequences.
@@ -402,10 +476,12 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
         }
         u += 1;
         bar.inc(1);
-        let interrupted = opts
-            .interrupt
-            .as_ref()
-            .is_some_and(|f| f.load(Ordering::SeqCst));
+        // Every process learns of an interrupt in the same reduction, so all stop together.
+        let interrupted = if size == 1 {
+            local_interrupt
+        } else {
+            reducer.any_interrupt
+        };
         let evaluate = u % t.eval_every == 0 || u == total;
         if evaluate {
             let v = source.validate(trainer.model())?;
@@ -425,7 +501,9 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
                 seconds: record.seconds + interval,
                 per_second: interval_items as f64 / interval.max(1e-9),
             };
-            append_metrics(&metrics_path, &line)?;
+            if lead {
+                append_metrics(&metrics_path, &line)?;
+            }
             (loss_sum, items) = (0.0, 0);
             record.seconds += interval;
             interval_started = Instant::now();
@@ -436,12 +514,15 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
             } else {
                 record.since_best += 1;
             }
-            record.keep(state.as_deref(), (loss_sum, items));
+            let whole = gather(comm, state.as_deref(), &state_rows, cfg.train.batch, &mine);
+            record.keep(whole.as_deref(), (loss_sum, items));
             save(&trainer, &record, &latest)?;
             if new_best {
                 save(&trainer, &record, &best_path)?;
             }
-            write_plot(&metrics_path, &opts.out.join("loss.svg"), is_text)?;
+            if lead {
+                write_plot(&metrics_path, &opts.out.join("loss.svg"), is_text)?;
+            }
             bar.set_message(format!(
                 "valid {}, {:.0} {unit}/s",
                 headline(&v),
@@ -455,7 +536,8 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
         if interrupted {
             if !evaluate {
                 record.seconds += interval_started.elapsed().as_secs_f64();
-                record.keep(state.as_deref(), (loss_sum, items));
+                let whole = gather(comm, state.as_deref(), &state_rows, cfg.train.batch, &mine);
+                record.keep(whole.as_deref(), (loss_sum, items));
                 save(&trainer, &record, &latest)?;
             }
             stopped = Stopped::Interrupted;
@@ -470,6 +552,8 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
         }
     }
     bar.finish_and_clear();
+    // The files are whole before any process reports the run done.
+    comm.barrier();
     Ok(RunSummary {
         steps: trainer.steps(),
         valid: last_valid,
@@ -479,6 +563,53 @@ fn train_in<T: Real>(cfg: &RunConfig, opts: &RunOptions) -> anyhow::Result<RunSu
         learned: describe(&learned),
         params,
     })
+}
+
+/// The carried state of the whole batch (every process's streams) from this process's share:
+/// each layer's block is `rows x batch`, column `b` the state of stream `b`.
+fn gather<T: Real>(
+    comm: &dyn Communicator,
+    local: Option<&[T]>,
+    rows: &[usize],
+    batch: usize,
+    mine: &std::ops::Range<usize>,
+) -> Option<Vec<T>> {
+    let local = local?;
+    if comm.size() == 1 {
+        return Some(local.to_vec());
+    }
+    let total: usize = rows.iter().sum();
+    let mut whole = vec![0.0; total * batch];
+    let (mut at_whole, mut at_local) = (0, 0);
+    for &r in rows {
+        for (k, b) in mine.clone().enumerate() {
+            for i in 0..r {
+                whole[at_whole + b * r + i] = local[at_local + k * r + i].to_f64_lossless();
+            }
+        }
+        at_whole += r * batch;
+        at_local += r * mine.len();
+    }
+    comm.all_reduce_sum(&mut whole);
+    Some(whole.iter().map(|&x| T::from_f64_lossy(x)).collect())
+}
+
+/// This process's columns of a whole batch's state (the inverse of [`gather`]).
+fn columns_of(
+    whole: &[f64],
+    rows: &[usize],
+    batch: usize,
+    mine: std::ops::Range<usize>,
+) -> Vec<f64> {
+    let mut out = Vec::with_capacity(whole.len() / batch.max(1) * mine.len());
+    let mut at = 0;
+    for &r in rows {
+        for b in mine.clone() {
+            out.extend_from_slice(&whole[at + b * r..at + (b + 1) * r]);
+        }
+        at += r * batch;
+    }
+    out
 }
 
 /// `80 characters` or `classification, 3 classes, 2 features`.

@@ -202,15 +202,93 @@ impl Source {
     }
 }
 
-/// The items a sequence batch's loss averages over: its sequences, or for per-step targets its
-/// valid steps.
-fn items<T>(batch: &Batch<T>) -> usize {
-    match batch.targets {
-        Targets::StepValues { .. } => batch
+/// The items a batch's loss averages over: its samples for per-sample targets, its valid steps
+/// for per-step ones (every step of every stream of a text).
+pub fn items<T>(batch: &Batch<T>) -> usize {
+    if batch.targets.is_per_step() {
+        batch
             .lengths
             .as_ref()
-            .map_or(batch.steps * batch.batch, |l| l.iter().sum()),
-        _ => batch.batch,
+            .map_or(batch.steps * batch.batch, |l| l.iter().sum())
+    } else {
+        batch.batch
+    }
+}
+
+/// Samples `range` of a batch (a process's share of it), trimmed to their longest length.
+///
+/// ```
+/// use rnnzoo::layers::train::{Batch, Targets};
+/// use rnnzoo_bench::train::source::shard;
+/// let b = Batch { inputs: vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], features: 1, steps: 2, batch: 3,
+///                 lengths: Some(vec![2, 1, 1]),
+///                 targets: Targets::FinalClasses { classes: vec![0, 1, 2], num_classes: 3 } };
+/// let s = shard(&b, 1..3);
+/// assert_eq!((s.steps, s.batch, s.inputs.clone(), s.lengths.clone()), (1, 2, vec![2.0, 3.0], None));
+/// assert_eq!(s.targets, Targets::FinalClasses { classes: vec![1, 2], num_classes: 3 });
+/// ```
+pub fn shard<T: Real>(batch: &Batch<T>, range: std::ops::Range<usize>) -> Batch<T> {
+    let (b, n) = (batch.batch, range.len());
+    let lengths: Vec<usize> = range
+        .clone()
+        .map(|k| batch.length(k).unwrap_or(0))
+        .collect();
+    let steps = if batch.targets.is_per_step() && batch.lengths.is_none() {
+        batch.steps
+    } else {
+        lengths.iter().copied().max().unwrap_or(0)
+    };
+    let columns = |v: &[T], rows: usize| -> Vec<T> {
+        let mut out = Vec::with_capacity(steps * n * rows);
+        for t in 0..steps {
+            out.extend_from_slice(&v[(t * b + range.start) * rows..(t * b + range.end) * rows]);
+        }
+        out
+    };
+    let targets = match &batch.targets {
+        Targets::FinalClasses {
+            classes,
+            num_classes,
+        } => Targets::FinalClasses {
+            classes: classes[range.clone()].to_vec(),
+            num_classes: *num_classes,
+        },
+        Targets::FinalValues { values, outputs } => Targets::FinalValues {
+            values: values[range.start * outputs..range.end * outputs].to_vec(),
+            outputs: *outputs,
+        },
+        Targets::StepValues { values, outputs } => Targets::StepValues {
+            values: columns(values, *outputs),
+            outputs: *outputs,
+        },
+        Targets::StepMultiHot {
+            values,
+            num_classes,
+        } => Targets::StepMultiHot {
+            values: columns(values, *num_classes),
+            num_classes: *num_classes,
+        },
+        Targets::StepClasses {
+            classes,
+            num_classes,
+        } => Targets::StepClasses {
+            classes: {
+                let mut out = Vec::with_capacity(steps * n);
+                for t in 0..steps {
+                    out.extend_from_slice(&classes[t * b + range.start..t * b + range.end]);
+                }
+                out
+            },
+            num_classes: *num_classes,
+        },
+    };
+    Batch {
+        inputs: columns(&batch.inputs, batch.features),
+        features: batch.features,
+        steps,
+        batch: n,
+        lengths: (batch.lengths.is_some() && lengths.iter().any(|&l| l < steps)).then_some(lengths),
+        targets,
     }
 }
 

@@ -1,8 +1,8 @@
 //! Criterion benchmarks of one cell step, forward and backward, and of the vectorised gate
 //! activations.
 //!
-//! `cargo bench -p rnnzoo-bench --bench cells` (a couple of minutes). Filter with criterion's
-//! usual argument, e.g. `cargo bench -p rnnzoo-bench --bench cells -- lstm/forward`.
+//! `cargo bench -p rnnzoo-criterion --bench cells` (a couple of minutes). Filter with criterion's
+//! usual argument, e.g. `cargo bench -p rnnzoo-criterion --bench cells -- lstm/forward`.
 //!
 //! - One group per kind of the registry (`rnnzoo::zoo::entries`, default options; the name with
 //!   `_` for `-`: `rnn_tanh`, `lstm`, `gru_reset_before`, ...): `CellExt::step_forward` and

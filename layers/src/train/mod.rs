@@ -18,6 +18,10 @@ use crate::optim::{
 use crate::readout::step_mask_unchecked;
 use crate::{Inputs, LayerError, Model, Readout};
 
+mod shard;
+
+pub use shard::GradientReducer;
+
 /// The batch a trainer takes: the one type of `rnnzoo-cell`, which the datasets of
 /// `rnnzoo-datasets` produce, so a dataset's batch trains as it is.
 ///
@@ -141,6 +145,10 @@ pub enum TrainError {
     /// A request that cannot be met (for example truncated BPTT over a batch with lengths).
     #[error("{0}")]
     Invalid(String),
+    /// A [`GradientReducer`] failed: the processes of a data-parallel run could not combine
+    /// their gradients.
+    #[error("combining the gradients of the processes: {0}")]
+    Reduce(String),
 }
 
 /// Trains a [`Model`] with an [`Optimizer`].
@@ -351,6 +359,22 @@ impl<T: Real> Trainer<T> {
         self.grads.iter_mut().for_each(Params::zero);
         self.model
             .backward(&tape, &loss.grad, None, &mut self.grads)?;
+        self.apply(step, loss.value, pred.final_state)
+    }
+
+    /// The update from the gradients in `self.grads` (this process's, or after a data-parallel
+    /// reduction the global batch's): the finite checks, clipping, the optimizer's step and the
+    /// cells' constraints.
+    fn apply(
+        &mut self,
+        step: u64,
+        loss: f64,
+        state: Vec<T>,
+    ) -> Result<(StepStats, Vec<T>), TrainError> {
+        let nonfinite = |what, value| TrainError::NonFinite { step, what, value };
+        if !loss.is_finite() {
+            return self.skip_or_fail(nonfinite("loss", loss), step, loss, f64::NAN, state);
+        }
         let grad_norm = match self.config.clip_norm {
             Some(max) => clip_grad_norm(&mut self.grads.iter_mut().collect::<Vec<_>>(), max)?,
             None => grad_norm(&self.grads.iter().collect::<Vec<_>>()),
@@ -359,9 +383,9 @@ impl<T: Real> Trainer<T> {
             return self.skip_or_fail(
                 nonfinite("gradient norm", grad_norm),
                 step,
-                loss.value,
+                loss,
                 grad_norm,
-                pred.final_state,
+                state,
             );
         }
         if let Some(v) = self.config.clip_value {
@@ -373,12 +397,12 @@ impl<T: Real> Trainer<T> {
         self.steps = step;
         let stats = StepStats {
             step,
-            loss: loss.value,
+            loss,
             grad_norm,
             skipped: false,
         };
         self.log(&stats)?;
-        Ok((stats, pred.final_state))
+        Ok((stats, state))
     }
 
     fn skip_or_fail(

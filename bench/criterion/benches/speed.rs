@@ -2,8 +2,8 @@
 //! (inference) and forward+backward of each standard case ([`Case::standard`]) in f32 and f64,
 //! on one thread, plus the GEMM ceiling. Not timed tests: nothing here asserts a duration.
 //!
-//! `cargo bench -p rnnzoo-bench --bench speed` (about ten minutes); filter with criterion's usual
-//! argument, e.g. `cargo bench -p rnnzoo-bench --bench speed -- "f32/lstm T50 B64"`.
+//! `cargo bench -p rnnzoo-criterion --bench speed` (about ten minutes); filter with criterion's usual
+//! argument, e.g. `cargo bench -p rnnzoo-criterion --bench speed -- "f32/lstm T50 B64"`.
 //! `RNNZOO_BENCH_THREADS=2` runs everything in a two-thread pool instead.
 
 use std::hint::black_box;
