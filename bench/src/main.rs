@@ -219,6 +219,9 @@ struct TrainArgs {
     /// `train.clip` (0: none).
     #[arg(long)]
     clip: Option<f64>,
+    /// `train.label_smoothing` (class targets).
+    #[arg(long)]
+    label_smoothing: Option<f64>,
     /// `train.eval_every`.
     #[arg(long)]
     eval_every: Option<u64>,
@@ -264,6 +267,7 @@ impl TrainArgs {
         set(&mut t.lr, &self.lr);
         set(&mut t.schedule, &self.schedule);
         set(&mut t.clip, &self.clip);
+        set(&mut t.label_smoothing, &self.label_smoothing);
         set(&mut t.eval_every, &self.eval_every);
         set(&mut t.patience, &self.patience);
         set(&mut t.seed, &self.seed);

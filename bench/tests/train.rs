@@ -797,3 +797,50 @@ fn bad_sequence_files_are_errors_that_name_the_line_and_column() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The loss options PyTorch users expect, from the config file: class weights, label smoothing,
+/// the sum reduction and a head without bias reach the trainer and the checkpoint.
+#[test]
+fn loss_options_and_a_head_without_bias_come_from_the_config() {
+    let dir = fresh("loss-options");
+    let csv = sign_csv(&dir, 200);
+    let config = dir.join("run.toml");
+    std::fs::write(
+        &config,
+        "[model]\nhead_bias = false\n[train]\nlabel_smoothing = 0.1\nclass_weights = [1.0, 2.0]\nreduction = \"sum\"\n",
+    )
+    .unwrap();
+    let out = dir.join("run");
+    let run = |extra: &[&str]| {
+        let mut c = rnnzoo();
+        c.args(["train", "--config"])
+            .arg(&config)
+            .arg("--data")
+            .arg(&csv)
+            .arg("--out")
+            .arg(&out)
+            .args([
+                "--cell", "gru", "--hidden", "8", "--layers", "1", "--batch", "16",
+            ])
+            .args(["--steps", "12", "--eval-every", "6"])
+            .args(extra);
+        c.output().unwrap()
+    };
+    ok(&run(&[]));
+    let t = Tensors::read(&out.join("latest.safetensors"), false).unwrap();
+    assert!(t.tensors.contains_key("head.weight"));
+    assert!(!t.tensors.contains_key("head.bias"), "the head has a bias");
+    let meta: serde_json::Value = serde_json::from_str(&t.metadata["rnnzoo.training"]).unwrap();
+    assert_eq!(meta["config"]["reduction"], "sum");
+    assert_eq!(meta["config"]["cross_entropy"]["label_smoothing"], 0.1);
+    assert_eq!(meta["config"]["cross_entropy"]["weight"][1], 2.0);
+    // The summed, weighted, smoothed training loss is larger than a mean could be for 2 classes.
+    let m = metrics(&out);
+    assert!(m[0]["train_loss"].as_f64().unwrap() > 2.0, "{:?}", m[0]);
+    let e = refused(&run(&["--label-smoothing", "1.5"]));
+    assert!(e.contains("`train.label_smoothing` = 1.5"), "{e}");
+    std::fs::write(&config, "[train]\nclass_weights = [1.0, 2.0, 3.0]\n").unwrap();
+    let e = refused(&run(&[]));
+    assert!(e.contains("3 weights") && e.contains("2 classes"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -135,6 +135,17 @@ pub enum LayerError {
     /// A loss's mask keeps no position.
     #[error("the mask keeps no position: nothing to average")]
     NothingToAverage,
+    /// A loss option out of range (label smoothing outside `[0, 1]`, a negative or non-finite
+    /// class weight, weights that sum to zero over the targets).
+    #[error("{what} = {got}: expected {expected}")]
+    LossOption {
+        /// The option.
+        what: &'static str,
+        /// What came.
+        got: String,
+        /// What it must be.
+        expected: &'static str,
+    },
     /// A tape from another kind of layer was passed to backward.
     #[error("the tape given to {layer}::backward was recorded by another kind of layer")]
     WrongTape {

@@ -51,7 +51,31 @@ impl<T: Real> Dense<T> {
         activation: Activation,
         rng: &mut R,
     ) -> Result<Self, LayerError> {
-        let mut head = Self::zeros(input, output, activation, true)?;
+        Self::new_with_bias(input, output, activation, true, rng)
+    }
+
+    /// [`Dense::new`], with or without the bias: `nn.Linear(input, output, bias=bias)`, whose
+    /// weight has the same initialisation either way.
+    ///
+    /// ```
+    /// use rnnzoo_layers::head::{Activation, Dense};
+    /// let head = Dense::<f32>::new_with_bias(4, 2, Activation::Identity, false, &mut rnnzoo_cell::seeded(0))?;
+    /// assert!(!head.has_bias());
+    /// assert_eq!(head.params().names().collect::<Vec<_>>(), ["weight"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`LayerError::Cell`] with a zero-size error if `input` or `output` is zero.
+    pub fn new_with_bias<R: Rng + ?Sized>(
+        input: usize,
+        output: usize,
+        activation: Activation,
+        bias: bool,
+        rng: &mut R,
+    ) -> Result<Self, LayerError> {
+        let mut head = Self::zeros(input, output, activation, bias)?;
         let init = Init::pytorch(input);
         for p in head.params.iter_mut() {
             init.apply(p, rng);

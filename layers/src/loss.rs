@@ -6,6 +6,7 @@
 //! columns a head reads come from [`crate::readout`].
 
 use rnnzoo_cell::Real;
+use serde::{Deserialize, Serialize};
 
 use crate::LayerError;
 use crate::head::softmax_in_place;
@@ -19,6 +20,53 @@ pub struct Loss<T> {
     pub grad: Vec<T>,
     /// Positions averaged over.
     pub count: usize,
+    /// What the mean divided the sum by: the kept elements (`count * rows` for an element-wise
+    /// loss, `count` for cross-entropy), or with class weights the targets' summed weight, as
+    /// PyTorch's `reduction="mean"` does. [`Loss::reduced`] multiplies it back for `"sum"`.
+    pub denominator: f64,
+}
+
+/// How a loss's terms are combined: PyTorch's `reduction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reduction {
+    /// The mean over the kept positions (weighted by the class weights, when given).
+    #[default]
+    Mean,
+    /// The sum.
+    Sum,
+}
+
+impl<T: Real> Loss<T> {
+    /// The loss under `reduction`: the mean as it is, or the sum (value and gradient times
+    /// [`Loss::denominator`]).
+    ///
+    /// ```
+    /// use rnnzoo_layers::loss::{mse, Reduction};
+    /// let l = mse(&[1.0f64, 3.0], &[0.0, 1.0], 1, None)?.reduced(Reduction::Sum);
+    /// assert_eq!((l.value, l.grad), (5.0, vec![2.0, 4.0]));
+    /// # Ok::<(), rnnzoo_layers::LayerError>(())
+    /// ```
+    pub fn reduced(mut self, reduction: Reduction) -> Self {
+        if reduction == Reduction::Sum {
+            let n = T::from_f64_lossy(self.denominator);
+            self.value *= self.denominator;
+            self.grad.iter_mut().for_each(|g| *g *= n);
+        }
+        self
+    }
+}
+
+/// Cross-entropy's options beyond PyTorch's defaults: `nn.CrossEntropyLoss(weight=...,
+/// label_smoothing=...)`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CrossEntropyOptions {
+    /// A weight per class (`weight`), or `None` for all 1.
+    #[serde(default)]
+    pub weight: Option<Vec<f64>>,
+    /// `label_smoothing`, in `[0, 1]`: the target becomes `(1 - e) onehot + e / classes`.
+    #[serde(default)]
+    pub label_smoothing: f64,
 }
 
 fn check_mask(mask: Option<&[bool]>, columns: usize) -> Result<usize, LayerError> {
@@ -59,7 +107,8 @@ pub fn mse<T: Real>(
 
 /// Softmax cross-entropy from logits (`classes x n`) and a class index per column, like
 /// PyTorch's `nn.CrossEntropyLoss`: `mean(-log softmax(z)[target])` over the kept columns.
-/// The gradient is `(softmax(z) - onehot) / count`.
+/// The gradient is `(softmax(z) - onehot) / count`. [`cross_entropy_with`] takes class weights
+/// and label smoothing.
 ///
 /// ```
 /// let l = rnnzoo_layers::loss::cross_entropy(&[0.0f64, 0.0], &[1], 2, None)?;
@@ -79,6 +128,49 @@ pub fn cross_entropy<T: Real>(
     classes: usize,
     mask: Option<&[bool]>,
 ) -> Result<Loss<T>, LayerError> {
+    cross_entropy_with(
+        logits,
+        targets,
+        classes,
+        mask,
+        &CrossEntropyOptions::default(),
+    )
+}
+
+/// Softmax cross-entropy with PyTorch's class weights `w` and label smoothing `e`, as
+/// `aten/src/ATen/native/LossNLL.cpp` (`cross_entropy_loss_label_smoothing`) computes it over the
+/// kept columns `i`, with `K` classes and `nll_ik = -log softmax(z_i)_k`:
+///
+/// ```text
+/// loss = [(1 - e) sum_i w_{y_i} nll_{i,y_i} + (e / K) sum_i sum_k w_k nll_ik] / sum_i w_{y_i}
+/// d loss / d z_i = [(1 - e) w_{y_i} (p_i - onehot_{y_i}) + (e / K) (sum_k w_k p_i - w)] / sum_i w_{y_i}
+/// ```
+///
+/// (the mean: [`Loss::reduced`] gives the sum). Without weights `w = 1` and the denominator is the
+/// column count.
+///
+/// ```
+/// use rnnzoo_layers::loss::{cross_entropy_with, CrossEntropyOptions};
+/// let opts = CrossEntropyOptions { weight: Some(vec![1.0, 3.0]), label_smoothing: 0.2 };
+/// // torch.nn.functional.cross_entropy(torch.tensor([[0., 0.]]), torch.tensor([1]),
+/// //     weight=torch.tensor([1., 3.]), label_smoothing=0.2) == log(2) * (0.8 * 3 + 0.1 * 4) / 3
+/// let l = cross_entropy_with(&[0.0f64, 0.0], &[1], 2, None, &opts)?;
+/// assert!((l.value - 2f64.ln() * (0.8 * 3.0 + 0.1 * 4.0) / 3.0).abs() < 1e-15);
+/// # Ok::<(), rnnzoo_layers::LayerError>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`cross_entropy`], and [`LayerError::LossOption`] for a smoothing outside `[0, 1]`, weights
+/// that are not one finite non-negative number per class, or weights summing to zero over the
+/// kept targets; [`LayerError::GradShape`] for a weight list of another length.
+pub fn cross_entropy_with<T: Real>(
+    logits: &[T],
+    targets: &[usize],
+    classes: usize,
+    mask: Option<&[bool]>,
+    opts: &CrossEntropyOptions,
+) -> Result<Loss<T>, LayerError> {
     if classes == 0
         || !logits.len().is_multiple_of(classes)
         || targets.len() * classes != logits.len()
@@ -89,12 +181,38 @@ pub fn cross_entropy<T: Real>(
             got: targets.len(),
         });
     }
+    let e = opts.label_smoothing;
+    if !(0.0..=1.0).contains(&e) {
+        return Err(LayerError::LossOption {
+            what: "label_smoothing",
+            got: e.to_string(),
+            expected: "a number in [0, 1]",
+        });
+    }
+    if let Some(w) = &opts.weight {
+        if w.len() != classes {
+            return Err(LayerError::GradShape {
+                what: "class weights",
+                expected: classes,
+                got: w.len(),
+            });
+        }
+        if let Some(bad) = w.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+            return Err(LayerError::LossOption {
+                what: "class weight",
+                got: bad.to_string(),
+                expected: "finite and >= 0",
+            });
+        }
+    }
+    let weight = |k: usize| opts.weight.as_ref().map_or(1.0, |w| w[k]);
+    let total_weight: f64 = (0..classes).map(weight).sum();
     let columns = targets.len();
     let count = check_mask(mask, columns)?;
     if count == 0 {
         return Err(LayerError::NothingToAverage);
     }
-    let inv = T::from_f64_lossy(1.0 / count as f64);
+    let mut denominator = 0.0;
     let mut value = 0.0;
     let mut grad = vec![T::zero(); logits.len()];
     for (c, &target) in targets.iter().enumerate() {
@@ -112,21 +230,45 @@ pub fn cross_entropy<T: Real>(
         let g = &mut grad[c * classes..][..classes];
         g.copy_from_slice(z);
         softmax_in_place(g);
-        // -log p_target = logsumexp(z) - z_target, computed stably from the shifted maximum.
+        // -log p_k = logsumexp(z) - z_k, computed stably from the shifted maximum.
         let max = z.iter().copied().fold(T::neg_infinity(), T::max);
         let lse = max.to_f64_lossless()
             + z.iter()
                 .map(|&v| (v - max).to_f64_lossless().exp())
                 .sum::<f64>()
                 .ln();
-        value += lse - z[target].to_f64_lossless();
-        g[target] -= T::one();
-        g.iter_mut().for_each(|v| *v *= inv);
+        let wy = weight(target);
+        denominator += wy;
+        value += (1.0 - e) * wy * (lse - z[target].to_f64_lossless());
+        if e > 0.0 {
+            let smooth: f64 = (0..classes)
+                .map(|k| weight(k) * (lse - z[k].to_f64_lossless()))
+                .sum();
+            value += e / classes as f64 * smooth;
+        }
+        // Unscaled: (1 - e) w_y (p - onehot) + (e / K) (W p - w); divided by the denominator
+        // once every column is in.
+        let (a, b) = ((1.0 - e) * wy, e / classes as f64);
+        for (k, v) in g.iter_mut().enumerate() {
+            let p = v.to_f64_lossless();
+            let onehot = if k == target { 1.0 } else { 0.0 };
+            *v = T::from_f64_lossy(a * (p - onehot) + b * (total_weight * p - weight(k)));
+        }
     }
+    if denominator <= 0.0 {
+        return Err(LayerError::LossOption {
+            what: "class weights of the targets",
+            got: "a sum of 0".into(),
+            expected: "a positive sum over the kept targets",
+        });
+    }
+    let inv = T::from_f64_lossy(1.0 / denominator);
+    grad.iter_mut().for_each(|v| *v *= inv);
     Ok(Loss {
-        value: value / count as f64,
+        value: value / denominator,
         grad,
         count,
+        denominator,
     })
 }
 
@@ -201,5 +343,6 @@ fn masked_mean<T: Real>(
         value: value / n,
         grad,
         count,
+        denominator: n,
     })
 }

@@ -8,6 +8,7 @@ mod custom_cell;
 mod custom_scan_cell;
 mod fuzz_regressions;
 mod head_loss;
+mod loss_options;
 mod malformed_calls;
 mod readout;
 mod regularize;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::sequences::{Layout, TaskKind};
 use crate::speed::Dtype;
+use rnnzoo::layers::loss::Reduction;
 
 /// A run: the data, the model, the training, where it goes. Each section is a TOML table.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -78,6 +79,8 @@ pub struct ModelConfig {
     pub layers: usize,
     /// Both directions in every layer (outputs concatenated, as PyTorch's); sequences only.
     pub bidirectional: bool,
+    /// Whether the head has a bias (`nn.Linear(..., bias=...)`).
+    pub head_bias: bool,
     /// Dropout between layers (on each layer's output but the last), as char-rnn's.
     pub dropout: f64,
     /// `f32` or `f64`.
@@ -92,6 +95,7 @@ impl Default for ModelConfig {
             hidden: 128,
             layers: 2,
             bidirectional: false,
+            head_bias: true,
             dropout: 0.0,
             dtype: Dtype::F32,
         }
@@ -149,6 +153,12 @@ pub struct TrainSettings {
     pub decay: f64,
     /// Clip the global gradient norm to this; 0: no clipping.
     pub clip: f64,
+    /// The loss's reduction: `mean` or `sum` (PyTorch's `reduction`).
+    pub reduction: Reduction,
+    /// Cross-entropy's label smoothing, in `[0, 1]` (classes only).
+    pub label_smoothing: f64,
+    /// Cross-entropy's weight per class (classes only); empty: all 1.
+    pub class_weights: Vec<f64>,
     /// Updates between validations (and checkpoints).
     pub eval_every: u64,
     /// Stop after this many validations without a new best; 0: never.
@@ -175,6 +185,9 @@ impl Default for TrainSettings {
             decay_every: 1000,
             decay: 0.97,
             clip: 5.0,
+            reduction: Reduction::Mean,
+            label_smoothing: 0.0,
+            class_weights: Vec::new(),
             eval_every: 1000,
             patience: 0,
             seed: 0,
@@ -245,6 +258,10 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("model.hidden", "Hidden units per layer."),
     ("model.layers", "Stacked layers."),
     (
+        "model.head_bias",
+        "Whether the linear head has a bias (nn.Linear(..., bias=...)).",
+    ),
+    (
         "model.bidirectional",
         "Both directions in every layer (sequences only: a language model reads forward).",
     ),
@@ -283,6 +300,18 @@ pub const FIELDS: &[(&str, &str)] = &[
     (
         "train.clip",
         "Clip the global gradient norm to this (PyTorch's clip_grad_norm_); 0: no clipping.",
+    ),
+    (
+        "train.reduction",
+        "How the loss's terms are combined: mean or sum (PyTorch's reduction).",
+    ),
+    (
+        "train.label_smoothing",
+        "Cross-entropy's label smoothing in [0, 1] (class targets only), as PyTorch's.",
+    ),
+    (
+        "train.class_weights",
+        "Cross-entropy's weight per class (class targets only), as PyTorch's weight; [] for none.",
     ),
     (
         "train.eval_every",
@@ -412,6 +441,20 @@ impl RunConfig {
         }
         if t.decay_every == 0 {
             return bad("train.decay_every", "0".into(), "at least 1");
+        }
+        if !(0.0..=1.0).contains(&t.label_smoothing) {
+            return bad(
+                "train.label_smoothing",
+                t.label_smoothing.to_string(),
+                "a number in [0, 1]",
+            );
+        }
+        if let Some(w) = t
+            .class_weights
+            .iter()
+            .find(|w| !(w.is_finite() && **w >= 0.0))
+        {
+            return bad("train.class_weights", w.to_string(), "finite weights >= 0");
         }
         if t.eval_every == 0 {
             return bad("train.eval_every", "0".into(), "at least 1");

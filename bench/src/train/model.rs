@@ -128,13 +128,19 @@ pub fn stacked<T: Real>(
     seed: u64,
 ) -> anyhow::Result<Model<T>> {
     let body = body::<T>(kind, input, hidden, layers, dropout, seed)?;
-    let head = Dense::new(
-        hidden,
+    let head = head::<T>(hidden, outputs, true, seed)?;
+    Ok(Model::new(body, head, readout)?)
+}
+
+/// The linear head, `nn.Linear(input, outputs, bias=bias)`, seeded by `seed ^ 0x4ead`.
+fn head<T: Real>(input: usize, outputs: usize, bias: bool, seed: u64) -> anyhow::Result<Dense<T>> {
+    Ok(Dense::new_with_bias(
+        input,
         outputs,
         Activation::Identity,
+        bias,
         &mut seeded(seed ^ 0x4ead),
-    )?;
-    Ok(Model::new(body, head, readout)?)
+    )?)
 }
 
 /// The model of a run: a stack of `cfg.layers` layers of `cfg.cell` (both directions when
@@ -163,37 +169,25 @@ pub fn build<T: Real>(cfg: &ModelConfig, learned: &Learned, seed: u64) -> anyhow
         .parse()
         .map_err(|e| anyhow::anyhow!("`model.cell` = {:?}: {e}", cfg.cell))?;
     let (input, outputs) = (learned.input(), learned.outputs());
-    if !cfg.bidirectional {
-        return stacked::<T>(
-            kind,
-            input,
-            cfg.hidden,
-            cfg.layers,
-            outputs,
-            learned.readout(),
-            cfg.dropout,
-            seed,
-        );
-    }
-    let mut rng = seeded(seed);
-    let mut layers: Vec<Box<dyn Layer<T>>> = Vec::with_capacity(cfg.layers);
-    for k in 0..cfg.layers {
-        let i = if k == 0 { input } else { 2 * cfg.hidden };
-        let forward = Recurrent::new(kind.build::<T, _>(i, cfg.hidden, &mut rng)?);
-        let backward = Recurrent::new(kind.build::<T, _>(i, cfg.hidden, &mut rng)?);
-        layers.push(Box::new(Bidirectional::new(
-            forward,
-            backward,
-            Merge::Concat,
-        )?));
-    }
-    let body = with_dropout(Stack::new(layers)?, cfg.dropout)?;
-    let head = Dense::new(
-        2 * cfg.hidden,
-        outputs,
-        Activation::Identity,
-        &mut seeded(seed ^ 0x4ead),
-    )?;
+    let dirs = if cfg.bidirectional { 2 } else { 1 };
+    let body = if cfg.bidirectional {
+        let mut rng = seeded(seed);
+        let mut layers: Vec<Box<dyn Layer<T>>> = Vec::with_capacity(cfg.layers);
+        for k in 0..cfg.layers {
+            let i = if k == 0 { input } else { 2 * cfg.hidden };
+            let forward = Recurrent::new(kind.build::<T, _>(i, cfg.hidden, &mut rng)?);
+            let backward = Recurrent::new(kind.build::<T, _>(i, cfg.hidden, &mut rng)?);
+            layers.push(Box::new(Bidirectional::new(
+                forward,
+                backward,
+                Merge::Concat,
+            )?));
+        }
+        with_dropout(Stack::new(layers)?, cfg.dropout)?
+    } else {
+        body::<T>(kind, input, cfg.hidden, cfg.layers, cfg.dropout, seed)?
+    };
+    let head = head::<T>(dirs * cfg.hidden, outputs, cfg.head_bias, seed)?;
     Ok(Model::new(body, head, learned.readout())?)
 }
 

@@ -36,6 +36,7 @@ use std::time::Instant;
 use rnnzoo::cell::Real;
 use rnnzoo::layers::checkpoint::{load_training, save_training};
 use rnnzoo::layers::file::{FileError, write_atomic};
+use rnnzoo::layers::loss::{CrossEntropyOptions, Reduction};
 use rnnzoo::layers::optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
 use rnnzoo::layers::train::{TrainConfig, Trainer, append_json, progress_bar};
 use serde::{Deserialize, Serialize};
@@ -333,6 +334,25 @@ fn train_in<T: Real>(
 
     let source = Source::open(cfg)?;
     let learned = source.learned();
+    // The reducer averages the processes' means weighted by their items, which is the global
+    // batch's loss only for an unweighted mean.
+    if size > 1 && (cfg.train.reduction != Reduction::Mean || !cfg.train.class_weights.is_empty()) {
+        anyhow::bail!(
+            "train.reduction = sum and train.class_weights are not supported on several processes (the reduction averages unweighted means); train on one"
+        );
+    }
+    if let Learned::Sequences {
+        task: Task::Classify { classes },
+        ..
+    } = &learned
+        && !cfg.train.class_weights.is_empty()
+        && cfg.train.class_weights.len() != *classes
+    {
+        anyhow::bail!(
+            "train.class_weights has {} weights; the data has {classes} classes",
+            cfg.train.class_weights.len()
+        );
+    }
     if source.carries_state() && cfg.train.batch < size {
         anyhow::bail!(
             "train.batch = {} text streams cannot be split over {size} processes; give at least one each",
@@ -373,6 +393,11 @@ fn train_in<T: Real>(
         let config = TrainConfig {
             clip_norm: (t.clip > 0.0).then_some(t.clip),
             seed: t.seed,
+            reduction: t.reduction,
+            cross_entropy: CrossEntropyOptions {
+                weight: (!t.class_weights.is_empty()).then(|| t.class_weights.clone()),
+                label_smoothing: t.label_smoothing,
+            },
             ..TrainConfig::default()
         };
         if lead {
@@ -649,7 +674,13 @@ fn resume_conflicts(saved: &RunConfig, new: &RunConfig) -> Vec<&'static str> {
     if saved.model != new.model {
         out.push("[model]");
     }
-    let fields: [(&'static str, bool); 9] = [
+    let fields: [(&'static str, bool); 12] = [
+        ("train.reduction", a.reduction == b.reduction),
+        (
+            "train.label_smoothing",
+            a.label_smoothing == b.label_smoothing,
+        ),
+        ("train.class_weights", a.class_weights == b.class_weights),
         ("train.batch", a.batch == b.batch),
         ("train.bptt", a.bptt == b.bptt),
         ("train.optimizer", a.optimizer == b.optimizer),

@@ -328,7 +328,7 @@ pub fn check<F: Differentiable + ?Sized>(f: &mut F, opts: &Options) -> Report {
                 Task::Element(i) => (layout.locate(*i), analytic[g][*i]),
                 Task::Direction(d) => (Location::Flat { index: k }, dot(&analytic[g], d)),
             };
-            let mut finding = opts.judge(k, location.clone(), a, est);
+            let mut finding = opts.judge(k, location, a, est);
             // A failing element is tried again at finer steps. The finer estimate replaces the
             // coarser only when the two disagree by more than both claimed errors: then the
             // coarser estimate was wrong about itself (a curvature it did not see), and the
@@ -352,7 +352,7 @@ pub fn check<F: Differentiable + ?Sized>(f: &mut F, opts: &Options) -> Report {
                         break;
                     }
                     current = next;
-                    finding = opts.judge(k, location.clone(), a, next);
+                    finding = opts.judge(k, location, a, next);
                     if finding.verdict != Verdict::Fail {
                         break;
                     }

@@ -11,7 +11,9 @@ use rnnzoo_cell::{Params, Real, seeded};
 use serde::{Deserialize, Serialize};
 
 use crate::file::FileError;
-use crate::loss::{Loss, binary_cross_entropy, cross_entropy, mse};
+use crate::loss::{
+    CrossEntropyOptions, Loss, Reduction, binary_cross_entropy, cross_entropy_with, mse,
+};
 use crate::optim::{
     OptimError, Optimizer, check_bound, clip_grad_norm, clip_grad_value, grad_norm,
 };
@@ -79,6 +81,12 @@ pub struct TrainConfig {
     pub skip_nonfinite: bool,
     /// Seed of the trainer's random source (dropout masks, shuffling through [`Trainer::rng`]).
     pub seed: u64,
+    /// How the loss's terms are combined (PyTorch's `reduction`): the mean, or the sum.
+    #[serde(default)]
+    pub reduction: Reduction,
+    /// Class weights and label smoothing of the cross-entropy (class targets only).
+    #[serde(default)]
+    pub cross_entropy: CrossEntropyOptions,
 }
 
 impl TrainConfig {
@@ -288,17 +296,18 @@ impl<T: Real> Trainer<T> {
             _ => None,
         };
         let mask = mask.as_deref();
-        match &batch.targets {
+        let loss = match &batch.targets {
             Targets::FinalValues { values, .. } | Targets::StepValues { values, .. } => {
                 mse(predictions, values, rows, mask)
             }
             Targets::FinalClasses { classes, .. } | Targets::StepClasses { classes, .. } => {
-                cross_entropy(predictions, classes, rows, mask)
+                cross_entropy_with(predictions, classes, rows, mask, &self.config.cross_entropy)
             }
             Targets::StepMultiHot { values, .. } => {
                 binary_cross_entropy(predictions, values, rows, mask)
             }
-        }
+        }?;
+        Ok(loss.reduced(self.config.reduction))
     }
 
     /// The loss of `batch` without updating (no dropout).
