@@ -53,7 +53,7 @@ pub fn orthogonal_recurrent<T: Real, R: Rng + ?Sized>(
 pub const IRNN_INPUT_STD: f64 = 0.001;
 
 /// The IRNN of Le, Jaitly & Hinton, "A simple way to initialize recurrent networks of rectified
-/// linear units", arXiv:1504.00941, 2015 (Section 2: "the recurrent weight matrix [is]
+/// linear units", arXiv:1504.00941, 2015 (Section 2: "the recurrent weight matrix \[is\]
 /// initialized to be the identity matrix and biases to be zero"): each gate block of
 /// `weight_hh` exactly `I` (zero off the diagonal also when not square), `bias_ih` and `bias_hh`
 /// zero where the cell has them, `weight_ih` `N(0, IRNN_INPUT_STD^2)` drawn from `rng`. Meant for

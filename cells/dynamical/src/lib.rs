@@ -27,8 +27,8 @@
 //! # Ok::<(), rnnzoo_cell::CellError>(())
 //! ```
 
-mod antisymmetric;
-mod cornn;
+pub mod antisymmetric;
+pub mod cornn;
 #[cfg(test)]
 mod tests;
 

@@ -27,10 +27,10 @@
 //! # Ok::<(), rnnzoo_cell::CellError>(())
 //! ```
 
-mod mgu;
+pub mod mgu;
 #[cfg(test)]
 mod tests;
-mod ugrnn;
+pub mod ugrnn;
 
 pub use mgu::MguCell;
 pub use ugrnn::UgrnnCell;

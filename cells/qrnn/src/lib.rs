@@ -19,7 +19,7 @@
 //! # Ok::<(), rnnzoo_cell::CellError>(())
 //! ```
 
-mod qrnn;
+pub mod qrnn;
 #[cfg(test)]
 mod tests;
 

@@ -20,7 +20,7 @@
 //! # Ok::<(), rnnzoo_cell::CellError>(())
 //! ```
 
-mod sru;
+pub mod sru;
 #[cfg(test)]
 mod tests;
 

@@ -43,7 +43,7 @@
 //! # Initialisation
 //!
 //! The authors' `SRUCell.reset_parameters` (`sru/modules.py`, default `v1=False`): every weight
-//! `U(-sqrt(3/I), sqrt(3/I))` ("E[w_ij]=0 and Var[w_ij]=1/d"), then the `W_f` and `W_r` blocks
+//! `U(-sqrt(3/I), sqrt(3/I))` ("E\[w_ij\]=0 and Var\[w_ij\]=1/d"), then the `W_f` and `W_r` blocks
 //! times `sqrt(0.5)`; `weight_c` `U(-sqrt(3), sqrt(3))` times `sqrt(0.5)`; the biases 0 (their
 //! `highway_bias` default). With `α != 1` and `I != H` the authors scale the `W_x` block by `α`
 //! at initialisation instead of the term at run time; here `α` multiplies the term in both cases
