@@ -74,7 +74,7 @@ pub struct DataEvaluation {
 /// model of sequences; the text's ([`train::corpus::CorpusError`]); a text with fewer than 2
 /// known characters.
 pub fn eval_text(checkpoint: &Path, text: &Path) -> anyhow::Result<TextEvaluation> {
-    let record = train::run::read_record(checkpoint)?;
+    let record = train::record::read_record(checkpoint)?;
     let Some(vocab) = record.vocab() else {
         anyhow::bail!(
             "{}: a model of sequences; score it with --data, not --text",
@@ -121,7 +121,7 @@ pub fn eval_text(checkpoint: &Path, text: &Path) -> anyhow::Result<TextEvaluatio
 /// checkpoint; the file's ([`train::sequences::DataError`]); a file whose features or task do
 /// not fit the model (a class the model does not have, other outputs).
 pub fn eval_data(checkpoint: &Path, data: &Path) -> anyhow::Result<DataEvaluation> {
-    let record = train::run::read_record(checkpoint)?;
+    let record = train::record::read_record(checkpoint)?;
     let Learned::Sequences { task, features } = record.learned else {
         anyhow::bail!(
             "{}: a language model; score it with --text, not --data",

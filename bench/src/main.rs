@@ -288,7 +288,7 @@ fn run_train(a: &TrainArgs) -> anyhow::Result<ExitCode> {
     let mut cfg = match (&a.config, a.resume) {
         (Some(path), _) => RunConfig::read(path)?,
         (None, true) => {
-            train::run::read_record(&a.out.join(train::LATEST))
+            train::record::read_record(&a.out.join(train::LATEST))
                 .map_err(|e| match e {
                     train::RunError::File { .. } if !a.out.join(train::LATEST).exists() => {
                         train::RunError::NothingToResume {

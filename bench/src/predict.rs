@@ -280,7 +280,7 @@ pub fn predict(
         _ => Dtype::F32,
     });
     // A checkpoint of `rnnzoo train` records its run; anything else is read as a state_dict.
-    let checkpoint = crate::train::run::read_record(weights).is_ok();
+    let checkpoint = crate::train::record::read_record(weights).is_ok();
     match (dtype, checkpoint) {
         (Dtype::F32, false) => run::<f32>(weights, &inp, output, opts),
         (Dtype::F64, false) => run::<f64>(weights, &inp, output, opts),

@@ -31,7 +31,7 @@ pub fn sample(checkpoint: &Path, opts: &SampleOptions) -> anyhow::Result<String>
         "--temperature {}: expected a positive number",
         opts.temperature
     );
-    let record = train::run::read_record(checkpoint)?;
+    let record = train::record::read_record(checkpoint)?;
     let Some(vocab) = record.vocab() else {
         anyhow::bail!(
             "{}: a model of sequences, not a language model; `rnnzoo sample` needs a checkpoint of `rnnzoo train --text`",

@@ -281,7 +281,7 @@ fn sigint_writes_a_checkpoint_that_resumes_bit_for_bit() {
     let (_, model) = rnnzoo_bench::train::load::<f32>(&latest).unwrap();
     assert_eq!(
         model.head().output_size(),
-        rnnzoo_bench::train::run::read_record(&latest)
+        rnnzoo_bench::train::record::read_record(&latest)
             .unwrap()
             .vocab()
             .unwrap()

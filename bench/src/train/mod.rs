@@ -8,7 +8,9 @@
 //! - [`sequences`]: a dataset of sequences with targets from a CSV, npy or safetensors file.
 //! - [`source`]: a run's batches and validation, from a text or sequences.
 //! - [`text`]: one-hot inputs, bits per character, sampling, in any dtype.
-//! - [`run`]: the loop, its checkpoints, metrics, resume and interrupt.
+//! - [`run`]: the loop, its checkpoints, resume and interrupt, alone or over MPI.
+//! - [`record`]: what a checkpoint records of its run, and the run's errors.
+//! - [`metrics`]: `metrics.jsonl` and `loss.svg`.
 //!
 //! ```no_run
 //! // rnnzoo train --text input.txt --out run/
@@ -26,7 +28,9 @@
 pub mod comm;
 pub mod config;
 pub mod corpus;
+pub mod metrics;
 pub mod model;
+pub mod record;
 pub mod run;
 pub mod sequences;
 pub mod source;

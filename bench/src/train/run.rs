@@ -35,19 +35,20 @@ use std::time::Instant;
 
 use rnnzoo::cell::Real;
 use rnnzoo::layers::checkpoint::{load_training, save_training};
-use rnnzoo::layers::file::{FileError, write_atomic};
 use rnnzoo::layers::loss::{CrossEntropyOptions, Reduction};
 use rnnzoo::layers::optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
-use rnnzoo::layers::train::{TrainConfig, Trainer, append_json, progress_bar};
-use serde::{Deserialize, Serialize};
+use rnnzoo::layers::train::{TrainConfig, Trainer, progress_bar};
+use serde::Serialize;
 
 use super::comm::{BucketReducer, Communicator, Single, broadcast_params, share};
 use super::config::{OptimizerKind, RunConfig, Schedule};
+use super::metrics::{Metrics, append_metrics, truncate_metrics, write_plot};
 use super::model::{self, Learned};
+use super::record::io_error;
+pub use super::record::{RunError, RunRecord, read_record};
 use super::sequences::Task;
 use super::source::{Source, Validation, items as items_of, shard};
 use super::{BEST, LATEST};
-use crate::reproduce::plot::{Chart, Series};
 use crate::speed::Dtype;
 
 /// How a run is driven (not part of its configuration).
@@ -92,120 +93,6 @@ pub struct RunSummary {
     pub learned: String,
     /// Trainable values.
     pub params: usize,
-}
-
-/// One line of `metrics.jsonl`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Metrics {
-    /// Updates so far.
-    pub step: u64,
-    /// The epoch the update belongs to (1 for the first pass).
-    pub epoch: u64,
-    /// The learning rate of the last update.
-    pub lr: f64,
-    /// Mean training loss over the updates since the previous line, per predicted item (nats per
-    /// character for a text; cross-entropy or mean squared error for sequences).
-    pub train_loss: f64,
-    /// The validation loss, the same way.
-    pub valid_loss: f64,
-    /// A text: `train_loss` in bits per character.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub train_bpc: Option<f64>,
-    /// A text: `valid_loss` in bits per character.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid_bpc: Option<f64>,
-    /// Classification: the fraction of validation sequences whose largest logit is their class.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid_accuracy: Option<f64>,
-    /// What the validation averaged over: characters predicted, or sequences.
-    pub valid_count: usize,
-    /// Seconds of training so far (across resumes).
-    pub seconds: f64,
-    /// Training characters (text) or sequences per second since the previous line.
-    pub per_second: f64,
-}
-
-/// The caller's record in a checkpoint: everything beyond the trainer's own state that the next
-/// update depends on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunRecord {
-    /// The configuration.
-    pub config: RunConfig,
-    /// What is learned, with the model's sizes (a text's vocabulary, a task's outputs).
-    pub learned: Learned,
-    /// The carried state after the last update (empty at an epoch's start), in f64 (exact for
-    /// an f32 model too).
-    pub state: Vec<f64>,
-    /// The training loss summed over the items predicted since the last metrics line, and their
-    /// count.
-    pub pending: (f64, u64),
-    /// The best validation bits per character so far (none before the first validation).
-    pub best: Option<f64>,
-    /// Validations since the best.
-    pub since_best: usize,
-    /// Seconds of training before this point.
-    pub seconds: f64,
-}
-
-impl RunRecord {
-    /// A language model's vocabulary (`None` for a model of sequences).
-    pub fn vocab(&self) -> Option<&rnnzoo::datasets::Vocabulary> {
-        match &self.learned {
-            Learned::Text { vocab } => Some(vocab),
-            Learned::Sequences { .. } => None,
-        }
-    }
-
-    /// Records the position's carried state and pending training loss.
-    fn keep<T: Real>(&mut self, state: Option<&[T]>, pending: (f64, u64)) {
-        self.state = state
-            .map(|s| s.iter().map(|x| x.to_f64_lossless()).collect())
-            .unwrap_or_default();
-        self.pending = pending;
-    }
-}
-
-/// A run that went wrong in a way the user can fix.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// `--resume` with no checkpoint in the folder.
-    #[error("--resume: {path} does not exist; nothing to resume")]
-    NothingToResume {
-        /// The missing checkpoint.
-        path: PathBuf,
-    },
-    /// A checkpoint that is not a training state of `rnnzoo train`.
-    #[error("{path}: not a checkpoint of `rnnzoo train` ({why})")]
-    NotARun {
-        /// The file.
-        path: PathBuf,
-        /// What is missing or wrong.
-        why: String,
-    },
-    /// The data is too short for the batch and the validation split.
-    #[error(
-        "the {part} has {chars} {unit}; {batch} streams need at least {need} (lower train.batch, raise data.valid_fraction, or give more data)"
-    )]
-    TooShort {
-        /// `training text`, `validation text` or `file of sequences`.
-        part: &'static str,
-        /// Its characters or sequences.
-        chars: usize,
-        /// `characters` or `sequences`.
-        unit: &'static str,
-        /// Streams.
-        batch: usize,
-        /// Characters needed.
-        need: usize,
-    },
-    /// A checkpoint could not be written or read.
-    #[error("{path}: {source}")]
-    File {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        source: FileError,
-    },
 }
 
 /// The learning rate of update `u` (0-based) of `total`.
@@ -278,41 +165,6 @@ pub fn train_with(
     match cfg.model.dtype {
         Dtype::F32 => train_in::<f32>(cfg, opts, comm),
         Dtype::F64 => train_in::<f64>(cfg, opts, comm),
-    }
-}
-
-/// Reads the run record of a checkpoint of `rnnzoo train`.
-///
-/// # Errors
-///
-/// [`RunError::File`] for a file that cannot be read, [`RunError::NotARun`] for another kind of
-/// file.
-pub fn read_record(path: &Path) -> Result<RunRecord, RunError> {
-    let file = |source| RunError::File {
-        path: path.to_path_buf(),
-        source,
-    };
-    let t = rnnzoo::layers::file::Tensors::read(path, false).map_err(file)?;
-    let not = |why: String| RunError::NotARun {
-        path: path.to_path_buf(),
-        why,
-    };
-    let json = t.metadata.get("rnnzoo.training").ok_or_else(|| {
-        not("no `rnnzoo.training` record: a weights file or a PyTorch state_dict".into())
-    })?;
-    let v: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| not(format!("damaged training record: {e}")))?;
-    serde_json::from_value(v["extra"].clone())
-        .map_err(|e| not(format!("no run record of `rnnzoo train`: {e}")))
-}
-
-fn io_error(path: &Path, source: std::io::Error) -> RunError {
-    RunError::File {
-        path: path.to_path_buf(),
-        source: FileError::Io {
-            path: path.display().to_string(),
-            source,
-        },
     }
 }
 
@@ -693,54 +545,4 @@ fn resume_conflicts(saved: &RunConfig, new: &RunConfig) -> Vec<&'static str> {
     ];
     out.extend(fields.iter().filter(|(_, same)| !same).map(|(f, _)| *f));
     out
-}
-
-fn append_metrics(path: &Path, m: &Metrics) -> anyhow::Result<()> {
-    let line = serde_json::to_value(m).expect("metrics serialise");
-    Ok(append_json(path, &line)?)
-}
-
-/// The metrics lines up to update `step` (a resumed run rewrites what came after its checkpoint).
-fn read_metrics(path: &Path) -> Vec<Metrics> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-fn truncate_metrics(path: &Path, step: u64) -> Result<(), RunError> {
-    let kept: String = read_metrics(path)
-        .iter()
-        .filter(|m| m.step <= step)
-        .map(|m| serde_json::to_string(m).expect("metrics serialise") + "\n")
-        .collect();
-    write_atomic(path, kept.as_bytes()).map_err(|source| RunError::File {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-fn write_plot(metrics: &Path, svg: &Path, bits: bool) -> anyhow::Result<()> {
-    let lines = read_metrics(metrics);
-    let scale = if bits {
-        1.0 / std::f64::consts::LN_2
-    } else {
-        1.0
-    };
-    let pts = |f: fn(&Metrics) -> f64| {
-        lines
-            .iter()
-            .map(|m| (m.step as f64, f(m) * scale))
-            .collect()
-    };
-    let (title, y) = if bits {
-        ("Bits per character", "bits per character")
-    } else {
-        ("Loss", "loss (cross-entropy or mean squared error)")
-    };
-    Chart::new(title, "update", y, false)
-        .with(Series::line("train", pts(|m| m.train_loss)))
-        .with(Series::line("validation", pts(|m| m.valid_loss)))
-        .write_svg(svg)
 }

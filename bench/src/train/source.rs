@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::config::RunConfig;
 use super::corpus::Corpus;
 use super::model::Learned;
-use super::run::RunError;
+use super::record::RunError;
 use super::sequences::{Sequences, Task};
 use super::text::{bits_per_char, chunk_batch};
 
