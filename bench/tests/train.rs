@@ -844,3 +844,54 @@ fn loss_options_and_a_head_without_bias_come_from_the_config() {
     assert!(e.contains("3 weights") && e.contains("2 classes"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Weight decay and parameter groups from the config reach the optimizer and its checkpoint: no
+/// decay on the biases, the recurrent matrices at half the learning rate.
+#[test]
+fn parameter_groups_come_from_the_config() {
+    let dir = fresh("groups");
+    let text = text_file(&dir);
+    let config = dir.join("run.toml");
+    std::fs::write(
+        &config,
+        "[train]\noptimizer = \"adamw\"\nweight_decay = 0.05\ngroups = [{ name_prefix = \"bias\", weight_decay = 0.0 }, { name_prefix = \"weight_hh\", lr_scale = 0.5 }]\n",
+    )
+    .unwrap();
+    let out = dir.join("run");
+    let run = |body: Option<&str>| {
+        if let Some(b) = body {
+            std::fs::write(&config, b).unwrap();
+        }
+        rnnzoo()
+            .args(["train", "--config"])
+            .arg(&config)
+            .arg("--text")
+            .arg(&text)
+            .arg("--out")
+            .arg(&out)
+            .args(SMALL)
+            .args(["--steps", "10"])
+            .output()
+            .unwrap()
+    };
+    ok(&run(None));
+    let t = Tensors::read(&out.join("latest.safetensors"), false).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&t.metadata["rnnzoo.training"]).unwrap();
+    assert_eq!(
+        meta["optimizer_hyper"]["AdamW"]["weight_decay"], 0.05,
+        "{meta}"
+    );
+    let groups = &meta["optimizer_groups"];
+    assert_eq!(groups[0]["name_prefix"], "bias");
+    assert_eq!(groups[0]["weight_decay"], 0.0);
+    assert_eq!(groups[1]["lr_scale"], 0.5);
+    let e = refused(&run(Some(
+        "[train]\ngroups = [{ name_prefix = \"bias\", lr_scale = -1.0 }]\n",
+    )));
+    assert!(e.contains("lr_scale"), "{e}");
+    let e = refused(&run(Some("[train]\ngroups = [{ prefix = \"bias\" }]\n")));
+    assert!(e.contains("prefix") && e.contains("name_prefix"), "{e}");
+    let e = refused(&run(Some("[train]\nweight_decay = -0.1\n")));
+    assert!(e.contains("`train.weight_decay` = -0.1"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

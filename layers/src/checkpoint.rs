@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::file::{FileError, Tensors, serialize, serialize_with, write_atomic};
 use crate::optim::{
-    Adam, AdamW, HyperParams, Optimizer, OptimizerState, RmsProp, Sgd, TensorLayout,
+    Adam, AdamW, HyperParams, Optimizer, OptimizerState, ParamGroupRule, RmsProp, Sgd, TensorLayout,
 };
 use crate::train::{TrainConfig, Trainer};
 use crate::{Model, ParamGroup};
@@ -199,6 +199,9 @@ struct TrainingMeta {
     optimizer_layout: Option<Vec<Vec<TensorLayout>>>,
     /// Buffer name and its number of tensors, in file order.
     optimizer_buffers: Vec<(String, usize)>,
+    /// The optimizer's parameter groups (none in files written before they existed).
+    #[serde(default)]
+    optimizer_groups: Vec<ParamGroupRule>,
     config: TrainConfig,
     /// The caller's own record (experiment settings, data position, ...).
     extra: serde_json::Value,
@@ -240,6 +243,7 @@ pub fn training_bytes<T: Real>(
         optimizer_steps: opt.steps,
         optimizer_layout: opt.layout.clone(),
         optimizer_buffers: listing,
+        optimizer_groups: opt.groups.clone(),
         config: trainer.config().clone(),
         extra,
     };
@@ -327,6 +331,7 @@ pub fn load_training<T: Real>(
         steps: meta.optimizer_steps,
         layout: meta.optimizer_layout,
         buffers,
+        groups: meta.optimizer_groups,
     };
     let mut optimizer = optimizer_for::<T>(&state.hyper);
     optimizer

@@ -10,8 +10,8 @@ use std::cell::Cell;
 
 use rnnzoo_cell::{Param, Params, Real};
 use rnnzoo_layers::optim::{
-    Adam, AdamW, OptimError, Optimizer, OptimizerState, RmsProp, Sgd, clip_grad_norm,
-    clip_grad_value, grad_norm,
+    Adam, AdamW, OptimError, Optimizer, OptimizerState, ParamGroupRule, RmsProp, Sgd,
+    clip_grad_norm, clip_grad_value, grad_norm,
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -479,6 +479,165 @@ fn adam_and_adamw_match_pytorch_recurrence() {
 fn rmsprop_matches_pytorch_recurrence() {
     rmsprop_cases::<f32>();
     rmsprop_cases::<f64>();
+}
+
+// ------------------------------------------------------------------------------------------------
+// Parameter groups: PyTorch's `param_groups`, each group its own recurrence.
+//
+// ```python
+// torch.optim.AdamW([{"params": [layer.weight]},
+//                    {"params": [layer.bias], "lr": 2 * lr, "weight_decay": 0.0},
+//                    {"params": [head], "weight_decay": 0.3}], lr=lr, weight_decay=wd)
+// ```
+
+/// The test model's groups: values 0..6 are `weight`, 6..8 `bias`, 8..11 `head`.
+fn groups() -> Vec<ParamGroupRule> {
+    vec![
+        ParamGroupRule::new("bias").lr_scale(2.0).weight_decay(0.0),
+        ParamGroupRule::new("head").weight_decay(0.3),
+    ]
+}
+
+/// `(lr, weight decay)` of value `j` under [`groups`], the optimizer's being `(lr, wd)`.
+fn group_of(j: usize, lr: f64, wd: f64) -> (f64, f64) {
+    match j {
+        6..8 => (lr * 2.0, 0.0),
+        8.. => (lr, 0.3),
+        _ => (lr, wd),
+    }
+}
+
+fn grouped<T: Real, O: Optimizer<T>>(mut opt: O) -> O {
+    opt.set_groups(groups()).unwrap();
+    opt
+}
+
+fn group_cases<T: Real>() {
+    let sgd = SgdCfg {
+        lr: 0.05,
+        momentum: 0.9,
+        dampening: 0.1,
+        nesterov: false,
+        wd: 0.01,
+    };
+    check_against(
+        "SGD with groups",
+        grouped(
+            Sgd::<T>::new(sgd.lr)
+                .momentum(0.9)
+                .dampening(0.1)
+                .weight_decay(0.01),
+        ),
+        |p, j, n| {
+            let (lr, wd) = group_of(j, sgd.lr, sgd.wd);
+            ref_sgd(p, j, n, SgdCfg { lr, wd, ..sgd })
+        },
+    );
+    for decoupled in [false, true] {
+        let adam = AdamCfg {
+            lr: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            wd: 0.05,
+            amsgrad: false,
+            decoupled,
+        };
+        let reference = |p, j, n| {
+            let (lr, wd) = group_of(j, adam.lr, adam.wd);
+            ref_adam(p, j, n, AdamCfg { lr, wd, ..adam })
+        };
+        if decoupled {
+            check_against(
+                "AdamW with groups",
+                grouped(AdamW::<T>::new(0.01).weight_decay(0.05)),
+                reference,
+            );
+        } else {
+            check_against(
+                "Adam with groups",
+                grouped(Adam::<T>::new(0.01).weight_decay(0.05)),
+                reference,
+            );
+        }
+    }
+    let rms = RmsCfg {
+        lr: 0.01,
+        alpha: 0.99,
+        eps: 1e-8,
+        wd: 0.02,
+        momentum: 0.5,
+        centered: true,
+    };
+    check_against(
+        "RMSprop with groups",
+        grouped(
+            RmsProp::<T>::new(0.01)
+                .weight_decay(0.02)
+                .momentum(0.5)
+                .centered(true),
+        ),
+        |p, j, n| {
+            let (lr, wd) = group_of(j, rms.lr, rms.wd);
+            ref_rmsprop(p, j, n, RmsCfg { lr, wd, ..rms })
+        },
+    );
+}
+
+#[test]
+fn parameter_groups_follow_each_groups_pytorch_recurrence() {
+    group_cases::<f64>();
+    group_cases::<f32>();
+}
+
+#[test]
+fn parameter_groups_are_saved_checked_and_scaled_by_the_schedule() {
+    // Saved with the state: a fresh optimizer loaded mid-way continues bit for bit.
+    let mut whole = grouped(AdamW::<f64>::new(0.01));
+    let mut m = model::<f64>();
+    train(&mut whole, &mut m, 0..STEPS);
+    let mut first = grouped(AdamW::<f64>::new(0.01));
+    let mut m2 = model::<f64>();
+    train(&mut first, &mut m2, 0..3);
+    let mut second = AdamW::<f64>::new(0.01);
+    second.load_state(&first.state()).unwrap();
+    assert_eq!(second.groups(), groups().as_slice());
+    train(&mut second, &mut m2, 3..STEPS);
+    assert!(
+        flat(&m)
+            .iter()
+            .zip(flat(&m2))
+            .all(|(a, b)| same_bits(*a, b))
+    );
+    // Bad groups are refused and change nothing.
+    let mut sgd = Sgd::<f64>::new(0.1);
+    for bad in [
+        ParamGroupRule::new("bias").lr_scale(0.0),
+        ParamGroupRule::new("bias").lr_scale(f64::NAN),
+        ParamGroupRule::new("bias").weight_decay(-1.0),
+    ] {
+        assert!(matches!(
+            sgd.set_groups(vec![bad]),
+            Err(OptimError::HyperParameter { .. })
+        ));
+    }
+    assert!(sgd.groups().is_empty());
+    // A schedule sets the optimizer's rate; a group's follows it at its scale.
+    let mut sgd = grouped(Sgd::<f64>::new(0.1));
+    sgd.set_lr(0.05);
+    let mut p = model::<f64>();
+    let before = flat(&p);
+    let mut g: Vec<Params<f64>> = p.iter().map(Params::zeros_like).collect();
+    for gg in g.iter_mut() {
+        for t in gg.iter_mut() {
+            t.data_mut().fill(1.0);
+        }
+    }
+    step_once(&mut sgd, &mut p, &g).unwrap();
+    let after = flat(&p);
+    // weight: the optimizer's rate; bias: twice it (a unit gradient, no weight decay).
+    assert!((before[0] - after[0] - 0.05).abs() < 1e-15);
+    assert!((before[6] - after[6] - 0.1).abs() < 1e-15);
 }
 
 #[test]

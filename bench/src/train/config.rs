@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::sequences::{Layout, TaskKind};
 use crate::speed::Dtype;
 use rnnzoo::layers::loss::Reduction;
+use rnnzoo::layers::optim::ParamGroupRule;
 
 /// A run: the data, the model, the training, where it goes. Each section is a TOML table.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -145,6 +146,11 @@ pub struct TrainSettings {
     pub optimizer: OptimizerKind,
     /// The learning rate.
     pub lr: f64,
+    /// The optimizer's weight decay; unset: its PyTorch default (0.01 for AdamW, 0 otherwise).
+    pub weight_decay: Option<f64>,
+    /// Parameter groups: a learning rate (a multiple of `lr`) and a weight decay for the tensors
+    /// whose names start with a prefix, as PyTorch's `param_groups`.
+    pub groups: Vec<ParamGroupRule>,
     /// `constant`, `step` or `cosine`.
     pub schedule: Schedule,
     /// For `step`: updates between decays.
@@ -181,6 +187,8 @@ impl Default for TrainSettings {
             epochs: 5,
             optimizer: OptimizerKind::Adam,
             lr: 2e-3,
+            weight_decay: None,
+            groups: Vec::new(),
             schedule: Schedule::Constant,
             decay_every: 1000,
             decay: 0.97,
@@ -288,6 +296,14 @@ pub const FIELDS: &[(&str, &str)] = &[
     ),
     ("train.optimizer", "adam, adamw, sgd or rmsprop."),
     ("train.lr", "The learning rate (> 0)."),
+    (
+        "train.weight_decay",
+        "The optimizer's weight decay; unset: its PyTorch default (AdamW 0.01, the others 0).",
+    ),
+    (
+        "train.groups",
+        "Parameter groups, as PyTorch's param_groups: [{ name_prefix = \"bias\", weight_decay = 0.0, lr_scale = 1.0 }] gives the tensors whose names start with the prefix their own weight decay and a learning rate of lr_scale * lr.",
+    ),
     (
         "train.schedule",
         "constant; step (lr * decay^floor(update / decay_every)); cosine (half a cosine to 0 at the last update).",
@@ -456,6 +472,11 @@ impl RunConfig {
         {
             return bad("train.class_weights", w.to_string(), "finite weights >= 0");
         }
+        if let Some(wd) = t.weight_decay
+            && !(wd.is_finite() && wd >= 0.0)
+        {
+            return bad("train.weight_decay", wd.to_string(), "a finite number >= 0");
+        }
         if t.eval_every == 0 {
             return bad("train.eval_every", "0".into(), "at least 1");
         }
@@ -491,6 +512,14 @@ impl RunConfig {
                     out += &format!("# {doc}\n");
                 }
                 out += &format!("{key} = {v}\n");
+            }
+            // Options unset by default have no value to print: their documentation and the key.
+            for (name, doc) in FIELDS {
+                if let Some(key) = name.strip_prefix(&format!("{section}."))
+                    && !fields.contains_key(key)
+                {
+                    out += &format!("# {doc}\n# {key} =\n");
+                }
             }
         }
         out

@@ -84,6 +84,9 @@ pub enum RunError {
         /// Characters needed.
         need: usize,
     },
+    /// The optimizer refused its settings (a group's scale or weight decay).
+    #[error("train.groups: {0}")]
+    Optimizer(String),
     /// A checkpoint could not be written or read.
     #[error("{path}: {source}")]
     File {

@@ -115,13 +115,22 @@ pub fn lr_at(t: &super::TrainSettings, u: u64, total: u64) -> f64 {
     }
 }
 
-fn optimizer<T: Real>(kind: OptimizerKind, lr: f64) -> Box<dyn Optimizer<T>> {
-    match kind {
-        OptimizerKind::Adam => Box::new(Adam::new(lr)),
-        OptimizerKind::Adamw => Box::new(AdamW::new(lr)),
-        OptimizerKind::Sgd => Box::new(Sgd::new(lr)),
-        OptimizerKind::Rmsprop => Box::new(RmsProp::new(lr)),
-    }
+/// The run's optimizer: its kind at `t.lr`, `t.weight_decay` when set (else the kind's PyTorch
+/// default: 0.01 for AdamW, 0 for the others), and `t.groups`.
+fn optimizer<T: Real>(t: &super::TrainSettings) -> Result<Box<dyn Optimizer<T>>, RunError> {
+    let mut opt: Box<dyn Optimizer<T>> = match (t.optimizer, t.weight_decay) {
+        (OptimizerKind::Adam, None) => Box::new(Adam::new(t.lr)),
+        (OptimizerKind::Adam, Some(wd)) => Box::new(Adam::new(t.lr).weight_decay(wd)),
+        (OptimizerKind::Adamw, None) => Box::new(AdamW::new(t.lr)),
+        (OptimizerKind::Adamw, Some(wd)) => Box::new(AdamW::new(t.lr).weight_decay(wd)),
+        (OptimizerKind::Sgd, None) => Box::new(Sgd::new(t.lr)),
+        (OptimizerKind::Sgd, Some(wd)) => Box::new(Sgd::new(t.lr).weight_decay(wd)),
+        (OptimizerKind::Rmsprop, None) => Box::new(RmsProp::new(t.lr)),
+        (OptimizerKind::Rmsprop, Some(wd)) => Box::new(RmsProp::new(t.lr).weight_decay(wd)),
+    };
+    opt.set_groups(t.groups.clone())
+        .map_err(|e| RunError::Optimizer(e.to_string()))?;
+    Ok(opt)
 }
 
 /// Trains (or resumes) the run `cfg` describes, into `opts.out`.
@@ -255,7 +264,7 @@ fn train_in<T: Real>(
         if lead {
             let _ = std::fs::remove_file(&metrics_path);
         }
-        let trainer = Trainer::new(m, optimizer::<T>(t.optimizer, t.lr), config);
+        let trainer = Trainer::new(m, optimizer::<T>(t)?, config);
         let record = RunRecord {
             config: cfg.clone(),
             learned: learned.clone(),
@@ -526,7 +535,9 @@ fn resume_conflicts(saved: &RunConfig, new: &RunConfig) -> Vec<&'static str> {
     if saved.model != new.model {
         out.push("[model]");
     }
-    let fields: [(&'static str, bool); 12] = [
+    let fields: [(&'static str, bool); 14] = [
+        ("train.weight_decay", a.weight_decay == b.weight_decay),
+        ("train.groups", a.groups == b.groups),
         ("train.reduction", a.reduction == b.reduction),
         (
             "train.label_smoothing",

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use rnnzoo_cell::{Params, Real};
 use serde::{Deserialize, Serialize};
 
+use super::groups::{self, ParamGroupRule};
 use super::layout::{Layout, bind, check_step, for_each_tensor};
 use super::state::{check_state, import_named, put};
 use super::{HyperParams, OptimError, Optimizer, OptimizerState, lerp, require};
@@ -109,6 +110,9 @@ struct AdamCore<T> {
     exp_avg: Vec<Vec<T>>,
     exp_avg_sq: Vec<Vec<T>>,
     max_exp_avg_sq: Option<Vec<Vec<T>>>,
+    groups: Vec<ParamGroupRule>,
+    /// Each tensor's `(lr scale, weight decay)` from `groups`, resolved at the first step.
+    per_tensor: Option<Vec<(f64, Option<f64>)>>,
 }
 
 impl<T: Real> AdamCore<T> {
@@ -121,6 +125,8 @@ impl<T: Real> AdamCore<T> {
             exp_avg: Vec::new(),
             exp_avg_sq: Vec::new(),
             max_exp_avg_sq: None,
+            groups: Vec::new(),
+            per_tensor: None,
         }
     }
 
@@ -168,22 +174,33 @@ impl<T: Real> AdamCore<T> {
         let t = (self.steps + 1) as f64;
         let bias_correction1 = 1.0 - h.beta1.powf(t);
         let bias_correction2 = 1.0 - h.beta2.powf(t);
-        let step_size = h.lr / bias_correction1;
         let bias_correction2_sqrt = T::from_f64_lossy(bias_correction2.sqrt());
-        let neg_step_size = T::from_f64_lossy(-step_size);
         let eps = T::from_f64_lossy(h.eps);
         let one_minus_beta1 = T::from_f64_lossy(1.0 - h.beta1);
         let beta2 = T::from_f64_lossy(h.beta2);
         let one_minus_beta2 = T::from_f64_lossy(1.0 - h.beta2);
-        let decay = h.weight_decay != 0.0;
-        let l2 = (decay && !self.decoupled).then(|| T::from_f64_lossy(h.weight_decay));
-        let shrink =
-            (decay && self.decoupled).then(|| T::from_f64_lossy(1.0 - h.lr * h.weight_decay));
         let amsgrad = h.amsgrad;
+        let decoupled = self.decoupled;
+        let groups = &self.groups;
+        let per_tensor = self
+            .per_tensor
+            .get_or_insert_with(|| groups::per_tensor(layout, groups));
+        // A tensor's step size, L2 penalty and decoupled shrink: from its group's learning rate
+        // and weight decay, or the optimizer's.
+        let settings = |k: usize| {
+            let (lr, wd) = groups::settings(per_tensor, k, h.lr, h.weight_decay);
+            let decay = wd != 0.0;
+            (
+                T::from_f64_lossy(-(lr / bias_correction1)),
+                (decay && !decoupled).then(|| T::from_f64_lossy(wd)),
+                (decay && decoupled).then(|| T::from_f64_lossy(1.0 - lr * wd)),
+            )
+        };
 
         let (exp_avg, exp_avg_sq) = (&mut self.exp_avg, &mut self.exp_avg_sq);
         let mut max_sq = self.max_exp_avg_sq.as_mut();
         for_each_tensor(params, grads, |k, p, g| {
+            let (neg_step_size, l2, shrink) = settings(k);
             let m = &mut exp_avg[k];
             let v = &mut exp_avg_sq[k];
             let mut vmax = match (&mut max_sq, amsgrad) {
@@ -234,6 +251,7 @@ impl<T: Real> AdamCore<T> {
             steps: self.steps,
             layout: self.layout.as_ref().map(|l| l.groups().to_vec()),
             buffers,
+            groups: self.groups.clone(),
         }
     }
 
@@ -248,12 +266,15 @@ impl<T: Real> AdamCore<T> {
             }
         };
         hyper.validate(self.kind())?;
+        groups::validate(self.kind(), &state.groups)?;
         let layout = check_state(
             state,
             self.layout.as_ref(),
             &[EXP_AVG, EXP_AVG_SQ],
             &[MAX_EXP_AVG_SQ],
         )?;
+        self.groups = state.groups.clone();
+        self.per_tensor = None;
         self.hyper = hyper;
         self.steps = state.steps;
         self.layout = layout;
@@ -414,6 +435,17 @@ macro_rules! adam_api {
 
             fn steps(&self) -> u64 {
                 self.0.steps
+            }
+
+            fn set_groups(&mut self, groups: Vec<ParamGroupRule>) -> Result<(), OptimError> {
+                groups::validate(self.0.kind(), &groups)?;
+                self.0.groups = groups;
+                self.0.per_tensor = None;
+                Ok(())
+            }
+
+            fn groups(&self) -> &[ParamGroupRule] {
+                &self.0.groups
             }
         }
     };

@@ -87,6 +87,7 @@
 
 mod adam;
 mod clip;
+mod groups;
 mod layout;
 mod rmsprop;
 mod sgd;
@@ -97,6 +98,7 @@ use rnnzoo_cell::{Params, Real};
 pub use adam::{Adam, AdamHyper, AdamW};
 pub(crate) use clip::check_bound;
 pub use clip::{clip_grad_norm, clip_grad_value, grad_norm};
+pub use groups::ParamGroupRule;
 pub use layout::TensorLayout;
 pub use rmsprop::{RmsProp, RmsPropHyper};
 pub use sgd::{Sgd, SgdHyper};
@@ -177,6 +179,34 @@ pub trait Optimizer<T: Real>: Send {
 
     /// Steps taken (PyTorch's `state["step"]`).
     fn steps(&self) -> u64;
+
+    /// Sets the parameter groups: a learning rate (a multiple of this optimizer's) and a weight
+    /// decay for the tensors each selects (see [`ParamGroupRule`]); tensors no rule selects keep
+    /// the optimizer's. Without groups (the default) every tensor has the optimizer's settings.
+    ///
+    /// ```
+    /// use rnnzoo_cell::{Param, Params};
+    /// use rnnzoo_layers::optim::{Optimizer, ParamGroupRule, Sgd};
+    /// let mut p = Params::<f64>::new();
+    /// p.push(Param::from_vec("weight", &[1], 1, vec![1.0]).unwrap()).unwrap();
+    /// p.push(Param::from_vec("bias", &[1], 1, vec![1.0]).unwrap()).unwrap();
+    /// let mut g = p.zeros_like();
+    /// g.set("weight", &[1.0])?; g.set("bias", &[1.0])?;
+    /// let mut sgd = Sgd::new(0.5);
+    /// sgd.set_groups(vec![ParamGroupRule::new("bias").lr_scale(2.0)])?;
+    /// sgd.step(&mut [&mut p], &[&g])?;
+    /// assert_eq!((p.at(0).data()[0], p.at(1).data()[0]), (0.5, 0.0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`OptimError::HyperParameter`] for a scale that is not positive and finite, or a weight
+    /// decay that is negative or not finite; nothing is changed.
+    fn set_groups(&mut self, groups: Vec<ParamGroupRule>) -> Result<(), OptimError>;
+
+    /// The parameter groups.
+    fn groups(&self) -> &[ParamGroupRule];
 }
 
 /// Why an optimizer refused a step or a state. Every variant says what was expected and what came.

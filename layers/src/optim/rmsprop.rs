@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use rnnzoo_cell::{Params, Real};
 use serde::{Deserialize, Serialize};
 
+use super::groups::{self, ParamGroupRule};
 use super::layout::{Layout, bind, check_step, for_each_tensor};
 use super::state::{check_state, import_named, put};
 use super::{HyperParams, OptimError, Optimizer, OptimizerState, lerp, require};
@@ -138,6 +139,9 @@ pub struct RmsProp<T> {
     square_avg: Vec<Vec<T>>,
     momentum_buffer: Option<Vec<Vec<T>>>,
     grad_avg: Option<Vec<Vec<T>>>,
+    groups: Vec<ParamGroupRule>,
+    /// Each tensor's `(lr scale, weight decay)` from `groups`, resolved at the first step.
+    per_tensor: Option<Vec<(f64, Option<f64>)>>,
 }
 
 impl<T: Real> Default for RmsProp<T> {
@@ -168,6 +172,8 @@ impl<T: Real> RmsProp<T> {
             square_avg: Vec::new(),
             momentum_buffer: None,
             grad_avg: None,
+            groups: Vec::new(),
+            per_tensor: None,
         }
     }
 
@@ -242,12 +248,17 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
             self.grad_avg = Some(layout.zeros());
         }
 
-        let weight_decay = (h.weight_decay != 0.0).then(|| T::from_f64_lossy(h.weight_decay));
+        let groups = &self.groups;
+        let per_tensor = self
+            .per_tensor
+            .get_or_insert_with(|| groups::per_tensor(layout, groups));
+        // A tensor's learning rate and weight decay: its group's, or the optimizer's.
+        let settings =
+            |t: usize| groups::neg_lr_and_decay::<T>(per_tensor, t, h.lr, h.weight_decay);
         let alpha = T::from_f64_lossy(h.alpha);
         let one_minus_alpha = T::from_f64_lossy(1.0 - h.alpha);
         let eps = T::from_f64_lossy(h.eps);
         let momentum = T::from_f64_lossy(h.momentum);
-        let neg_lr = T::from_f64_lossy(-h.lr);
 
         let square_avg = &mut self.square_avg;
         let mut grad_avg = if h.centered {
@@ -261,6 +272,7 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
             None
         };
         for_each_tensor(params, grads, |k, p, g| {
+            let (neg_lr, weight_decay) = settings(k);
             let sq = &mut square_avg[k];
             let mut ga = grad_avg.as_mut().map(|b| &mut b[k][..]);
             let mut buf = momentum_buffer.as_mut().map(|b| &mut b[k][..]);
@@ -311,6 +323,7 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
             steps: self.steps,
             layout: self.layout.as_ref().map(|l| l.groups().to_vec()),
             buffers,
+            groups: self.groups.clone(),
         }
     }
 
@@ -322,12 +335,15 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
             });
         };
         hyper.validate()?;
+        groups::validate(KIND, &state.groups)?;
         let layout = check_state(
             state,
             self.layout.as_ref(),
             &[SQUARE_AVG],
             &[MOMENTUM_BUFFER, GRAD_AVG],
         )?;
+        self.groups = state.groups.clone();
+        self.per_tensor = None;
         self.hyper = hyper;
         self.steps = state.steps;
         self.layout = layout;
@@ -339,5 +355,16 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
 
     fn steps(&self) -> u64 {
         self.steps
+    }
+
+    fn set_groups(&mut self, groups: Vec<ParamGroupRule>) -> Result<(), OptimError> {
+        groups::validate(KIND, &groups)?;
+        self.groups = groups;
+        self.per_tensor = None;
+        Ok(())
+    }
+
+    fn groups(&self) -> &[ParamGroupRule] {
+        &self.groups
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use rnnzoo_cell::{Params, Real};
 use serde::{Deserialize, Serialize};
 
+use super::groups::{self, ParamGroupRule};
 use super::layout::{Layout, bind, check_step, for_each_tensor};
 use super::state::{check_state, import_named, put};
 use super::{HyperParams, OptimError, Optimizer, OptimizerState, require};
@@ -139,6 +140,9 @@ pub struct Sgd<T> {
     steps: u64,
     layout: Option<Layout>,
     momentum_buffer: Option<Vec<Vec<T>>>,
+    groups: Vec<ParamGroupRule>,
+    /// Each tensor's `(lr scale, weight decay)` from `groups`, resolved at the first step.
+    per_tensor: Option<Vec<(f64, Option<f64>)>>,
 }
 
 impl<T: Real> Default for Sgd<T> {
@@ -167,6 +171,8 @@ impl<T: Real> Sgd<T> {
             steps: 0,
             layout: None,
             momentum_buffer: None,
+            groups: Vec::new(),
+            per_tensor: None,
         }
     }
 
@@ -224,11 +230,17 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
         check_step(self.layout.as_ref(), params, grads)?;
         let layout = bind(&mut self.layout, params);
         let h = self.hyper;
-        let weight_decay = (h.weight_decay != 0.0).then(|| T::from_f64_lossy(h.weight_decay));
-        let neg_lr = T::from_f64_lossy(-h.lr);
+        let groups = &self.groups;
+        let per_tensor = self
+            .per_tensor
+            .get_or_insert_with(|| groups::per_tensor(layout, groups));
+        // A tensor's learning rate and weight decay: its group's, or the optimizer's.
+        let settings =
+            |t: usize| groups::neg_lr_and_decay::<T>(per_tensor, t, h.lr, h.weight_decay);
 
         if h.momentum == 0.0 {
-            for_each_tensor(params, grads, |_, p, g| {
+            for_each_tensor(params, grads, |t, p, g| {
+                let (neg_lr, weight_decay) = settings(t);
                 for (p, &g) in p.iter_mut().zip(g) {
                     let mut d = g;
                     if let Some(wd) = weight_decay {
@@ -246,6 +258,7 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
             let one_minus_dampening = T::from_f64_lossy(1.0 - h.dampening);
             let nesterov = h.nesterov;
             for_each_tensor(params, grads, |t, p, g| {
+                let (neg_lr, weight_decay) = settings(t);
                 for ((p, &g), b) in p.iter_mut().zip(g).zip(bufs[t].iter_mut()) {
                     let mut d = g;
                     if let Some(wd) = weight_decay {
@@ -281,6 +294,7 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
             steps: self.steps,
             layout: self.layout.as_ref().map(|l| l.groups().to_vec()),
             buffers,
+            groups: self.groups.clone(),
         }
     }
 
@@ -292,7 +306,10 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
             });
         };
         hyper.validate()?;
+        groups::validate(KIND, &state.groups)?;
         let layout = check_state(state, self.layout.as_ref(), &[], &[MOMENTUM_BUFFER])?;
+        self.groups = state.groups.clone();
+        self.per_tensor = None;
         self.hyper = hyper;
         self.steps = state.steps;
         self.layout = layout;
@@ -302,5 +319,16 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
 
     fn steps(&self) -> u64 {
         self.steps
+    }
+
+    fn set_groups(&mut self, groups: Vec<ParamGroupRule>) -> Result<(), OptimError> {
+        groups::validate(KIND, &groups)?;
+        self.groups = groups;
+        self.per_tensor = None;
+        Ok(())
+    }
+
+    fn groups(&self) -> &[ParamGroupRule] {
+        &self.groups
     }
 }

@@ -105,6 +105,9 @@ pub struct OptimizerState {
     pub layout: Option<Vec<Vec<TensorLayout>>>,
     /// The buffers by PyTorch's names, one `Vec` per tensor in layout order.
     pub buffers: BTreeMap<String, Vec<Vec<f64>>>,
+    /// The parameter groups ([`super::ParamGroupRule`]); none by default.
+    #[serde(default)]
+    pub groups: Vec<super::ParamGroupRule>,
 }
 
 impl OptimizerState {
@@ -257,6 +260,7 @@ mod tests {
             steps: 0,
             layout: None,
             buffers: BTreeMap::new(),
+            groups: Vec::new(),
         };
         assert_eq!(check_state(&s, None, &[], &["momentum_buffer"]), Ok(None));
         s.buffers.insert("momentum_buffer".into(), vec![vec![0.0]]);
