@@ -10,6 +10,7 @@ mod predict;
 mod reproduce;
 mod speed_case;
 mod train;
+mod train_sequences;
 // Built with `--features mpi` (`make test` does when OpenMPI is installed): runs under mpirun.
 #[cfg(feature = "mpi")]
 mod mpi;
