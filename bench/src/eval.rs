@@ -21,14 +21,13 @@
 
 use std::path::Path;
 
-use rnnzoo::cell::Real;
 use serde::Serialize;
 
 use crate::speed::Dtype;
 use crate::train::model::Learned;
 use crate::train::sequences::{Layout, Sequences, Task, TaskKind};
-use crate::train::source::{Validation, score};
-use crate::train::{self, corpus::read_text, text::bits_per_char};
+use crate::train::source::score;
+use crate::train::{Checkpoint, corpus::read_text, text::bits_per_char};
 
 /// Steps per forward call: the state is carried between calls, so this changes only speed.
 const CHUNK: usize = 256;
@@ -70,11 +69,12 @@ pub struct DataEvaluation {
 ///
 /// # Errors
 ///
-/// [`train::RunError`] for a file that is not a checkpoint of `rnnzoo train`; a checkpoint of a
-/// model of sequences; the text's ([`train::corpus::CorpusError`]); a text with fewer than 2
+/// [`crate::train::RunError`] for a file that is not a checkpoint of `rnnzoo train`; a checkpoint of a
+/// model of sequences; the text's ([`crate::train::corpus::CorpusError`]); a text with fewer than 2
 /// known characters.
 pub fn eval_text(checkpoint: &Path, text: &Path) -> anyhow::Result<TextEvaluation> {
-    let record = train::record::read_record(checkpoint)?;
+    let ckpt = Checkpoint::read(checkpoint)?;
+    let record = &ckpt.record;
     let Some(vocab) = record.vocab() else {
         anyhow::bail!(
             "{}: a model of sequences; score it with --data, not --text",
@@ -100,8 +100,8 @@ pub fn eval_text(checkpoint: &Path, text: &Path) -> anyhow::Result<TextEvaluatio
         ids.len()
     );
     let score = match record.config.model.dtype {
-        Dtype::F32 => bits_per_char(&train::load::<f32>(checkpoint)?.1, &ids, 1, CHUNK)?,
-        Dtype::F64 => bits_per_char(&train::load::<f64>(checkpoint)?.1, &ids, 1, CHUNK)?,
+        Dtype::F32 => bits_per_char(&ckpt.model::<f32>()?, &ids, 1, CHUNK)?,
+        Dtype::F64 => bits_per_char(&ckpt.model::<f64>()?, &ids, 1, CHUNK)?,
     };
     Ok(TextEvaluation {
         bits_per_char: score.bits_per_char,
@@ -117,11 +117,12 @@ pub fn eval_text(checkpoint: &Path, text: &Path) -> anyhow::Result<TextEvaluatio
 ///
 /// # Errors
 ///
-/// [`train::RunError`] for a file that is not a checkpoint of `rnnzoo train`; a language model's
-/// checkpoint; the file's ([`train::sequences::DataError`]); a file whose features or task do
+/// [`crate::train::RunError`] for a file that is not a checkpoint of `rnnzoo train`; a language model's
+/// checkpoint; the file's ([`crate::train::sequences::DataError`]); a file whose features or task do
 /// not fit the model (a class the model does not have, other outputs).
 pub fn eval_data(checkpoint: &Path, data: &Path) -> anyhow::Result<DataEvaluation> {
-    let record = train::record::read_record(checkpoint)?;
+    let ckpt = Checkpoint::read(checkpoint)?;
+    let record = &ckpt.record;
     let Learned::Sequences { task, features } = record.learned else {
         anyhow::bail!(
             "{}: a language model; score it with --text, not --data",
@@ -162,8 +163,8 @@ pub fn eval_data(checkpoint: &Path, data: &Path) -> anyhow::Result<DataEvaluatio
     }
     let idx: Vec<usize> = (0..seqs.len()).collect();
     let v = match record.config.model.dtype {
-        Dtype::F32 => scored::<f32>(checkpoint, &seqs, &idx)?,
-        Dtype::F64 => scored::<f64>(checkpoint, &seqs, &idx)?,
+        Dtype::F32 => score(&ckpt.model::<f32>()?, &seqs, &idx, BATCH)?,
+        Dtype::F64 => score(&ckpt.model::<f64>()?, &seqs, &idx, BATCH)?,
     };
     Ok(DataEvaluation {
         loss: v.loss,
@@ -171,13 +172,4 @@ pub fn eval_data(checkpoint: &Path, data: &Path) -> anyhow::Result<DataEvaluatio
         mse: v.accuracy.is_none().then_some(v.loss),
         sequences: v.count,
     })
-}
-
-fn scored<T: Real>(
-    checkpoint: &Path,
-    seqs: &Sequences,
-    idx: &[usize],
-) -> anyhow::Result<Validation> {
-    let (_, model) = train::load::<T>(checkpoint)?;
-    score(&model, seqs, idx, BATCH)
 }

@@ -25,6 +25,8 @@ use rnnzoo::torch::{self, TorchError, TorchModule, TorchOptions};
 use rnnzoo::vanilla::Nonlinearity;
 use serde::Serialize;
 
+use crate::train::Checkpoint;
+
 use crate::speed::Dtype;
 
 /// What `rnnzoo predict` is told besides its three files.
@@ -279,13 +281,23 @@ pub fn predict(
         TensorData::F64(_) => Dtype::F64,
         _ => Dtype::F32,
     });
+    let tensors = Tensors::read(weights, false).map_err(|e| PredictError::Weights {
+        path: weights.to_path_buf(),
+        source: e.into(),
+    })?;
     // A checkpoint of `rnnzoo train` records its run; anything else is read as a state_dict.
-    let checkpoint = crate::train::record::read_record(weights).is_ok();
-    match (dtype, checkpoint) {
-        (Dtype::F32, false) => run::<f32>(weights, &inp, output, opts),
-        (Dtype::F64, false) => run::<f64>(weights, &inp, output, opts),
-        (Dtype::F32, true) => run_checkpoint::<f32>(weights, &inp, output, opts),
-        (Dtype::F64, true) => run_checkpoint::<f64>(weights, &inp, output, opts),
+    match crate::train::record::record_of(&tensors, weights) {
+        Ok(record) => {
+            let ckpt = Checkpoint::from_parts(record, tensors, weights);
+            match dtype {
+                Dtype::F32 => run_checkpoint::<f32>(&ckpt, weights, &inp, output, opts),
+                Dtype::F64 => run_checkpoint::<f64>(&ckpt, weights, &inp, output, opts),
+            }
+        }
+        Err(_) => match dtype {
+            Dtype::F32 => run::<f32>(&tensors, weights, &inp, output, opts),
+            Dtype::F64 => run::<f64>(&tensors, weights, &inp, output, opts),
+        },
     }
 }
 
@@ -351,16 +363,19 @@ fn shape(inp: &Input, input_size: usize, opts: &PredictOptions) -> Result<Shape,
 /// A checkpoint of `rnnzoo train`: the model's head outputs, `predictions`, `(B, O)` for a model
 /// of whole sequences or `(T, B, O)` for a per-step one.
 fn run_checkpoint<T: Real>(
+    ckpt: &Checkpoint,
     weights: &Path,
     inp: &Input,
     output: &Path,
     opts: &PredictOptions,
 ) -> Result<PredictSummary, PredictError> {
-    let (record, model) =
-        crate::train::load::<T>(weights).map_err(|source| PredictError::Checkpoint {
+    let model = ckpt
+        .model::<T>()
+        .map_err(|source| PredictError::Checkpoint {
             path: weights.to_path_buf(),
             source: Box::new(source),
         })?;
+    let record = &ckpt.record;
     if let Some(name) = [("h0", &inp.h0), ("c0", &inp.c0)]
         .iter()
         .find_map(|(n, t)| t.is_some().then_some(*n))
@@ -436,6 +451,7 @@ fn write<T: Real>(
 }
 
 fn run<T: Real>(
+    tensors: &Tensors,
     weights: &Path,
     inp: &Input,
     output: &Path,
@@ -448,7 +464,7 @@ fn run<T: Real>(
         topts = topts.nonlinearity(n);
     }
     let (module, stack): (TorchModule, Stack<T>) =
-        torch::read_stack(weights, &topts).map_err(|source| PredictError::Weights {
+        torch::load_stack(tensors, &topts).map_err(|source| PredictError::Weights {
             path: weights.to_path_buf(),
             source,
         })?;

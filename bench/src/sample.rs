@@ -31,8 +31,8 @@ pub fn sample(checkpoint: &Path, opts: &SampleOptions) -> anyhow::Result<String>
         "--temperature {}: expected a positive number",
         opts.temperature
     );
-    let record = train::record::read_record(checkpoint)?;
-    let Some(vocab) = record.vocab() else {
+    let ckpt = train::Checkpoint::read(checkpoint)?;
+    let Some(vocab) = ckpt.record.vocab() else {
         anyhow::bail!(
             "{}: a model of sequences, not a language model; `rnnzoo sample` needs a checkpoint of `rnnzoo train --text`",
             checkpoint.display()
@@ -44,25 +44,24 @@ pub fn sample(checkpoint: &Path, opts: &SampleOptions) -> anyhow::Result<String>
             vocab.len()
         );
     }
-    match record.config.model.dtype {
-        Dtype::F32 => generate::<f32>(checkpoint, &record, opts),
-        Dtype::F64 => generate::<f64>(checkpoint, &record, opts),
+    let (prime, length, temperature, seed) =
+        (&opts.prime, opts.length, opts.temperature, opts.seed);
+    match ckpt.record.config.model.dtype {
+        Dtype::F32 => sample_from(
+            &ckpt.model::<f32>()?,
+            vocab,
+            prime,
+            length,
+            temperature,
+            seed,
+        ),
+        Dtype::F64 => sample_from(
+            &ckpt.model::<f64>()?,
+            vocab,
+            prime,
+            length,
+            temperature,
+            seed,
+        ),
     }
-}
-
-fn generate<T: rnnzoo::cell::Real>(
-    checkpoint: &Path,
-    record: &train::RunRecord,
-    opts: &SampleOptions,
-) -> anyhow::Result<String> {
-    let (_, model) = train::load::<T>(checkpoint)?;
-    let vocab = record.vocab().expect("checked by the caller");
-    sample_from(
-        &model,
-        vocab,
-        &opts.prime,
-        opts.length,
-        opts.temperature,
-        opts.seed,
-    )
 }

@@ -36,7 +36,7 @@ pub mod sequences;
 pub mod source;
 pub mod text;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rnnzoo::cell::Real;
 use rnnzoo::layers::Model;
@@ -53,30 +53,80 @@ pub const LATEST: &str = "latest.safetensors";
 /// The checkpoint at the best validation loss.
 pub const BEST: &str = "best.safetensors";
 
+/// A checkpoint of `rnnzoo train`, read once: its run record, and the model built from it in
+/// whatever dtype the caller asks ([`Checkpoint::model`]).
+pub struct Checkpoint {
+    /// The run record (configuration, what was learned).
+    pub record: RunRecord,
+    tensors: Tensors,
+    path: PathBuf,
+}
+
+impl Checkpoint {
+    /// Reads the checkpoint at `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`RunError::File`] for a file that cannot be read, [`RunError::NotARun`] for a file that
+    /// is not a checkpoint of `rnnzoo train` (a weights file, a PyTorch `state_dict`).
+    pub fn read(path: &Path) -> Result<Self, RunError> {
+        let tensors = Tensors::read(path, false).map_err(|source| RunError::File {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_tensors(tensors, path)
+    }
+
+    /// The checkpoint in `tensors`, already read from `path` (named in errors).
+    ///
+    /// # Errors
+    ///
+    /// [`RunError::NotARun`] as [`Checkpoint::read`].
+    pub fn from_tensors(tensors: Tensors, path: &Path) -> Result<Self, RunError> {
+        let record = record::record_of(&tensors, path)?;
+        Ok(Self::from_parts(record, tensors, path))
+    }
+
+    /// A checkpoint from tensors and the record [`record::record_of`] read from them.
+    pub(crate) fn from_parts(record: RunRecord, tensors: Tensors, path: &Path) -> Self {
+        Self {
+            record,
+            tensors,
+            path: path.to_path_buf(),
+        }
+    }
+
+    /// The model, in `T` (whatever dtype it was trained in).
+    ///
+    /// # Errors
+    ///
+    /// [`RunError::NotARun`] for a configuration that does not build, [`RunError::File`] for
+    /// weights that do not fit it.
+    pub fn model<T: Real>(&self) -> Result<Model<T>, RunError> {
+        let r = &self.record;
+        let mut m =
+            model::build::<T>(&r.config.model, &r.learned, r.config.train.seed).map_err(|e| {
+                RunError::NotARun {
+                    path: self.path.clone(),
+                    why: format!("its configuration does not build: {e:#}"),
+                }
+            })?;
+        load_weights(&mut m, &self.tensors).map_err(|source| RunError::File {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(m)
+    }
+}
+
 /// A checkpoint of `rnnzoo train` as a model in `T` (whatever dtype it was trained in), with its
 /// run record (configuration, vocabulary).
 ///
 /// # Errors
 ///
-/// [`RunError::NotARun`] for a file that is not such a checkpoint (a weights file, a PyTorch
-/// `state_dict`), [`RunError::File`] for one that cannot be read or does not fit its own
-/// configuration.
+/// As [`Checkpoint::read`] and [`Checkpoint::model`].
 pub fn load<T: Real>(path: &Path) -> Result<(RunRecord, Model<T>), RunError> {
-    let record = run::read_record(path)?;
-    let mut m = model::build::<T>(
-        &record.config.model,
-        &record.learned,
-        record.config.train.seed,
-    )
-    .map_err(|e| RunError::NotARun {
-        path: path.to_path_buf(),
-        why: format!("its configuration does not build: {e:#}"),
-    })?;
-    let file = |source| RunError::File {
-        path: path.to_path_buf(),
-        source,
-    };
-    let t = Tensors::read(path, false).map_err(file)?;
-    load_weights(&mut m, &t).map_err(file)?;
-    Ok((record, m))
+    let c = Checkpoint::read(path)?;
+    let m = c.model::<T>()?;
+    Ok((c.record, m))
 }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use rnnzoo::cell::Real;
-use rnnzoo::layers::file::FileError;
+use rnnzoo::layers::file::{FileError, Tensors};
 use serde::{Deserialize, Serialize};
 
 use super::config::RunConfig;
@@ -104,11 +104,19 @@ pub enum RunError {
 /// [`RunError::File`] for a file that cannot be read, [`RunError::NotARun`] for another kind of
 /// file.
 pub fn read_record(path: &Path) -> Result<RunRecord, RunError> {
-    let file = |source| RunError::File {
+    let t = Tensors::read(path, false).map_err(|source| RunError::File {
         path: path.to_path_buf(),
         source,
-    };
-    let t = rnnzoo::layers::file::Tensors::read(path, false).map_err(file)?;
+    })?;
+    record_of(&t, path)
+}
+
+/// The run record in the tensors of a checkpoint already read from `path` (named in errors).
+///
+/// # Errors
+///
+/// [`RunError::NotARun`] for a file that is not a checkpoint of `rnnzoo train`.
+pub fn record_of(t: &Tensors, path: &Path) -> Result<RunRecord, RunError> {
     let not = |why: String| RunError::NotARun {
         path: path.to_path_buf(),
         why,
