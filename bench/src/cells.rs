@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use rnnzoo::zoo::{self, Entry};
 
 /// The registry as JSON: an array with one object per kind (`name`, `label`, `crate`,
-/// `rust_type`, `form`, `torch_mode` or null, `cell_mode`, `gates`, `state`, `reference`,
-/// `summary`, `options`).
+/// `rust_type`, `form`, `torch_mode` or null, `cell_mode`, `gates`, `gate_names`, `state`,
+/// `reference`, `summary`, `options`).
 ///
 /// # Errors
 ///
@@ -29,18 +29,22 @@ fn options(e: &Entry) -> String {
 /// The registry as a table, one kind per line, then each kind's reference.
 pub fn table() -> String {
     let mut s = format!(
-        "{:<18} {:<8} {:<9} {:<15} {:<6} {:<21} {}\n",
-        "name", "form", "torch", "crate", "state", "options", "summary"
+        "{:<18} {:<8} {:<9} {:<15} {:<6} {:<18} {:<21} {}\n",
+        "name", "form", "torch", "crate", "state", "gates", "options", "summary"
     );
     for e in zoo::entries() {
         let _ = writeln!(
             s,
-            "{:<18} {:<8} {:<9} {:<15} {:<6} {:<21} {}",
+            "{:<18} {:<8} {:<9} {:<15} {:<6} {:<18} {:<21} {}",
             e.name,
             e.form.name(),
             e.torch_mode.unwrap_or("-"),
             e.crate_name,
             e.state.join(","),
+            match e.gate_names {
+                [] => "-".to_string(),
+                names => names.join(","),
+            },
             options(e),
             e.summary
         );

@@ -65,6 +65,28 @@ fn main() {
     );
     let (i, h) = (64, 64);
     let c = case(i, h, 50, 1);
+    let every = Options {
+        max_elements: usize::MAX,
+        ..Options::default()
+    };
+    for threads in [1, 2] {
+        let start = Instant::now();
+        let r = pool(threads)
+            .install(|| {
+                check_unrolled_with(
+                    move || LstmCell::<f64>::new(i, h, &mut seeded(5)).unwrap(),
+                    &c,
+                    &every,
+                )
+            })
+            .unwrap();
+        assert!(r.passed(), "{r}");
+        println!(
+            "LSTM I={i} H={h} T=50 B=1, every element ({} values), {threads} thread(s): {:.1} s",
+            r.checked(),
+            start.elapsed().as_secs_f64()
+        );
+    }
     let start = Instant::now();
     let r = pool(2)
         .install(|| {

@@ -30,7 +30,9 @@ fn a_one_in_a_million_error_in_any_block_of_any_cell_is_caught_and_located() {
             let seed = 7 + k as u64;
             let loss = || {
                 let cell = choice.build::<f64, _>(3, 4, &mut seeded(seed)).unwrap();
-                LayerLoss::new(Recurrent::with_direction(cell, direction), &case(seed)).unwrap()
+                LayerLoss::new(Recurrent::with_direction(cell, direction), &case(seed))
+                    .unwrap()
+                    .in_columns()
             };
             let mut clean = loss();
             let report = check(&mut clean, &Options::default());
@@ -44,7 +46,8 @@ fn a_one_in_a_million_error_in_any_block_of_any_cell_is_caught_and_located() {
             for block in all {
                 let opts = Options::default().only(&[&block.group_name]);
                 let mut planted = Planted::new(loss(), block.clone(), 1e-6);
-                let report = check(&mut planted, &opts);
+                let mut report = check(&mut planted, &opts);
+                report.name_gates(choice.entry().gate_names);
                 assert!(
                     !report.passed(),
                     "{choice} {direction:?}: 1e-6 in {} not caught\n{report}",
@@ -59,9 +62,15 @@ fn a_one_in_a_million_error_in_any_block_of_any_cell_is_caught_and_located() {
                     "{}: {first}",
                     block.name
                 );
-                if let (Some(gate), Location::Param { gate: at, .. }) = (block.gate, first.location)
+                if let (Some(gate), Location::Param { gate: at, name, .. }) =
+                    (block.gate, first.location)
                 {
                     assert_eq!(at, gate, "{choice}: {}", block.name);
+                    // Named from the registry, and shown in the report.
+                    let want = choice.entry().gate_names[gate];
+                    assert_eq!(name, Some(want), "{choice}: {}", block.name);
+                    let shown = format!("(gate {want}: {gate} of");
+                    assert!(report.to_string().contains(&shown), "{choice}: {report}");
                 }
             }
         }

@@ -31,6 +31,14 @@ fn check_cell<T: rnnzoo::cell::Real>(e: &zoo::Entry, cell: &dyn Cell<T>, bias: b
     };
     assert_eq!(form, e.form, "{}", e.name);
     let rows = cell_rows.unwrap_or(h);
+    // One name per row block of the tensors that have blocks (built with input 3 and hidden 5,
+    // SRU has its fourth, the highway projection), none where every tensor is one block.
+    let blocks = cell.params().iter().map(|p| p.gates()).max().unwrap_or(1);
+    if blocks > 1 {
+        assert_eq!(e.gate_names.len(), blocks, "{}", e.name);
+    } else {
+        assert!(e.gate_names.is_empty(), "{}", e.name);
+    }
     assert_eq!(
         cell.state_size(),
         h + (e.state.len() - 1) * rows,

@@ -69,6 +69,9 @@ pub enum Location {
         gates: usize,
         /// Row within the gate block (the hidden unit).
         unit: usize,
+        /// The gate's name, where the report was told the cell's gate names
+        /// ([`Report::name_gates`](super::Report::name_gates)).
+        name: Option<&'static str>,
     },
     /// An element of a sequence.
     Sequence {
@@ -88,6 +91,42 @@ pub enum Location {
     },
 }
 
+impl Location {
+    /// This place with its gate named from `names` (the cell's gate blocks in row order, as the
+    /// registry's `gate_names` lists them): a parameter element of a tensor of `G > 1` gate
+    /// blocks, where `names` has at least `G` names. Any other place is returned as it is.
+    ///
+    /// ```
+    /// use rnnzoo_cell::gradcheck::Layout;
+    ///
+    /// let w = Layout::Param { rows: 12, cols: 3, gates: 4 };
+    /// let at = w.locate(7 * 3 + 2).named(&["i", "f", "g", "o"]);
+    /// assert_eq!(at.to_string(), "row 7 (gate g: 2 of 4, unit 1), column 2");
+    /// ```
+    pub fn named(self, names: &'static [&'static str]) -> Self {
+        match self {
+            Location::Param {
+                gate,
+                gates,
+                row,
+                col,
+                vector,
+                unit,
+                ..
+            } if gates > 1 && names.len() >= gates => Location::Param {
+                row,
+                col,
+                vector,
+                gate,
+                gates,
+                unit,
+                name: Some(names[gate]),
+            },
+            other => other,
+        }
+    }
+}
+
 impl Layout {
     /// The place of element `index`. A layout that does not describe the group (its sizes do not
     /// cover `index`) gives the flat index rather than a wrong place.
@@ -105,6 +144,7 @@ impl Layout {
                     gate: row / per,
                     gates,
                     unit: row % per,
+                    name: None,
                 }
             }
             Layout::Sequence {
@@ -139,10 +179,13 @@ impl fmt::Display for Location {
                 gate,
                 gates,
                 unit,
+                name,
             } => {
                 write!(f, "row {row}")?;
-                if gates > 1 {
-                    write!(f, " (gate {gate} of {gates}, unit {unit})")?;
+                match name {
+                    Some(name) => write!(f, " (gate {name}: {gate} of {gates}, unit {unit})")?,
+                    None if gates > 1 => write!(f, " (gate {gate} of {gates}, unit {unit})")?,
+                    None => {}
                 }
                 if !vector {
                     write!(f, ", column {col}")?;

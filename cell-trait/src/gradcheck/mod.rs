@@ -126,6 +126,49 @@ pub trait Differentiable {
     fn fork(&self) -> Option<Box<dyn Differentiable + Send + '_>> {
         None
     }
+
+    /// The losses with one value of group `group` changed at a time: `out[k]` is the loss with
+    /// element `at[k].0` set to `at[k].1` and every other value as it is. The checker asks for
+    /// the eight points of a stencil of many elements at once. The default,
+    /// [`losses_one_at_a_time`], sets each value, calls [`loss`](Differentiable::loss) and
+    /// restores it; a computation that evaluates many points in one pass overrides it
+    /// (`rnnzoo-layers` runs a gated cell's changed copies as the columns of one unroll). The
+    /// values must be as they were after the call.
+    fn losses_at(&mut self, group: usize, at: &[(usize, f64)]) -> Vec<f64> {
+        losses_one_at_a_time(self, group, at)
+    }
+}
+
+/// [`Differentiable::losses_at`] the plain way: each value set, the loss evaluated, the value
+/// restored.
+///
+/// ```
+/// use rnnzoo_cell::gradcheck::{losses_one_at_a_time, Differentiable};
+///
+/// struct Sum(Vec<f64>);
+/// impl Differentiable for Sum {
+///     fn groups(&self) -> Vec<String> { vec!["w".into()] }
+///     fn values_mut(&mut self, _: usize) -> &mut [f64] { &mut self.0 }
+///     fn loss(&mut self) -> f64 { self.0.iter().sum() }
+///     fn gradients(&mut self) -> Vec<Vec<f64>> { vec![vec![1.0; self.0.len()]] }
+/// }
+/// let mut f = Sum(vec![1.0, 2.0]);
+/// assert_eq!(losses_one_at_a_time(&mut f, 0, &[(0, 5.0), (1, 0.0)]), [7.0, 1.0]);
+/// assert_eq!(f.0, [1.0, 2.0]);
+/// ```
+pub fn losses_one_at_a_time<F: Differentiable + ?Sized>(
+    f: &mut F,
+    group: usize,
+    at: &[(usize, f64)],
+) -> Vec<f64> {
+    at.iter()
+        .map(|&(i, value)| {
+            let old = std::mem::replace(&mut f.values_mut(group)[i], value);
+            let loss = f.loss();
+            f.values_mut(group)[i] = old;
+            loss
+        })
+        .collect()
 }
 
 /// A borrowed computation is one too, so that a wrapper ([`Planted`]) can borrow what it wraps.
@@ -150,6 +193,9 @@ impl<F: Differentiable + ?Sized> Differentiable for &mut F {
     }
     fn fork(&self) -> Option<Box<dyn Differentiable + Send + '_>> {
         (**self).fork()
+    }
+    fn losses_at(&mut self, group: usize, at: &[(usize, f64)]) -> Vec<f64> {
+        (**self).losses_at(group, at)
     }
 }
 
@@ -383,18 +429,84 @@ fn estimate_all<F: Differentiable + ?Sized>(
                 .into_par_iter()
                 .zip(tasks.par_chunks(per))
                 .flat_map_iter(|(mut fork, chunk)| {
-                    chunk
-                        .iter()
-                        .map(|t| estimate(&mut *fork, g, base, t, opts, noise_loss))
-                        .collect::<Vec<_>>()
+                    estimate_run(&mut *fork, g, base, chunk, opts, noise_loss)
                 })
                 .collect();
         }
     }
-    tasks
-        .iter()
-        .map(|t| estimate(f, g, base, t, opts, noise_loss))
-        .collect()
+    estimate_run(f, g, base, tasks, opts, noise_loss)
+}
+
+/// Elements whose stencils one [`Differentiable::losses_at`] call evaluates: 32 elements are 256
+/// points, the columns of a GEMM that runs at full speed where the points are a batched pass's
+/// copies (and few enough that one call's buffers stay small).
+const ELEMENTS_PER_CALL: usize = 32;
+
+/// The stencil's points, as multiples of the step, in the order [`stencil::richardson`] asks
+/// for them.
+const STENCIL: [f64; 8] = [1.0, -1.0, 2.0, -2.0, 4.0, -4.0, 8.0, -8.0];
+
+/// The estimates of a run of tasks on one thread. With Richardson's method, the elements' first
+/// stencils are asked for [`ELEMENTS_PER_CALL`] at a time through [`Differentiable::losses_at`];
+/// retries, directions and central differences go one loss at a time.
+fn estimate_run<F: Differentiable + ?Sized>(
+    f: &mut F,
+    g: usize,
+    base: &[f64],
+    tasks: &[Task],
+    opts: &Options,
+    noise_loss: f64,
+) -> Vec<Estimate> {
+    let mut out = Vec::with_capacity(tasks.len());
+    for block in tasks.chunks(ELEMENTS_PER_CALL) {
+        let elements: Option<Vec<usize>> = block
+            .iter()
+            .map(|t| match t {
+                Task::Element(i) => Some(*i),
+                Task::Direction(_) => None,
+            })
+            .collect();
+        let (Method::Richardson, Some(elements)) = (opts.method, elements) else {
+            out.extend(
+                block
+                    .iter()
+                    .map(|t| estimate(f, g, base, t, opts, noise_loss)),
+            );
+            continue;
+        };
+        let at: Vec<(usize, f64)> = elements
+            .iter()
+            .flat_map(|&i| {
+                let h = stencil::relative_step(base[i], opts.eps);
+                STENCIL.map(|k| (i, base[i] + k * h))
+            })
+            .collect();
+        let losses = f.losses_at(g, &at);
+        for (&i, points) in elements.iter().zip(losses.chunks_exact(STENCIL.len())) {
+            let h = stencil::relative_step(base[i], opts.eps);
+            let first = stencil::richardson(
+                |s| {
+                    let k = STENCIL
+                        .iter()
+                        .position(|&k| k * h == s)
+                        .expect("richardson asks for the stencil's points");
+                    points[k]
+                },
+                h,
+                noise_loss,
+            );
+            out.push(retry_kinks(
+                f,
+                g,
+                base,
+                &Task::Element(i),
+                noise_loss,
+                h,
+                first,
+            ));
+        }
+    }
+    out
 }
 
 /// One task's estimate; leaves group `g` at `base`, bit for bit.
@@ -414,39 +526,61 @@ fn estimate<F: Differentiable + ?Sized>(
             stencil::relative_step(rms, opts.eps)
         }
     };
-    let loss_at = |s: f64| {
-        let v = f.values_mut(g);
-        match task {
-            Task::Element(i) => v[*i] = base[*i] + s,
-            Task::Direction(d) => v
-                .iter_mut()
-                .zip(base.iter().zip(d))
-                .for_each(|(x, (b, d))| *x = b + s * d),
-        }
-        let l = f.loss();
-        let v = f.values_mut(g);
-        match task {
-            Task::Element(i) => v[*i] = base[*i],
-            Task::Direction(_) => v.copy_from_slice(base),
-        }
-        l
-    };
     match opts.method {
         Method::Richardson => {
-            // A kink within 4h of the value: retry nearer, where it may lie outside the stencil
-            // (rounding grows as the step shrinks, and is counted in the estimate).
-            let mut loss_at = loss_at;
-            let mut est = stencil::richardson(&mut loss_at, h, noise_loss);
-            for shrink in RETRIES {
-                if est.smooth || !est.value.is_finite() {
-                    break;
-                }
-                est = stencil::richardson(&mut loss_at, h * shrink, noise_loss);
-            }
-            est
+            let first = stencil::richardson(|s| loss_at(f, g, base, task, s), h, noise_loss);
+            retry_kinks(f, g, base, task, noise_loss, h, first)
         }
-        Method::Central => stencil::central(loss_at, h),
+        Method::Central => stencil::central(|s| loss_at(f, g, base, task, s), h),
     }
+}
+
+/// `first`, the estimate at step `h`, or where its differences were not smooth (a kink within
+/// `8h` of the value), the estimate nearer: the kink may lie outside the finer stencil
+/// (rounding grows as the step shrinks, and is counted in the estimate).
+fn retry_kinks<F: Differentiable + ?Sized>(
+    f: &mut F,
+    g: usize,
+    base: &[f64],
+    task: &Task,
+    noise_loss: f64,
+    h: f64,
+    first: Estimate,
+) -> Estimate {
+    let mut est = first;
+    for shrink in RETRIES {
+        if est.smooth || !est.value.is_finite() {
+            break;
+        }
+        est = stencil::richardson(|s| loss_at(f, g, base, task, s), h * shrink, noise_loss);
+    }
+    est
+}
+
+/// The loss with the task's element (or direction) moved by `s` from `base`; group `g` is at
+/// `base` again afterwards, bit for bit.
+fn loss_at<F: Differentiable + ?Sized>(
+    f: &mut F,
+    g: usize,
+    base: &[f64],
+    task: &Task,
+    s: f64,
+) -> f64 {
+    let v = f.values_mut(g);
+    match task {
+        Task::Element(i) => v[*i] = base[*i] + s,
+        Task::Direction(d) => v
+            .iter_mut()
+            .zip(base.iter().zip(d))
+            .for_each(|(x, (b, d))| *x = b + s * d),
+    }
+    let l = f.loss();
+    let v = f.values_mut(g);
+    match task {
+        Task::Element(i) => v[*i] = base[*i],
+        Task::Direction(_) => v.copy_from_slice(base),
+    }
+    l
 }
 
 /// The steps, as fractions of the first, at which an element whose differences were not smooth

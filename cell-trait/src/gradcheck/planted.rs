@@ -179,4 +179,8 @@ impl<F: Differentiable> Differentiable for Planted<F> {
     fn fork(&self) -> Option<Box<dyn Differentiable + Send + '_>> {
         self.inner.fork()
     }
+
+    fn losses_at(&mut self, group: usize, at: &[(usize, f64)]) -> Vec<f64> {
+        self.inner.losses_at(group, at)
+    }
 }

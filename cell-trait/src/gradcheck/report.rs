@@ -238,6 +238,43 @@ impl Report {
         self.groups.iter().find(|g| g.name == name)
     }
 
+    /// Names the gate of every place this report shows (see [`Location::named`]): `names` are
+    /// the cell's gate blocks in row order, as the registry's `gate_names` lists them
+    /// (`["i", "f", "g", "o"]` for an LSTM). Tensors of another number of blocks keep their gate
+    /// indices.
+    ///
+    /// ```
+    /// use rnnzoo_cell::gradcheck::{check, Differentiable, Layout, Options};
+    ///
+    /// // A "weight" of 4 gate blocks of 2 rows, 1 column: L(w) = sum_i w_i^3 / 3, whose analytic
+    /// // gradient is wrong in row 3 (gate 1, unit 1).
+    /// struct Gates(Vec<f64>);
+    /// impl Differentiable for Gates {
+    ///     fn groups(&self) -> Vec<String> { vec!["weight_hh".into()] }
+    ///     fn values_mut(&mut self, _: usize) -> &mut [f64] { &mut self.0 }
+    ///     fn loss(&mut self) -> f64 { self.0.iter().map(|w| w * w * w / 3.0).sum() }
+    ///     fn gradients(&mut self) -> Vec<Vec<f64>> {
+    ///         let mut g: Vec<f64> = self.0.iter().map(|w| w * w).collect();
+    ///         g[3] *= 1.0 + 1e-6;
+    ///         vec![g]
+    ///     }
+    ///     fn layout(&self, _: usize) -> Layout { Layout::Param { rows: 8, cols: 1, gates: 4 } }
+    /// }
+    /// let mut report = check(&mut Gates(vec![0.5; 8]), &Options::default());
+    /// report.name_gates(&["i", "f", "g", "o"]);
+    /// assert!(report.to_string().contains("row 3 (gate f: 1 of 4, unit 1)"), "{report}");
+    /// ```
+    pub fn name_gates(&mut self, names: &'static [&'static str]) {
+        for g in &mut self.groups {
+            for f in [&mut g.worst, &mut g.first_failure].into_iter().flatten() {
+                f.location = f.location.named(names);
+            }
+        }
+        if let Some(f) = self.earliest_step.as_mut().and_then(|s| s.finding.as_mut()) {
+            f.location = f.location.named(names);
+        }
+    }
+
     /// The failing groups' names.
     pub fn failed_groups(&self) -> Vec<&str> {
         self.groups

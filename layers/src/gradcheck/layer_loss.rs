@@ -4,13 +4,15 @@
 use std::sync::Arc;
 
 use rnnzoo_cell::gradcheck::{
-    Differentiable, Layout, Options, Report, StepFinding, check, normal_vec, param_layout,
+    Differentiable, Layout, Options, Report, StepFinding, check, losses_one_at_a_time, normal_vec,
+    param_layout,
 };
-use rnnzoo_cell::seeded;
+use rnnzoo_cell::{Cell, seeded};
 
 use super::prefix::earliest_failing_prefix;
 use super::{Sequence, SequenceCase, abs_dot, dot, param_names};
-use crate::{Layer, LayerError};
+use crate::unroll::Target;
+use crate::{Inputs, Layer, LayerError, Recurrent};
 
 /// A layer on a fixed sequence with a random linear loss (see the module docs).
 pub struct LayerLoss<L> {
@@ -22,10 +24,17 @@ pub struct LayerLoss<L> {
     slots: Vec<(usize, usize)>,
     /// Builds another layer of the same layout, for [`Differentiable::fork`].
     make: Option<Factory<L>>,
+    /// Many losses in one pass, where the layer can (see [`LayerLoss::in_columns`]).
+    batched: Option<BatchedLosses<L>>,
 }
 
 /// A function that builds a layer, shared by the threads of a parallel check.
 type Factory<L> = Arc<dyn Fn() -> L + Send + Sync>;
+
+/// The losses of many changed copies of a layer's pass at once: (layer, inputs, `d_out`,
+/// `d_final`, what is changed, the changes), or `None` where the layer cannot.
+type BatchedLosses<L> =
+    fn(&L, &Inputs<'_, f64>, &[f64], &[f64], Target, &[(usize, f64)]) -> Option<Vec<f64>>;
 
 impl<L: Layer<f64>> LayerLoss<L> {
     /// The layer on the sequence, initial state and lengths of `case`; inputs, state and
@@ -53,6 +62,7 @@ impl<L: Layer<f64>> LayerLoss<L> {
             d_final,
             slots,
             make: None,
+            batched: None,
         })
     }
 
@@ -129,6 +139,37 @@ impl<L: Layer<f64>> LayerLoss<L> {
     }
 }
 
+impl<C: Cell<f64>> LayerLoss<Recurrent<C>> {
+    /// The same loss, its finite differences run as columns: where the cell is in the gated form,
+    /// the checker's points (eight per element, 32 elements at a time) are the changed copies of
+    /// one unroll of `8 * 32 * B` columns, each step one wide GEMM, where one point at a time is a
+    /// matrix-vector product per step (see `rnnzoo_layers::unroll`'s `copies` module). The loss
+    /// is the same function; only the order of its sums differs, so a check's verdicts do not
+    /// change, and its speed does (LSTM I=H=64, T=50, B=1, every element: see TESTING.md). Cells
+    /// of other forms, whose columns need not be independent, go one point at a time.
+    /// [`check_unrolled`](super::check_unrolled) and [`check_unrolled_with`](super::check_unrolled_with)
+    /// use it.
+    ///
+    /// ```
+    /// use rnnzoo_cell::{gradcheck::{check, Options}, seeded};
+    /// use rnnzoo_layers::gradcheck::{LayerLoss, SequenceCase};
+    /// use rnnzoo_layers::Recurrent;
+    /// use rnnzoo_gru::GruCell;
+    ///
+    /// let seq = SequenceCase { steps: 6, batch: 2, lengths: Some(vec![6, 3]), initial_state: true, seed: 3 };
+    /// let layer = Recurrent::new(GruCell::<f64>::new(3, 4, &mut seeded(1))?);
+    /// let mut f = LayerLoss::new(layer, &seq)?.in_columns();
+    /// assert!(check(&mut f, &Options::default()).passed());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn in_columns(mut self) -> Self {
+        self.batched = Some(|layer, inputs, d_out, d_final, target, at| {
+            layer.perturbed_losses(inputs, d_out, d_final, target, at)
+        });
+        self
+    }
+}
+
 impl<L: Layer<f64>> Differentiable for LayerLoss<L> {
     fn layout(&self, group: usize) -> Layout {
         let n = self.slots.len();
@@ -177,6 +218,7 @@ impl<L: Layer<f64>> Differentiable for LayerLoss<L> {
             d_final: self.d_final.clone(),
             slots: self.slots.clone(),
             make: None,
+            batched: self.batched,
         }))
     }
 
@@ -203,6 +245,30 @@ impl<L: Layer<f64>> Differentiable for LayerLoss<L> {
                 .as_deref_mut()
                 .expect("initial_state group exists only with an initial state"),
         }
+    }
+
+    fn losses_at(&mut self, group: usize, at: &[(usize, f64)]) -> Vec<f64> {
+        let n = self.slots.len();
+        let target = match group {
+            g if g < n => Target::Param {
+                param: self.slots[g].1,
+            },
+            g if g == n => Target::Input,
+            _ => Target::Initial,
+        };
+        // One parameter group: a single cell's, whose indices `Target::Param` names.
+        let single = self.layer.param_groups().len() == 1;
+        let batched = self.batched.filter(|_| single).and_then(|run| {
+            run(
+                &self.layer,
+                &self.seq.inputs(),
+                &self.d_out,
+                &self.d_final,
+                target,
+                at,
+            )
+        });
+        batched.unwrap_or_else(|| losses_one_at_a_time(self, group, at))
     }
 
     fn loss(&mut self) -> f64 {

@@ -210,11 +210,11 @@ pub fn check_unrolled<C: Cell<f64>>(
     case: &UnrollCase,
     opts: &Options,
 ) -> Result<Report, LayerError> {
-    check_layer(
-        Recurrent::with_direction(cell, direction(case)),
-        &case.into(),
+    let layer = Recurrent::with_direction(cell, direction(case));
+    Ok(check_located(
+        &mut LayerLoss::new(layer, &case.into())?.in_columns(),
         opts,
-    )
+    ))
 }
 
 /// As [`check_unrolled`], on the cells `make` builds (all of one layout), every thread of the
@@ -244,11 +244,8 @@ pub fn check_unrolled_with<C: Cell<f64> + 'static>(
     opts: &Options,
 ) -> Result<Report, LayerError> {
     let d = direction(case);
-    check_layer_with(
-        move || Recurrent::with_direction(make(), d),
-        &case.into(),
-        opts,
-    )
+    let f = LayerLoss::with_factory(move || Recurrent::with_direction(make(), d), &case.into())?;
+    Ok(check_located(&mut f.in_columns(), opts))
 }
 
 fn direction(case: &UnrollCase) -> Direction {

@@ -16,6 +16,9 @@
 //! and its output at step `t` is aligned with the input at step `t`, as in PyTorch.
 
 mod backward;
+mod copies;
+#[cfg(test)]
+mod copies_tests;
 mod forward;
 pub(crate) mod lengths;
 #[cfg(test)]
@@ -25,6 +28,7 @@ mod work;
 use rnnzoo_cell::{Cell, Params, Real};
 
 use crate::{InputGrads, Inputs, LayerError, Output};
+pub(crate) use copies::Target;
 use forward::Shape;
 pub(crate) use lengths::reorder;
 use lengths::reorder_owned;

@@ -12,9 +12,9 @@ use rnnzoo_vanilla::{Nonlinearity, VanillaCell};
 use super::forward::Shape;
 use super::{Direction, Inputs, Recurrent, backward, forward, reorder};
 
-type Cells = Vec<(&'static str, Box<dyn Cell<f64>>)>;
+pub(super) type Cells = Vec<(&'static str, Box<dyn Cell<f64>>)>;
 
-fn cells(i: usize, h: usize) -> Cells {
+pub(super) fn cells(i: usize, h: usize) -> Cells {
     let mut r = seeded(11);
     vec![
         (
@@ -26,7 +26,7 @@ fn cells(i: usize, h: usize) -> Cells {
     ]
 }
 
-fn random(n: usize, seed: u64) -> Vec<f64> {
+pub(super) fn random(n: usize, seed: u64) -> Vec<f64> {
     let mut r = seeded(seed);
     (0..n).map(|_| r.random_range(-1.0..1.0)).collect()
 }
@@ -146,7 +146,7 @@ fn a_layer_reports_its_direction() {
 /// A cell run one whole step at a time through the trait's own `step_forward`/`step_backward`
 /// (plain GEMMs on the weights as they lie), so the unroller's general path becomes a reference
 /// for its gated fast path.
-struct StepByStep(Box<dyn Cell<f64>>);
+pub(super) struct StepByStep(pub(super) Box<dyn Cell<f64>>);
 
 impl Cell<f64> for StepByStep {
     fn input_size(&self) -> usize {

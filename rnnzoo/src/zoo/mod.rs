@@ -124,6 +124,14 @@ pub struct Entry {
     /// Gate blocks `G`: `weight_hh` is `(G*H, H)` (`(4H, P)` for `lstm-proj`, whose `h` is `P`
     /// wide).
     pub gates: usize,
+    /// The names of the row blocks of the cell's block-structured tensors, in row order
+    /// (`["i", "f", "g", "o"]`), for reports that name a row's gate
+    /// ([`Report::name_gates`](crate::cell::gradcheck::Report::name_gates)); empty for a cell
+    /// whose tensors have one block each. This may differ from [`gates`](Entry::gates), which
+    /// counts `weight_hh`'s blocks: `antisymmetric-gated` has one recurrent matrix and a
+    /// `weight_ih` of blocks `z, h`. SRU names a fourth block (`highway`, its `W_x`) that it has
+    /// when the input and hidden sizes differ.
+    pub gate_names: &'static [&'static str],
     /// The `H x B` blocks of a cell's state, in order (`["h", "c"]`; for `lstm-proj`, `h` is the
     /// cell's output width and `c` its `cell_size`).
     pub state: &'static [&'static str],
@@ -379,6 +387,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: Some("RNN_TANH"),
         cell_mode: "RNN_TANH",
         gates: 1,
+        gate_names: &[],
         state: &["h"],
         reference: ELMAN,
         summary: "h' = tanh(W_ih x + b_ih + W_hh h + b_hh), PyTorch's nn.RNN",
@@ -394,6 +403,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: Some("RNN_RELU"),
         cell_mode: "RNN_RELU",
         gates: 1,
+        gate_names: &[],
         state: &["h"],
         reference: ELMAN,
         summary: "h' = relu(W_ih x + b_ih + W_hh h + b_hh), nn.RNN(nonlinearity='relu')",
@@ -409,6 +419,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: Some("LSTM"),
         cell_mode: "LSTM",
         gates: 4,
+        gate_names: &["i", "f", "g", "o"],
         state: &["h", "c"],
         reference: LSTM_REF,
         summary: "gates i, f, g, o in PyTorch's order and bias placement, nn.LSTM",
@@ -424,6 +435,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: Some("GRU"),
         cell_mode: "GRU",
         gates: 3,
+        gate_names: &["r", "z", "n"],
         state: &["h"],
         reference: GRU_REF,
         summary: "gates r, z, n, reset applied after the recurrent product, nn.GRU",
@@ -439,6 +451,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: None,
         cell_mode: "GRU_RESET_BEFORE",
         gates: 3,
+        gate_names: &["r", "z", "n"],
         state: &["h"],
         reference: GRU_REF,
         summary: "the original GRU: reset applied to h before the recurrent product \
@@ -455,6 +468,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: None,
         cell_mode: "EXPRNN",
         gates: 1,
+        gate_names: &[],
         state: &["h"],
         reference: EXPRNN_REF,
         summary: "h' = modrelu(W_ih x + exp(S)^T h), S skew-symmetric from skew_hh: an orthogonal \
@@ -474,6 +488,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: Some("LSTM"),
         cell_mode: "LSTM_PROJ",
         gates: 4,
+        gate_names: &["i", "f", "g", "o"],
         state: &["h", "c"],
         reference: LSTMP_REF,
         summary: "h = W_hr (o * tanh(c)): the output, h, is the hidden size wide, c and the gates \
@@ -490,6 +505,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: None,
         cell_mode: "LSTM_PEEPHOLE",
         gates: 4,
+        gate_names: &["i", "f", "g", "o"],
         state: &["h", "c"],
         reference: PEEPHOLE_REF,
         summary: "nn.LSTM plus diagonal peepholes weight_ci, weight_cf onto c_{t-1} and \
@@ -506,6 +522,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: None,
         cell_mode: "LSTM_LAYERNORM",
         gates: 4,
+        gate_names: &["i", "f", "g", "o"],
         state: &["h", "c"],
         reference: LAYER_NORM_REF,
         summary: "the paper's form: W_ih x and W_hh h layer-normalised apart, c_t normalised \
@@ -522,6 +539,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: None,
         cell_mode: "SLSTM",
         gates: 4,
+        gate_names: &["i", "f", "z", "o"],
         state: &["h", "c", "n", "m"],
         reference: SLSTM_REF,
         summary: "xLSTM's scalar LSTM: exponential input gate, normaliser n and stabiliser m, \
@@ -538,6 +556,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: None,
         cell_mode: "MGU",
         gates: 2,
+        gate_names: &["f", "n"],
         state: &["h"],
         reference: MGU_REF,
         summary: "one gate f, applied to h before the candidate's recurrent product; \
@@ -554,6 +573,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: None,
         cell_mode: "UGRNN",
         gates: 2,
+        gate_names: &["g", "c"],
         state: &["h"],
         reference: UGRNN_REF,
         summary: "update gate g and candidate c (blocks g, c); h' = g h + (1 - g) c",
@@ -569,6 +589,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: None,
         cell_mode: "CORNN",
         gates: 1,
+        gate_names: &[],
         state: &["y", "z"],
         reference: CORNN_REF,
         summary: "coupled damped oscillators stepped as the authors' code: z first (explicit \
@@ -585,6 +606,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: None,
         cell_mode: "ANTISYMMETRIC_RNN",
         gates: 1,
+        gate_names: &[],
         state: &["h"],
         reference: ANTISYMMETRIC_REF,
         summary: "h' = h + epsilon tanh((W - W^T - gamma I) h + V x + b)",
@@ -600,6 +622,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: None,
         cell_mode: "GATED_ANTISYMMETRIC_RNN",
         gates: 1,
+        gate_names: &["z", "h"],
         state: &["h"],
         reference: ANTISYMMETRIC_REF,
         summary: "the gated variant: an input gate z sharing W - W^T - gamma I; \
@@ -616,6 +639,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: None,
         cell_mode: "QRNN",
         gates: 3,
+        gate_names: &["z", "f", "o"],
         state: &["h", "c"],
         reference: QRNN_REF,
         summary: "fo-pooling over a causal convolution of width 1 or 2 (blocks z, f, o of \
@@ -633,6 +657,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: None,
         cell_mode: "SRU",
         gates: 3,
+        gate_names: &["candidate", "f", "r", "highway"],
         state: &["h", "c"],
         reference: SRU_REF,
         summary: "gates read c through vectors v (weight_c), a highway to x (blocks W, W_f, \
@@ -649,6 +674,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: None,
         cell_mode: "INDRNN",
         gates: 1,
+        gate_names: &[],
         state: &["h"],
         reference: INDRNN_REF,
         summary: "h' = relu(W_ih x + b_ih + u * h), u = weight_hh a vector (each unit sees only \
@@ -665,6 +691,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: None,
         cell_mode: "LRU",
         gates: 1,
+        gate_names: &[],
         state: &["y", "x_re", "x_im"],
         reference: LRU_REF,
         summary: "x' = lambda x + gamma (B u), lambda = exp(-exp(nu_log) + i exp(theta_log)) \
@@ -682,6 +709,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: None,
         cell_mode: "MINGRU",
         gates: 2,
+        gate_names: &["z", "h"],
         state: &["h"],
         reference: MIN_RNN_REF,
         summary: "gates from x only (blocks z, h of weight_ih, no weight_hh): \
@@ -698,6 +726,7 @@ static ENTRIES: &[Entry] = &[
         torch_mode: None,
         cell_mode: "MINLSTM",
         gates: 3,
+        gate_names: &["f", "i", "h"],
         state: &["h"],
         reference: MIN_RNN_REF,
         summary: "forget and input gates from x only, normalised f' = f / (f + i), \

@@ -362,6 +362,7 @@ mod tests {
         torch_mode: None,
         cell_mode: "TOY",
         gates: 1,
+        gate_names: &[],
         state: &["h"],
         reference: "-",
         summary: "-",
