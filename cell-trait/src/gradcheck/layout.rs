@@ -103,27 +103,16 @@ impl Location {
     /// let at = w.locate(7 * 3 + 2).named(&["i", "f", "g", "o"]);
     /// assert_eq!(at.to_string(), "row 7 (gate g: 2 of 4, unit 1), column 2");
     /// ```
-    pub fn named(self, names: &'static [&'static str]) -> Self {
-        match self {
-            Location::Param {
-                gate,
-                gates,
-                row,
-                col,
-                vector,
-                unit,
-                ..
-            } if gates > 1 && names.len() >= gates => Location::Param {
-                row,
-                col,
-                vector,
-                gate,
-                gates,
-                unit,
-                name: Some(names[gate]),
-            },
-            other => other,
+    pub fn named(mut self, names: &'static [&'static str]) -> Self {
+        if let Location::Param {
+            gate, gates, name, ..
+        } = &mut self
+            && *gates > 1
+            && names.len() >= *gates
+        {
+            *name = Some(names[*gate]);
         }
+        self
     }
 }
 

@@ -474,16 +474,18 @@ fn estimate_run<F: Differentiable + ?Sized>(
             );
             continue;
         };
+        let steps: Vec<f64> = elements
+            .iter()
+            .map(|&i| stencil::relative_step(base[i], opts.eps))
+            .collect();
         let at: Vec<(usize, f64)> = elements
             .iter()
-            .flat_map(|&i| {
-                let h = stencil::relative_step(base[i], opts.eps);
-                STENCIL.map(|k| (i, base[i] + k * h))
-            })
+            .zip(&steps)
+            .flat_map(|(&i, &h)| STENCIL.map(|k| (i, base[i] + k * h)))
             .collect();
         let losses = f.losses_at(g, &at);
-        for (&i, points) in elements.iter().zip(losses.chunks_exact(STENCIL.len())) {
-            let h = stencil::relative_step(base[i], opts.eps);
+        let points = losses.chunks_exact(STENCIL.len());
+        for ((&i, &h), points) in elements.iter().zip(&steps).zip(points) {
             let first = stencil::richardson(
                 |s| {
                     let k = STENCIL

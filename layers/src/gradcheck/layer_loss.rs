@@ -256,9 +256,9 @@ impl<L: Layer<f64>> Differentiable for LayerLoss<L> {
             g if g == n => Target::Input,
             _ => Target::Initial,
         };
-        // One parameter group: a single cell's, whose indices `Target::Param` names.
-        let single = self.layer.param_groups().len() == 1;
-        let batched = self.batched.filter(|_| single).and_then(|run| {
+        // Set only for a `Recurrent` (`in_columns`): one parameter group, the cell's, whose
+        // indices `Target::Param` names.
+        let batched = self.batched.and_then(|run| {
             run(
                 &self.layer,
                 &self.seq.inputs(),

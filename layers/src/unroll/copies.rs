@@ -24,6 +24,7 @@ use rnnzoo_cell::{Cell, StepForm, broadcast_bias, h_view};
 
 use super::Recurrent;
 use super::work::{StepSizes, forward_pointwise};
+use crate::gradcheck::dot;
 use crate::{Direction, Inputs};
 
 /// Which value of a gated pass a copy changes.
@@ -60,8 +61,8 @@ enum Change {
     },
     /// Nothing the pass reads (a padded input).
     None,
-    /// The initial state, set in the copy's start.
-    Initial,
+    /// Element `index` of the initial state set to `value` in the copy's start.
+    Initial { index: usize, value: f64 },
 }
 
 impl<C: Cell<f64>> Recurrent<C> {
@@ -96,7 +97,8 @@ impl<C: Cell<f64>> Recurrent<C> {
         let reverse = self.direction == Direction::Reverse;
         let valid = |t: usize, b: usize| inputs.lengths.map_or(steps, |l| l[b]) > t;
         // Each copy's change and its size `d` (the value set minus the value there: exact, as
-        // the checker's steps are powers of two scaled to the value).
+        // the checker's steps are powers of two scaled to the value; a changed initial state is
+        // set, not added to).
         let (changes, deltas): (Vec<Change>, Vec<f64>) = at
             .iter()
             .map(|&(index, value)| match (target, role) {
@@ -124,7 +126,7 @@ impl<C: Cell<f64>> Recurrent<C> {
                     };
                     (change, value - inputs.x[index])
                 }
-                _ => (Change::Initial, value),
+                _ => (Change::Initial { index, value }, 0.0),
             })
             .unzip();
         let copies = at.len();
@@ -138,8 +140,8 @@ impl<C: Cell<f64>> Recurrent<C> {
             if let Some(init) = inputs.initial {
                 start.copy_from_slice(init);
             }
-            if let (Target::Initial, Change::Initial) = (target, changes[k]) {
-                start[at[k].0] = deltas[k];
+            if let Change::Initial { index, value } = changes[k] {
+                start[index] = value;
             }
         }
         let mut next = vec![0.0; s * n];
@@ -231,8 +233,4 @@ impl<C: Cell<f64>> Recurrent<C> {
         }
         Some(losses)
     }
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }

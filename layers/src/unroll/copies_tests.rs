@@ -5,11 +5,8 @@ use rnnzoo_cell::Cell;
 
 use super::Target;
 use super::tests::{StepByStep, cells, random};
+use crate::gradcheck::dot;
 use crate::{Direction, Inputs, Layer, Recurrent};
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
 
 /// The loss of one pass, the plain way.
 fn loss(
