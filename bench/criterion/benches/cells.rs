@@ -11,9 +11,9 @@
 //!   a few comparisons). A gated cell's step includes its
 //!   two GEMMs; the unroller hoists the input GEMM over all steps, so a step here costs more than
 //!   a step inside a sequence.
-//! - Group `pointwise`: `out = f(a + b)` over 64k `f32`s, rnnzoo's slice activations
-//!   ([`rnnzoo::cell::activation`]) against a plain loop over the scalar std functions (`tanhf`,
-//!   the `exp`-based [`Real::sigmoid`]).
+//! - Groups `pointwise` (`f32`) and `pointwise_f64`: `out = f(a + b)` over 64k values, rnnzoo's
+//!   slice activations ([`rnnzoo::cell::activation`]) against a plain loop over the scalar std
+//!   functions (`tanh`, the `exp`-based [`Real::sigmoid`]).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -106,14 +106,25 @@ fn bench_cells(c: &mut Criterion) {
 }
 
 fn bench_pointwise(c: &mut Criterion) {
-    let mut group = c.benchmark_group("pointwise");
+    pointwise::<f32>(c, "pointwise");
+    pointwise::<f64>(c, "pointwise_f64");
+}
+
+/// `out = f(a + b)` in `T`, rnnzoo's slice functions against the scalar std loop.
+fn pointwise<T: Real>(c: &mut Criterion, name: &str) {
+    let mut group = c.benchmark_group(name);
     configure(&mut group);
     group.throughput(Throughput::Elements(POINTWISE_LEN as u64));
     let mut rng = seeded(20);
     // Gate pre-activations of a typical spread, both signs, both branches of every kernel.
-    let a = uniform(POINTWISE_LEN, 6.0, &mut rng);
-    let b = uniform(POINTWISE_LEN, 2.0, &mut rng);
-    let mut out = vec![0.0f32; POINTWISE_LEN];
+    let widen = |v: Vec<f32>| -> Vec<T> {
+        v.into_iter()
+            .map(|x| T::from_f64_lossy(f64::from(x)))
+            .collect()
+    };
+    let a = widen(uniform(POINTWISE_LEN, 6.0, &mut rng));
+    let b = widen(uniform(POINTWISE_LEN, 2.0, &mut rng));
+    let mut out = vec![T::zero(); POINTWISE_LEN];
 
     group.bench_function("sigmoid/rnnzoo", |bench| {
         bench.iter(|| sigmoid_of_sum(black_box(&a), black_box(&b), &mut out))
