@@ -75,7 +75,52 @@ pub struct Row {
     pub passed: bool,
 }
 
-fn row(cell: CellChoice, setting: &str, r: &Report) -> Row {
+/// A failed check's full report, its gates named from the registry: where it failed.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// The cell.
+    pub cell: String,
+    /// What was checked.
+    pub setting: String,
+    /// The report's text (tensor, gate, row, column, step; analytic, numeric, estimated error).
+    pub report: String,
+}
+
+impl Failure {
+    /// `Some` when `r` failed.
+    fn of(cell: CellChoice, setting: &str, r: &Report) -> Option<Self> {
+        (!r.passed()).then(|| {
+            let mut r = r.clone();
+            r.name_gates(cell.entry().gate_names);
+            Self {
+                cell: cell.label(),
+                setting: setting.into(),
+                report: r.to_string(),
+            }
+        })
+    }
+}
+
+/// Where the failed checks failed, as markdown: each report in full, or a line saying none failed.
+fn failures_markdown(failures: &[Failure]) -> String {
+    let mut md = String::from("\n### Where the checks failed\n\n");
+    if failures.is_empty() {
+        md += "No check failed, and no random case raised a false alarm.\n";
+        return md;
+    }
+    for f in failures {
+        md += &format!(
+            "{} ({}):\n\n```text\n{}\n```\n\n",
+            f.cell,
+            f.setting,
+            f.report.trim_end()
+        );
+    }
+    md
+}
+
+fn row(cell: CellChoice, setting: &str, r: &Report, failures: &mut Vec<Failure>) -> Row {
+    failures.extend(Failure::of(cell, setting, r));
     Row {
         cell: cell.label(),
         setting: setting.into(),
@@ -107,17 +152,23 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
             case(input, hidden, Some(vec![6, 2, 4]), true, ctx.seed),
         ),
     ];
-    let mut rows = Vec::new();
+    let (mut rows, mut failures) = (Vec::new(), Vec::new());
     for kind in rnnzoo::zoo::variants() {
         let mut cell = kind.build::<f64, _>(input, hidden, &mut seeded(ctx.seed))?;
         rows.push(row(
             kind,
             "one step, B=3",
             &check_cell(&mut cell, 3, ctx.seed, &opts),
+            &mut failures,
         ));
         for (name, c) in &settings {
             let cell = kind.build::<f64, _>(input, hidden, &mut seeded(ctx.seed))?;
-            rows.push(row(kind, name, &check_unrolled(cell, c, &opts)?));
+            rows.push(row(
+                kind,
+                name,
+                &check_unrolled(cell, c, &opts)?,
+                &mut failures,
+            ));
         }
         // Composites: the same cell kind in both halves of a bidirectional layer, and in both layers
         // of a stack (the second reading the first's output), with lengths.
@@ -133,6 +184,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
             kind,
             "bidirectional (concat), T=6, B=3, lengths [6,2,4]",
             &check_layer(bi, &lengths, &opts)?,
+            &mut failures,
         ));
         let layers: Vec<Box<dyn Layer<f64>>> = vec![
             Box::new(Recurrent::new(
@@ -146,9 +198,10 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
             kind,
             "2-layer stack, T=6, B=3, lengths [6,2,4]",
             &check_layer(Stack::new(layers)?, &lengths, &opts)?,
+            &mut failures,
         ));
     }
-    let sensitivity = sensitivity_rows(ctx, input, hidden)?;
+    let sensitivity = sensitivity_rows(ctx, input, hidden, &mut failures)?;
     let mut md = String::from(
         "Richardson extrapolation of central differences in f64 (steps h, 2h, 4h, 8h, h = 2^-10 max(|x|, 1) a \
          power of two) against each cell's analytic gradient; an element passes when |a - n| is within twice the \
@@ -171,6 +224,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         );
     }
     md += &sensitivity_markdown(&sensitivity, input, hidden);
+    md += &failures_markdown(&failures);
     md += "\nReference: torch.autograd.gradcheck (PyTorch 2.x) defaults: eps 1e-6, atol 1e-5, rtol 1e-3, \
         kept here as Options::torch_gradcheck. Richardson extrapolation: L. F. Richardson and J. A. Gaunt, \"The deferred \
         approach to the limit\", Phil. Trans. R. Soc. A 226, 1927. For a correct gradient the estimated error \
@@ -277,11 +331,13 @@ fn short_setting(s: &str) -> String {
 }
 
 /// The sensitivity table's rows, one per cell: planted errors at every level in every block on
-/// the lengths case (forward, initial state), and the false alarms over random cases.
+/// the lengths case (forward, initial state), and the false alarms over random cases (each one's
+/// report goes to `failures`).
 fn sensitivity_rows(
     ctx: &Context,
     input: usize,
     hidden: usize,
+    failures: &mut Vec<Failure>,
 ) -> anyhow::Result<Vec<SensitivityRow>> {
     let seq = SequenceCase::from(&case(input, hidden, Some(vec![6, 2, 4]), false, ctx.seed));
     let cases = match ctx.scale {
@@ -335,6 +391,7 @@ fn sensitivity_rows(
                 &Options::default(),
             )?;
             alarms += usize::from(!report.passed());
+            failures.extend(Failure::of(kind, &format!("false alarm on {c:?}"), &report));
             unassessable += report.unassessable();
             checked += report.checked();
         }
@@ -423,4 +480,38 @@ fn sensitivity_markdown(rows: &[SensitivityRow], input: usize, hidden: usize) ->
         );
     }
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failed check is printed in full, with the registry's gate name; no failure says so.
+    #[test]
+    fn a_failure_is_shown_with_its_gate_and_none_is_said() {
+        let kind = CellChoice::named("lstm").unwrap();
+        let seq = SequenceCase::from(&case(2, 3, None, false, 1));
+        let cell = kind.build::<f64, _>(2, 3, &mut seeded(1)).unwrap();
+        let loss = LayerLoss::new(Recurrent::new(cell), &seq).unwrap();
+        let block = blocks(&loss)
+            .into_iter()
+            .find(|b| b.group_name == "weight_hh" && b.gate == Some(1))
+            .unwrap();
+        let opts = Options::default().only(&["weight_hh"]);
+        let report = check(&mut Planted::new(loss, block, 1e-4), &opts);
+        let failure = Failure::of(kind, "planted 1e-4", &report).expect("caught");
+        let md = failures_markdown(&[failure]);
+        assert!(md.contains("lstm (planted 1e-4)"), "{md}");
+        assert!(md.contains("(gate f: 1 of 4"), "{md}");
+        assert!(failures_markdown(&[]).contains("No check failed"));
+        let clean = check(
+            &mut LayerLoss::new(
+                Recurrent::new(kind.build::<f64, _>(2, 3, &mut seeded(1)).unwrap()),
+                &seq,
+            )
+            .unwrap(),
+            &opts,
+        );
+        assert!(Failure::of(kind, "clean", &clean).is_none());
+    }
 }
