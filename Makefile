@@ -40,8 +40,9 @@ VENV ?= .venv
 .PHONY: bench-compare
 bench-compare:
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
-	@$(VENV)/bin/python -c "import torch" 2>/dev/null || $(VENV)/bin/pip install torch \
-		|| echo "bench-compare: pip install torch failed; PyTorch columns will be marked unavailable"
+	@$(VENV)/bin/python -c "import torch, numpy, safetensors" 2>/dev/null \
+		|| $(VENV)/bin/pip install torch numpy safetensors \
+		|| echo "bench-compare: pip install failed; PyTorch columns will be marked unavailable"
 	$(CARGO) build --release --locked -p rnnzoo-bench
 	python3 bench/compare/compare.py --rnnzoo target/release/rnnzoo --torch-python $(VENV)/bin/python $(COMPARE_ARGS)
 
