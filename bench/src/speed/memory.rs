@@ -86,20 +86,28 @@ pub fn peak() -> usize {
 /// chunk workspace). With glibc's defaults, blocks over 128 KiB are mapped per call and freed
 /// memory at the top of the heap is trimmed, so each call page-faults its buffers in again: an
 /// RNN (T 100, B 32, H 128, f32, one core) spent about 15% of forward+backward in the kernel's
-/// page-fault path, 10.5 ms against 7.4 ms with these settings. A training program wants the
+/// page-fault path, 10.5 ms against 7.4 ms with these settings, and minGRU T4096 B32 I=H=256
+/// 1395 ms against 1219 (Xeon, AVX-512, 2026-12-03). A training program wants the
 /// opposite trade (keep its peak resident, reuse it every step), as does a benchmark of one; a
 /// program embedding rnnzoo can make the same call, or use an allocator that caches (mimalloc,
 /// jemalloc). Call it at the start of `main`, before the program allocates much.
 pub fn keep_freed_memory() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        // 32 MiB is the largest mmap threshold glibc accepts on 64-bit; the trim threshold keeps
-        // up to 1 GiB of freed heap.
+        // One arena (M_ARENA_MAX 1) and no block mapped on its own (M_MMAP_MAX 0): the layers
+        // run on rayon's threads, whose arenas are heaps of at most 64 MiB that map anything
+        // larger afresh, and 32 MiB is the largest mmap threshold glibc accepts, while a long
+        // sequence's tape holds larger blocks (minGRU T4096 B32 H256 f32: 134 MB each, 1.2 GB at
+        // the peak). Those were mapped and page-faulted in on every call: 32 % of that case's
+        // time in the kernel, against 1 % at T64. The trim threshold, the largest an `int`
+        // holds, keeps up to 2 GiB of freed heap. The hot loops allocate nothing, so one arena
+        // costs no lock traffic there.
         // SAFETY: mallopt takes no pointers and only changes the allocator's tuning (glibc
         // serialises it with the arenas' locks), so any call is sound.
         unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20) == 1
-                && libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30) == 1
+            libc::mallopt(libc::M_ARENA_MAX, 1) == 1
+                && libc::mallopt(libc::M_MMAP_MAX, 0) == 1
+                && libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX) == 1
         }
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
