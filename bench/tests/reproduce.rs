@@ -173,5 +173,11 @@ fn gradcheck_writes_its_sensitivity_rows_into_summary_json() {
             "{id}"
         );
     }
+    // The report says where checks failed, here that none did.
+    let md = std::fs::read_to_string(out.join("gradcheck.md")).unwrap();
+    assert!(
+        md.contains("### Where the checks failed\n\nNo check failed"),
+        "{md}"
+    );
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -2,7 +2,7 @@
 //! `RNNZOO_SIMD` to test or measure a narrower path on a wider machine.
 //!
 //! The machines rnnzoo runs on differ: AVX2-only (Zen 1) and AVX-512 (Zen 4, Zen 5, recent Xeons)
-//! have both been seen. The `f32` activations ([`crate::activation`]) and the matrix-vector
+//! have both been seen. The `f32` and `f64` activations ([`crate::activation`]) and the matrix-vector
 //! kernel (batch-1 products, [`crate::gemm`]) are compiled for the baseline, AVX2 and AVX-512 and
 //! pick the widest [`level`] allows. `RNNZOO_SIMD=avx2` (or `baseline`) caps it, read once per
 //! process, so an AVX-512 machine runs exactly the code an AVX2-only one would

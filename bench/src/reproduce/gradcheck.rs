@@ -3,6 +3,7 @@
 //! layer and inside a two-layer stack (with lengths); then the checker's own sensitivity (the
 //! smallest planted relative error it catches in each gradient block of each cell, beside
 //! `torch.autograd.gradcheck`'s tolerances) and its false alarms over a fixed set of random cases.
+//! Every failed check is printed in full at the end, its gates named from the registry.
 
 use rand::Rng;
 use rnnzoo::cell::gradcheck::{Options, Planted, Report, blocks, check, check_cell};
@@ -77,13 +78,13 @@ pub struct Row {
 
 /// A failed check's full report, its gates named from the registry: where it failed.
 #[derive(Debug, Clone)]
-pub struct Failure {
+struct Failure {
     /// The cell.
-    pub cell: String,
+    cell: String,
     /// What was checked.
-    pub setting: String,
+    setting: String,
     /// The report's text (tensor, gate, row, column, step; analytic, numeric, estimated error).
-    pub report: String,
+    report: String,
 }
 
 impl Failure {
@@ -391,7 +392,11 @@ fn sensitivity_rows(
                 &Options::default(),
             )?;
             alarms += usize::from(!report.passed());
-            failures.extend(Failure::of(kind, &format!("false alarm on {c:?}"), &report));
+            failures.extend(Failure::of(
+                kind,
+                &format!("false alarm on `{c:?}`"),
+                &report,
+            ));
             unassessable += report.unassessable();
             checked += report.checked();
         }

@@ -3,7 +3,7 @@
 //! the slice loops (and their AVX2 and AVX-512 copies) see straight-line code to vectorise.
 
 const LOG2E: f64 = std::f64::consts::LOG2_E;
-/// `ln 2` split for Cody–Waite reduction. `LN2_HI` is `ln 2` rounded to 32 significant bits (the
+/// `ln 2` split for Cody–Waite reduction. `LN2_HI` is `ln 2` truncated to 32 significant bits (the
 /// low 21 mantissa bits of `0x3fe62e42fefa39ef` cleared), so `n * LN2_HI` is exact for every
 /// `|n| < 2^21`; `LN2_LO` is `ln 2 - LN2_HI` rounded to `f64`, both computed with 60-digit
 /// decimal arithmetic (Python's `Decimal(2).ln()`). They equal fdlibm's `ln2_hi` and `ln2_lo`.
@@ -18,17 +18,18 @@ const EXP_MIN: f64 = -708.0;
 const SIGN: u64 = 0x8000_0000_0000_0000;
 
 /// `e^a` for `a <= 0` (or NaN, which propagates), relative error about 1 ulp; `a < -708` gives
-/// 0, the correctly rounded value from `a < -745.2` (between, the true value is subnormal).
+/// 0 (the true value is below `3.3e-308`: normal down to -708.4, subnormal to -745.1, then 0).
 #[inline(always)]
 pub(super) fn exp_nonpos(a: f64) -> f64 {
     // Comparisons, not `max`, so that NaN passes through. Zero rather than `e^-708` below the
-    // clamp, so that a saturated gate is exactly 0 or 1 as libm's is (`1 - z` at `z = σ(800)`).
+    // clamp, so that a saturated gate is exactly 0 or 1 as libm's is far out (minGRU forms
+    // `1 - z` as `σ(-k)`, and `σ(-800)` must be 0).
     let flush = a < EXP_MIN;
     let a = if flush { EXP_MIN } else { a };
     let t = a * LOG2E + ROUND;
     let n = t - ROUND; // round(a / ln 2), exactly
     let r = a - n * LN2_HI - n * LN2_LO; // |r| <= ln2 / 2 (plus rounding)
-    // The low 11 bits of t's representation are n + 1023, in 1..=1023 here: shift them into the
+    // The low 11 bits of t's representation are n + 1023, in 2..=1023 here: shift them into the
     // exponent field to make 2^n.
     let pow2n = f64::from_bits(t.to_bits() << 52);
     // e^r = 1 + r + r^2 P(r) with P the Taylor series of (e^r - 1 - r) / r^2 to r^11: its

@@ -9,7 +9,7 @@
 //! | --- | --- |
 //! | [`sigmoid_in_place`], [`tanh_in_place`] | `x[i] = f(x[i])` |
 //! | [`sigmoid_of_sum`], [`tanh_of_sum`] | `out[i] = f(a[i] + b[i])` (the `gi + gh` of a gate) |
-//! | [`sigmoid_f32`], [`tanh_f32`], [`sigmoid_f64`], [`tanh_f64`] | the element kernels, for single values |
+//! | [`sigmoid_f32`], [`tanh_f32`], [`sigmoid_f64`], [`tanh_f64`] | the element kernels, one value |
 //!
 //! # The kernels
 //!
@@ -64,8 +64,8 @@
 //!
 //! Special values: `sigmoid(+inf) = 1`; `sigmoid(x)` for `x <= -87` is `1.6e-38` in `f32` (the
 //! true value is smaller still; the absolute error is below that), and 0 for `x < -708` in `f64`
-//! (as libm's, whose result is subnormal down to -745 and 0 beyond); `tanh(±inf) = ±1`, `tanh(±0) = ±0` (tanh is exactly odd), and NaN in gives NaN
-//! out.
+//! (where libm's is below `3.3e-308`: subnormal from -708.4, 0 from -745.1); `tanh(±inf) = ±1`,
+//! `tanh(±0) = ±0` (tanh is exactly odd), and NaN in gives NaN out.
 //!
 //! ```
 //! use rnnzoo_cell::activation::{sigmoid_in_place, tanh_of_sum, tanh_f64};

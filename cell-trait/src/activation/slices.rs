@@ -3,7 +3,8 @@
 //!
 //! Each loop body is written once ([`slice_loops!`]) and compiled three times ([`dispatched!`]).
 //! Every copy performs the same IEEE operations in the same order, so their results are
-//! bit-identical (`tests::every_copy_agrees_with_the_baseline_bit_for_bit`).
+//! bit-identical (`tests::every_f32_copy_agrees_with_the_baseline_bit_for_bit` and its `f64`
+//! twin).
 
 /// Defines `$name` (dispatching) over a loop body `$body` written once.
 macro_rules! dispatched {

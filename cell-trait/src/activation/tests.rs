@@ -32,7 +32,13 @@ fn worst(
     let mut w = Worst::default();
     for x in xs {
         let (a, e) = (approx(x) as f64, exact(x));
-        let err = (a - e).abs();
+        // A NaN where the exact value is not (or the reverse) is the worst error of all, not one
+        // that every comparison below would skip.
+        let err = match (a.is_nan(), e.is_nan()) {
+            (true, true) => 0.0,
+            (false, false) => (a - e).abs(),
+            _ => f64::INFINITY,
+        };
         if err > w.abs {
             (w.abs, w.abs_at) = (err, x);
         }
@@ -281,7 +287,13 @@ fn worst64(
     let mut w = Worst64::default();
     for x in xs {
         let (a, e) = (approx(x), exact(x));
-        let err = (a - e).abs();
+        // A NaN where the exact value is not (or the reverse) is the worst error of all, not one
+        // that every comparison below would skip.
+        let err = match (a.is_nan(), e.is_nan()) {
+            (true, true) => 0.0,
+            (false, false) => (a - e).abs(),
+            _ => f64::INFINITY,
+        };
         if err > w.abs {
             (w.abs, w.abs_at) = (err, x);
         }
@@ -334,7 +346,14 @@ fn f64_special_values() {
     assert_eq!(sigmoid_f64(f64::MAX), 1.0);
     assert_eq!(sigmoid_f64(f64::MIN), 0.0);
     assert_eq!(sigmoid_f64(-800.0), 0.0); // as libm: exp(-800) underflows
-    assert!(sigmoid_f64(-700.0) > 0.0);
+    // The flush boundary: -708 itself is the smallest power 2^n built (n = -1021), just below is 0.
+    let below = f64::from_bits((-708.0f64).to_bits() + 1);
+    assert!((sigmoid_f64(-708.0) / (-708.0f64).exp() - 1.0).abs() < 4.0 * f64::EPSILON);
+    assert_eq!(sigmoid_f64(below), 0.0);
+    // tanh's branch point takes the exponential form, continuous with the rational below it.
+    let (at, under) = (0.625f64, f64::from_bits(0.625f64.to_bits() - 1));
+    assert!((tanh_f64(at) - at.tanh()).abs() <= 2.0 * f64::EPSILON * at.tanh());
+    assert!((tanh_f64(under) - under.tanh()).abs() <= 2.0 * f64::EPSILON * at.tanh());
     assert_eq!(sigmoid_f64(0.0), 0.5);
     assert_eq!(sigmoid_f64(-0.0), 0.5);
     assert_eq!(sigmoid_f64(40.0), 1.0);
