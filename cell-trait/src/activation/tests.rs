@@ -111,6 +111,38 @@ fn exhaustive_error_bound() {
     assert!(s.abs <= 1e-7 && t.abs <= 1e-7, "{s:?} {t:?}");
 }
 
+/// What both precisions' kernels must do: saturate at the infinities and at 100, keep the signed
+/// zeros and a subnormal (tanh), pass NaN through, and be odd (tanh) and symmetric (sigmoid, to
+/// `sum_tol`). `small` is a tiny normal value tanh returns as it is.
+macro_rules! common_special_values {
+    ($t:ty, $sigmoid:ident, $tanh:ident, $small:expr, $sum_tol:expr) => {
+        assert_eq!($sigmoid(0.0), 0.5);
+        assert_eq!($sigmoid(-0.0), 0.5);
+        assert_eq!($sigmoid(100.0), 1.0);
+        assert_eq!($tanh(<$t>::INFINITY), 1.0);
+        assert_eq!($tanh(<$t>::NEG_INFINITY), -1.0);
+        assert_eq!($tanh(<$t>::MAX), 1.0);
+        assert_eq!($tanh(<$t>::MIN), -1.0);
+        assert_eq!($tanh(0.0).to_bits(), (0.0 as $t).to_bits());
+        assert_eq!($tanh(-0.0).to_bits(), (-0.0 as $t).to_bits());
+        let tiny = <$t>::from_bits(1); // the smallest subnormal
+        assert_eq!($tanh(tiny), tiny);
+        assert_eq!($tanh($small), $small);
+        assert_eq!($sigmoid(tiny), 0.5);
+        for nan in [<$t>::NAN, -<$t>::NAN, <$t>::from_bits(!0 >> 1)] {
+            assert!($sigmoid(nan).is_nan());
+            assert!($tanh(nan).is_nan());
+        }
+        // Odd and symmetric, as the exact functions are.
+        for k in 0..10_000 {
+            let x = k as $t * 1.3e-3;
+            assert_eq!($tanh(-x), -$tanh(x), "{x}");
+            let s = f64::from($sigmoid(x)) + f64::from($sigmoid(-x));
+            assert!((s - 1.0).abs() <= $sum_tol, "{x}: {s}");
+        }
+    };
+}
+
 #[test]
 fn special_values() {
     assert_eq!(sigmoid_f32(f32::INFINITY), 1.0);
@@ -118,30 +150,7 @@ fn special_values() {
     assert!(sigmoid_f32(f32::NEG_INFINITY) >= 0.0);
     assert_eq!(sigmoid_f32(f32::MAX), 1.0);
     assert!(sigmoid_f32(f32::MIN) < 2e-38);
-    assert_eq!(sigmoid_f32(0.0), 0.5);
-    assert_eq!(sigmoid_f32(-0.0), 0.5);
-    assert_eq!(sigmoid_f32(100.0), 1.0);
-    assert_eq!(tanh_f32(f32::INFINITY), 1.0);
-    assert_eq!(tanh_f32(f32::NEG_INFINITY), -1.0);
-    assert_eq!(tanh_f32(f32::MAX), 1.0);
-    assert_eq!(tanh_f32(f32::MIN), -1.0);
-    assert_eq!(tanh_f32(0.0).to_bits(), 0.0f32.to_bits());
-    assert_eq!(tanh_f32(-0.0).to_bits(), (-0.0f32).to_bits());
-    let tiny = f32::from_bits(1); // the smallest subnormal
-    assert_eq!(tanh_f32(tiny), tiny);
-    assert_eq!(tanh_f32(1e-20), 1e-20);
-    assert_eq!(sigmoid_f32(tiny), 0.5);
-    for nan in [f32::NAN, -f32::NAN, f32::from_bits(0x7fc0_1234)] {
-        assert!(sigmoid_f32(nan).is_nan());
-        assert!(tanh_f32(nan).is_nan());
-    }
-    // Odd and symmetric, as the exact functions are.
-    for k in 0..10_000 {
-        let x = k as f32 * 1.3e-3;
-        assert_eq!(tanh_f32(-x), -tanh_f32(x), "{x}");
-        let s = sigmoid_f32(x) as f64 + sigmoid_f32(-x) as f64;
-        assert!((s - 1.0).abs() <= 1.2e-7, "{x}: {s}");
-    }
+    common_special_values!(f32, sigmoid_f32, tanh_f32, 1e-20, 1.2e-7);
 }
 
 #[test]
@@ -354,29 +363,7 @@ fn f64_special_values() {
     let (at, under) = (0.625f64, f64::from_bits(0.625f64.to_bits() - 1));
     assert!((tanh_f64(at) - at.tanh()).abs() <= 2.0 * f64::EPSILON * at.tanh());
     assert!((tanh_f64(under) - under.tanh()).abs() <= 2.0 * f64::EPSILON * at.tanh());
-    assert_eq!(sigmoid_f64(0.0), 0.5);
-    assert_eq!(sigmoid_f64(-0.0), 0.5);
-    assert_eq!(sigmoid_f64(40.0), 1.0);
-    assert_eq!(tanh_f64(f64::INFINITY), 1.0);
-    assert_eq!(tanh_f64(f64::NEG_INFINITY), -1.0);
-    assert_eq!(tanh_f64(f64::MAX), 1.0);
-    assert_eq!(tanh_f64(f64::MIN), -1.0);
-    assert_eq!(tanh_f64(0.0).to_bits(), 0.0f64.to_bits());
-    assert_eq!(tanh_f64(-0.0).to_bits(), (-0.0f64).to_bits());
-    let tiny = f64::from_bits(1); // the smallest subnormal
-    assert_eq!(tanh_f64(tiny), tiny);
-    assert_eq!(tanh_f64(1e-200), 1e-200);
-    assert_eq!(sigmoid_f64(tiny), 0.5);
-    for nan in [f64::NAN, -f64::NAN, f64::from_bits(0x7ff8_0000_0000_1234)] {
-        assert!(sigmoid_f64(nan).is_nan());
-        assert!(tanh_f64(nan).is_nan());
-    }
-    for k in 0..10_000 {
-        let x = k as f64 * 1.3e-3;
-        assert_eq!(tanh_f64(-x), -tanh_f64(x), "{x}");
-        let s = sigmoid_f64(x) + sigmoid_f64(-x);
-        assert!((s - 1.0).abs() <= 2.0 * f64::EPSILON, "{x}: {s}");
-    }
+    common_special_values!(f64, sigmoid_f64, tanh_f64, 1e-200, 2.0 * f64::EPSILON);
 }
 
 /// tanh rounds to exactly 1 where libm's does (from `|x| = 19.06`), and not before: units just
