@@ -155,41 +155,38 @@ fn special_values() {
     common_special_values!(f32, sigmoid_f32, tanh_f32, 1e-20, 1.2e-7);
 }
 
+/// The slice functions over `$a` and `$b` equal `$sigmoid` and `$tanh` element by element, bit for
+/// bit.
+macro_rules! slices_apply {
+    ($a:expr, $b:expr, $sigmoid:ident, $tanh:ident) => {{
+        let (a, b) = ($a, $b);
+        let n = a.len();
+        let mut s = a.clone();
+        sigmoid_in_place(&mut s);
+        let mut t = a.clone();
+        tanh_in_place(&mut t);
+        let (mut ss, mut ts) = (vec![0.0; n], vec![0.0; n]);
+        sigmoid_of_sum(&a, &b, &mut ss);
+        tanh_of_sum(&a, &b, &mut ts);
+        for k in 0..n {
+            assert_eq!(s[k].to_bits(), $sigmoid(a[k]).to_bits());
+            assert_eq!(t[k].to_bits(), $tanh(a[k]).to_bits());
+            assert_eq!(ss[k].to_bits(), $sigmoid(a[k] + b[k]).to_bits());
+            assert_eq!(ts[k].to_bits(), $tanh(a[k] + b[k]).to_bits());
+        }
+    }};
+}
+
 #[test]
 fn slices_apply_the_kernels_to_each_element() {
     // Odd lengths exercise the vector loops' remainders.
     for n in [0, 1, 7, 8, 9, 33, 1000] {
         let a: Vec<f32> = (0..n).map(|k| (k as f32 * 0.37).sin() * 9.0).collect();
         let b: Vec<f32> = (0..n).map(|k| (k as f32 * 0.11).cos() * 3.0).collect();
-        let mut s = a.clone();
-        sigmoid_in_place(&mut s);
-        let mut t = a.clone();
-        tanh_in_place(&mut t);
-        let (mut ss, mut ts) = (vec![0.0; n], vec![0.0; n]);
-        sigmoid_of_sum(&a, &b, &mut ss);
-        tanh_of_sum(&a, &b, &mut ts);
-        for k in 0..n {
-            assert_eq!(s[k].to_bits(), sigmoid_f32(a[k]).to_bits());
-            assert_eq!(t[k].to_bits(), tanh_f32(a[k]).to_bits());
-            assert_eq!(ss[k].to_bits(), sigmoid_f32(a[k] + b[k]).to_bits());
-            assert_eq!(ts[k].to_bits(), tanh_f32(a[k] + b[k]).to_bits());
-        }
-
-        let a: Vec<f64> = a.iter().map(|&v| v as f64 + 1e-9).collect();
-        let b: Vec<f64> = b.iter().map(|&v| v as f64).collect();
-        let mut s = a.clone();
-        sigmoid_in_place(&mut s);
-        let mut t = a.clone();
-        tanh_in_place(&mut t);
-        let (mut ss, mut ts) = (vec![0.0; n], vec![0.0; n]);
-        sigmoid_of_sum(&a, &b, &mut ss);
-        tanh_of_sum(&a, &b, &mut ts);
-        for k in 0..n {
-            assert_eq!(s[k].to_bits(), sigmoid_f64(a[k]).to_bits());
-            assert_eq!(t[k].to_bits(), tanh_f64(a[k]).to_bits());
-            assert_eq!(ss[k].to_bits(), sigmoid_f64(a[k] + b[k]).to_bits());
-            assert_eq!(ts[k].to_bits(), tanh_f64(a[k] + b[k]).to_bits());
-        }
+        let a64: Vec<f64> = a.iter().map(|&v| v as f64 + 1e-9).collect();
+        let b64: Vec<f64> = b.iter().map(|&v| v as f64).collect();
+        slices_apply!(a, b, sigmoid_f32, tanh_f32);
+        slices_apply!(a64, b64, sigmoid_f64, tanh_f64);
     }
 }
 
