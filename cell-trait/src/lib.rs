@@ -43,6 +43,7 @@ mod step;
 #[cfg(feature = "strategies")]
 pub mod strategies;
 pub mod testing;
+mod tiny;
 mod weights;
 
 /// The random-number crate rnnzoo's initialisers take, so that a cell crate writes `R: Rng`
@@ -58,4 +59,5 @@ pub use init::{ChronoGates, IRNN_INPUT_STD, Init, chrono, irnn, orthogonal_recur
 pub use params::{Param, Params};
 pub use real::Real;
 pub use step::CellExt;
+pub use tiny::{flush_tiny, tiny};
 pub use weights::{GateView, GateWeights};

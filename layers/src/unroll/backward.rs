@@ -11,7 +11,9 @@
 
 use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
 use rnnzoo_cell::scan::ScanBackward;
-use rnnzoo_cell::{Cell, Params, PointwiseBackward, Real, StepBackward, StepForm, add_row_sums};
+use rnnzoo_cell::{
+    Cell, Params, PointwiseBackward, Real, StepBackward, StepForm, add_row_sums, flush_tiny,
+};
 
 use super::forward::Shape;
 use super::work::{StepSizes, Weight, backward_pointwise, packs_w_hh_t, scan_chunk_steps};
@@ -109,10 +111,15 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
                         }
                         d_prev[b * s..][..s].copy_from_slice(&d_state[b * s..][..s]);
                     }
+                    // A vanished gradient must not reach the GEMMs subnormal (see `flush_tiny`):
+                    // zero it in what they read, and in what the next step reads.
+                    flush_tiny(d_gi_t);
+                    flush_tiny(d_gh_t);
                     let d_h = MatMut::new(&mut d_prev, h, batch, 1, s).expect("sized above");
                     let d_gh_t = if shared { &*d_gi_t } else { &*d_gh_t };
                     let d_gh_t = MatRef::col_major(d_gh_t, rows, batch).expect("sized above");
                     w_hh_t.gemm(T::one(), d_gh_t, T::one(), d_h);
+                    flush_tiny(&mut d_prev);
                     std::mem::swap(&mut d_state, &mut d_prev);
                 }
                 let d_gi_c = &d_gi[..rows * cols];
@@ -203,6 +210,7 @@ pub(crate) fn run<T: Real, C: Cell<T> + ?Sized>(
                     d_prev[b * s..][..s].copy_from_slice(&carried[b * s..][..s]);
                     d_x_t[b * i..][..i].fill(T::zero());
                 }
+                flush_tiny(&mut d_prev);
                 std::mem::swap(&mut d_state, &mut d_prev);
             }
             g.end_backward(&mut scratch, grads);

@@ -361,3 +361,71 @@ fn per_pass_hooks_run_once_per_pass_and_their_gradient_is_exact() {
     cell.step_backward(step, &mut g).unwrap();
     assert_eq!((g.at(0).data()[0], cell.counts()), (6.0, (4, 2)));
 }
+
+/// Cells whose state gradient halves exactly at every step: every parameter zero (so the state
+/// stays 0 and every gate is sigmoid(0) = 1/2), except the tanh RNN's `W_hh = 1/2`.
+fn halving_cells() -> Vec<(&'static str, Box<dyn Cell<f32>>)> {
+    let mut r = seeded(5);
+    let mut cells: Vec<(&'static str, Box<dyn Cell<f32>>)> = vec![
+        (
+            "rnn",
+            Box::new(VanillaCell::new(1, 1, Nonlinearity::Tanh, &mut r).unwrap()),
+        ),
+        ("lstm", Box::new(LstmCell::new(1, 1, &mut r).unwrap())),
+        ("gru", Box::new(GruCell::new(1, 1, &mut r).unwrap())),
+        (
+            "gru-reset-before (general form)",
+            Box::new(rnnzoo_gru::GruResetBeforeCell::new(1, 1, &mut r).unwrap()),
+        ),
+    ];
+    for (name, cell) in &mut cells {
+        for p in cell.params_mut().iter_mut() {
+            let v = if *name == "rnn" && p.name() == "weight_hh" {
+                0.5
+            } else {
+                0.0
+            };
+            p.data_mut().fill(v);
+        }
+    }
+    cells
+}
+
+/// The gradient at the initial state after `steps` halvings of a unit gradient on the final
+/// state's last entry (c for the LSTM, h for the others).
+fn halved(cell: &dyn Cell<f32>, steps: usize) -> Vec<f32> {
+    let s = cell.state_size();
+    let shape = Shape::new(steps, 1);
+    let x = vec![0.0; steps];
+    let f = forward::run(cell, &x, &shape, None, None, true);
+    let rec = backward::Recorded {
+        x: &x,
+        states: &f.states,
+        cache: &f.cache,
+        lengths: None,
+    };
+    let mut grads = cell.params().zeros_like();
+    let d_out = vec![0.0; f.output.len()];
+    let mut d_final = vec![0.0; s];
+    d_final[s - 1] = 1.0;
+    backward::run(cell, &rec, &shape, &d_out, Some(&d_final), &mut grads).1
+}
+
+#[test]
+fn a_vanished_gradient_is_flushed_to_zero_before_it_turns_subnormal() {
+    let tiny = rnnzoo_cell::tiny::<f32>(); // 2^-103
+    for (name, cell) in halving_cells() {
+        // 2^-100 is above the threshold: carried exactly.
+        let kept = halved(&*cell, 100);
+        assert!(
+            kept.contains(&2f32.powi(-100)),
+            "{name}: {kept:?} should hold 2^-100"
+        );
+        // 2^-110 is a normal f32, but below the threshold: zero, not 2^-110.
+        let flushed = halved(&*cell, 110);
+        assert!(
+            flushed.iter().all(|&v| v == 0.0),
+            "{name}: {flushed:?} should be flushed below {tiny:e}"
+        );
+    }
+}
