@@ -209,8 +209,37 @@ pub fn train_steps(
     trainer: &mut Trainer<f32>,
     steps: usize,
     eval_every: usize,
+    draw: impl FnMut(&mut ChaCha8Rng) -> anyhow::Result<Batch<f32>>,
+    test: &[Batch<f32>],
+    progress: bool,
+    label: &str,
+) -> anyhow::Result<Run> {
+    train_until(
+        trainer,
+        steps,
+        eval_every,
+        draw,
+        test,
+        |_| false,
+        progress,
+        label,
+    )
+}
+
+/// [`train_steps`], stopping early after the first evaluation for which `done` holds (a task
+/// solved: the updates after it would only spend the budget).
+///
+/// # Errors
+///
+/// As [`train_steps`].
+#[allow(clippy::too_many_arguments)]
+pub fn train_until(
+    trainer: &mut Trainer<f32>,
+    steps: usize,
+    eval_every: usize,
     mut draw: impl FnMut(&mut ChaCha8Rng) -> anyhow::Result<Batch<f32>>,
     test: &[Batch<f32>],
+    done: impl Fn(&Record) -> bool,
     progress: bool,
     label: &str,
 ) -> anyhow::Result<Run> {
@@ -258,6 +287,9 @@ pub fn train_steps(
             });
             bar.set_message(format!("train {:.4} test {test_loss:.4}", mean(loss_sum)));
             (loss_sum, norm_sum, n) = (0.0, 0.0, 0);
+            if run.records.last().is_some_and(&done) {
+                break;
+            }
         }
     }
     bar.finish_and_clear();
@@ -285,4 +317,48 @@ pub fn test_curve(records: &[Record]) -> Vec<(f64, f64)> {
         .iter()
         .map(|r| (r.step as f64, r.test_loss))
         .collect()
+}
+
+/// Runs `jobs` on as many worker threads as the current rayon pool has, each job alone on its
+/// worker with a one-thread pool of its own, and returns the results in job order.
+///
+/// Why not `par_iter`: a rayon worker waiting inside one job's parallel section may steal a whole
+/// other job and finish it first, which would add that job's time to the wall time this job
+/// reports. Here each job's time is its own, on one core, and independent jobs (each seeded for
+/// itself, so their results do not depend on which worker runs them) fill the machine.
+///
+/// # Errors
+///
+/// The first failed job's error, in job order, or a pool that could not be built.
+pub fn in_parallel<J: Send, O: Send>(
+    jobs: Vec<J>,
+    run: impl Fn(J) -> anyhow::Result<O> + Sync,
+) -> anyhow::Result<Vec<O>> {
+    use std::sync::Mutex;
+    let workers = rayon::current_num_threads().clamp(1, jobs.len().max(1));
+    let queue = Mutex::new(jobs.into_iter().enumerate().collect::<Vec<_>>().into_iter());
+    let done = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build();
+                loop {
+                    let Some((k, job)) = queue.lock().unwrap_or_else(|e| e.into_inner()).next()
+                    else {
+                        break;
+                    };
+                    let out = match &pool {
+                        Ok(pool) => pool.install(|| run(job)),
+                        Err(e) => Err(anyhow::anyhow!("building a worker's thread pool: {e}")),
+                    };
+                    done.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((k, out));
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    done.sort_by_key(|(k, _)| *k);
+    done.into_iter().map(|(_, out)| out).collect()
 }

@@ -4,6 +4,7 @@
 pub mod adding;
 pub mod bidirectional;
 pub mod charlm;
+pub mod claims;
 pub mod clipping;
 pub mod copy;
 pub mod depth;
@@ -171,8 +172,8 @@ pub fn run_named(name: &str, ctx: &Context) -> anyhow::Result<Outcome> {
         section += &format!("\n![{name}]({p})\n");
     }
     write_atomic(&ctx.out.join(format!("{name}.md")), section.as_bytes())?;
-    write_report(&ctx.out)?;
-    write_summary(&ctx.out)?;
+    let rows = write_summary(&ctx.out)?;
+    write_report(&ctx.out, &rows)?;
     Ok(outcome)
 }
 
@@ -181,11 +182,13 @@ pub fn names() -> Vec<&'static str> {
     EXPERIMENTS.iter().map(|e| e.name).collect()
 }
 
-/// `REPORT.md`: every section present in the folder, in suite order.
-fn write_report(out: &Path) -> anyhow::Result<()> {
+/// `REPORT.md`: the verdicts table of `rows` (the claims of `summary.json`), then every section
+/// present in the folder, in suite order.
+fn write_report(out: &Path, rows: &[serde_json::Value]) -> anyhow::Result<()> {
     let mut report = String::from(
         "# rnnzoo: reproduced results\n\nMade by `rnnzoo reproduce`; each section says the command and seed.\n\n",
     );
+    report += &claims::verdicts_markdown(rows);
     for e in EXPERIMENTS {
         if let Ok(s) = std::fs::read_to_string(out.join(format!("{}.md", e.name))) {
             report += &s;
@@ -197,8 +200,9 @@ fn write_report(out: &Path) -> anyhow::Result<()> {
 
 /// `summary.json`: `{"rows": [...]}`, the rows every experiment present in the folder lists under
 /// `results.summary_rows` in its `NAME.json` (each an object with an `id`, such as
-/// `gradcheck-sensitivity-lstm`), in suite order, each with its `experiment` added.
-fn write_summary(out: &Path) -> anyhow::Result<()> {
+/// `gradcheck-sensitivity-lstm`), in suite order, each with its `experiment` added. Returns the
+/// rows.
+fn write_summary(out: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
     let mut rows = Vec::new();
     for e in EXPERIMENTS {
         let Ok(text) = std::fs::read_to_string(out.join(format!("{}.json", e.name))) else {
@@ -219,7 +223,8 @@ fn write_summary(out: &Path) -> anyhow::Result<()> {
     write_atomic(
         &out.join("summary.json"),
         serde_json::to_string_pretty(&json!({ "rows": rows }))?.as_bytes(),
-    )
+    )?;
+    Ok(rows)
 }
 
 /// Writes a file so that a crash leaves either the old or the new contents: a temporary file in
