@@ -19,20 +19,27 @@ use rnnzoo::zoo::CellChoice;
 
 /// One model's gradient norms.
 #[derive(Debug, Clone, Serialize)]
-struct Flow {
-    model: String,
+pub(super) struct Flow {
+    pub model: String,
     /// Mean over samples of |dL/dh_k|, k = 1..=T.
-    norm_h: Vec<f64>,
+    pub norm_h: Vec<f64>,
     /// Mean over samples of |dL/ds_k| for the whole state (h and, for the LSTM, c).
-    norm_state: Vec<f64>,
+    pub norm_state: Vec<f64>,
     /// Geometric mean change per step back in time: (|dL/dh_1| / |dL/dh_T|)^(1/(T-1)).
-    per_step_factor: f64,
+    pub per_step_factor: f64,
 }
 
-fn cell(name: &str, input: usize, hidden: usize, seed: u64) -> anyhow::Result<Box<dyn Cell<f64>>> {
+/// The model named `name`; `steps` is the chrono initialisation's `t_max`.
+fn cell(
+    name: &str,
+    (input, hidden, steps): (usize, usize, usize),
+    seed: u64,
+) -> anyhow::Result<Box<dyn Cell<f64>>> {
     let mut rng = seeded(seed);
     Ok(match name {
         "lstm" => CellChoice::named("lstm")?.build(input, hidden, &mut rng)?,
+        "lstm (chrono)" => CellChoice::parse("lstm", &format!("forget_bias=chrono,t_max={steps}"))?
+            .build(input, hidden, &mut rng)?,
         "lstm (forget bias 1)" => {
             CellChoice::parse("lstm", "forget_bias=1")?.build(input, hidden, &mut rng)?
         }
@@ -58,24 +65,40 @@ fn flow(
     (input, hidden, steps, batch): (usize, usize, usize, usize),
     seed: u64,
 ) -> anyhow::Result<Flow> {
-    let layer = Recurrent::new(cell(name, input, hidden, seed)?);
-    let ss = layer.cell().state_size();
     // A random unit cotangent per sample on h_T.
     let mut u = normal_vec(hidden * batch, &mut seeded(seed ^ 0xc07));
     for col in u.chunks_exact_mut(hidden) {
         let n = col.iter().map(|v| v * v).sum::<f64>().sqrt();
         col.iter_mut().for_each(|v| *v /= n);
     }
+    let cell = cell(name, (input, hidden, steps), seed)?;
+    flow_of(name, cell, x, (steps, batch), &u)
+}
+
+/// `|dL/dh_k|` for k = 1..=T of `cell` run on `x` (time-major, `steps x batch` columns), where
+/// L is linear in the final h with cotangent `d_h_final` (`hidden x batch`).
+pub(super) fn flow_of(
+    name: &str,
+    cell: Box<dyn Cell<f64>>,
+    x: &[f64],
+    (steps, batch): (usize, usize),
+    d_h_final: &[f64],
+) -> anyhow::Result<Flow> {
+    let layer = Recurrent::new(cell);
+    let (hidden, ss) = (layer.cell().hidden_size(), layer.cell().state_size());
     let mut d_final = vec![0.0; ss * batch];
     for b in 0..batch {
-        d_final[b * ss..][..hidden].copy_from_slice(&u[b * hidden..][..hidden]);
+        d_final[b * ss..][..hidden].copy_from_slice(&d_h_final[b * hidden..][..hidden]);
     }
-    let step_len = input * batch;
+    let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();
+    let mean_norm = |v: &[f64], part: usize| {
+        v.chunks_exact(ss).map(|c| norm(&c[..part])).sum::<f64>() / batch as f64
+    };
+    let step_len = x.len() / steps;
     let (mut norm_h, mut norm_state) = (Vec::with_capacity(steps), Vec::with_capacity(steps));
     for k in 1..=steps {
         let (gh, gs) = if k == steps {
-            // dL/dh_T is u itself: unit norm per sample.
-            (1.0, 1.0)
+            (mean_norm(&d_final, hidden), mean_norm(&d_final, ss))
         } else {
             let s_k = layer
                 .infer(Inputs::new(&x[..k * step_len], k, batch))?
@@ -86,12 +109,7 @@ fn flow(
             let mut grads = layer.zero_grads();
             let d_out = vec![0.0; out.output.len()];
             let g = layer.backward(&tape, &d_out, Some(&d_final), &mut grads)?;
-            let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();
-            let cols: Vec<&[f64]> = g.d_initial.chunks_exact(ss).collect();
-            (
-                cols.iter().map(|c| norm(&c[..hidden])).sum::<f64>() / batch as f64,
-                cols.iter().map(|c| norm(c)).sum::<f64>() / batch as f64,
-            )
+            (mean_norm(&g.d_initial, hidden), mean_norm(&g.d_initial, ss))
         };
         norm_h.push(gh);
         norm_state.push(gs);
@@ -119,6 +137,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         "rnn-tanh rho=1.5",
         "lstm",
         "lstm (forget bias 1)",
+        "lstm (chrono)",
         "gru",
     ];
     // One input sequence, standard normal, shared by every model.
@@ -266,9 +285,15 @@ fn forget_note(flows: &[Flow]) -> String {
             .find(|f| f.model == name)
             .map(|f| f.per_step_factor)
     };
-    match (f("lstm"), f("lstm (forget bias 1)")) {
+    let fb1 = match (f("lstm"), f("lstm (forget bias 1)")) {
         (Some(a), Some(b)) if b > a => format!("here it does (x{b:.3} against x{a:.3} per step)"),
         (Some(a), Some(b)) => format!("here it does not (x{b:.3} against x{a:.3} per step)"),
         _ => "it was not measured here".into(),
+    };
+    match (f("lstm"), f("lstm (chrono)")) {
+        (Some(a), Some(c)) => format!(
+            "{fb1}. Chrono initialisation (Tallec & Ollivier 2018: forget bias log U(1, T - 1),              input bias its negative) keeps x{c:.3} per step, against x{a:.3} at PyTorch's              initialisation"
+        ),
+        _ => fb1,
     }
 }
