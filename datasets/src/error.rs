@@ -98,6 +98,17 @@ pub enum DatasetError {
         features: usize,
     },
 
+    /// Data bytes that are not in the format they were read as: what was expected, and what came.
+    #[error("{name} is damaged: expected {expected}, got {got}")]
+    Damaged {
+        /// The data set or file.
+        name: &'static str,
+        /// What the format requires at the point reading failed.
+        expected: String,
+        /// What the bytes held there.
+        got: String,
+    },
+
     /// A string is not in the grammar it was given as a member of.
     #[error("string {string:?} is not valid: {reason}")]
     InvalidString {

@@ -30,6 +30,7 @@
 //! | temporal order (6a, 6b) | [`TemporalOrder`] | one-hot symbols, variable length | class per sample |
 //! | embedded Reber grammar | [`Reber`] | one-hot symbols, variable length | allowed next symbols, multi-hot |
 //! | Mackey-Glass, noisy sines | [`MackeyGlass`], [`NoisySines`], [`Windows`] | window of values | next value |
+//! | MNIST-1D (Greydanus & Kobak 2020), embedded | [`Mnist1d`] | one value per step, length 40 | digit class per sample |
 //! | characters | [`Vocabulary`], [`batchify`], [`shakespeare`] | ids or one-hot | next character per step |
 //!
 //! The synthetic tasks implement [`Task`]: `sample(batch, rng)` draws a fresh [`SeqBatch`] and
@@ -67,6 +68,7 @@ mod batch;
 mod copy_memory;
 mod error;
 mod mackey_glass;
+mod mnist1d;
 mod reber;
 mod split;
 mod task;
@@ -79,6 +81,7 @@ pub use batch::{Padded, SeqBatch, Targets, pad_sequences, time_major_index};
 pub use copy_memory::CopyMemory;
 pub use error::{DatasetError, Result};
 pub use mackey_glass::MackeyGlass;
+pub use mnist1d::Mnist1d;
 pub use reber::{
     REBER_SYMBOLS, Reber, generate_embedded_reber, generate_reber, is_valid_embedded_reber,
     is_valid_reber, reber_allowed_next, reber_symbol_id,
