@@ -99,12 +99,16 @@ fn run_tiny(name: &str) -> PathBuf {
     out
 }
 
+/// Each experiment's tiny test, with the claim ids it must write into `summary.json` and the
+/// verdicts table at the top of `REPORT.md`.
 macro_rules! tiny {
-    ($($test:ident => $name:literal),* $(,)?) => {
+    ($($test:ident => $name:literal [$($claim:literal),*]),* $(,)?) => {
         $(
             #[test]
             fn $test() {
-                let _ = std::fs::remove_dir_all(run_tiny($name));
+                let out = run_tiny($name);
+                assert_claims(&out, &[$($claim),*]);
+                let _ = std::fs::remove_dir_all(out);
             }
         )*
 
@@ -119,15 +123,60 @@ macro_rules! tiny {
     };
 }
 
+/// Every id of `ids` is a claim row of `summary.json` (with every field of a claim, and a
+/// boolean verdict) and a row of `REPORT.md`'s verdicts table.
+fn assert_claims(out: &std::path::Path, ids: &[&str]) {
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let rows = summary["rows"].as_array().unwrap();
+    let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    for id in ids {
+        let row = rows
+            .iter()
+            .find(|r| r["id"] == *id)
+            .unwrap_or_else(|| panic!("summary.json has no row `{id}`"));
+        for key in ["claim", "reference", "published", "measured"] {
+            assert!(
+                row[key].as_str().is_some_and(|v| !v.is_empty()),
+                "`{id}` has no {key}"
+            );
+        }
+        assert!(row["holds"].is_boolean(), "`{id}` has no verdict");
+        let line = report
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{id}` |")))
+            .unwrap_or_else(|| panic!("REPORT.md's verdicts table has no row `{id}`"));
+        let verdict = if row["holds"] == true {
+            "| holds |"
+        } else {
+            "| does not hold |"
+        };
+        assert!(line.ends_with(verdict), "{line}");
+    }
+    if !ids.is_empty() {
+        let table = report
+            .find("## The claims, checked")
+            .expect("a verdicts table");
+        let first_section = report[table + 3..]
+            .find("\n## ")
+            .map_or(usize::MAX, |k| k + table + 3);
+        assert!(table < first_section, "the verdicts table opens the report");
+    }
+}
+
 tiny! {
-    gradflow => "gradflow",
-    clipping => "clipping",
-    adding => "adding",
-    copy => "copy",
-    bidirectional => "bidirectional",
-    depth => "depth",
-    charlm => "charlm",
-    timeseries => "timeseries",
+    gradflow => "gradflow" [],
+    clipping => "clipping" [],
+    adding => "adding" [
+        "adding-lstm-t10", "adding-gru-t10", "adding-rnn-fails-t10",
+        "gradflow-trained-lstm-keeps", "gradflow-trained-gru-keeps", "gradflow-trained-rnn-vanishes"
+    ],
+    copy => "copy" ["copy-lstm-default", "copy-orthogonal-solves", "copy-lstm-chrono", "copy-gru"],
+    mnist1d => "mnist1d" ["mnist1d-gru", "mnist1d-gru-shuffled"],
+    bidirectional => "bidirectional" [],
+    depth => "depth" [],
+    charlm => "charlm" [],
+    timeseries => "timeseries" [],
 }
 
 #[test]

@@ -13,6 +13,7 @@ pub mod gradflow;
 pub mod kit;
 pub mod lm;
 pub mod lm_refs;
+pub mod mnist1d;
 pub mod plot;
 pub mod timeseries;
 
@@ -101,6 +102,11 @@ pub const EXPERIMENTS: &[Experiment] = &[
         name: "copy",
         title: "The copy memory task",
         run: copy::run,
+    },
+    Experiment {
+        name: "mnist1d",
+        title: "MNIST-1D sequence classification",
+        run: mnist1d::run,
     },
     Experiment {
         name: "bidirectional",
