@@ -397,7 +397,7 @@ fn claims(cases: &[Case], s: &Settings) -> Vec<Claim> {
             (
                 "lstm",
                 "lstm",
-                "Arjovsky et al. 2016 figure 2: LSTM (forget bias 1) below the baseline at T = 200 in about 47,000 steps; PyTorch nn.LSTM H 128, forget bias 0 (issue 17's run): still at 0.159 after 6,000 updates",
+                "Arjovsky et al. 2016 figure 2: LSTM (forget bias 1) below the baseline at T = 200 (their run: about 47,000 steps); PyTorch nn.LSTM H 128, forget bias 0 (issue 17's run): still at 0.159 after 6,000 updates",
             ),
             (
                 "gru",
