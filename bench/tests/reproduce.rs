@@ -230,3 +230,53 @@ fn gradcheck_writes_its_sensitivity_rows_into_summary_json() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// The language models `charlm` trains are checkpoints of `rnnzoo train`: `rnnzoo sample` and
+/// the loader read them back as the model that was trained.
+#[test]
+fn charlm_writes_checkpoints_that_sample_and_eval_read() {
+    let out = fresh_dir("charlm-checkpoints");
+    let ctx = Context {
+        seed: 0,
+        scale: Scale::Tiny,
+        out: out.clone(),
+        progress: false,
+    };
+    run_named("charlm", &ctx).unwrap();
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("charlm.json")).unwrap()).unwrap();
+    let models = doc["results"]["models"].as_array().unwrap();
+    assert_eq!(models.len(), 3);
+    for m in models {
+        let file = out.join(m["checkpoint"].as_str().unwrap());
+        let (record, model) = rnnzoo_bench::train::load::<f32>(&file)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert_eq!(
+            record.config.model.hidden,
+            m["hidden"].as_u64().unwrap() as usize
+        );
+        assert_eq!(
+            rnnzoo_bench::train::model::param_count(&model),
+            m["params"].as_u64().unwrap() as usize
+        );
+        let opts = rnnzoo_bench::sample::SampleOptions {
+            prime: "\n".into(),
+            length: 20,
+            temperature: 0.8,
+            seed: 0,
+        };
+        let text = rnnzoo_bench::sample::sample(&file, &opts).unwrap();
+        assert_eq!(text.chars().count(), 21, "{text:?}");
+        let scored = out.join("scored.txt");
+        std::fs::write(
+            &scored,
+            "ROMEO:\nBut soft, what light through yonder window breaks?\n",
+        )
+        .unwrap();
+        let e = rnnzoo_bench::eval::eval_text(&file, &scored).unwrap();
+        // A tiny model, barely trained: finite, and near the uniform guess over the vocabulary.
+        assert!(e.bits_per_char.is_finite() && e.bits_per_char > 1.0 && e.bits_per_char < 10.0);
+        assert_eq!(e.unknown, 0);
+    }
+    let _ = std::fs::remove_dir_all(out);
+}

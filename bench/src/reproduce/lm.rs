@@ -132,6 +132,8 @@ pub struct LmResult {
     pub initial_valid_bpc: f64,
     /// Text sampled from the trained model.
     pub sample: String,
+    /// Its checkpoint in the output folder, which `rnnzoo eval` and `rnnzoo sample` read.
+    pub checkpoint: String,
 }
 
 /// Validation bits per character over the config's streams and chunks.
@@ -207,6 +209,7 @@ pub fn train(
             seconds: started.elapsed().as_secs_f64(),
         });
     }
+    save_checkpoint(&trainer, spec, hidden, text, cfg, ctx, seed, &epochs)?;
     let m = trainer.model();
     let sample = sample(
         m,
@@ -225,7 +228,61 @@ pub fn train(
         initial_valid_bpc,
         epochs,
         sample,
+        checkpoint: checkpoint_name(spec),
     })
+}
+
+/// The file name of a trained model's checkpoint in the output folder.
+pub fn checkpoint_name(spec: Spec) -> String {
+    format!("lm-{}-x{}.safetensors", spec.kind, spec.layers).replace([':', ',', '='], "_")
+}
+
+/// Writes the trained model as a checkpoint of `rnnzoo train` (its run record describing the
+/// same model, data and optimizer), so that `rnnzoo eval` and `rnnzoo sample` read it.
+#[allow(clippy::too_many_arguments)]
+fn save_checkpoint(
+    trainer: &Trainer<f32>,
+    spec: Spec,
+    hidden: usize,
+    text: &Text,
+    cfg: &LmConfig,
+    ctx: &Context,
+    seed: u64,
+    epochs: &[LmEpoch],
+) -> anyhow::Result<()> {
+    use crate::train::{ModelConfig, RunConfig, RunRecord, TrainSettings, model::Learned};
+    let record = RunRecord {
+        // The embedded corpus, split 90/10 as here (`data.valid_fraction` 0.1, the default).
+        config: RunConfig {
+            model: ModelConfig {
+                cell: spec.kind.to_string(),
+                hidden,
+                layers: spec.layers,
+                ..ModelConfig::default()
+            },
+            train: TrainSettings {
+                batch: cfg.batch,
+                bptt: cfg.bptt,
+                epochs: cfg.epochs,
+                lr: cfg.lr,
+                clip: cfg.clip,
+                seed,
+                ..TrainSettings::default()
+            },
+            ..RunConfig::default()
+        },
+        learned: Learned::Text {
+            vocab: text.vocab.clone(),
+        },
+        state: Vec::new(),
+        pending: (0.0, 0),
+        best: epochs.last().map(|e| e.valid_bpc),
+        since_best: 0,
+        seconds: epochs.last().map_or(0.0, |e| e.seconds),
+    };
+    let path = ctx.out.join(checkpoint_name(spec));
+    rnnzoo::layers::checkpoint::save_training(trainer, serde_json::to_value(&record)?, &path)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// The settings paragraph, the results table, the samples and a validation-bpc chart.
@@ -269,7 +326,14 @@ pub fn render(
             num(r.valid_bpc)
         );
     }
-    md += "\nSamples:\n\n";
+    md += "\nCheckpoints in the output folder, for `rnnzoo eval --checkpoint FILE --text TEXT` (bits per \
+           character on any text) and `rnnzoo sample --checkpoint FILE`: ";
+    md += &results
+        .iter()
+        .map(|r| format!("`{}` ({})", r.checkpoint, r.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    md += ".\n\nSamples:\n\n";
     for r in results {
         md += &format!("{}:\n\n```text\n{}\n```\n\n", r.name, r.sample.trim_end());
     }
