@@ -327,6 +327,12 @@ pub fn test_curve(records: &[Record]) -> Vec<(f64, f64)> {
 /// reports. Here each job's time is its own, on one core, and independent jobs (each seeded for
 /// itself, so their results do not depend on which worker runs them) fill the machine.
 ///
+/// ```
+/// let squares = rnnzoo_bench::reproduce::kit::in_parallel(vec![1, 2, 3], |x| Ok(x * x))?;
+/// assert_eq!(squares, vec![1, 4, 9]);
+/// # Ok::<(), anyhow::Error>(())
+/// ```
+///
 /// # Errors
 ///
 /// The first failed job's error, in job order, or a pool that could not be built.
