@@ -156,6 +156,17 @@ fn weights_round_trip_exactly_and_damage_is_refused() {
     assert_ne!(weights(&other), weights(&model));
     load_weights(&mut other, &Tensors::parse(&bytes, false).unwrap()).unwrap();
     assert_eq!(weights(&other), weights(&model));
+    // `save_weights` writes those bytes to a file, which reads back as the same model.
+    let path = std::env::temp_dir().join(format!(
+        "rnnzoo-save-weights-{}.safetensors",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&path);
+    rnnzoo_layers::checkpoint::save_weights(&model, &path).unwrap();
+    let mut from_file = deep_model(8);
+    load_weights(&mut from_file, &Tensors::read(&path, false).unwrap()).unwrap();
+    assert_eq!(weights(&from_file), weights(&model));
+    let _ = std::fs::remove_file(&path);
     let names: Vec<String> = Tensors::parse(&bytes, false)
         .unwrap()
         .tensors
