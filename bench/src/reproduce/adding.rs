@@ -234,7 +234,7 @@ fn train_case(
         s.eval_every,
         |r| Ok(task.sample(s.batch, r)?.to_f32()),
         &test,
-        |r| r.test_loss < SOLVED,
+        |r, _| Ok(r.test_loss < SOLVED),
         false,
         &format!("adding T={t} {label}"),
     )?;
@@ -515,14 +515,6 @@ fn markdown(
            Where we differ: Adam instead of RMSProp, H = 64 in the quick run, PyTorch's forget bias 0 \
            for the plain LSTM, and a budget of a few thousand updates; an LSTM still at the baseline at \
            T = 200 here has not shown it cannot learn the task, only that it did not within this budget.\n";
-    md += "\nThe claims this experiment checks:\n\n";
-    for c in claims {
-        md += &format!(
-            "- `{}`: {}: {}.\n",
-            c.id,
-            if c.holds { "holds" } else { "does not hold" },
-            c.measured
-        );
-    }
+    md += &super::claims::list_markdown(claims);
     md
 }

@@ -31,6 +31,30 @@ impl Claim {
     }
 }
 
+/// An experiment's own list of its claims, for its report section: one line each, id, verdict
+/// and what was measured.
+///
+/// ```
+/// use rnnzoo_bench::reproduce::claims::{Claim, list_markdown};
+/// let c = Claim {
+///     id: "x".into(), claim: "c".into(), reference: "r".into(),
+///     published: "p".into(), measured: "m".into(), holds: true,
+/// };
+/// assert_eq!(list_markdown(&[c]), "\nThe claims this experiment checks:\n\n- `x`: holds: m.\n");
+/// ```
+pub fn list_markdown(claims: &[Claim]) -> String {
+    let mut md = String::from("\nThe claims this experiment checks:\n\n");
+    for c in claims {
+        md += &format!(
+            "- `{}`: {}: {}.\n",
+            c.id,
+            if c.holds { "holds" } else { "does not hold" },
+            c.measured
+        );
+    }
+    md
+}
+
 /// The verdicts table: every row of `rows` that has a `claim`, in order.
 ///
 /// ```

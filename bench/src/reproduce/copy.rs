@@ -229,16 +229,8 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
          RMSprop lr 2e-4, batch 128, 4,000 iterations at T = 1000). Chrono initialisation (Tallec & \
          Ollivier 2018, section 3): \"chrono initialization largely outperforms the standard \
          initialization. Notably, it does not plateau at the memoryless optimum\" (LSTMs of 128 units, \
-         T = 500 and 2000). bench/REFERENCES.md holds the quotes and where they are.\n\n\
-         The claims this experiment checks:\n\n";
-    for c in &claims {
-        md += &format!(
-            "- `{}`: {}: {}.\n",
-            c.id,
-            if c.holds { "holds" } else { "does not hold" },
-            c.measured
-        );
-    }
+         T = 500 and 2000). bench/REFERENCES.md holds the quotes and where they are.\n";
+    md += &super::claims::list_markdown(&claims);
     Ok(Outcome {
         summary: cases
             .iter()
@@ -298,7 +290,7 @@ fn train_case(
         s.eval_every,
         |r| Ok(task.sample(s.batch, r)?.to_f32()),
         &test,
-        |r| r.test_loss < SOLVED_FRACTION * baseline,
+        |r, _| Ok(r.test_loss < SOLVED_FRACTION * baseline),
         false,
         &format!("copy T={delay} {label}"),
     )?;

@@ -220,18 +220,20 @@ pub fn train_steps(
         eval_every,
         draw,
         test,
-        |_| false,
+        |_, _| Ok(false),
         progress,
         label,
     )
 }
 
-/// [`train_steps`], stopping early after the first evaluation for which `done` holds (a task
-/// solved: the updates after it would only spend the budget).
+/// [`train_steps`], calling `after_eval` with each evaluation's record and the trainer (step 0
+/// included), to measure more than the test loss there; training stops after the first
+/// evaluation for which it returns `true` (a task solved: the updates after it would only spend
+/// the budget).
 ///
 /// # Errors
 ///
-/// As [`train_steps`].
+/// As [`train_steps`], and whatever `after_eval` returns.
 #[allow(clippy::too_many_arguments)]
 pub fn train_until(
     trainer: &mut Trainer<f32>,
@@ -239,7 +241,7 @@ pub fn train_until(
     eval_every: usize,
     mut draw: impl FnMut(&mut ChaCha8Rng) -> anyhow::Result<Batch<f32>>,
     test: &[Batch<f32>],
-    done: impl Fn(&Record) -> bool,
+    mut after_eval: impl FnMut(&Record, &Trainer<f32>) -> anyhow::Result<bool>,
     progress: bool,
     label: &str,
 ) -> anyhow::Result<Run> {
@@ -254,6 +256,9 @@ pub fn train_until(
         grad_norm: 0.0,
         seconds: 0.0,
     });
+    if after_eval(&run.records[0], trainer)? {
+        return Ok(run);
+    }
     let bar = progress_bar(progress, steps as u64, label);
     let (mut loss_sum, mut norm_sum, mut n) = (0.0, 0.0, 0usize);
     for step in 1..=steps {
@@ -287,7 +292,7 @@ pub fn train_until(
             });
             bar.set_message(format!("train {:.4} test {test_loss:.4}", mean(loss_sum)));
             (loss_sum, norm_sum, n) = (0.0, 0.0, 0);
-            if run.records.last().is_some_and(&done) {
+            if after_eval(&run.records[run.records.len() - 1], trainer)? {
                 break;
             }
         }
