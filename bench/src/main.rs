@@ -62,6 +62,17 @@ enum Command {
         /// Output folder.
         #[arg(long, default_value = "results")]
         out: PathBuf,
+        /// Only the models with these labels (comma-separated, as the report's tables name them:
+        /// `lstm,gru`), in the experiments that train several: adding, copy, mnist1d,
+        /// leaderboard. The claims about the others are then not checked.
+        #[arg(long, value_delimiter = ',')]
+        cells: Vec<String>,
+        /// The lengths (adding) or delays (copy) to run, instead of the scale's.
+        #[arg(long, value_delimiter = ',')]
+        lengths: Vec<usize>,
+        /// Threads: independent trainings run one per thread (0: all cores).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
     },
     /// What a checkpoint, weights file or PyTorch state_dict holds: mode, sizes, layers,
     /// directions, parameter count. A damaged file is an error and a non-zero exit.
@@ -709,6 +720,9 @@ fn main() -> ExitCode {
             tiny,
             seed,
             out,
+            cells,
+            lengths,
+            threads: n,
             ..
         } => {
             let scale = if full {
@@ -719,28 +733,29 @@ fn main() -> ExitCode {
                 Scale::Quick
             };
             let ctx = Context {
-                seed,
-                scale,
-                out,
                 progress: true,
+                only: cells,
+                lengths,
+                ..Context::new(scale, seed, out)
             };
             let names: Vec<String> = if name == "all" {
                 reproduce::names().into_iter().map(String::from).collect()
             } else {
                 vec![name]
             };
-            names
-                .iter()
-                .try_for_each(|n| {
+            speed::with_threads(threads(n), || {
+                names.iter().try_for_each(|n| {
                     let outcome = reproduce::run_named(n, &ctx)?;
                     out!("{n}: {}", outcome.summary);
                     out!("{}", outcome.markdown);
                     Ok::<(), anyhow::Error>(())
                 })
-                .and_then(|()| {
-                    out!("report: {}", ctx.out.join("REPORT.md").display());
-                    Ok(())
-                })
+            })
+            .and_then(|r| r)
+            .and_then(|()| {
+                out!("report: {}", ctx.out.join("REPORT.md").display());
+                Ok(())
+            })
         }
         Command::Cells { json } => run_cells(json),
         Command::Inspect {

@@ -39,12 +39,7 @@ fn numbers(v: &Value, path: &str, out: &mut Vec<(String, f64)>) {
 /// folder (the caller removes it) for the experiment's own checks.
 fn run_tiny(name: &str) -> PathBuf {
     let out = fresh_dir(name);
-    let ctx = Context {
-        seed: 0,
-        scale: Scale::Tiny,
-        out: out.clone(),
-        progress: false,
-    };
+    let ctx = Context::new(Scale::Tiny, 0, out.clone());
     let outcome = run_named(name, &ctx).unwrap_or_else(|e| panic!("{name}: {e:#}"));
 
     let doc: Value =
@@ -181,12 +176,7 @@ tiny! {
 
 #[test]
 fn an_unknown_experiment_is_an_error_that_lists_the_known_ones() {
-    let ctx = Context {
-        seed: 0,
-        scale: Scale::Tiny,
-        out: fresh_dir("unknown"),
-        progress: false,
-    };
+    let ctx = Context::new(Scale::Tiny, 0, fresh_dir("unknown"));
     let err = run_named("nope", &ctx).unwrap_err().to_string();
     assert!(err.contains("adding") && err.contains("gradflow"), "{err}");
 }
@@ -236,12 +226,7 @@ fn gradcheck_writes_its_sensitivity_rows_into_summary_json() {
 #[test]
 fn charlm_writes_checkpoints_that_sample_and_eval_read() {
     let out = fresh_dir("charlm-checkpoints");
-    let ctx = Context {
-        seed: 0,
-        scale: Scale::Tiny,
-        out: out.clone(),
-        progress: false,
-    };
+    let ctx = Context::new(Scale::Tiny, 0, out.clone());
     run_named("charlm", &ctx).unwrap();
     let doc: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("charlm.json")).unwrap()).unwrap();

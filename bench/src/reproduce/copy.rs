@@ -17,30 +17,30 @@ use super::kit::{
     train_until,
 };
 use super::plot::{Chart, Series};
-use super::{Context, Outcome};
+use super::{Context, Outcome, Scale};
 
 #[derive(Debug, Clone, Serialize)]
-struct Case {
-    cell: String,
-    delay: usize,
-    params: usize,
-    baseline: f64,
-    run: Run,
-    final_test_ce: f64,
+pub(super) struct Case {
+    pub(super) cell: String,
+    pub(super) delay: usize,
+    pub(super) params: usize,
+    pub(super) baseline: f64,
+    pub(super) run: Run,
+    pub(super) final_test_ce: f64,
     /// Fraction of the recalled symbols (the last 10 steps) predicted right.
-    recall_accuracy: f64,
+    pub(super) recall_accuracy: f64,
     /// The update at which the test cross-entropy fell below a tenth of the baseline, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
-    solved_at: Option<usize>,
+    pub(super) solved_at: Option<usize>,
     /// Updates taken.
-    updates: usize,
+    pub(super) updates: usize,
     /// Seconds of training.
-    seconds: f64,
+    pub(super) seconds: f64,
 }
 
 /// Solved: test cross-entropy below this fraction of the memoryless baseline (the issue's
 /// criterion; the expRNN paper's curves go two orders below it).
-const SOLVED_FRACTION: f64 = 0.1;
+pub(super) const SOLVED_FRACTION: f64 = 0.1;
 /// "Stays at the baseline": the final cross-entropy is at least this fraction of it.
 const AT_BASELINE: f64 = 0.9;
 
@@ -66,13 +66,13 @@ const UPDATES_NOTE: &str = "The quick budget (4,000 updates of 20 sequences, 8% 
     al.'s 1M examples) is what fits the suite's 15 minutes; `--full` runs their 1M (50,000 \
     updates) at T = 100 to 500.";
 
-struct Settings {
-    delays: Vec<usize>,
-    hidden: usize,
-    batch: usize,
-    updates: usize,
-    eval_every: usize,
-    test_n: usize,
+pub(super) struct Settings {
+    pub(super) delays: Vec<usize>,
+    pub(super) hidden: usize,
+    pub(super) batch: usize,
+    pub(super) updates: usize,
+    pub(super) eval_every: usize,
+    pub(super) test_n: usize,
 }
 
 /// Accuracy of the argmax prediction over the recall steps of a test batch.
@@ -105,10 +105,15 @@ fn recall_right(m: &Model<f32>, test: &Batch<f32>, task: &CopyMemory) -> anyhow:
     Ok(right)
 }
 
-/// Trains every cell at every delay and renders the table, the claims and the plot.
-pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
-    let s = pick(
-        ctx.scale,
+/// Adam's learning rate and the global gradient-norm clip (the adding problem's setting).
+pub(super) const LR: f64 = 1e-3;
+/// See [`LR`].
+pub(super) const CLIP: f64 = 1.0;
+
+/// The settings of a scale.
+pub(super) fn settings(scale: Scale) -> Settings {
+    pick(
+        scale,
         Settings {
             delays: vec![5],
             hidden: 8,
@@ -136,11 +141,17 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
             eval_every: 500,
             test_n: 1000,
         },
-    );
-    let (lr, clip) = (1e-3, 1.0);
+    )
+}
+
+/// Trains every cell at every delay and renders the table, the claims and the plot.
+pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
+    let mut s = settings(ctx.scale);
+    s.delays = ctx.lengths_or(s.delays);
+    let (lr, clip) = (LR, CLIP);
     let mut jobs = Vec::new();
     for &t in &s.delays {
-        for (label, kind) in cells(t)? {
+        for (label, kind) in cells(t)?.into_iter().filter(|(l, _)| ctx.wants(l)) {
             jobs.push((t, label, kind));
         }
     }
@@ -259,7 +270,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
     })
 }
 
-fn train_case(
+pub(super) fn train_case(
     s: &Settings,
     delay: usize,
     label: &str,

@@ -56,6 +56,53 @@ pub struct Context {
     pub out: PathBuf,
     /// Whether to draw progress bars.
     pub progress: bool,
+    /// Only the models with these labels, in the experiments that train several (adding, copy,
+    /// mnist1d, leaderboard); empty: all.
+    pub only: Vec<String>,
+    /// The lengths (adding) or delays (copy) to run instead of the scale's; empty: the scale's.
+    pub lengths: Vec<usize>,
+}
+
+impl Context {
+    /// A context of `scale` and `seed` writing into `out`, without progress bars, every model
+    /// and the scale's lengths.
+    ///
+    /// ```
+    /// use rnnzoo_bench::reproduce::{Context, Scale};
+    /// let ctx = Context::new(Scale::Tiny, 0, "out".into());
+    /// assert!(ctx.wants("lstm") && !ctx.progress);
+    /// ```
+    pub fn new(scale: Scale, seed: u64, out: PathBuf) -> Self {
+        Self {
+            seed,
+            scale,
+            out,
+            progress: false,
+            only: Vec::new(),
+            lengths: Vec::new(),
+        }
+    }
+
+    /// Whether the model labelled `label` is to be trained (`--cells`).
+    ///
+    /// ```
+    /// use rnnzoo_bench::reproduce::{Context, Scale};
+    /// let mut ctx = Context::new(Scale::Tiny, 0, "out".into());
+    /// ctx.only = vec!["lstm".into()];
+    /// assert!(ctx.wants("lstm") && !ctx.wants("lstm chrono"));
+    /// ```
+    pub fn wants(&self, label: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| o == label)
+    }
+
+    /// `--lengths` when given, else the scale's `default`.
+    pub fn lengths_or(&self, default: Vec<usize>) -> Vec<usize> {
+        if self.lengths.is_empty() {
+            default
+        } else {
+            self.lengths.clone()
+        }
+    }
 }
 
 /// What an experiment found.
