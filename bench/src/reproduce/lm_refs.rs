@@ -1,4 +1,4 @@
-//! The published references the language-model experiments compare with, and the plain sentence
+//! The published references the `depth` experiment compares with, and the plain sentence
 //! on where and why our numbers differ.
 
 use super::lm::{LmConfig, LmResult};
@@ -15,63 +15,6 @@ fn scale_note(cfg: &LmConfig, r: &[LmResult]) -> String {
         r.first().map_or(cfg.param_budget, |m| m.params),
         cfg.epochs,
     )
-}
-
-fn best(r: &[LmResult]) -> Option<&LmResult> {
-    r.iter().min_by(|a, b| a.valid_bpc.total_cmp(&b.valid_bpc))
-}
-
-/// `charlm`'s comparison paragraph.
-pub fn charlm(r: &[LmResult], cfg: &LmConfig) -> String {
-    let ours = match best(r) {
-        Some(b) => format!(
-            "In this run the best model is {} at {:.3} bits per character; the order is {}.",
-            b.name,
-            b.valid_bpc,
-            ordered(r)
-        ),
-        None => String::new(),
-    };
-    format!(
-        "References:\n\n\
-         - Karpathy, Johnson & Fei-Fei (2015, \"Visualizing and understanding recurrent networks\") \
-         compare a vanilla RNN, an LSTM and a GRU at matched parameter counts on character-level \
-         War and Peace and Linux source: the LSTM and the GRU are clearly better than the vanilla RNN and \
-         close to each other (we state their finding, not their numbers, which are on other corpora and \
-         in nats).\n\
-         - Karpathy's char-rnn and nanoGPT on tinyshakespeare (1.1 MB): nanoGPT's README reports a \
-         validation loss of about 1.47 nats per character (2.1 bits) for its small character-level \
-         Transformer; char-rnn's multi-layer LSTMs are commonly reported in a similar range, but we have no exact \
-         published figure of theirs to quote. Both are approximate references for another corpus and \
-         much larger models.\n\n\
-         {ours} {} {}\n",
-        order_note(r),
-        scale_note(cfg, r)
-    )
-}
-
-/// Whether the vanilla RNN ended behind both gated cells, as in the reference, in plain words.
-fn order_note(r: &[LmResult]) -> String {
-    let bpc = |prefix: &str| {
-        r.iter()
-            .find(|m| m.name.starts_with(prefix))
-            .map(|m| m.valid_bpc)
-    };
-    let (Some(lstm), Some(gru), Some(rnn)) = (bpc("lstm"), bpc("gru"), bpc("rnn-tanh")) else {
-        return String::new();
-    };
-    if rnn > lstm && rnn > gru {
-        "As in the reference, the vanilla RNN is behind both gated cells.".into()
-    } else {
-        format!(
-            "Unlike the reference, the vanilla RNN ({rnn:.3}) is not behind both gated cells here \
-             (LSTM {lstm:.3}, GRU {gru:.3}). Our reading: after this few updates all models are still \
-             learning short-range character statistics, which a vanilla RNN picks up as fast as a \
-             gated cell, and the LSTM (forget-gate bias 0, PyTorch's default) starts slowest (see \
-             `gradflow`); the gated cells' advantage in the reference comes from longer-range structure \
-             learnt later. We expect the published order at full scale but have not verified it."
-        )
-    }
 }
 
 /// `depth`'s comparison paragraph.
@@ -104,15 +47,6 @@ pub fn depth(r: &[LmResult], cfg: &LmConfig) -> String {
         depth_note(r),
         scale_note(cfg, r)
     )
-}
-
-fn ordered(r: &[LmResult]) -> String {
-    let mut v: Vec<&LmResult> = r.iter().collect();
-    v.sort_by(|a, b| a.valid_bpc.total_cmp(&b.valid_bpc));
-    v.iter()
-        .map(|m| format!("{} {:.3}", m.name, m.valid_bpc))
-        .collect::<Vec<_>>()
-        .join(" < ")
 }
 
 /// Whether two layers beat one, as in the reference, in plain words.
