@@ -1,6 +1,7 @@
 //! `depth`: character-level LSTM language models on Shakespeare, one layer against two, both
 //! sized to a similar parameter count (so the deeper one is narrower).
 
+use super::kit::in_parallel;
 use super::lm::{LmConfig, Spec, render, text, train};
 use super::{Context, Outcome};
 use rnnzoo::zoo::CellChoice;
@@ -9,19 +10,27 @@ use rnnzoo::zoo::CellChoice;
 pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
     let cfg = LmConfig::for_scale(ctx.scale);
     let text = text(&cfg)?;
-    let mut results = Vec::new();
-    for layers in [1, 2] {
-        results.push(train(
+    // The two models train at once, one per core, without progress bars (two would interleave).
+    let quiet = Context {
+        progress: false,
+        ..ctx.clone()
+    };
+    let results = in_parallel(vec![1, 2], |layers| {
+        let r = train(
             Spec {
                 kind: CellChoice::named("lstm")?,
                 layers,
             },
             &text,
             &cfg,
-            ctx,
+            &quiet,
             ctx.seed,
-        )?);
-    }
+        )?;
+        if ctx.progress {
+            eprintln!("depth {}: {:.3} bpc", r.name, r.valid_bpc);
+        }
+        Ok(r)
+    })?;
     let mut md = render(&results, &cfg, &text, ctx, "depth.svg")?;
     md += &super::lm_refs::depth(&results, &cfg);
     Ok(Outcome {
