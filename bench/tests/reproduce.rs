@@ -109,8 +109,9 @@ macro_rules! tiny {
 
         #[test]
         fn every_experiment_has_a_tiny_test() {
-            // gradcheck has its own test below, which also reads its summary rows.
-            let tested = [$($name,)* "gradcheck"];
+            // gradcheck and leaderboard have their own tests below, which read more of their
+            // output.
+            let tested = [$($name,)* "gradcheck", "leaderboard"];
             for n in names() {
                 assert!(tested.contains(&n), "experiment `{n}` has no tiny test");
             }
@@ -170,8 +171,38 @@ tiny! {
     mnist1d => "mnist1d" ["mnist1d-gru", "mnist1d-gru-shuffled"],
     bidirectional => "bidirectional" [],
     depth => "depth" [],
-    charlm => "charlm" [],
+    charlm => "charlm" ["charlm-lstm"],
     timeseries => "timeseries" [],
+}
+
+/// The leaderboard has a row for every cell of the registry and a score for each on each task,
+/// with no list of cells of its own.
+#[test]
+fn leaderboard_scores_every_registered_cell_on_every_task() {
+    let out = run_tiny("leaderboard");
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("leaderboard.json")).unwrap())
+            .unwrap();
+    let scores = doc["results"]["scores"].as_array().unwrap();
+    let md = std::fs::read_to_string(out.join("leaderboard.md")).unwrap();
+    for e in rnnzoo::zoo::entries() {
+        for task in ["adding", "copy", "mnist1d"] {
+            assert!(
+                scores
+                    .iter()
+                    .any(|s| s["cell"] == e.name && s["task"] == task),
+                "no {task} score for {}",
+                e.name
+            );
+        }
+        assert!(
+            md.contains(&format!("\n| {} |", e.name)),
+            "no row for {}",
+            e.name
+        );
+    }
+    assert_eq!(scores.len(), 3 * rnnzoo::zoo::entries().len());
+    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]
@@ -231,15 +262,13 @@ fn charlm_writes_checkpoints_that_sample_and_eval_read() {
     let doc: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("charlm.json")).unwrap()).unwrap();
     let models = doc["results"]["models"].as_array().unwrap();
-    assert_eq!(models.len(), 3);
+    assert_eq!(models.len(), 2);
     for m in models {
         let file = out.join(m["checkpoint"].as_str().unwrap());
         let (record, model) = rnnzoo_bench::train::load::<f32>(&file)
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        assert_eq!(
-            record.config.model.hidden,
-            m["hidden"].as_u64().unwrap() as usize
-        );
+        assert_eq!(record.config.model.cell, m["cell"].as_str().unwrap());
+        assert_eq!(record.config.model.layers, 2);
         assert_eq!(
             rnnzoo_bench::train::model::param_count(&model),
             m["params"].as_u64().unwrap() as usize

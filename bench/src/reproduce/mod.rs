@@ -11,6 +11,7 @@ pub mod depth;
 pub mod gradcheck;
 pub mod gradflow;
 pub mod kit;
+pub mod leaderboard;
 pub mod lm;
 pub mod lm_refs;
 pub mod mnist1d;
@@ -174,6 +175,11 @@ pub const EXPERIMENTS: &[Experiment] = &[
         name: "timeseries",
         title: "Mackey-Glass forecasting",
         run: timeseries::run,
+    },
+    Experiment {
+        name: "leaderboard",
+        title: "Leaderboard: every cell of the zoo on the adding problem, the copy task and MNIST-1D",
+        run: leaderboard::run,
     },
     Experiment {
         name: "gradcheck",
