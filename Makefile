@@ -46,6 +46,18 @@ bench-compare:
 	$(CARGO) build --release --locked -p rnnzoo-bench
 	python3 bench/compare/compare.py --rnnzoo target/release/rnnzoo --torch-python $(VENV)/bin/python $(COMPARE_ARGS)
 
+## Whole training runs of `reproduce`'s recipes in rnnzoo and in PyTorch, seeds 0-4 on each side,
+## two runs at a time (about 70 minutes): char-rnn's LSTM and GRU on Shakespeare, and the time to
+## solve the adding problem. Writes results/recipes/results.json and BENCHMARKS.md's
+## "Same recipe, both libraries" block. PyTorch as for bench-compare.
+.PHONY: recipes-compare
+recipes-compare:
+	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c "import torch, numpy, safetensors" 2>/dev/null \
+		|| $(VENV)/bin/pip install torch numpy safetensors
+	$(CARGO) build --release --locked -p rnnzoo-bench
+	python3 bench/compare/recipes.py --rnnzoo target/release/rnnzoo --torch-python $(VENV)/bin/python $(RECIPES_ARGS)
+
 ## Every fuzz target for FUZZ_SECONDS each (installs cargo-fuzz when missing). Not part of `test`.
 FUZZ_SECONDS ?= 60
 fuzz:

@@ -143,8 +143,9 @@ def markdown(res):
                   f"updates, validation every {res['eval_every']}): `rnnzoo train --text` "
                   "against bench/compare/charlm_torch.py.", "",
                   f"| cell | side | best valid bpc | final valid bpc | seeds <= {BPC_TARGET} | "
-                  f"update first <= {BPC_TARGET} | seconds to it | seconds, whole run |",
-                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  f"update first <= {BPC_TARGET} | seconds to it | seconds, whole run | "
+                  "ms per update |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for cell, sides in res["charlm"].items():
             for side in ("zoo", "torch"):
                 runs = list(sides.get(side, {}).values())
@@ -157,15 +158,16 @@ def markdown(res):
                     f"{spread([r['final_valid_bpc'] for r in runs])} | {ok}/{len(runs)} | "
                     f"{spread([r['reached_at'] for r in runs], 0)} | "
                     f"{spread([r['reached_seconds'] for r in runs], 0)} | "
-                    f"{spread([r['seconds'] for r in runs], 0)} |")
+                    f"{spread([r['seconds'] for r in runs], 0)} | "
+                    f"{spread([1e3 * r['seconds'] / res['charlm_steps'] for r in runs], 1)} |")
         lines.append("")
     if res["adding"]:
         lines += ["Adding problem, T = 100, LSTM H64 (Adam 1e-3, clip 1, batch 32, evaluation "
                   "every 100 updates on 1,000 test sequences): time to a test MSE below 0.01. "
                   "`rnnzoo reproduce adding --cells lstm --lengths 100` against "
                   "bench/compare/adding_torch.py.", "",
-                  "| side | seeds solved | update solved at | seconds to solve |",
-                  "| --- | ---: | ---: | ---: |"]
+                  "| side | seeds solved | update solved at | seconds to solve | ms per update |",
+                  "| --- | ---: | ---: | ---: | ---: |"]
         for side in ("zoo", "torch"):
             runs = list(res["adding"].get("lstm", {}).get(side, {}).values())
             if runs:
@@ -173,7 +175,8 @@ def markdown(res):
                     f"| {'rnnzoo' if side == 'zoo' else 'PyTorch'} | "
                     f"{sum(r['solved_at'] is not None for r in runs)}/{len(runs)} | "
                     f"{spread([r['solved_at'] for r in runs], 0)} | "
-                    f"{spread([r['seconds'] if r['solved_at'] else None for r in runs], 1)} |")
+                    f"{spread([r['seconds'] if r['solved_at'] else None for r in runs], 1)} | "
+                    f"{spread([1e3 * r['seconds'] / r['solved_at'] if r['solved_at'] else None for r in runs], 2)} |")
         lines.append("")
     return lines + [END]
 
