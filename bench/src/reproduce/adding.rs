@@ -93,10 +93,10 @@ pub(super) const CLIP: f64 = 1.0;
 
 /// The settings of a scale.
 pub(super) fn settings(scale: Scale) -> Settings {
-    // Quick: H = 64 rather than the papers' 128 to fit the suite's budget; at that size
-    // PyTorch's default LSTM was measured to solve T = 100 within 4,000-5,100 updates for seeds
-    // 0-4, so 8,000 leaves room for a slower seed. Adam 1e-3, clip 1, batch 32: the setting of
-    // the PyTorch runs the issue quotes.
+    // Quick: H = 64 rather than the papers' 128 to fit the suite's budget; at that size the
+    // default LSTM solves T = 100 at 4,000-5,100 updates for seeds 0-4 here, and its PyTorch
+    // twin at 3,900-6,900 (bench/compare/recipes.py, BENCHMARKS.md), so 8,000 leaves room for a
+    // slower seed. Adam 1e-3, clip 1, batch 32: the setting of the PyTorch runs the issue quotes.
     pick(
         scale,
         Settings {

@@ -107,7 +107,9 @@ impl Chart {
             (x0, x1) = (x0 - 0.5, x1 + 0.5);
         }
         let (y0, y1) = bounds(all.iter().map(|p| p.1));
-        let root = SVGBackend::new(path, (WIDTH + LEGEND, 500)).into_drawing_area();
+        // Tall enough for the legend's rows (22 px each below a 50 px margin) with many lines.
+        let height = 500.max(70 + 22 * self.series.len() as u32);
+        let root = SVGBackend::new(path, (WIDTH + LEGEND, height)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         // The legend gets its own panel on the right, so it never hides a line.
         let (plot, legend) = root.split_horizontally(WIDTH);
