@@ -247,19 +247,25 @@ fn claims(cases: &[Case], s: &Settings) -> Vec<Claim> {
 }
 
 fn markdown(cases: &[Case], s: &Settings, claims: &[Claim], ctx: &Context) -> String {
+    // The runs take these from `rnnzoo train`'s defaults (see `train_case`).
+    let recipe = TrainSettings::default();
     let mut md = format!(
         "Setting: `rnnzoo train`'s loop and defaults, which are char-rnn's recipe (Karpathy 2015, \
          train.lua): the embedded Shakespeare (ten plays, 1.27 M characters, 80 symbols) split 90/10 \
          in order; {layers} layers of {hidden} units, one-hot inputs, a linear softmax head at every \
-         step; 50 contiguous streams, truncated BPTT over 50-step chunks with the state carried \
-         across chunks and reset every epoch; Adam lr 2e-3 (char-rnn: RMSprop 2e-3), global gradient \
-         norm clipped at 5 (char-rnn: each element at 5), no dropout; {steps} updates, validation on the \
+         step; {batch} contiguous streams, truncated BPTT over {bptt}-step chunks with the state carried \
+         across chunks and reset every epoch; Adam lr {lr:e} (char-rnn: RMSprop 2e-3), global gradient \
+         norm clipped at {clip} (char-rnn: each element at 5), no dropout; {steps} updates, validation on the \
          whole held-out part every {every}; seed {seed}. Each run is on one core. Samples: \
          temperature 0.8 from the best checkpoint, primed with a newline.\n\n\
          | cell | parameters | best valid bpc (update) | last valid bpc | first update at or below {target} | seconds |\n\
          | --- | ---: | ---: | ---: | ---: | ---: |\n",
         layers = s.layers,
         hidden = s.hidden,
+        batch = recipe.batch,
+        bptt = recipe.bptt,
+        lr = recipe.lr,
+        clip = recipe.clip,
         steps = s.steps,
         every = s.eval_every,
         seed = ctx.seed,

@@ -97,6 +97,14 @@ impl Context {
     }
 
     /// `--lengths` when given, else the scale's `default`.
+    ///
+    /// ```
+    /// use rnnzoo_bench::reproduce::{Context, Scale};
+    /// let mut ctx = Context::new(Scale::Quick, 0, "out".into());
+    /// assert_eq!(ctx.lengths_or(vec![100, 200]), [100, 200]);
+    /// ctx.lengths = vec![300];
+    /// assert_eq!(ctx.lengths_or(vec![100, 200]), [300]);
+    /// ```
     pub fn lengths_or(&self, default: Vec<usize>) -> Vec<usize> {
         if self.lengths.is_empty() {
             default
