@@ -44,6 +44,17 @@ pub(super) fn sigmoid(x: f32) -> f32 {
     num / d
 }
 
+/// `(sigmoid(x), sigmoid(-x))` from one `exp`, each bit for bit what [`sigmoid`] gives: both are
+/// `1 / (1 + e)` or `e / (1 + e)` of the same `e = exp(-|x|)`.
+#[inline(always)]
+pub(super) fn sigmoid_pair(x: f32) -> (f32, f32) {
+    let e = exp_nonpos(-x.abs());
+    let d = 1.0 + e;
+    // sigmoid(-x) takes 1 / d where -x >= 0; at x = 0 both are 1 / 2 (e = 1).
+    let (num_pos, num_neg) = if x >= 0.0 { (1.0, e) } else { (e, 1.0) };
+    (num_pos / d, num_neg / d)
+}
+
 #[inline(always)]
 pub(super) fn tanh(x: f32) -> f32 {
     // tanh(|x|), then x's sign: exactly odd, and tanh(-0) = -0.

@@ -68,6 +68,17 @@ pub(super) fn sigmoid(x: f64) -> f64 {
     num / d
 }
 
+/// `(sigmoid(x), sigmoid(-x))` from one `exp`, each bit for bit what [`sigmoid`] gives: both are
+/// `1 / (1 + e)` or `e / (1 + e)` of the same `e = exp(-|x|)`.
+#[inline(always)]
+pub(super) fn sigmoid_pair(x: f64) -> (f64, f64) {
+    let e = exp_nonpos(-x.abs());
+    let d = 1.0 + e;
+    // sigmoid(-x) takes 1 / d where -x >= 0; at x = 0 both are 1 / 2 (e = 1).
+    let (num_pos, num_neg) = if x >= 0.0 { (1.0, e) } else { (e, 1.0) };
+    (num_pos / d, num_neg / d)
+}
+
 /// Cephes `tanh.c` (Moshier, Cephes Math Library 2.8), the Cody–Waite form
 /// `tanh x = x + x^3 P(x^2) / Q(x^2)` for `|x| < 0.625`; Cephes gives a peak relative error of
 /// `2.5e-16` over `[-2, 2]` in IEEE double. The coefficients are Cephes' 21-digit decimals in

@@ -9,6 +9,7 @@
 //! | --- | --- |
 //! | [`sigmoid_in_place`], [`tanh_in_place`] | `x[i] = f(x[i])` |
 //! | [`sigmoid_of_sum`], [`tanh_of_sum`] | `out[i] = f(a[i] + b[i])` (the `gi + gh` of a gate) |
+//! | [`sigmoid_pair`] | `sigmoid(x[i])` and `sigmoid(-x[i])` from one `exp` (a gate and its complement) |
 //! | [`sigmoid_f32`], [`tanh_f32`], [`sigmoid_f64`], [`tanh_f64`] | the element kernels, one value |
 //!
 //! # The kernels
@@ -116,6 +117,39 @@ pub fn tanh_in_place<T: Real>(x: &mut [T]) {
         return f64_loops::tanh_in_place(x);
     }
     x.iter_mut().for_each(|v| *v = v.tanh());
+}
+
+/// `pos[i] = sigmoid(x[i])` and `neg[i] = sigmoid(-x[i]) = 1 - pos[i]`, from one `exp` per
+/// value: a gate and its complement (minGRU's `z` and `1 - z`), each bit for bit what
+/// [`sigmoid_in_place`] gives for `x` and `-x`, so neither loses precision where the other
+/// rounds to 1.
+///
+/// ```
+/// use rnnzoo_cell::activation::{sigmoid_pair, sigmoid_in_place};
+/// let x = [-30.0f32, 0.0, 2.0];
+/// let (mut pos, mut neg) = ([0.0; 3], [0.0; 3]);
+/// sigmoid_pair(&x, &mut pos, &mut neg);
+/// let mut minus = x.map(|v| -v);
+/// sigmoid_in_place(&mut minus);
+/// assert_eq!(neg, minus);
+/// assert!(pos[0] > 0.0 && pos[0] < 1e-12 && neg[0] == 1.0);
+/// ```
+///
+/// # Panics
+///
+/// If the three slices do not have the same length.
+pub fn sigmoid_pair<T: Real>(x: &[T], pos: &mut [T], neg: &mut [T]) {
+    assert_same_len(x.len(), pos.len(), neg.len());
+    if let (Some(x), Some(pos), Some(neg)) = (cast::<f32, T>(x), cast_mut(pos), cast_mut(neg)) {
+        return f32_loops::sigmoid_pair(x, pos, neg);
+    }
+    if let (Some(x), Some(pos), Some(neg)) = (cast::<f64, T>(x), cast_mut(pos), cast_mut(neg)) {
+        return f64_loops::sigmoid_pair(x, pos, neg);
+    }
+    for ((&x, p), n) in x.iter().zip(pos.iter_mut()).zip(neg.iter_mut()) {
+        *p = x.sigmoid();
+        *n = (-x).sigmoid();
+    }
 }
 
 /// `out[i] = sigmoid(a[i] + b[i])`: a gate from its input and recurrent pre-activations.

@@ -82,6 +82,14 @@ macro_rules! slice_loops {
             }
         });
 
+        dispatched!(
+            sigmoid_pair, sigmoid_pair_portable, sigmoid_pair_avx2, sigmoid_pair_avx512,
+            (x: &[$t], pos: &mut [$t], neg: &mut [$t]), {
+            for ((&x, p), n) in x.iter().zip(pos.iter_mut()).zip(neg.iter_mut()) {
+                (*p, *n) = kernel::sigmoid_pair(x);
+            }
+        });
+
         /// One copy of the in-place functions: its name, sigmoid and tanh.
         #[cfg(test)]
         pub(in crate::activation) type Copy = (&'static str, fn(&mut [$t]), fn(&mut [$t]));
@@ -114,6 +122,28 @@ macro_rules! slice_loops {
                         |x| unsafe { sigmoid_in_place_avx512(x) },
                         |x| unsafe { tanh_in_place_avx512(x) },
                     ));
+                }
+            }
+            all
+        }
+
+        /// One copy of `sigmoid_pair`: its name and the function.
+        #[cfg(test)]
+        pub(in crate::activation) type PairCopy = (&'static str, fn(&[$t], &mut [$t], &mut [$t]));
+
+        /// The copies of `sigmoid_pair` this processor can run, by name.
+        #[cfg(test)]
+        pub(in crate::activation) fn pair_copies() -> Vec<PairCopy> {
+            let mut all: Vec<PairCopy> = vec![("baseline", sigmoid_pair_portable)];
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::is_x86_feature_detected!("avx2") {
+                    // SAFETY: AVX2 was just detected.
+                    all.push(("avx2", |x, p, n| unsafe { sigmoid_pair_avx2(x, p, n) }));
+                }
+                if std::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: AVX-512F was just detected.
+                    all.push(("avx512", |x, p, n| unsafe { sigmoid_pair_avx512(x, p, n) }));
                 }
             }
             all

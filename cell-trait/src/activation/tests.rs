@@ -168,7 +168,11 @@ macro_rules! slices_apply {
         let (mut ss, mut ts) = (vec![0.0; n], vec![0.0; n]);
         sigmoid_of_sum(&a, &b, &mut ss);
         tanh_of_sum(&a, &b, &mut ts);
+        let (mut pos, mut neg) = (vec![0.0; n], vec![0.0; n]);
+        sigmoid_pair(&a, &mut pos, &mut neg);
         for k in 0..n {
+            assert_eq!(pos[k].to_bits(), $sigmoid(a[k]).to_bits());
+            assert_eq!(neg[k].to_bits(), $sigmoid(-a[k]).to_bits());
             assert_eq!(s[k].to_bits(), $sigmoid(a[k]).to_bits());
             assert_eq!(t[k].to_bits(), $tanh(a[k]).to_bits());
             assert_eq!(ss[k].to_bits(), $sigmoid(a[k] + b[k]).to_bits());
@@ -235,6 +239,22 @@ macro_rules! every_copy_agrees {
                         t[k].to_bits(),
                         t0[k].to_bits(),
                         "{name}: tanh_of_sum({})",
+                        xs[k]
+                    );
+                }
+            }
+            // The pairs, likewise: sigmoid(x) and sigmoid(-x).
+            for (name, pair) in slices::$loops::pair_copies() {
+                let (mut pos, mut neg) = (zeros.clone(), zeros.clone());
+                pair(&xs, &mut pos, &mut neg);
+                let mut minus: Vec<$t> = xs.iter().map(|v| -v).collect();
+                sigmoid0(&mut minus);
+                for k in 0..xs.len() {
+                    assert_eq!(pos[k].to_bits(), s0[k].to_bits(), "{name}: pair({})", xs[k]);
+                    assert_eq!(
+                        neg[k].to_bits(),
+                        minus[k].to_bits(),
+                        "{name}: pair(-{})",
                         xs[k]
                     );
                 }
