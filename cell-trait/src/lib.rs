@@ -50,6 +50,11 @@ mod weights;
 /// without depending on `rand` itself (`use rnnzoo_cell::rand::Rng;`).
 pub use rand;
 
+/// The thread-pool crate rnnzoo runs on, so that a cell crate that splits its own work (a scan
+/// pass over [`scan::by_samples`] blocks) uses the same pool without depending on `rayon`
+/// itself (`use rnnzoo_cell::rayon::prelude::*;`).
+pub use rayon;
+
 pub use batch::{Batch, BatchError, Targets};
 pub use cell::{Cell, GateParams, StepForm, add_row_sums, broadcast_bias, h_view};
 pub use error::CellError;

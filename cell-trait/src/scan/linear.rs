@@ -213,7 +213,7 @@ fn check<T>(a: &[T], x: &[T], width: usize) -> usize {
 
 /// `(start, len)` of chunk `k` of `chunks` over `steps` steps (or of lane range `k` of `chunks`
 /// over `steps` lanes).
-fn chunk_range(steps: usize, chunks: usize, k: usize) -> (usize, usize) {
+pub(super) fn chunk_range(steps: usize, chunks: usize, k: usize) -> (usize, usize) {
     let base = steps / chunks;
     let extra = steps % chunks;
     let start = k * base + k.min(extra);

@@ -8,7 +8,9 @@
 //! a cell implements [`ScanPass`] and returns [`StepForm::Scan`](crate::StepForm::Scan): the
 //! unroller hands it a whole pass (the sequence, the initial state) instead of calling it per
 //! step, and it uses the parallel [`linear`] scan and its [`linear_adjoint`], or its own
-//! elementwise loop for a recurrence that is not linear (IndRNN, SRU).
+//! elementwise loop for a recurrence that is not linear (IndRNN, SRU). A cell whose gates are
+//! elementwise too can instead fuse gates and recurrence into one loop per sample and step, each
+//! thread over its own [`by_samples`] block of every step (minGRU does).
 //!
 //! Everything else is the unroller's, as for the other forms: variable lengths, directions,
 //! final states, bidirectional and deep stacks, the gradient checker, the trainer. One step of a
@@ -99,10 +101,12 @@
 //! `rnnzoo-layers` unrolls it like any cell, through time with variable lengths and in both
 //! directions (`layers/tests/custom_cell.rs` checks exactly this cell through time).
 
+mod blocks;
 mod linear;
 #[cfg(test)]
 mod tests;
 
+pub use blocks::{SampleBlock, by_samples, sample_parts};
 pub use linear::{linear, linear_adjoint};
 
 use crate::{Params, Real};
