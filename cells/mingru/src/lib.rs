@@ -12,9 +12,10 @@
 //!
 //! [`MinGruCell`] is in rnnzoo's scan form ([`rnnzoo_cell::scan`]): one GEMM over all `T * B`
 //! columns for `W x + b`, then the diagonal linear recurrence `h_t = a_t h_{t-1} + b_t` with
-//! `a = 1 - z`, `b = z ⊙ h~` through [`rnnzoo_cell::scan::linear`] (parallel over chunks of time
-//! on the rayon pool), and for backward its adjoint [`rnnzoo_cell::scan::linear_adjoint`] and
-//! three GEMMs over the whole sequence. `rnnzoo-minlstm` is its sibling, the minLSTM.
+//! `a = 1 - z`, `b = z ⊙ h~`, fused with the gates into one loop per sample and step (each thread
+//! of the rayon pool over its own [`rnnzoo_cell::scan::by_samples`] block), and for backward its
+//! adjoint fused the same way and three GEMMs over the whole sequence. `rnnzoo-minlstm` is its
+//! sibling, the minLSTM.
 //!
 //! # The candidate activation
 //!

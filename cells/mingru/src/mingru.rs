@@ -20,8 +20,10 @@
 //!
 //! A pass computes `k = W_ih X + b_ih` for all `T * B` columns in one GEMM (the cache, `2H` per
 //! column: the pre-activations `[k_z; k_h]`), then `h_t = a_t h_{t-1} + b_t` with `a = 1 - z =
-//! σ(-k_z)` and `b = z ⊙ h~` by [`scan::linear`]. Backward runs [`scan::linear_adjoint`] for the
-//! total gradient `G_t` at every state, forms
+//! σ(-k_z)` and `b = z ⊙ h~`, the gates of each column computed where the recurrence uses them,
+//! in one loop per sample block ([`scan::by_samples`]: the pre-activations read once, the states
+//! written once). Backward runs the adjoint `G_t = d_t + a_{t+1} G_{t+1}` for the total gradient
+//! at every state in one reverse loop of the same kind, the gates recomputed from the cache, forms
 //!
 //! ```text
 //! d k_z = G_t ⊙ (h~_t - h_{t-1}) ⊙ z_t (1 - z_t)
@@ -31,9 +33,10 @@
 //!
 //! and three GEMMs over the sequence: `d X = W_ih^T dK`, `d W_ih += dK X^T`, `d b_ih` the row sums.
 
-use rnnzoo_cell::activation::sigmoid_in_place;
+use rnnzoo_cell::activation::{sigmoid_in_place, sigmoid_pair};
 use rnnzoo_cell::gemm::{MatMut, MatRef, PackedA, gemm, gemm_packed};
 use rnnzoo_cell::rand::Rng;
+use rnnzoo_cell::rayon::prelude::*;
 use rnnzoo_cell::scan::{self, ScanBackward, ScanForward, ScanPass};
 use rnnzoo_cell::{
     Cell, CellError, Init, Param, Params, Real, StepForm, add_row_sums, broadcast_bias,
@@ -204,58 +207,39 @@ impl<T: Real> MinGruCell<T> {
     }
 }
 
-/// The gates of a whole pass, from the pre-activations `[k_z; k_h]` (`2H` per column), each
-/// computed by one vectorised pass over a contiguous block
-/// ([`rnnzoo_cell::activation`]) rather than a scalar `exp` per value.
-struct Gates<T> {
-    /// `1 - z = σ(-k_z)`, the scan's coefficient.
+/// The gates of one column (one sample at one step), from its pre-activations `[k_z; k_h]`:
+/// `H` values each, small enough to stay in L1 between the activations and their use.
+struct ColumnGates<T> {
+    /// `z = σ(k_z)`.
+    z: Vec<T>,
+    /// `1 - z = σ(-k_z)`, the recurrence's coefficient, from the same `exp` as `z` and exact where
+    /// `z` rounds to 1.
     a: Vec<T>,
     /// `h~ = c(k_h)`.
     cand: Vec<T>,
 }
 
-impl<T: Real> Gates<T> {
-    fn new(len: usize) -> Self {
+impl<T: Real> ColumnGates<T> {
+    fn new(h: usize) -> Self {
         Self {
-            a: vec![T::zero(); len],
-            cand: vec![T::zero(); len],
+            z: vec![T::zero(); h],
+            a: vec![T::zero(); h],
+            cand: vec![T::zero(); h],
         }
     }
 
-    /// Fills `a`, `cand` and `z = σ(k_z)` (computed on its own, not as `1 - a`, which would
-    /// lose a small `z`'s precision).
-    fn compute(&mut self, candidate: Candidate, pre: &[T], h: usize, z: &mut [T]) {
-        // Iterator zips, not indices, so that the copies vectorise.
-        let cols = pre.chunks_exact(BLOCKS * h);
-        for (((pre, a), z), c) in cols
-            .zip(self.a.chunks_exact_mut(h))
-            .zip(z.chunks_exact_mut(h))
-            .zip(self.cand.chunks_exact_mut(h))
-        {
-            let (k_z, k_h) = pre.split_at(h);
-            for (a, &k) in a.iter_mut().zip(k_z) {
-                *a = -k;
-            }
-            z.copy_from_slice(k_z);
-            c.copy_from_slice(k_h);
-        }
-        sigmoid_in_place(&mut self.a);
-        sigmoid_in_place(z);
+    fn compute(&mut self, candidate: Candidate, pre: &[T]) {
+        let (k_z, k_h) = pre.split_at(self.z.len());
+        sigmoid_pair(k_z, &mut self.z, &mut self.a);
+        self.cand.copy_from_slice(k_h);
         if candidate == Candidate::G {
-            // g(x) = x + 1/2 for x >= 0, σ(x) below: the sigmoid of the whole block, then a
-            // select (the inputs are read back from the pre-activations).
-            let mut sig = self.cand.clone();
-            sigmoid_in_place(&mut sig);
+            // g(x) = x + 1/2 for x >= 0, σ(x) below: the sigmoid of the whole column, then a
+            // select, so that the activation stays one vectorised loop.
+            sigmoid_in_place(&mut self.cand);
             let half = T::from_f64_lossy(0.5);
-            let cols = pre.chunks_exact(BLOCKS * h);
-            for ((c, s), pre) in self
-                .cand
-                .chunks_exact_mut(h)
-                .zip(sig.chunks_exact(h))
-                .zip(cols)
-            {
-                for ((c, &s), &k) in c.iter_mut().zip(s).zip(&pre[h..]) {
-                    *c = if k >= T::zero() { k + half } else { s };
+            for (c, &k) in self.cand.iter_mut().zip(k_h) {
+                if k >= T::zero() {
+                    *c = k + half;
                 }
             }
         }
@@ -298,58 +282,116 @@ impl<T: Real> Cell<T> for MinGruCell<T> {
 
 impl<T: Real> ScanPass<T> for MinGruCell<T> {
     fn forward(&self, p: ScanForward<'_, T>) {
-        let (h, n) = (self.hidden, p.steps * p.batch);
-        self.pre_activations(p.x, p.cache, n);
-        // a = 1 - z = σ(-k_z), z = σ(k_z) (into the states) and h~ = c(k_h), each one
-        // vectorised pass over the whole sequence; then b = z ⊙ h~ and the scan.
-        let mut gates = Gates::new(h * n);
-        gates.compute(self.candidate, p.cache, h, p.states);
-        for (s, &c) in p.states.iter_mut().zip(&gates.cand) {
-            *s *= c;
-        }
-        scan::linear(&gates.a, p.states, Some(p.initial), h * p.batch);
+        let (h, b, steps) = (self.hidden, p.batch, p.steps);
+        let rows = BLOCKS * h;
+        self.pre_activations(p.x, p.cache, steps * b);
+        let (pre, initial) = (&*p.cache, p.initial);
+        // Gates and recurrence in one loop per sample and step: the pre-activations are read
+        // once and the states written once (see rnnzoo_cell::scan::by_samples).
+        let parts = scan::sample_parts(steps, b, h);
+        let blocks = scan::by_samples(p.states, h, b, parts);
+        blocks.into_par_iter().for_each(|mut states| {
+            let samples = states.samples();
+            let init = &initial[samples.start * h..samples.end * h];
+            let mut gates = ColumnGates::new(h);
+            for t in 0..steps {
+                let (prev, cur) = if t == 0 {
+                    (init, states.step(0))
+                } else {
+                    states.steps(t - 1, t)
+                };
+                let cols = cur.chunks_exact_mut(h).zip(prev.chunks_exact(h));
+                for (s, (cur, prev)) in samples.clone().zip(cols) {
+                    gates.compute(self.candidate, &pre[(t * b + s) * rows..][..rows]);
+                    let g = &gates;
+                    for (((h, &p), &a), (&z, &c)) in cur
+                        .iter_mut()
+                        .zip(prev)
+                        .zip(&g.a)
+                        .zip(g.z.iter().zip(&g.cand))
+                    {
+                        *h = a * p + z * c;
+                    }
+                }
+            }
+        });
     }
 
     fn backward(&self, p: ScanBackward<'_, T>, grads: &mut Params<T>) {
-        let (h, b, n) = (self.hidden, p.batch, p.steps * p.batch);
-        let rows = BLOCKS * h;
-        let mut gates = Gates::new(h * n);
-        let mut z = vec![T::zero(); h * n];
-        gates.compute(self.candidate, p.cache, h, &mut z);
-        let a = &gates.a;
-        // G_t = d_t + a_{t+1} G_{t+1}, in place.
-        scan::linear_adjoint(a, p.d_states, h * b);
-        let g = &*p.d_states;
+        let (h, b, steps) = (self.hidden, p.batch, p.steps);
+        let (rows, n) = (BLOCKS * h, steps * b);
+        let (pre, states, initial) = (p.cache, p.states, p.initial);
         let mut d_pre = vec![T::zero(); rows * n];
-        let one = T::one();
-        for (col, d) in d_pre.chunks_exact_mut(rows).enumerate() {
-            let k_h = &p.cache[col * rows + h..][..h];
-            let at = col * h;
-            let prev = if col < b {
-                &p.initial[at..][..h]
-            } else {
-                &p.states[at - b * h..][..h]
-            };
-            let (gc, zc, ac, cc) = (
-                &g[at..][..h],
-                &z[at..][..h],
-                &a[at..][..h],
-                &gates.cand[at..][..h],
-            );
-            let (dz, dc) = d.split_at_mut(h);
-            for j in 0..h {
-                dz[j] = gc[j] * (cc[j] - prev[j]) * zc[j] * ac[j];
-                let slope = match self.candidate {
-                    Candidate::Linear => one,
-                    Candidate::G if k_h[j] >= T::zero() => one,
-                    Candidate::G => cc[j] * (one - cc[j]),
+        // The adjoint recurrence G_t = d_t + a_{t+1} G_{t+1} (in place of d_states) and the
+        // gradients of the pre-activations, in one reverse loop per sample, the gates recomputed
+        // from the cache.
+        let parts = scan::sample_parts(steps, b, h);
+        let g_blocks = scan::by_samples(p.d_states, h, b, parts);
+        let d_blocks = scan::by_samples(&mut d_pre, rows, b, parts);
+        let d0_blocks = scan::by_samples(p.d_initial, h, b, parts);
+        let blocks = g_blocks.into_par_iter().zip(d_blocks).zip(d0_blocks);
+        blocks.for_each(|((mut g_block, mut d_block), mut d0_block)| {
+            let samples = g_block.samples();
+            let mut gates = ColumnGates::new(h);
+            let mut a_next = vec![T::zero(); samples.len() * h];
+            let one = T::one();
+            for t in (0..steps).rev() {
+                let g_t = if t + 1 < steps {
+                    let (next, cur) = g_block.steps(t + 1, t);
+                    for ((g, &a), &n) in cur.iter_mut().zip(&a_next).zip(next) {
+                        *g += a * n;
+                    }
+                    cur
+                } else {
+                    g_block.step(t)
                 };
-                dc[j] = gc[j] * zc[j] * slope;
+                let d_t = d_block.step(t);
+                let cols = g_t.chunks_exact(h).zip(d_t.chunks_exact_mut(rows));
+                let cols = cols.zip(a_next.chunks_exact_mut(h));
+                for (s, ((g, d), a_keep)) in samples.clone().zip(cols) {
+                    let k = &pre[(t * b + s) * rows..][..rows];
+                    gates.compute(self.candidate, k);
+                    let prev = if t == 0 {
+                        &initial[s * h..][..h]
+                    } else {
+                        &states[((t - 1) * b + s) * h..][..h]
+                    };
+                    let (dz, dc) = d.split_at_mut(h);
+                    let gt = &gates;
+                    // d k_z = G (h~ - h_{t-1}) z (1 - z).
+                    for ((dz, (&g, &p)), ((&z, &a), &c)) in dz
+                        .iter_mut()
+                        .zip(g.iter().zip(prev))
+                        .zip(gt.z.iter().zip(&gt.a).zip(&gt.cand))
+                    {
+                        *dz = g * (c - p) * z * a;
+                    }
+                    // d k_h = G z c'(k_h).
+                    let zs = g.iter().zip(&gt.z);
+                    match self.candidate {
+                        Candidate::Linear => {
+                            for (dc, (&g, &z)) in dc.iter_mut().zip(zs) {
+                                *dc = g * z;
+                            }
+                        }
+                        Candidate::G => {
+                            let kc = k[h..].iter().zip(&gt.cand);
+                            for ((dc, (&g, &z)), (&k, &c)) in dc.iter_mut().zip(zs).zip(kc) {
+                                let slope = if k >= T::zero() { one } else { c * (one - c) };
+                                *dc = g * z * slope;
+                            }
+                        }
+                    }
+                    a_keep.copy_from_slice(&gt.a);
+                }
+                if t == 0 {
+                    // d h_{-1} = (1 - z_0) G_0.
+                    for ((d0, &a), &g) in d0_block.step(0).iter_mut().zip(&a_next).zip(&*g_t) {
+                        *d0 = a * g;
+                    }
+                }
             }
-        }
-        for (d0, (&a, &g)) in p.d_initial.iter_mut().zip(a.iter().zip(g)) {
-            *d0 = a * g;
-        }
+        });
         let dk = MatRef::col_major(&d_pre, rows, n).expect("sized above");
         let x = MatRef::col_major(p.x, self.input, n).expect("x sized by the unroller");
         let d_x = MatMut::col_major(p.d_x, self.input, n).expect("d_x sized by the unroller");

@@ -179,7 +179,7 @@ fn a_pass_is_its_steps() {
 
 /// T = 2000 with half the units' update gates near 1 (`a = 1 - z ≈ 1e-13`, the state forgets at
 /// every step) and half near 0 (`a ≈ 1 - 1e-13`, it keeps nearly everything), on a pool of two
-/// threads (the chunked scan: 2000 steps of 32 lanes), against the plain sequential loop: the
+/// threads (two blocks of two samples, 2000 steps each), against the plain sequential loop: the
 /// states, and the gradient of the initial state and of the biases against the adjoint written
 /// as a sequential reverse loop, to 1e-12.
 #[test]
@@ -266,8 +266,8 @@ fn a_long_pass_with_gates_near_0_and_1_matches_a_sequential_loop() {
     }
 }
 
-/// The unroller's scan path under a pool of two agrees with one thread to 1e-12 (the chunked scan
-/// rounds differently) on a long batch with lengths, forward and backward.
+/// The unroller's scan path under a pool of two (the samples split over the threads, the GEMMs
+/// parallel) agrees with one thread to 1e-12 on a long batch with lengths, forward and backward.
 #[test]
 fn a_long_pass_on_two_threads_agrees_with_one() {
     let (ni, nh, nb, steps) = (4, 64, 8, 300);
