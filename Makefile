@@ -66,9 +66,9 @@ fuzz:
 ## Mutation testing of the cells, the unroller, and the layers' training, composition, loss, head,
 ## optimizer, checkpoint and PyTorch code against the test suite (installs cargo-mutants when
 ## missing; several hours on two cores with MUTANTS_ARGS="-j 2"; narrow it with
-## MUTANTS_FILES="--file layers/src/train.rs"). Result: TESTING.md.
+## MUTANTS_FILES="--file 'layers/src/train/*.rs'"). Result: TESTING.md.
 MUTANTS_FILES ?= --file 'cells/*/src/*.rs' --file 'layers/src/unroll/*.rs' \
-	--file layers/src/train.rs --file layers/src/model.rs --file layers/src/bidirectional.rs \
+	--file 'layers/src/train/*.rs' --file layers/src/model.rs --file layers/src/bidirectional.rs \
 	--file layers/src/stack.rs --file 'layers/src/optim/*.rs' --file layers/src/loss.rs \
 	--file layers/src/readout.rs --file layers/src/head.rs --file layers/src/checkpoint.rs \
 	--file layers/src/torch.rs
