@@ -74,6 +74,7 @@ MUTANTS_FILES ?= --file 'cells/*/src/*.rs' --file 'layers/src/unroll/*.rs' \
 	--file layers/src/torch.rs
 mutants:
 	command -v cargo-mutants >/dev/null 2>&1 || $(CARGO) install cargo-mutants --locked
+	@mkdir -p target
 	$(CARGO) mutants --workspace --profile mutants --timeout 300 \
 		--test-package rnnzoo-cell --test-package rnnzoo-vanilla --test-package rnnzoo-lstm \
 		--test-package rnnzoo-gru --test-package rnnzoo-layers --test-package rnnzoo \
