@@ -75,6 +75,7 @@ mod tests;
 pub use mingru::MinGruCell;
 
 use rnnzoo_cell::Real;
+use rnnzoo_cell::activation::sigmoid_in_place;
 
 /// The candidate's activation `h~ = c(W_h x + b_h)` of minGRU and minLSTM (see the
 /// [crate docs](crate)).
@@ -117,6 +118,59 @@ impl Candidate {
                 let s = x.sigmoid();
                 (s, s * (T::one() - s))
             }
+        }
+    }
+
+    /// `out[j] = c(k[j])` over a whole column, vectorised: for [`Candidate::G`] the sigmoid of
+    /// the column and then a select, so that the activation stays one loop the compiler can
+    /// vectorise (the scalar [`apply`](Self::apply) branches per value). With
+    /// [`slope`](Self::slope), what a fused gate loop uses in place of `apply`.
+    ///
+    /// ```
+    /// use rnnzoo_mingru::Candidate;
+    /// let k = [-2.0f64, 0.0, 1.5];
+    /// let mut out = [0.0; 3];
+    /// Candidate::G.apply_column(&k, &mut out);
+    /// for (&k, &c) in k.iter().zip(&out) {
+    ///     assert!((c - Candidate::G.apply(k).0).abs() < 1e-15);
+    /// }
+    /// Candidate::Linear.apply_column(&k, &mut out);
+    /// assert_eq!(out, k);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `k` and `out` do not have the same length.
+    pub fn apply_column<T: Real>(self, k: &[T], out: &mut [T]) {
+        out.copy_from_slice(k);
+        if self == Candidate::G {
+            sigmoid_in_place(out);
+            let half = T::from_f64_lossy(0.5);
+            for (c, &k) in out.iter_mut().zip(k) {
+                if k >= T::zero() {
+                    *c = k + half;
+                }
+            }
+        }
+    }
+
+    /// `c'(k)`, given `value = c(k)` as [`apply_column`](Self::apply_column) made it, so that
+    /// the backward pass does not evaluate the activation twice. The slope at `0` is the
+    /// right-hand one, as for [`apply`](Self::apply).
+    ///
+    /// ```
+    /// use rnnzoo_mingru::Candidate;
+    /// for k in [-2.0f64, 0.0, 1.5] {
+    ///     let (value, slope) = Candidate::G.apply(k);
+    ///     assert_eq!(Candidate::G.slope(k, value), slope);
+    /// }
+    /// assert_eq!(Candidate::Linear.slope(-3.0f64, -3.0), 1.0);
+    /// ```
+    #[inline]
+    pub fn slope<T: Real>(self, k: T, value: T) -> T {
+        match self {
+            Candidate::G if k < T::zero() => value * (T::one() - value),
+            _ => T::one(),
         }
     }
 

@@ -33,7 +33,7 @@
 //!
 //! and three GEMMs over the sequence: `d X = W_ih^T dK`, `d W_ih += dK X^T`, `d b_ih` the row sums.
 
-use rnnzoo_cell::activation::{sigmoid_in_place, sigmoid_pair};
+use rnnzoo_cell::activation::sigmoid_pair;
 use rnnzoo_cell::gemm::{MatMut, MatRef, PackedA, gemm, gemm_packed};
 use rnnzoo_cell::rand::Rng;
 use rnnzoo_cell::rayon::prelude::*;
@@ -231,18 +231,7 @@ impl<T: Real> ColumnGates<T> {
     fn compute(&mut self, candidate: Candidate, pre: &[T]) {
         let (k_z, k_h) = pre.split_at(self.z.len());
         sigmoid_pair(k_z, &mut self.z, &mut self.a);
-        self.cand.copy_from_slice(k_h);
-        if candidate == Candidate::G {
-            // g(x) = x + 1/2 for x >= 0, σ(x) below: the sigmoid of the whole column, then a
-            // select, so that the activation stays one vectorised loop.
-            sigmoid_in_place(&mut self.cand);
-            let half = T::from_f64_lossy(0.5);
-            for (c, &k) in self.cand.iter_mut().zip(k_h) {
-                if k >= T::zero() {
-                    *c = k + half;
-                }
-            }
-        }
+        candidate.apply_column(k_h, &mut self.cand);
     }
 }
 
@@ -334,7 +323,6 @@ impl<T: Real> ScanPass<T> for MinGruCell<T> {
             let samples = g_block.samples();
             let mut gates = ColumnGates::new(h);
             let mut a_next = vec![T::zero(); samples.len() * h];
-            let one = T::one();
             for t in (0..steps).rev() {
                 let g_t = if t + 1 < steps {
                     let (next, cur) = g_block.steps(t + 1, t);
@@ -368,19 +356,9 @@ impl<T: Real> ScanPass<T> for MinGruCell<T> {
                     }
                     // d k_h = G z c'(k_h).
                     let zs = g.iter().zip(&gt.z);
-                    match self.candidate {
-                        Candidate::Linear => {
-                            for (dc, (&g, &z)) in dc.iter_mut().zip(zs) {
-                                *dc = g * z;
-                            }
-                        }
-                        Candidate::G => {
-                            let kc = k[h..].iter().zip(&gt.cand);
-                            for ((dc, (&g, &z)), (&k, &c)) in dc.iter_mut().zip(zs).zip(kc) {
-                                let slope = if k >= T::zero() { one } else { c * (one - c) };
-                                *dc = g * z * slope;
-                            }
-                        }
+                    let kc = k[h..].iter().zip(&gt.cand);
+                    for ((dc, (&g, &z)), (&k, &c)) in dc.iter_mut().zip(zs).zip(kc) {
+                        *dc = g * z * self.candidate.slope(k, c);
                     }
                     a_keep.copy_from_slice(&gt.a);
                 }
