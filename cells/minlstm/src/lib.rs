@@ -14,9 +14,10 @@
 //! ```
 //!
 //! [`MinLstmCell`] is in rnnzoo's scan form ([`rnnzoo_cell::scan`]): one GEMM over all `T * B`
-//! columns, then the diagonal linear recurrence with `a = f'`, `b = i' ⊙ h~` through
-//! [`rnnzoo_cell::scan::linear`], and for backward [`rnnzoo_cell::scan::linear_adjoint`] and
-//! three GEMMs over the whole sequence.
+//! columns, then the diagonal linear recurrence with `a = f'`, `b = i' ⊙ h~`, gates and
+//! recurrence fused in one loop per block of samples ([`rnnzoo_cell::scan::by_samples`]), and for
+//! backward the reverse (adjoint) recurrence fused the same way and three GEMMs over the whole
+//! sequence.
 //!
 //! # The candidate activation
 //!

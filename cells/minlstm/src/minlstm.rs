@@ -21,10 +21,13 @@
 //! # Scan form
 //!
 //! A pass computes `k = W_ih X + b_ih` for all `T * B` columns in one GEMM (the cache, `3H` per
-//! column: `[k_f; k_i; k_h]`), then `h_t = a_t h_{t-1} + b_t` with `a = f'`, `b = i' ⊙ h~` by
-//! [`scan::linear`], the gates from [`normalised_gates`]. With `d = softplus(-k_i) -
-//! softplus(-k_f)`, `f' = σ(d)` and `i' = σ(-d)`, backward runs [`scan::linear_adjoint`] for the
-//! total gradient `G_t` at every state, forms
+//! column: `[k_f; k_i; k_h]`), then `h_t = a_t h_{t-1} + b_t` with `a = f'`, `b = i' ⊙ h~`, the
+//! gates of each column computed where the recurrence uses them ([`normalised_gates`], as one
+//! vectorised loop per column), in one loop per sample block ([`scan::by_samples`]: the
+//! pre-activations read once, the states written once), as minGRU does. With
+//! `d = softplus(-k_i) - softplus(-k_f)`, `f' = σ(d)` and `i' = σ(-d)`, backward runs the adjoint
+//! `G_t = d_t + f'_{t+1} G_{t+1}` for the total gradient at every state in one reverse loop of
+//! the same kind, the gates recomputed from the cache, forms
 //!
 //! ```text
 //! d d   = G_t ⊙ (h_{t-1} - h~_t) ⊙ f'_t i'_t
@@ -35,8 +38,10 @@
 //!
 //! and three GEMMs over the sequence: `d X = W_ih^T dK`, `d W_ih += dK X^T`, `d b_ih` the row sums.
 
-use rnnzoo_cell::gemm::{MatMut, MatRef, gemm};
+use rnnzoo_cell::activation::sigmoid_pair;
+use rnnzoo_cell::gemm::{MatMut, MatRef, PackedA, gemm, gemm_packed};
 use rnnzoo_cell::rand::Rng;
+use rnnzoo_cell::rayon::prelude::*;
 use rnnzoo_cell::scan::{self, ScanBackward, ScanForward, ScanPass};
 use rnnzoo_cell::{
     Cell, CellError, Init, Param, Params, Real, StepForm, add_row_sums, broadcast_bias,
@@ -200,15 +205,11 @@ impl<T: Real> MinLstmCell<T> {
         broadcast_bias(pre, self.params.get("bias_ih").map(Param::data), rows);
         let x = MatRef::col_major(x, self.input, n).expect("x sized by the unroller");
         let out = MatMut::col_major(pre, rows, n).expect("cache sized by the unroller");
-        gemm(T::one(), self.params.at(0).view(), x, T::one(), out);
-    }
-
-    /// The scan's `a = f'` at every lane, from the pre-activations.
-    fn coefficients(&self, pre: &[T]) -> Vec<T> {
-        let h = self.hidden;
-        pre.chunks_exact(BLOCKS * h)
-            .flat_map(|col| (0..h).map(move |j| normalised_gates(col[j], col[h + j]).0))
-            .collect()
+        // PyTorch's row-major weight, packed once per pass, as minGRU does (see
+        // rnnzoo_cell::gemm: the backend multiplies a row-major matrix by many columns at about
+        // half speed).
+        let w = PackedA::new(self.params.at(0).view());
+        gemm_packed(T::one(), &w, x, T::one(), out);
     }
 }
 
@@ -249,6 +250,57 @@ pub fn normalised_gates<T: Real>(k_f: T, k_i: T) -> (T, T) {
     (d.sigmoid(), (-d).sigmoid())
 }
 
+/// The gates of one column (one sample at one step), from its pre-activations
+/// `[k_f; k_i; k_h]`: `H` values each, small enough to stay in L1 between the activations and
+/// their use.
+struct ColumnGates<T> {
+    /// `1 - f = σ(-k_f)`, for the gradient of `log f`.
+    not_f: Vec<T>,
+    /// `1 - i = σ(-k_i)`.
+    not_i: Vec<T>,
+    /// `f'`, the recurrence's coefficient (holds `f = σ(k_f)` while it is computed).
+    f_n: Vec<T>,
+    /// `i'` (holds `i = σ(k_i)` while it is computed).
+    i_n: Vec<T>,
+    /// `h~ = c(k_h)`.
+    cand: Vec<T>,
+}
+
+impl<T: Real> ColumnGates<T> {
+    fn new(h: usize) -> Self {
+        let zeros = || vec![T::zero(); h];
+        Self {
+            not_f: zeros(),
+            not_i: zeros(),
+            f_n: zeros(),
+            i_n: zeros(),
+            cand: zeros(),
+        }
+    }
+
+    /// [`normalised_gates`] of the whole column: the quotient as one vectorised loop, then the
+    /// rare lanes where both gates are below `σ(-30)` redone in the log-space form.
+    fn compute(&mut self, candidate: Candidate, pre: &[T]) {
+        let h = self.f_n.len();
+        let (k_f, rest) = pre.split_at(h);
+        let (k_i, k_h) = rest.split_at(h);
+        sigmoid_pair(k_f, &mut self.f_n, &mut self.not_f);
+        sigmoid_pair(k_i, &mut self.i_n, &mut self.not_i);
+        for (f, i) in self.f_n.iter_mut().zip(self.i_n.iter_mut()) {
+            let sum = *f + *i;
+            (*f, *i) = (*f / sum, *i / sum);
+        }
+        let floor = T::from_f64_lossy(-30.0);
+        let lanes = self.f_n.iter_mut().zip(self.i_n.iter_mut());
+        for ((f, i), (&k_f, &k_i)) in lanes.zip(k_f.iter().zip(k_i)) {
+            if k_f.max(k_i) <= floor {
+                (*f, *i) = normalised_gates(k_f, k_i);
+            }
+        }
+        candidate.apply_column(k_h, &mut self.cand);
+    }
+}
+
 impl<T: Real> Cell<T> for MinLstmCell<T> {
     fn input_size(&self) -> usize {
         self.input
@@ -285,50 +337,109 @@ impl<T: Real> Cell<T> for MinLstmCell<T> {
 
 impl<T: Real> ScanPass<T> for MinLstmCell<T> {
     fn forward(&self, p: ScanForward<'_, T>) {
-        let (h, n) = (self.hidden, p.steps * p.batch);
-        self.pre_activations(p.x, p.cache, n);
-        // a = f' and b = i' ⊙ h~ (into the states) in one sweep, then the scan.
-        let mut a = vec![T::zero(); h * n];
-        let cols = p.states.chunks_exact_mut(h).zip(a.chunks_exact_mut(h));
-        for ((s, a), pre) in cols.zip(p.cache.chunks_exact(BLOCKS * h)) {
-            for j in 0..h {
-                let (f_n, i_n) = normalised_gates(pre[j], pre[h + j]);
-                a[j] = f_n;
-                s[j] = i_n * self.candidate.apply(pre[2 * h + j]).0;
+        let (h, b, steps) = (self.hidden, p.batch, p.steps);
+        let rows = BLOCKS * h;
+        self.pre_activations(p.x, p.cache, steps * b);
+        let (pre, initial) = (&*p.cache, p.initial);
+        // Gates and recurrence in one loop per sample and step: the pre-activations are read
+        // once and the states written once (see rnnzoo_cell::scan::by_samples).
+        let parts = scan::sample_parts(steps, b, h);
+        let blocks = scan::by_samples(p.states, h, b, parts);
+        blocks.into_par_iter().for_each(|mut states| {
+            let samples = states.samples();
+            let init = &initial[samples.start * h..samples.end * h];
+            let mut gates = ColumnGates::new(h);
+            for t in 0..steps {
+                let (prev, cur) = if t == 0 {
+                    (init, states.step(0))
+                } else {
+                    states.steps(t - 1, t)
+                };
+                let cols = cur.chunks_exact_mut(h).zip(prev.chunks_exact(h));
+                for (s, (cur, prev)) in samples.clone().zip(cols) {
+                    gates.compute(self.candidate, &pre[(t * b + s) * rows..][..rows]);
+                    let g = &gates;
+                    for (((h, &p), &f), (&i, &c)) in cur
+                        .iter_mut()
+                        .zip(prev)
+                        .zip(&g.f_n)
+                        .zip(g.i_n.iter().zip(&g.cand))
+                    {
+                        *h = f * p + i * c;
+                    }
+                }
             }
-        }
-        scan::linear(&a, p.states, Some(p.initial), h * p.batch);
+        });
     }
 
     fn backward(&self, p: ScanBackward<'_, T>, grads: &mut Params<T>) {
-        let (h, b, n) = (self.hidden, p.batch, p.steps * p.batch);
-        let rows = BLOCKS * h;
-        let a = self.coefficients(p.cache);
-        // G_t = d_t + a_{t+1} G_{t+1}, in place.
-        scan::linear_adjoint(&a, p.d_states, h * b);
-        let g = &*p.d_states;
+        let (h, b, steps) = (self.hidden, p.batch, p.steps);
+        let (rows, n) = (BLOCKS * h, steps * b);
+        let (pre, states, initial) = (p.cache, p.states, p.initial);
         let mut d_pre = vec![T::zero(); rows * n];
-        for (col, d) in d_pre.chunks_exact_mut(rows).enumerate() {
-            let pre = &p.cache[col * rows..][..rows];
-            let gc = &g[col * h..][..h];
-            let prev = if col < b {
-                &p.initial[col * h..][..h]
-            } else {
-                &p.states[(col - b) * h..][..h]
-            };
-            for j in 0..h {
-                let (f_n, i_n) = normalised_gates(pre[j], pre[h + j]);
-                let (cand, slope) = self.candidate.apply(pre[2 * h + j]);
-                let dd = gc[j] * (prev[j] - cand) * f_n * i_n;
-                // d/dk softplus(-k) = -σ(-k) = -(1 - σ(k)).
-                d[j] = dd * (-pre[j]).sigmoid();
-                d[h + j] = -dd * (-pre[h + j]).sigmoid();
-                d[2 * h + j] = gc[j] * i_n * slope;
+        // The adjoint recurrence G_t = d_t + f'_{t+1} G_{t+1} (in place of d_states) and the
+        // gradients of the pre-activations, in one reverse loop per sample, the gates recomputed
+        // from the cache.
+        let parts = scan::sample_parts(steps, b, h);
+        let g_blocks = scan::by_samples(p.d_states, h, b, parts);
+        let d_blocks = scan::by_samples(&mut d_pre, rows, b, parts);
+        let d0_blocks = scan::by_samples(p.d_initial, h, b, parts);
+        let blocks = g_blocks.into_par_iter().zip(d_blocks).zip(d0_blocks);
+        blocks.for_each(|((mut g_block, mut d_block), mut d0_block)| {
+            let samples = g_block.samples();
+            let mut gates = ColumnGates::new(h);
+            let mut a_next = vec![T::zero(); samples.len() * h];
+            for t in (0..steps).rev() {
+                let g_t = if t + 1 < steps {
+                    let (next, cur) = g_block.steps(t + 1, t);
+                    for ((g, &a), &n) in cur.iter_mut().zip(&a_next).zip(next) {
+                        *g += a * n;
+                    }
+                    cur
+                } else {
+                    g_block.step(t)
+                };
+                let d_t = d_block.step(t);
+                let cols = g_t.chunks_exact(h).zip(d_t.chunks_exact_mut(rows));
+                let cols = cols.zip(a_next.chunks_exact_mut(h));
+                for (s, ((g, d), a_keep)) in samples.clone().zip(cols) {
+                    let k = &pre[(t * b + s) * rows..][..rows];
+                    gates.compute(self.candidate, k);
+                    let prev = if t == 0 {
+                        &initial[s * h..][..h]
+                    } else {
+                        &states[((t - 1) * b + s) * h..][..h]
+                    };
+                    let (d_f, rest) = d.split_at_mut(h);
+                    let (d_i, d_c) = rest.split_at_mut(h);
+                    let gt = &gates;
+                    // d d = G (h_{t-1} - h~) f' i'; d k_f = d d (1 - f), d k_i = -d d (1 - i),
+                    // as d/dk log σ(k) = 1 - σ(k).
+                    let lanes = d_f.iter_mut().zip(d_i.iter_mut());
+                    let values = g.iter().zip(prev).zip(gt.f_n.iter().zip(&gt.i_n));
+                    let values = values.zip(gt.cand.iter().zip(gt.not_f.iter().zip(&gt.not_i)));
+                    for ((d_f, d_i), (((&g, &p), (&f, &i)), (&c, (&nf, &ni)))) in lanes.zip(values)
+                    {
+                        let dd = g * (p - c) * f * i;
+                        *d_f = dd * nf;
+                        *d_i = -dd * ni;
+                    }
+                    // d k_h = G i' c'(k_h).
+                    let gi = g.iter().zip(&gt.i_n);
+                    let kc = k[2 * h..].iter().zip(&gt.cand);
+                    for ((dc, (&g, &i)), (&k, &c)) in d_c.iter_mut().zip(gi).zip(kc) {
+                        *dc = g * i * self.candidate.slope(k, c);
+                    }
+                    a_keep.copy_from_slice(&gt.f_n);
+                }
+                if t == 0 {
+                    // d h_{-1} = f'_0 G_0.
+                    for ((d0, &a), &g) in d0_block.step(0).iter_mut().zip(&a_next).zip(&*g_t) {
+                        *d0 = a * g;
+                    }
+                }
             }
-        }
-        for (d0, (&a, &g)) in p.d_initial.iter_mut().zip(a.iter().zip(g)) {
-            *d0 = a * g;
-        }
+        });
         let dk = MatRef::col_major(&d_pre, rows, n).expect("sized above");
         let x = MatRef::col_major(p.x, self.input, n).expect("x sized by the unroller");
         let d_x = MatMut::col_major(p.d_x, self.input, n).expect("d_x sized by the unroller");
